@@ -1,0 +1,56 @@
+"""`reproduce [COMMAND] [--flags]`: the commands, each a config class and a function."""
+import sys
+from dataclasses import asdict
+
+from . import config
+from .config import fail, parse
+
+
+def run(cfg):
+    from . import experiment
+    experiment.run(cfg)
+
+
+def make_data(cfg):
+    from . import data
+    from .outputs import write_text
+    args = asdict(cfg)
+    write_text(args.pop("out"), data.to_csv(data.generate(**args)))
+    print(f"wrote {cfg.out}")
+
+
+# name -> (config class, function, one-line summary)
+COMMANDS = {
+    "run": (config.Config, run, "the five-run L1 vs L2 comparison (default)"),
+    "data": (config.DataConfig, make_data, "regenerate the data set"),
+}
+
+
+def usage():
+    lines = ["usage: reproduce [COMMAND] [--flags]   (reproduce COMMAND --help for its flags)", "",
+             "commands:"]
+    lines += [f"  {name:<12} {summary}" for name, (_, _, summary) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    name = "run"
+    if argv and not argv[0].startswith("-"):
+        name, argv = argv[0], argv[1:]
+        if name not in COMMANDS:
+            fail(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
+    elif argv[:1] in (["-h"], ["--help"]):
+        print(usage() + "\n")
+    cls, func, _ = COMMANDS[name]
+    cfg = parse(cls, argv, prog=f"reproduce {name}" if name != "run" else "reproduce")
+    try:
+        func(cfg)
+    except (config.UsageError, ValueError, OSError) as e:
+        fail(_one_line(e))
+    except KeyboardInterrupt:
+        fail("interrupted; earlier outputs were left as they were", )
+
+
+def _one_line(e):
+    return " ".join(str(e).split()) or e.__class__.__name__

@@ -1,0 +1,161 @@
+"""Configs as frozen dataclasses, and a command line generated from their fields.
+
+Each field carries its help text in `doc(...)`; `parse` turns a dataclass into an
+argparse parser, checks the values with the class's `check()` and reports any
+problem as one line on stderr with exit status 2.
+"""
+import argparse
+import dataclasses
+import math
+import sys
+from dataclasses import dataclass, field
+
+from .regularizers import METHODS
+
+
+def doc(default, help, **kw):
+    """A dataclass field with its help text (the field's docstring)."""
+    return field(default=default, metadata={"help": help, **kw})
+
+
+@dataclass(frozen=True)
+class Config:
+    """The five-run L1 vs L2 comparison; defaults are the blog's (see PROTOCOL.md)."""
+    runs: int = doc(5, "independent runs per method; run k of every method starts from the same weights")
+    epochs: int = doc(100, "passes over the 40 training samples")
+    lr: float = doc(0.01, "learning rate of plain SGD")
+    lam: float = doc(0.3, "regularization strength lambda, for L1 and L2 alike")
+    batch_size: int = doc(1, "samples per SGD step (1, as in the blog: noisier on purpose); must divide the training set")
+    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int)
+    methods: tuple = doc(METHODS, "regularizers to compare, comma separated, from none,l1,l2", item=str)
+    data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])")
+    out: str = doc("outputs", "folder for results and figures")
+    seed: int = doc(0, "base seed: run k uses seed+k for its initial weights")
+    zero_tol: float = doc(0.01, "a weight with |w| below this counts as zero in the results")
+    engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step")
+    quick: bool = doc(False, "smoke test: 2 runs of 5 epochs (overrides --runs and --epochs)")
+    progress: bool = doc(True, "show a progress bar")
+
+    def check(self):
+        require(self.runs >= 1, "--runs must be at least 1")
+        require(self.epochs >= 1, "--epochs must be at least 1")
+        require(self.lr > 0, "--lr must be positive")
+        require(self.lam >= 0, "--lam must be non-negative")
+        require(self.zero_tol > 0, "--zero-tol must be positive")
+        require(self.batch_size >= 1, "--batch-size must be at least 1")
+        require(len(self.sizes) >= 2 and self.sizes[0] == 1 and self.sizes[-1] == 1,
+                f"--sizes must start and end with 1 (the data is 1-D), got {_fmt(self.sizes)}")
+        require(all(s >= 1 for s in self.sizes), f"--sizes must be positive, got {_fmt(self.sizes)}")
+        require(len(self.methods) > 0, "--methods is empty")
+        for m in self.methods:
+            require(m in METHODS, f"--methods: unknown method {m!r}, choose from {','.join(METHODS)}")
+        require(len(set(self.methods)) == len(self.methods), "--methods lists a method twice")
+        require(self.engine in ("graph", "reference"), f"--engine must be graph or reference, got {self.engine!r}")
+
+    def resolved(self):
+        """Derived settings, computed once after parsing."""
+        return dataclasses.replace(self, runs=2, epochs=5) if self.quick else self
+
+
+class UsageError(ValueError):
+    pass
+
+
+def require(ok, msg):
+    if not ok:
+        raise UsageError(msg)
+
+
+def _fmt(seq):
+    return ",".join(map(str, seq))
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        fail(message)
+
+
+def fail(message, prog="reproduce"):
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _list_type(item):
+    def convert(text):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            return tuple(item(p) for p in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, "
+                                             f"got {text!r}") from None
+    return convert
+
+
+def _number_type(kind):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        return value
+    return convert
+
+
+def parser_for(cls, prog, description=None):
+    p = _Parser(prog=prog, description=description or cls.__doc__,
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for f in dataclasses.fields(cls):
+        help = f.metadata.get("help", "")
+        if f.type in (bool, "bool"):
+            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=help)
+            continue
+        kind = {"int": int, "float": float, "str": str}.get(f.type, f.type)
+        if "item" in f.metadata:
+            convert, metavar, default = _list_type(f.metadata["item"]), "A,B,..", _fmt(f.default)
+        elif kind in (int, float):
+            convert, metavar, default = _number_type(kind), kind.__name__.upper(), f.default
+        else:
+            convert, metavar, default = str, "TEXT", f.default
+        p.add_argument(flag(f.name), type=convert, metavar=metavar, default=default, help=help)
+    return p
+
+
+def parse(cls, argv, prog="reproduce"):
+    """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
+    ns = parser_for(cls, prog).parse_args(argv)
+    try:
+        cfg = cls(**vars(ns))
+        cfg.check()
+        return cfg.resolved() if hasattr(cfg, "resolved") else cfg
+    except UsageError as e:
+        fail(str(e), prog)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Generate the noisy line with outliers (PROTOCOL.md) and write it as CSV."""
+    seed: int = doc(0, "seed of the generator")
+    n: int = doc(50, "number of samples")
+    lo: float = doc(0.5, "smallest x")
+    hi: float = doc(9.5, "largest x")
+    slope: float = doc(2.0, "clean target y = slope * x")
+    n_outliers: int = doc(10, "outliers, on evenly spaced indices")
+    outlier_scale: float = doc(10.0, "outliers get one shared offset u * outlier_scale, u ~ U[0, 1)")
+    noise: float = doc(2.0, "every sample gets U[0, noise) added")
+    train_frac: float = doc(0.8, "fraction of samples used for training")
+    out: str = doc("data/line.csv", "where to write the CSV")
+
+    def check(self):
+        require(self.n >= 2, "--n must be at least 2")
+        require(self.hi > self.lo, "--hi must be larger than --lo")
+        require(0 <= self.n_outliers <= self.n, "--n-outliers must be between 0 and --n")
+        require(self.outlier_scale >= 0 and self.noise >= 0, "--outlier-scale and --noise must be non-negative")
+        n_train = round(self.train_frac * self.n)
+        require(0 < n_train < self.n, "--train-frac must leave at least one train and one test sample")

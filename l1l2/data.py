@@ -1,0 +1,107 @@
+"""The noisy line with outliers: a pure generator, a CSV writer and a validating loader."""
+import csv
+import io
+from dataclasses import dataclass
+
+import numpy as np
+
+COLUMNS = ("x", "y", "split", "outlier")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Samples in file order; training rows come in the order SGD visits them."""
+    x: np.ndarray        # float32 [n]
+    y: np.ndarray        # float32 [n]
+    train: np.ndarray    # bool [n]
+    outlier: np.ndarray  # bool [n]
+
+    @property
+    def x_train(self): return self.x[self.train]
+    @property
+    def y_train(self): return self.y[self.train]
+    @property
+    def x_test(self): return self.x[~self.train]
+    @property
+    def y_test(self): return self.y[~self.train]
+
+    def __repr__(self):
+        return (f"Dataset({len(self.x)} samples: {self.train.sum()} train, "
+                f"{(~self.train).sum()} test, {self.outlier.sum()} outliers)")
+
+
+def evenly_spaced(k, n):
+    """k indices spread evenly over range(n): i*n//k."""
+    return np.arange(k) * n // k
+
+
+def generate(seed=0, n=50, lo=0.5, hi=9.5, slope=2.0, n_outliers=10,
+             outlier_scale=10.0, noise=2.0, train_frac=0.8):
+    """The protocol's data set as a Dataset: y = slope*x + U[0,noise), outliers lifted by u*outlier_scale."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(lo, hi, n)
+    y = slope * x
+    outlier = np.zeros(n, bool)
+    outlier[evenly_spaced(n_outliers, n)] = True
+    y = y + outlier * rng.uniform() * outlier_scale   # one shared offset for all outliers
+    y = y + rng.uniform(0.0, noise, n)
+    train_idx = evenly_spaced(round(train_frac * n), n)
+    train_idx = train_idx[rng.permutation(len(train_idx))]  # SGD order, shuffled once
+    test_idx = np.setdiff1d(np.arange(n), train_idx)
+    order = np.concatenate([train_idx, test_idx])
+    train = np.arange(n) < len(train_idx)
+    return Dataset(x[order].astype(np.float32), y[order].astype(np.float32), train, outlier[order])
+
+
+def to_csv(d: Dataset) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS)
+    for x, y, tr, o in zip(d.x, d.y, d.train, d.outlier):
+        w.writerow([repr(float(x)), repr(float(y)), "train" if tr else "test", int(o)])
+    return buf.getvalue()
+
+
+class DataError(ValueError):
+    pass
+
+
+def load(path) -> Dataset:
+    """Read a CSV written by to_csv; every problem is a DataError naming the file."""
+    def fail(msg):
+        raise DataError(f"data file {path}: {msg}")
+    try:
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))
+    except FileNotFoundError:
+        fail("not found")
+    except IsADirectoryError:
+        fail("is a directory, expected a CSV file")
+    except (OSError, UnicodeDecodeError) as e:
+        fail(f"cannot be read ({e.__class__.__name__})")
+    if not rows:
+        fail("is empty")
+    header, body = [c.strip() for c in rows[0]], rows[1:]
+    if header[:3] != ["x", "y", "split"] or header[3:] not in ([], ["outlier"]):
+        fail(f"expected columns x,y,split[,outlier], found {','.join(header)}")
+    xs, ys, train, outlier = [], [], [], []
+    for line, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            fail(f"line {line} has {len(row)} fields, expected {len(header)}")
+        try:
+            x, y = float(row[0]), float(row[1])
+        except ValueError:
+            fail(f"line {line}: x and y must be numbers, got {row[0]!r}, {row[1]!r}")
+        if not (np.isfinite(x) and np.isfinite(y)):
+            fail(f"line {line}: x and y must be finite, got {row[0]!r}, {row[1]!r}")
+        if row[2].strip() not in ("train", "test"):
+            fail(f"line {line}: split must be 'train' or 'test', got {row[2]!r}")
+        xs.append(x)
+        ys.append(y)
+        train.append(row[2].strip() == "train")
+        outlier.append(len(row) > 3 and row[3].strip() == "1")
+    train = np.array(train, bool)
+    for name, mask in (("train", train), ("test", ~train)):
+        if not mask.any():
+            fail(f"the {name} split is empty")
+    return Dataset(np.array(xs, np.float32), np.array(ys, np.float32), train, np.array(outlier, bool))

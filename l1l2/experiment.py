@@ -1,0 +1,155 @@
+"""The blog's experiment: R runs each of none, L1 and L2 on one data set, then the tables."""
+import csv
+import hashlib
+import io
+import json
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import blog, data as data_mod, model, plots, regularizers, train
+from .outputs import staged
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Run:
+    method: str
+    run: int
+    seed: int
+
+    @property
+    def name(self):
+        return f"{self.method}_run{self.run}"
+
+
+def plan(cfg):
+    """Every (method, run, seed); run k of every method shares seed cfg.seed + k."""
+    return [Run(m, k, cfg.seed + k) for m in cfg.methods for k in range(cfg.runs)]
+
+
+def train_runs(cfg, data, runs, progress=True, **engine_kw):
+    """Train all runs together (stacked models) and return (initial params, penalty, Trained)."""
+    params0 = model.stack([model.glorot_init(cfg.sizes, r.seed) for r in runs])
+    penalty = regularizers.stack([regularizers.for_method(r.method, cfg.lam) for r in runs])
+    steps = cfg.epochs * len(data.x_train) // cfg.batch_size
+    with tqdm(total=steps * len(runs), unit="step", unit_scale=True, disable=not progress,
+              desc=f"training {len(runs)} models", leave=False) as bar:
+        trained = train.ENGINES[cfg.engine](
+            data.x_train, data.y_train, params0, penalty, lr=cfg.lr, epochs=cfg.epochs,
+            batch_size=cfg.batch_size, progress=bar.update, **engine_kw)
+    return params0, penalty, trained
+
+
+def result_rows(cfg, data, runs, penalty, trained):
+    """One dict per run: test error, final training cost, near-zero weights per layer."""
+    _, test_err, _ = train.evaluate(trained.params, data.x_test, data.y_test, penalty)
+    _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty)
+    rows = []
+    for i, r in enumerate(runs):
+        row = {"method": r.method, "run": r.run, "seed": r.seed,
+               "test_error": test_err[i], "train_cost": train_loss[i] + train_pen[i]}
+        for layer in model.layer_names(trained.params):
+            w = trained.params[f"{layer}/W"][i]
+            row[f"near_zero_{layer}"] = int((np.abs(w) < cfg.zero_tol).sum())
+        rows.append(row)
+    return rows
+
+
+def to_csv(rows):
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v
+                    for k, v in row.items()})
+    return buf.getvalue()
+
+
+def mean_std(values):
+    v = np.asarray(values, float)
+    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}" if len(v) > 1 else f"{v.mean():.2f}"
+
+
+def to_markdown(cfg, rows, n_test):
+    """Per method: mean ± std and every run's test error, with the blog's L1 runs beside."""
+    lines = [f"Total absolute error on the {n_test} test samples; lambda = {cfg.lam}, "
+             f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}, "
+             "mean ± std (ddof=1) over runs.", "",
+             "| method | mean ± std | " + " | ".join(f"run {k} (seed {cfg.seed + k})"
+                                                 for k in range(cfg.runs)) + " |",
+             "|---|---|" + "---|" * cfg.runs]
+    for m in cfg.methods:
+        errs = [r["test_error"] for r in rows if r["method"] == m]
+        lines.append(f"| {m} | {mean_std(errs)} | " + " | ".join(f"{e:.2f}" for e in errs) + " |")
+    lines += ["", "The blog's five L1 runs (its own data set, not published):", "",
+              "| method | mean ± std | " + " | ".join(f"run {k}" for k in range(5)) + " |",
+              "|---|---|" + "---|" * 5,
+              f"| l1 (blog) | {mean_std(blog.L1_TEST_ERRORS)} | "
+              + " | ".join(f"{e:.2f}" for e in blog.L1_TEST_ERRORS) + " |", ""]
+    return "\n".join(lines)
+
+
+def run_record(cfg, runs, started):
+    """The resolved config plus what is needed to trace a result back to what made it."""
+    return {"config": asdict(cfg),
+            "seeds": {r.name: r.seed for r in runs},
+            "data_sha256": hashlib.sha256(Path(cfg.data).read_bytes()).hexdigest(),
+            "versions": {"python": platform.python_version(),
+                         **{p: version(p) for p in ("tensorflow", "numpy", "matplotlib", "imageio", "tqdm")}},
+            "git_commit": git_commit(),
+            "command": " ".join(sys.argv),
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "wall_seconds": round(time.time() - started, 2)}
+
+
+def git_commit():
+    try:
+        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def fit_curves(cfg, runs, trained, penalty):
+    """x grid and the prediction of the first run of each method on it."""
+    grid = np.linspace(0, 10, 101, dtype=np.float32)
+    preds, _, _ = train.evaluate(trained.params, grid, np.zeros_like(grid), penalty)
+    return grid, {f"{r.method} (seed {r.seed})": preds[i] for i, r in enumerate(runs) if r.run == 0}
+
+
+def run(cfg):
+    started = time.time()
+    data = data_mod.load(cfg.data)
+    check_fits(cfg, data)
+    runs = plan(cfg)
+    _, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress)
+    rows = result_rows(cfg, data, runs, penalty, trained)
+    table = to_markdown(cfg, rows, len(data.x_test))
+    with staged(cfg.out) as stage:
+        (stage / "results.csv").write_text(to_csv(rows))
+        (stage / "results.md").write_text(table)
+        (stage / "figures").mkdir()
+        grid, preds = fit_curves(cfg, runs, trained, penalty)
+        plots.fit_figure(data, grid, preds, stage / "figures" / "fit.png",
+                         f"Fits of run 0, lambda = {cfg.lam}")
+        (stage / "config.json").write_text(json.dumps(run_record(cfg, runs, started), indent=2) + "\n")
+    print(table)
+    print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "
+          f"-> {cfg.out}/results.md")
+
+
+def check_fits(cfg, data):
+    from .config import require
+    n = len(data.x_train)
+    require(n % cfg.batch_size == 0,
+            f"--batch-size {cfg.batch_size} does not divide the {n} training samples of {cfg.data}")

@@ -1,0 +1,98 @@
+"""The fully connected network, built the TF1 way.
+
+Layer k lives in variable_scope("dense{k}") with get_variable("W", regularizer=...)
+and get_variable("b"); the kernel penalties land in REGULARIZATION_LOSSES and the
+cost is the summed absolute error plus the sum of that collection.
+
+Parameters are a dict {"dense1/W": array, ...}. One model has W [in, out] and
+b [out]; R models trained together have W [R, in, out] and b [R, 1, out], and the
+same graph code serves both (matmul broadcasts over the model axis).
+"""
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._tf import tf, v1
+
+ACTIVATIONS = {"identity": tf.identity, "relu": tf.nn.relu, "tanh": tf.nn.tanh}
+REG = v1.GraphKeys.REGULARIZATION_LOSSES
+
+
+def layer_names(params):
+    """['dense1', 'dense2', ...] in order."""
+    return sorted({k.split("/")[0] for k in params}, key=lambda s: int(s[5:]))
+
+
+def glorot_init(sizes, seed):
+    """Glorot-uniform kernels and zero biases for one model; the same seed gives the same weights in every engine."""
+    rng = np.random.default_rng(seed)
+    params = {}
+    for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+        limit = np.sqrt(6.0 / (n_in + n_out))
+        params[f"dense{k}/W"] = rng.uniform(-limit, limit, (n_in, n_out)).astype(np.float32)
+        params[f"dense{k}/b"] = np.zeros(n_out, np.float32)
+    return params
+
+
+def stack(models):
+    """R single-model parameter dicts -> one dict with a leading model axis (biases [R, 1, out])."""
+    return {k: np.stack([m[k] if k.endswith("/W") else m[k][None] for m in models])
+            for k in models[0]}
+
+
+def unstack(params, r):
+    """Model r of a stacked parameter dict, in single-model shapes."""
+    return {k: v[r] if k.endswith("/W") else v[r, 0] for k, v in params.items()}
+
+
+@dataclass
+class Net:
+    pred: object       # [B, 1], or [R, B, 1] for stacked models
+    data_loss: object  # sum |pred - y|, per model
+    reg_loss: object   # sum of the REGULARIZATION_LOSSES this build registered, per model
+    cost: object       # data_loss + reg_loss, per model
+
+
+def dense(x, scope, w0, b0, regularizer, activation):
+    with v1.variable_scope(scope):
+        W = v1.get_variable("W", w0.shape, initializer=v1.constant_initializer(w0),
+                            regularizer=regularizer)
+        b = v1.get_variable("b", b0.shape, initializer=v1.constant_initializer(b0))
+        return activation(tf.matmul(x, W) + b)
+
+
+def build(x, y, params, penalty, activation="identity", weights=None):
+    """Build the network on x [B, 1] and its cost against y [B, 1].
+
+    params gives the shapes and initial values. With `weights` (a dict name ->
+    tensor), the same code runs on those tensors instead of the variables: the
+    in-graph training loop uses this to evaluate the model on its loop state.
+    """
+    act = ACTIVATIONS[activation]
+    n_reg = len(v1.get_collection(REG))
+    scope = v1.variable_scope(v1.get_variable_scope(), custom_getter=_substitute(weights)) \
+        if weights is not None else nullcontext()
+    with scope:
+        h = x
+        names = layer_names(params)
+        for name in names:
+            h = dense(h, name, params[f"{name}/W"], params[f"{name}/b"], penalty,
+                      act if name != names[-1] else tf.identity)
+    reduce_axes = [-2, -1]
+    data_loss = tf.reduce_sum(tf.abs(h - y), axis=reduce_axes)
+    new_losses = v1.get_collection(REG)[n_reg:]
+    reg_loss = tf.add_n(new_losses) if new_losses else tf.zeros_like(data_loss)
+    return Net(h, data_loss, reg_loss, data_loss + reg_loss)
+
+
+def _substitute(weights):
+    """A custom getter that hands out weights[name] and registers its penalty like get_variable would."""
+    def getter(getter, name, *args, regularizer=None, **kwargs):  # noqa: ARG001
+        w = weights[name]
+        if regularizer is not None:
+            loss = regularizer(w)
+            if loss is not None:
+                v1.add_to_collection(REG, loss)
+        return w
+    return getter
