@@ -127,25 +127,43 @@ def fit_curves(cfg, runs, trained, penalty):
     return grid, {f"{r.method} (seed {r.seed})": preds[i] for i, r in enumerate(runs) if r.run == 0}
 
 
+@dataclass
+class Outcome:
+    """Everything a trained comparison produced; each output step reads what it needs."""
+    cfg: object
+    data: object
+    runs: list           # [Run], the order of the model axis
+    params0: dict        # initial weights, stacked
+    penalty: object      # regularizers.Penalty, stacked
+    trained: object      # train.Trained (frames: one per epoch, plus the initial weights)
+    rows: list           # result_rows()
+    started: float
+
+
 def run(cfg):
     started = time.time()
     data = data_mod.load(cfg.data)
     check_fits(cfg, data)
     runs = plan(cfg)
-    _, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress)
+    params0, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress, record=True)
     rows = result_rows(cfg, data, runs, penalty, trained)
+    o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started)
     table = to_markdown(cfg, rows, len(data.x_test))
     with staged(cfg.out) as stage:
-        (stage / "results.csv").write_text(to_csv(rows))
-        (stage / "results.md").write_text(table)
-        (stage / "figures").mkdir()
-        grid, preds = fit_curves(cfg, runs, trained, penalty)
-        plots.fit_figure(data, grid, preds, stage / "figures" / "fit.png",
-                         f"Fits of run 0, lambda = {cfg.lam}")
+        write_results(stage, o, table)
         (stage / "config.json").write_text(json.dumps(run_record(cfg, runs, started), indent=2) + "\n")
     print(table)
     print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "
           f"-> {cfg.out}/results.md")
+
+
+def write_results(stage, o, table):
+    (stage / "results.csv").write_text(to_csv(o.rows))
+    (stage / "results.md").write_text(table)
+    (stage / "figures").mkdir(exist_ok=True)
+    grid, preds = fit_curves(o.cfg, o.runs, o.trained, o.penalty)
+    plots.fit_figure(o.data, grid, preds, stage / "figures" / "fit.png",
+                     f"Fits of run 0, lambda = {o.cfg.lam}")
 
 
 def check_fits(cfg, data):
