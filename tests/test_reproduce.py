@@ -1,0 +1,50 @@
+"""End to end: ./reproduce --quick writes the promised files; bad flags change nothing."""
+import csv
+import json
+
+import pytest
+
+from conftest import run_reproduce
+
+
+def test_quick_run_writes_results(quick_run):
+    rows = list(csv.DictReader(open(quick_run / "results.csv")))
+    assert [(r["method"], r["run"], r["seed"]) for r in rows] == \
+        [(m, str(k), str(k)) for m in ("none", "l1", "l2") for k in range(2)]
+    for r in rows:
+        assert float(r["test_error"]) > 0 and float(r["train_cost"]) > 0
+        assert all(0 <= int(r[f"near_zero_dense{k}"]) <= 100 for k in range(1, 5))
+    md = (quick_run / "results.md").read_text()
+    assert "| l1 |" in md and "| l2 |" in md and "| l1 (blog) |" in md
+    record = json.loads((quick_run / "config.json").read_text())
+    assert record["config"]["runs"] == 2 and record["config"]["epochs"] == 5
+    assert record["seeds"] == {f"{m}_run{k}": k for m in ("none", "l1", "l2") for k in range(2)}
+    assert record["versions"]["tensorflow"]
+    assert (quick_run / "figures" / "fit.png").stat().st_size > 10_000
+    assert not list(quick_run.glob(".staging-*"))
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lam", "-0.1"], "--lam must be non-negative"),
+    (["--lr", "0"], "--lr must be positive"),
+    (["--runs", "0"], "--runs must be at least 1"),
+    (["--sizes", "2,10,1"], "--sizes must start and end with 1"),
+    (["--methods", "l1,l3"], "unknown method 'l3'"),
+    (["--epochs", "ten"], "expected an integer"),
+])
+def test_bad_flags_exit_2_and_leave_outputs_alone(tmp_path, args, message):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("earlier results\n")
+    res = run_reproduce(*args, "--out", out)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and res.stderr.startswith("reproduce: error:")
+    assert message in res.stderr and "Traceback" not in res.stderr
+    assert [p.name for p in out.iterdir()] == ["results.csv"]
+    assert (out / "results.csv").read_text() == "earlier results\n"
+
+
+def test_missing_data_file_is_one_line(tmp_path):
+    res = run_reproduce("--quick", "--data", tmp_path / "nope.csv", "--out", tmp_path / "out")
+    assert res.returncode == 2 and "nope.csv: not found" in res.stderr
+    assert res.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
