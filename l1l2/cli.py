@@ -11,6 +11,11 @@ def run(cfg):
     experiment.run(cfg)
 
 
+def redraw(cfg):
+    from . import experiment
+    experiment.redraw(cfg)
+
+
 def make_data(cfg):
     from . import data
     from .outputs import write_text
@@ -22,6 +27,7 @@ def make_data(cfg):
 # name -> (config class, function, one-line summary)
 COMMANDS = {
     "run": (config.Config, run, "the five-run L1 vs L2 comparison (default)"),
+    "gifs": (config.GifsConfig, redraw, "redraw GIFs and figures from a saved recording"),
     "data": (config.DataConfig, make_data, "regenerate the data set"),
 }
 

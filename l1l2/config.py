@@ -33,6 +33,8 @@ class Config:
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights")
     zero_tol: float = doc(0.01, "a weight with |w| below this counts as zero in the results")
     engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step")
+    gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")
+    gif_seconds: float = doc(5.0, "duration of each GIF in seconds (the last frame is held 10% of it)")
     quick: bool = doc(False, "smoke test: 2 runs of 5 epochs (overrides --runs and --epochs)")
     progress: bool = doc(True, "show a progress bar")
 
@@ -41,6 +43,7 @@ class Config:
         require(self.epochs >= 1, "--epochs must be at least 1")
         require(self.lr > 0, "--lr must be positive")
         require(self.lam >= 0, "--lam must be non-negative")
+        require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.batch_size >= 1, "--batch-size must be at least 1")
         require(len(self.sizes) >= 2 and self.sizes[0] == 1 and self.sizes[-1] == 1,
@@ -159,3 +162,13 @@ class DataConfig:
         require(self.outlier_scale >= 0 and self.noise >= 0, "--outlier-scale and --noise must be non-negative")
         n_train = round(self.train_frac * self.n)
         require(0 < n_train < self.n, "--train-frac must leave at least one train and one test sample")
+
+
+@dataclass(frozen=True)
+class GifsConfig:
+    """Redraw the GIFs and figures of an earlier run from its recording.npz, without training."""
+    out: str = doc("outputs", "the output folder of that run")
+    gif_seconds: float = doc(5.0, "duration of each GIF in seconds")
+
+    def check(self):
+        require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")

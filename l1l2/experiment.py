@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import blog, data as data_mod, model, plots, regularizers, train
+from . import blog, data as data_mod, gifs, model, plots, recording, regularizers, train
 from .outputs import staged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,6 +151,9 @@ def run(cfg):
     table = to_markdown(cfg, rows, len(data.x_test))
     with staged(cfg.out) as stage:
         write_results(stage, o, table)
+        rec = recording.from_outcome(o)
+        recording.save(stage / recording.FILE, rec)
+        write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
         (stage / "config.json").write_text(json.dumps(run_record(cfg, runs, started), indent=2) + "\n")
     print(table)
     print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "
@@ -164,6 +167,24 @@ def write_results(stage, o, table):
     grid, preds = fit_curves(o.cfg, o.runs, o.trained, o.penalty)
     plots.fit_figure(o.data, grid, preds, stage / "figures" / "fit.png",
                      f"Fits of run 0, lambda = {o.cfg.lam}")
+
+
+def write_figures(folder, rec, gif_seconds):
+    """sparsity, weight histogram and error figures; the GIFs too unless gif_seconds is None."""
+    (folder / "figures").mkdir(exist_ok=True)
+    plots.sparsity_figure(rec, folder / "figures" / "sparsity.png")
+    plots.weights_hist_figure(rec, folder / "figures" / "weights_hist.png")
+    plots.errors_figure(rec, folder / "figures" / "errors.png", blog.L1_TEST_ERRORS)
+    if gif_seconds is not None:
+        gifs.write_all(folder / "gifs", rec, gif_seconds)
+
+
+def redraw(cfg):
+    """`reproduce gifs`: figures and GIFs again from <out>/recording.npz, without training."""
+    rec = recording.load(Path(cfg.out) / recording.FILE)
+    with staged(cfg.out) as stage:
+        write_figures(stage, rec, cfg.gif_seconds)
+    print(f"redrew figures and GIFs from {Path(cfg.out) / recording.FILE}")
 
 
 def check_fits(cfg, data):
