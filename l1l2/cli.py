@@ -16,6 +16,11 @@ def redraw(cfg):
     experiment.redraw(cfg)
 
 
+def prune(cfg):
+    from . import retrain
+    retrain.command(cfg)
+
+
 def make_data(cfg):
     from . import data
     from .outputs import write_text
@@ -28,6 +33,7 @@ def make_data(cfg):
 COMMANDS = {
     "run": (config.Config, run, "the five-run L1 vs L2 comparison (default)"),
     "gifs": (config.GifsConfig, redraw, "redraw GIFs and figures from a saved recording"),
+    "prune": (config.PruneConfig, prune, "prune a saved model and retrain the smaller network"),
     "data": (config.DataConfig, make_data, "regenerate the data set"),
 }
 

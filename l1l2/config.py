@@ -31,7 +31,9 @@ class Config:
     data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])")
     out: str = doc("outputs", "folder for results and figures")
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights")
-    zero_tol: float = doc(0.01, "a weight with |w| below this counts as zero in the results")
+    zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; dead L1 "
+                                "weights hover around 0 with amplitude about lr*lam (0.003 by default)")
+    prune: bool = doc(True, "prune every L1 run, retrain the smaller nets, write pruning.md and checkpoints")
     engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step")
     gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")
     gif_seconds: float = doc(5.0, "duration of each GIF in seconds (the last frame is held 10% of it)")
@@ -172,3 +174,31 @@ class GifsConfig:
 
     def check(self):
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
+
+
+@dataclass(frozen=True)
+class PruneConfig:
+    """Prune a saved model (a checkpoints/<run> folder) and retrain the smaller network."""
+    checkpoint: str = doc("", "checkpoint folder written by ./reproduce, e.g. outputs/checkpoints/l1_run0")
+    tol: float = doc(0.01, "|w| below this counts as zero; above the ~lr*lam oscillation of dead L1 weights")
+    retrain: str = doc("scratch", "scratch: fresh Glorot weights of the pruned sizes; finetune: start from "
+                                  "the pruned weights; none: only prune")
+    method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1 or l2")
+    lam: float = doc(0.3, "regularization strength for retraining")
+    epochs: int = doc(100, "retraining epochs")
+    lr: float = doc(0.01, "retraining learning rate")
+    batch_size: int = doc(1, "retraining batch size")
+    seed: int = doc(0, "seed of the fresh weights when retraining from scratch")
+    engine: str = doc("graph", "graph or reference, as for the main run")
+    data: str = doc("data/line.csv", "the data set")
+    out: str = doc("outputs", "the pruned model and its report go to <out>/pruned/")
+
+    def check(self):
+        require(self.checkpoint != "", "--checkpoint is required")
+        require(self.tol > 0, "--tol must be positive")
+        require(self.retrain in ("scratch", "finetune", "none"), "--retrain must be scratch, finetune or none")
+        require(self.method in METHODS, f"--method must be one of {','.join(METHODS)}")
+        require(self.lam >= 0, "--lam must be non-negative")
+        require(self.epochs >= 1 and self.lr > 0 and self.batch_size >= 1,
+                "--epochs and --batch-size must be at least 1 and --lr positive")
+        require(self.engine in ("graph", "reference"), "--engine must be graph or reference")

@@ -154,6 +154,11 @@ def run(cfg):
         rec = recording.from_outcome(o)
         recording.save(stage / recording.FILE, rec)
         write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
+        if cfg.prune:
+            from . import retrain
+            retrain.save_checkpoints(stage, o)
+            if "l1" in cfg.methods:
+                retrain.prune_runs(cfg, o, stage)
         (stage / "config.json").write_text(json.dumps(run_record(cfg, runs, started), indent=2) + "\n")
     print(table)
     print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "

@@ -1,0 +1,143 @@
+"""The blog's payoff: prune what L1 disconnected, check the function is kept, retrain the small net."""
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import blog, checkpoints, model, prune, regularizers, train
+from .experiment import mean_std
+
+
+@dataclass
+class Pruned:
+    name: str
+    seed: int
+    before: dict                 # trained params (one model)
+    pruning: prune.Pruning
+    error_before: float
+    error_pruned: float = np.nan
+    max_diff: float = np.nan     # max |f - f_pruned| over every sample of the data set
+    bound: float = np.nan        # the stated bound on it, max over samples
+    error_scratch: float = np.nan
+    error_finetune: float = np.nan
+
+
+def test_errors(models, data, method, lam, activation="identity"):
+    """Test error of each single-model param dict (all of one shape)."""
+    pen = regularizers.stack([regularizers.for_method(method, lam)] * len(models))
+    return train.evaluate(model.stack(models), data.x_test, data.y_test, pen, activation)[1]
+
+
+def analyse(name, seed, params, data, tol, error_before, method, lam, activation="identity"):
+    """Prune one trained model; measure its test error and the prediction change against the bound."""
+    p = Pruned(name, seed, params, prune.prune(params, tol, activation), error_before)
+    if p.pruning.constant or not any(p.pruning.dead):
+        return p
+    x = data.x[:, None].astype(np.float64)
+    diff = prune.forward(params, x, activation)[-1] - prune.forward(p.pruning.params, x, activation)[-1]
+    p.max_diff = float(np.abs(diff).max())
+    p.bound = float(prune.error_bound(params, p.pruning.zeroed, x, activation).max())
+    p.error_pruned = float(test_errors([p.pruning.params], data, method, lam, activation)[0])
+    return p
+
+
+def retrain(items, data, cfg, method, how):
+    """Retrain every pruned net, from scratch (Glorot, its seed) or from its pruned weights."""
+    groups = defaultdict(list)
+    for p in items:
+        if not p.pruning.constant and any(p.pruning.dead):
+            groups[prune.sizes_of(p.pruning.params)].append(p)
+    for sizes, ps in groups.items():
+        starts = [model.glorot_init(sizes, p.seed) if how == "scratch" else p.pruning.params for p in ps]
+        pen = regularizers.stack([regularizers.for_method(method, cfg.lam)] * len(ps))
+        out = train.ENGINES[cfg.engine](data.x_train, data.y_train, model.stack(starts), pen, lr=cfg.lr,
+                                        epochs=cfg.epochs, batch_size=cfg.batch_size)
+        errs = train.evaluate(out.params, data.x_test, data.y_test, pen)[1]
+        for p, e in zip(ps, errs):
+            setattr(p, f"error_{how}", float(e))
+
+
+def sizes_text(sizes):
+    return "-".join(map(str, sizes))
+
+
+def to_markdown(items, tol, cfg):
+    rows = ["| run | sizes before → after | params | dead units (why) | test error before | pruned, "
+            "not retrained | max \\|Δ prediction\\| (bound) | retrained from scratch | fine-tuned |",
+            "|---|---|---|---|---|---|---|---|---|"]
+    for p in items:
+        before = prune.sizes_of(p.before)
+        if p.pruning.constant:
+            after, n_after = "constant network (a whole layer died)", "-"
+        else:
+            after, n_after = sizes_text(prune.sizes_of(p.pruning.params)), prune.n_params(p.pruning.params)
+        rows.append(f"| {p.name} (seed {p.seed}) | {sizes_text(before)} → {after} | "
+                    f"{prune.n_params(p.before)} → {n_after} | {prune.describe(p.pruning.dead)} | "
+                    f"{p.error_before:.2f} | {p.error_pruned:.2f} | {p.max_diff:.1e} ({p.bound:.1e}) | "
+                    f"{p.error_scratch:.2f} | {p.error_finetune:.2f} |")
+    ok = [p for p in items if np.isfinite(p.error_scratch)]
+    summary = ["", "| | test error, mean ± std |", "|---|---|"]
+    for label, attr in (("before pruning", "error_before"), ("pruned, not retrained", "error_pruned"),
+                        ("retrained from scratch", "error_scratch"), ("fine-tuned", "error_finetune")):
+        summary.append(f"| ours: {label} | {mean_std([getattr(p, attr) for p in ok]) if ok else '-'} |")
+    summary.append(f"| blog: retrained {sizes_text(blog.PRUNED_SIZES)} | {mean_std(blog.PRUNED_TEST_ERRORS)} "
+                   f"({', '.join(f'{e:.2f}' for e in blog.PRUNED_TEST_ERRORS)}) |")
+    return "\n".join([
+        f"# Pruning the units L1 disconnected (tol = {tol:g})", "",
+        f"A hidden unit is dead when all its incoming weights (from live units) have |w| < {tol:g} -- it "
+        "outputs a constant, folded into the next layer's bias -- or all its outgoing weights (to live "
+        "units) do. Detection repeats until nothing changes. The pruned network equals the original with "
+        "a set of weights below tol set to zero; the bound in brackets follows from that "
+        "(see `l1l2/prune.py`). Retraining uses the same method, lambda, epochs and seed as the run.", "",
+        *rows, *summary, "",
+        f"The blog pruned by eye and kept the first two hidden layers whole ({sizes_text(blog.PRUNED_SIZES)}). "
+        "Our rule also removes the units whose only input weight died: they output a constant, which "
+        "the next layer's bias absorbs exactly, so they are not needed either.", ""])
+
+
+def prune_runs(cfg, o, folder):
+    """Prune every L1 run of an experiment.Outcome, retrain both ways, write pruning.md."""
+    items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
+                     o.rows[i]["test_error"], r.method, cfg.lam)
+             for i, r in enumerate(o.runs) if r.method == "l1"]
+    for how in ("scratch", "finetune"):
+        retrain(items, o.data, cfg, "l1", how)
+    Path(folder / "pruning.md").write_text(to_markdown(items, cfg.zero_tol, cfg))
+    return items
+
+
+def save_checkpoints(folder, o):
+    for i, r in enumerate(o.runs):
+        checkpoints.save(folder / "checkpoints" / r.name, model.unstack(o.trained.params, i))
+
+
+def command(cfg):
+    """`reproduce prune`: prune one saved model, optionally retrain it, write <out>/pruned/."""
+    from . import data as data_mod
+    from .outputs import staged
+    data = data_mod.load(cfg.data)
+    params = checkpoints.load(cfg.checkpoint)
+    error = float(test_errors([params], data, cfg.method, cfg.lam)[0])
+    p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, cfg.method, cfg.lam)
+    if p.pruning.constant:
+        k = next(k for k, d in enumerate(p.pruning.dead) if len(d) == params[f"dense{k + 1}/W"].shape[1])
+        print(f"every unit of dense{k + 1} is dead at tol {cfg.tol:g}: the network computes a constant; "
+              "nothing written")
+        return
+    if not any(p.pruning.dead):
+        print(f"nothing to prune: every hidden unit has an incoming and an outgoing weight with "
+              f"|w| >= {cfg.tol:g}; nothing written")
+        return
+    if cfg.retrain != "none":
+        retrain([p], data, cfg, cfg.method, cfg.retrain)
+    with staged(cfg.out) as stage:
+        (stage / "pruned").mkdir()
+        (stage / "pruned" / "report.md").write_text(to_markdown([p], cfg.tol, cfg))
+        checkpoints.save(stage / "pruned" / "checkpoint", p.pruning.params)
+    after = sizes_text(prune.sizes_of(p.pruning.params))
+    print(f"{sizes_text(prune.sizes_of(params))} -> {after}; test error {error:.2f} -> {p.error_pruned:.2f} "
+          f"pruned (max |change| {p.max_diff:.1e} <= bound {p.bound:.1e})"
+          + (f" -> {getattr(p, 'error_' + cfg.retrain):.2f} retrained ({cfg.retrain})"
+             if cfg.retrain != "none" else "")
+          + f"; wrote {cfg.out}/pruned/")

@@ -1,0 +1,132 @@
+"""Pruning: detection on hand-built weights, function preservation, the bound, checkpoints."""
+import numpy as np
+import pytest
+
+from conftest import run_reproduce
+from l1l2 import checkpoints, data, model, prune, regularizers, train
+
+
+def net(sizes, seed=0, scale=1.0):
+    rng = np.random.default_rng(seed)
+    p = {}
+    for k, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]), 1):
+        p[f"dense{k}/W"] = (rng.normal(size=(a, b)) * scale).astype(np.float32)
+        p[f"dense{k}/b"] = rng.normal(size=b).astype(np.float32)
+    return p
+
+
+def test_dead_in_dead_out_and_cascade():
+    p = net((1, 4, 3, 1))
+    p["dense1/W"][0, 1] = 0.001          # hidden1 unit 1: dead in
+    p["dense2/W"][2, :] = -0.002         # hidden1 unit 2: dead out
+    p["dense2/W"][[0, 3], 0] = 0.0       # hidden2 unit 0: only live input is unit 1 ... cascade
+    p["dense2/W"][1, 0] = 5.0            # ... from a dead-in unit, whose weight no longer counts
+    dead = prune.find_dead(p, tol=0.01)
+    assert dead == [{1: "in", 2: "out"}, {0: "in"}]
+    pr = prune.prune(p, 0.01)
+    assert prune.sizes_of(pr.params) == (1, 2, 2, 1)
+
+
+def test_cascade_backwards_through_dead_out():
+    p = net((1, 3, 2, 1))
+    p["dense3/W"][1, 0] = 0.0            # hidden2 unit 1: dead out
+    p["dense2/W"][:, 0] = [0.0, 0.0, 3.0]  # hidden2 unit 0 reads only hidden1 unit 2
+    p["dense2/W"][0, 1] = 2.0            # hidden1 unit 0 feeds only the dead unit 1 of hidden2
+    p["dense2/W"][1, 1] = 2.0            # so do hidden1 unit 1
+    assert prune.find_dead(p, 0.01) == [{0: "out", 1: "out"}, {1: "out"}]
+    assert prune.sizes_of(prune.prune(p, 0.01).params) == (1, 1, 1, 1)
+
+
+def test_whole_layer_dead_is_reported_as_constant():
+    p = net((1, 3, 3, 1))
+    p["dense1/W"][:] = 0.0
+    pr = prune.prune(p, 0.01)
+    assert pr.constant and pr.dead[0] == {0: "in", 1: "in", 2: "in"}
+
+
+def tf_predict(params, x, activation):
+    pen = regularizers.stack([regularizers.Penalty()])
+    return train.evaluate(model.stack([params]), x, np.zeros_like(x), pen, activation)[0][0]
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh"])
+def test_pruned_network_computes_the_same_function(activation):
+    p = net((1, 6, 6, 5, 1), seed=3, scale=0.7)
+    p["dense1/W"][0, [0, 4]] = 0.0                 # constant units, folded into dense2's bias
+    p["dense3/W"][:, 2] = 0.0                      # dead in deeper down
+    p["dense3/W"][[1, 5], :] = 0.0                 # hidden2 units 1, 5: dead out
+    pr = prune.prune(p, 1e-6, activation)
+    assert prune.sizes_of(pr.params) == (1, 4, 4, 4, 1)
+    x = np.linspace(-3, 3, 41, dtype=np.float32)
+    np.testing.assert_allclose(tf_predict(pr.params, x, activation),
+                               prune.forward(p, x[:, None].astype(np.float64), activation)[-1][:, 0],
+                               rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh"])
+def test_small_weights_change_the_function_within_the_bound(activation):
+    rng = np.random.default_rng(4)
+    p = net((1, 8, 8, 1), seed=5)
+    p["dense1/W"][0, :3] = rng.uniform(-0.005, 0.005, 3)          # dead in, not exactly zero
+    p["dense2/W"][:, :2] = rng.uniform(-0.005, 0.005, (8, 2))
+    p["dense3/W"][5, 0] = 0.004                                    # dead out
+    pr = prune.prune(p, 0.01, activation)
+    x = np.linspace(-4, 4, 57)[:, None]
+    diff = np.abs(prune.forward(p, x, activation)[-1] - prune.forward(pr.params, x, activation)[-1])[:, 0]
+    bound = prune.error_bound(p, pr.zeroed, x, activation)
+    assert diff.max() > 0 and (diff <= bound * (1 + 1e-6) + 1e-7).all()
+    # the bound is the zeroed weights' contribution: every zeroed weight is below tol
+    for k, m in enumerate(pr.zeroed, 1):
+        assert (np.abs(p[f"dense{k}/W"][m]) < 0.01).all()
+
+
+def test_checkpoint_round_trip(tmp_path):
+    p = net((1, 10, 3, 1), seed=6)
+    checkpoints.save(tmp_path / "ck", p)
+    q = checkpoints.load(tmp_path / "ck")
+    assert q.keys() == p.keys() and all(np.array_equal(p[k], q[k]) for k in p)
+
+
+def save_raw(prefix, arrays):
+    """A checkpoint of arbitrary variables, written without the model builder."""
+    from l1l2._tf import tf, v1
+    g = tf.Graph()
+    with g.as_default():
+        for name, a in arrays.items():
+            v1.get_variable(name, initializer=tf.constant(a))
+        with v1.Session(graph=g) as s:
+            s.run(v1.global_variables_initializer())
+            v1.train.Saver().save(s, str(prefix), write_meta_graph=False)
+
+
+def test_checkpoint_with_wrong_shapes_is_refused(tmp_path):
+    p = net((1, 4, 1))
+    p["dense2/W"] = np.ones((5, 1), np.float32)           # does not chain after dense1 [1, 4]
+    save_raw(tmp_path / "model", p)
+    with pytest.raises(checkpoints.CheckpointError, match=r"dense2 has W \[5, 1\]"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_missing_a_variable_is_refused(tmp_path):
+    p = net((1, 4, 1))
+    del p["dense2/b"]
+    save_raw(tmp_path / "model", p)
+    with pytest.raises(checkpoints.CheckpointError, match="lacks dense2/b"):
+        checkpoints.load(tmp_path)
+
+
+def test_prune_command_errors(tmp_path):
+    res = run_reproduce("prune", "--checkpoint", tmp_path / "missing")
+    assert res.returncode == 2 and "no checkpoint at" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_l1_prunes_and_l2_barely_on_the_committed_data():
+    """Protocol defaults but 30 epochs instead of 100, to stay fast: L1 has cut its
+    network down to a few units by then, L2 (same initial weights) keeps nearly all."""
+    d = data.load("data/line.csv")
+    p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), 2)] * 2)
+    pen = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")])
+    out = train.train_graph(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=30)
+    l1, l2 = (prune.prune(model.unstack(out.params, i), 0.01) for i in (0, 1))
+    assert sum(prune.sizes_of(l1.params)[1:-1]) <= 6
+    assert sum(len(d) for d in l2.dead) <= 1
