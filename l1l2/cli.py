@@ -21,6 +21,14 @@ def prune(cfg):
     retrain.command(cfg)
 
 
+def sweep(cfg):
+    if cfg.xla:  # read by TensorFlow at import, so set before it
+        import os
+        os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"
+    from . import sweep
+    sweep.run(cfg)
+
+
 def make_data(cfg):
     from . import data
     from .outputs import write_text
@@ -34,6 +42,7 @@ COMMANDS = {
     "run": (config.Config, run, "the five-run L1 vs L2 comparison (default)"),
     "gifs": (config.GifsConfig, redraw, "redraw GIFs and figures from a saved recording"),
     "prune": (config.PruneConfig, prune, "prune a saved model and retrain the smaller network"),
+    "sweep": (config.SweepConfig, sweep, "many seeds x lambdas: confidence intervals, paired L1 vs L2"),
     "data": (config.DataConfig, make_data, "regenerate the data set"),
 }
 

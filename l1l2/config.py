@@ -202,3 +202,39 @@ class PruneConfig:
         require(self.epochs >= 1 and self.lr > 0 and self.batch_size >= 1,
                 "--epochs and --batch-size must be at least 1 and --lr positive")
         require(self.engine in ("graph", "reference"), "--engine must be graph or reference")
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """Many seeds x lambdas x methods, trained together; statistics and a paired L1 vs L2 test."""
+    seeds: int = doc(50, "seeds per (method, lambda); seed s gives every method and lambda the same initial weights")
+    lams: tuple = doc((0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated", item=float)
+    methods: tuple = doc(("l1", "l2"), "regularizers, comma separated, from none,l1,l2", item=str)
+    epochs: int = doc(100, "passes over the training samples")
+    lr: float = doc(0.01, "learning rate of plain SGD")
+    batch_size: int = doc(1, "samples per SGD step; must divide the training set")
+    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int)
+    zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
+    chunk: int = doc(1000, "models trained together in one graph (memory grows with it)")
+    xla: bool = doc(False, "compile the training loop with XLA auto-clustering: faster for large chunks, "
+                           "results differ from the default engine by ~1e-6")
+    seed: int = doc(0, "first seed")
+    data: str = doc("data/line.csv", "the data set")
+    out: str = doc("outputs", "results go to <out>/sweep/")
+    progress: bool = doc(True, "show a progress bar")
+
+    def check(self):
+        require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
+        require(len(self.lams) > 0, "--lams is empty")
+        require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
+        require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
+        require(len(self.methods) > 0, "--methods is empty")
+        for m in self.methods:
+            require(m in METHODS, f"--methods: unknown method {m!r}, choose from {','.join(METHODS)}")
+        require(len(set(self.methods)) == len(self.methods), "--methods lists a method twice")
+        require(self.epochs >= 1 and self.lr > 0 and self.batch_size >= 1,
+                "--epochs and --batch-size must be at least 1 and --lr positive")
+        require(len(self.sizes) >= 2 and self.sizes[0] == 1 and self.sizes[-1] == 1 and min(self.sizes) >= 1,
+                "--sizes must be positive and start and end with 1")
+        require(self.zero_tol > 0, "--zero-tol must be positive")
+        require(self.chunk >= 1, "--chunk must be at least 1")

@@ -1,0 +1,21 @@
+"""Confidence intervals and the paired comparison used by the sweep."""
+import numpy as np
+from scipy import stats
+
+
+def mean_ci(values, level=0.95):
+    """(mean, low, high): the t-distribution interval of the mean; needs two values or more."""
+    v = np.asarray(values, float)
+    m = v.mean()
+    half = stats.t.ppf((1 + level) / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    return m, m - half, m + half
+
+
+def paired(a, b, level=0.95):
+    """b - a for matched samples: mean difference with its interval, paired t-test and Wilcoxon p."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    mean, lo, hi = mean_ci(b - a, level)
+    return {"n": len(a), "mean_diff": mean, "ci": (lo, hi),
+            "t_p": float(stats.ttest_rel(b, a).pvalue),
+            "wilcoxon_p": float(stats.wilcoxon(b, a).pvalue) if np.any(b != a) else 1.0,
+            "b_better": int((b < a).sum())}

@@ -1,0 +1,41 @@
+"""The in-graph engine against the reference feed_dict loop, and batched models' independence."""
+import numpy as np
+import pytest
+
+from l1l2 import data, model, regularizers, train
+
+D = data.load("data/line.csv")
+SIZES = (1, 10, 10, 10, 1)
+
+
+@pytest.mark.parametrize("method", regularizers.METHODS)
+def test_graph_engine_matches_reference_loop(method):
+    p0 = model.stack([model.glorot_init(SIZES, 5)])
+    pen = regularizers.stack([regularizers.for_method(method, 0.3)])
+    kw = dict(lr=0.01, epochs=8)  # 320 steps
+    g = train.train_graph(D.x_train, D.y_train, p0, pen, **kw)
+    r = train.train_reference(D.x_train, D.y_train, p0, pen, **kw)
+    for k in p0:
+        assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
+    np.testing.assert_allclose(g.step_cost, r.step_cost, atol=1e-5)
+
+
+def test_batched_models_are_independent():
+    a = [model.glorot_init(SIZES, 1)], regularizers.for_method("l1", 0.3)
+    b = [model.glorot_init(SIZES, 2)], regularizers.for_method("l2", 0.1)
+    kw = dict(lr=0.01, epochs=5)
+    both = train.train_graph(D.x_train, D.y_train, model.stack(a[0] + b[0]),
+                             regularizers.stack([a[1], b[1]]), **kw)
+    for i, (p, pen) in enumerate((a, b)):
+        alone = train.train_graph(D.x_train, D.y_train, model.stack(p), regularizers.stack([pen]), **kw)
+        for k in alone.params:
+            assert np.abs(both.params[k][i] - alone.params[k][0]).max() <= 1e-6, k
+
+
+def test_divergence_is_located_per_model():
+    p0 = model.stack([model.glorot_init(SIZES, 0)] * 2)
+    pen = regularizers.stack([regularizers.Penalty()] * 2)
+    t = train.train_graph(D.x_train, D.y_train, p0, pen, lr=5.0, epochs=3)
+    at = t.diverged_at
+    assert (at >= 0).all() and np.isfinite(t.step_cost[: at[0], 0]).all()
+    assert not np.isfinite(t.step_cost[at[0], 0])

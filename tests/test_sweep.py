@@ -1,0 +1,57 @@
+"""The sweep on a tiny grid, its statistics against SciPy and a hand computation, bad arguments."""
+import csv
+
+import numpy as np
+import pytest
+from scipy import stats as sp
+
+from conftest import run_reproduce
+from l1l2 import stats
+
+
+def test_mean_ci_against_hand_computation():
+    v = np.array([3.0, 5.0, 4.0, 8.0, 10.0])
+    m, lo, hi = stats.mean_ci(v)
+    half = 2.7764451051977987 * v.std(ddof=1) / np.sqrt(5)   # t(0.975, df=4), from tables
+    assert m == pytest.approx(6.0) and (lo, hi) == pytest.approx((6 - half, 6 + half))
+    assert (lo, hi) == pytest.approx(sp.t.interval(0.95, 4, loc=m, scale=sp.sem(v)))
+
+
+def test_paired_comparison():
+    rng = np.random.default_rng(0)
+    a = rng.normal(10, 2, 30)
+    b = a - 1 + rng.normal(0, 0.5, 30)
+    p = stats.paired(a, b)
+    d = b - a
+    assert p["mean_diff"] == pytest.approx(d.mean())
+    assert p["ci"] == pytest.approx(sp.t.interval(0.95, 29, loc=d.mean(), scale=sp.sem(d)))
+    assert p["t_p"] == pytest.approx(sp.ttest_1samp(d, 0).pvalue)
+    assert p["b_better"] == (d < 0).sum()
+
+
+def test_tiny_sweep_writes_expected_rows(tmp_path):
+    res = run_reproduce("sweep", "--seeds", 2, "--lams", "0.01,0.3", "--epochs", 5, "--out", tmp_path,
+                        "--no-progress")
+    assert res.returncode == 0, res.stderr
+    rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
+    assert [(r["method"], float(r["lam"]), int(r["seed"])) for r in rows] == \
+        [(m, lam, s) for m in ("l1", "l2") for lam in (0.01, 0.3) for s in (0, 1)]
+    assert all(np.isfinite(float(r["test_error"])) and 0 <= float(r["dead_fraction"]) <= 1 for r in rows)
+    md = (tmp_path / "sweep" / "sweep.md").read_text()
+    assert "Paired comparison at lambda = 0.3" in md and "In plain words:" in md
+    assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--lams", ""], "--lams is empty"),
+    (["--lams", "0.1,-0.3"], "--lams must be non-negative"),
+    (["--seeds", "1"], "--seeds must be at least 2"),
+    (["--methods", "l1,elastic"], "unknown method 'elastic'"),
+    (["--lams", "0.1,abc"], "expected a comma-separated list of float"),
+])
+def test_bad_sweep_arguments(capsys, args, message):
+    from l1l2.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["sweep", *args])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and message in err and err.count("\n") == 1
