@@ -39,6 +39,7 @@ def load(path):
     try:
         reader = tf.train.load_checkpoint(str(prefix))
         shapes = reader.get_variable_to_shape_map()
+        arrays = {k: reader.get_tensor(k) for k in shapes}
     except Exception as e:  # TF raises several types for damaged files
         raise CheckpointError(f"checkpoint {path} cannot be read: {e.__class__.__name__}") from None
     names = sorted({m.group(1) for k in shapes if (m := re.fullmatch(r"(dense\d+)/[Wb]", k))},
@@ -52,7 +53,7 @@ def load(path):
         for v in ("W", "b"):
             if f"{n}/{v}" not in shapes:
                 raise CheckpointError(f"checkpoint {path} lacks {n}/{v}")
-            params[f"{n}/{v}"] = reader.get_tensor(f"{n}/{v}")
+            params[f"{n}/{v}"] = arrays[f"{n}/{v}"]
     check_shapes(params, path)
     return params
 

@@ -1,4 +1,5 @@
 """`reproduce [COMMAND] [--flags]`: the commands, each a config class and a function."""
+import signal
 import sys
 from dataclasses import asdict
 
@@ -65,12 +66,19 @@ def main(argv=None):
         print(usage() + "\n")
     cls, func, _ = COMMANDS[name]
     cfg = parse(cls, argv, prog=f"reproduce {name}" if name != "run" else "reproduce")
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # even where the shell started us with SIGINT ignored
     try:
         func(cfg)
     except (config.UsageError, ValueError, OSError) as e:
         fail(_one_line(e))
     except KeyboardInterrupt:
-        fail("interrupted; earlier outputs were left as they were", )
+        print("reproduce: interrupted; earlier outputs were left as they were", file=sys.stderr)
+        sys.exit(130)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
 
 
 def _one_line(e):

@@ -33,6 +33,7 @@ class Config:
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights")
     zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; dead L1 "
                                 "weights hover around 0 with amplitude about lr*lam (0.003 by default)")
+    tensorboard: bool = doc(True, "write TensorBoard event files to <out>/tensorboard/<method>_run<k>/")
     prune: bool = doc(True, "prune every L1 run, retrain the smaller nets, write pruning.md and checkpoints")
     engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step")
     gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")

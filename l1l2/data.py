@@ -1,11 +1,13 @@
 """The noisy line with outliers: a pure generator, a CSV writer and a validating loader."""
 import csv
 import io
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
 COLUMNS = ("x", "y", "split", "outlier")
+MAX_BYTES = 10_000_000  # the data sets here are a few kB; anything this big is a wrong file
 
 
 @dataclass(frozen=True)
@@ -71,14 +73,17 @@ def load(path) -> Dataset:
     def fail(msg):
         raise DataError(f"data file {path}: {msg}")
     try:
+        size = os.stat(path).st_size
+        if size > MAX_BYTES:
+            fail(f"is {size / 1e6:.0f} MB, larger than the {MAX_BYTES / 1e6:.0f} MB a data set may have")
         with open(path, newline="") as f:
             rows = list(csv.reader(f))
     except FileNotFoundError:
         fail("not found")
     except IsADirectoryError:
         fail("is a directory, expected a CSV file")
-    except (OSError, UnicodeDecodeError) as e:
-        fail(f"cannot be read ({e.__class__.__name__})")
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        fail(f"cannot be read as CSV text ({e.__class__.__name__})")
     if not rows:
         fail("is empty")
     header, body = [c.strip() for c in rows[0]], rows[1:]

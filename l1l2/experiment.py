@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import blog, data as data_mod, gifs, model, plots, recording, regularizers, train
-from .outputs import staged
+from .outputs import check_writable, staged
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -56,7 +56,8 @@ def result_rows(cfg, data, runs, penalty, trained):
     rows = []
     for i, r in enumerate(runs):
         row = {"method": r.method, "run": r.run, "seed": r.seed,
-               "test_error": test_err[i], "train_cost": train_loss[i] + train_pen[i]}
+               "test_error": test_err[i], "train_cost": train_loss[i] + train_pen[i],
+               "diverged_at_step": int(trained.diverged_at[i])}
         for layer in model.layer_names(trained.params):
             w = trained.params[f"{layer}/W"][i]
             row[f"near_zero_{layer}"] = int((np.abs(w) < cfg.zero_tol).sum())
@@ -75,8 +76,17 @@ def to_csv(rows):
 
 
 def mean_std(values):
+    """'mean ± std' (ddof=1) of the finite values, saying how many were left out."""
     v = np.asarray(values, float)
-    return f"{v.mean():.2f} ± {v.std(ddof=1):.2f}" if len(v) > 1 else f"{v.mean():.2f}"
+    ok = v[np.isfinite(v)]
+    text = "-" if len(ok) == 0 else f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}" if len(ok) > 1 \
+        else f"{ok.mean():.2f}"
+    return text + (f" ({len(v) - len(ok)} of {len(v)} diverged)" if len(ok) < len(v) else "")
+
+
+def cell(row):
+    d = row["diverged_at_step"]
+    return f"diverged at step {d}" if d >= 0 else f"{row['test_error']:.2f}"
 
 
 def to_markdown(cfg, rows, n_test):
@@ -88,8 +98,9 @@ def to_markdown(cfg, rows, n_test):
                                                  for k in range(cfg.runs)) + " |",
              "|---|---|" + "---|" * cfg.runs]
     for m in cfg.methods:
-        errs = [r["test_error"] for r in rows if r["method"] == m]
-        lines.append(f"| {m} | {mean_std(errs)} | " + " | ".join(f"{e:.2f}" for e in errs) + " |")
+        mine = [r for r in rows if r["method"] == m]
+        errs = [r["test_error"] if r["diverged_at_step"] < 0 else np.nan for r in mine]
+        lines.append(f"| {m} | {mean_std(errs)} | " + " | ".join(cell(r) for r in mine) + " |")
     lines += ["", "The blog's five L1 runs (its own data set, not published):", "",
               "| method | mean ± std | " + " | ".join(f"run {k}" for k in range(5)) + " |",
               "|---|---|" + "---|" * 5,
@@ -144,6 +155,7 @@ def run(cfg):
     started = time.time()
     data = data_mod.load(cfg.data)
     check_fits(cfg, data)
+    check_writable(cfg.out)
     runs = plan(cfg)
     params0, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress, record=True)
     rows = result_rows(cfg, data, runs, penalty, trained)
@@ -154,6 +166,9 @@ def run(cfg):
         rec = recording.from_outcome(o)
         recording.save(stage / recording.FILE, rec)
         write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
+        if cfg.tensorboard:
+            from . import tensorboard
+            tensorboard.write_all(stage, o)
         if cfg.prune:
             from . import retrain
             retrain.save_checkpoints(stage, o)

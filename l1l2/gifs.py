@@ -15,8 +15,9 @@ CMAP = "RdBu_r"  # diverging, white at 0
 
 
 def symmetric_scale(*stacks):
-    """One colour limit for a whole animation: the largest |w| over every frame and panel."""
-    return float(max(np.abs(s).max() for stack in stacks for s in stack)) or 1.0
+    """One colour limit for a whole animation: the largest finite |w| over every frame and panel."""
+    finite = [np.abs(s[np.isfinite(s)]).max(initial=0.0) for s in stacks]
+    return float(max(finite, default=0.0)) or 1.0
 
 
 def durations_ms(n_frames, total_s, hold=0.1):

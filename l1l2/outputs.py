@@ -1,10 +1,14 @@
 """Writing results so that a failed or interrupted run never leaves half of them.
 
 A command writes everything into a staging folder inside `out`; only when it has
-finished are the entries moved into place, each by one rename.
+finished are the entries moved into place, each by one rename, with SIGINT and
+SIGTERM held back until the last rename. A lock file keeps two commands from
+writing to the same folder at once.
 """
+import fcntl
 import os
 import shutil
+import signal
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,21 +18,50 @@ class OutputError(OSError):
     pass
 
 
+def check_writable(out):
+    """Fail before any work if `out` cannot become a writable folder (creates nothing)."""
+    out = Path(out).absolute()
+    existing = next(p for p in (out, *out.parents) if p.exists())
+    if not existing.is_dir():
+        raise OutputError(f"cannot write to output folder {out}: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write to output folder {out}: {existing} is not writable")
+
+
 @contextmanager
 def staged(out):
     """Yield a fresh staging folder; on success move its entries into `out`, replacing old ones."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+        lock = os.open(out / ".lock", os.O_CREAT | os.O_WRONLY)
     except OSError as e:
         raise OutputError(f"cannot write to output folder {out}: {e.strerror}") from None
     try:
-        yield stage
-        for entry in sorted(stage.iterdir()):
-            _replace(entry, out / entry.name, stage)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(f"another reproduce is writing to {out}; wait for it or use another --out") from None
+        stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+        try:
+            yield stage
+            with signals_held():
+                for entry in sorted(stage.iterdir()):
+                    _replace(entry, out / entry.name, stage)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        os.close(lock)
+
+
+@contextmanager
+def signals_held():
+    """Deliver SIGINT/SIGTERM only after the block: the commit is all or nothing."""
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _replace(src, dst, stage):

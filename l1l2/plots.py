@@ -55,6 +55,7 @@ def weights_hist_figure(rec, path):
     bins = np.logspace(-6, 1, 50)
     for m in _methods(rec):
         w = np.abs(final[rec["methods"] == m]).ravel()
+        w = w[np.isfinite(w)]  # a diverged run has no weights to show
         ax.hist(np.clip(w, bins[0], bins[-1]), bins=bins, histtype="step", lw=2,
                 color=METHOD_COLORS.get(m), label=f"{m} ({len(w)} weights)")
     ax.axvline(float(rec["zero_tol"]), c="k", ls=":", label=f"|w| = {float(rec['zero_tol']):g}")
@@ -70,8 +71,10 @@ def errors_figure(rec, path, blog_l1):
     methods = _methods(rec)
     for i, m in enumerate(methods):
         e = rec["test_error"][rec["methods"] == m]
+        e = e[np.isfinite(e)]  # diverged runs are left out
         ax.scatter(np.full(len(e), i), e, c=METHOD_COLORS.get(m), s=40, zorder=3)
-        ax.hlines(np.nanmean(e), i - 0.25, i + 0.25, colors=METHOD_COLORS.get(m), lw=2)
+        if len(e):
+            ax.hlines(e.mean(), i - 0.25, i + 0.25, colors=METHOD_COLORS.get(m), lw=2)
     ax.scatter(np.full(len(blog_l1), len(methods)), blog_l1, marker="x", c="tab:red", s=50, zorder=3)
     ax.hlines(np.mean(blog_l1), len(methods) - 0.25, len(methods) + 0.25, colors="tab:red", lw=2)
     ax.set_xticks(range(len(methods) + 1), [*methods, "l1 (blog)"])

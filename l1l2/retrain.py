@@ -100,10 +100,11 @@ def prune_runs(cfg, o, folder):
     """Prune every L1 run of an experiment.Outcome, retrain both ways, write pruning.md."""
     items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
                      o.rows[i]["test_error"], r.method, cfg.lam)
-             for i, r in enumerate(o.runs) if r.method == "l1"]
+             for i, r in enumerate(o.runs) if r.method == "l1" and o.rows[i]["diverged_at_step"] < 0]
     for how in ("scratch", "finetune"):
         retrain(items, o.data, cfg, "l1", how)
-    Path(folder / "pruning.md").write_text(to_markdown(items, cfg.zero_tol, cfg))
+    text = to_markdown(items, cfg.zero_tol, cfg) if items else "# Pruning\n\nEvery L1 run diverged.\n"
+    Path(folder / "pruning.md").write_text(text)
     return items
 
 
@@ -115,8 +116,9 @@ def save_checkpoints(folder, o):
 def command(cfg):
     """`reproduce prune`: prune one saved model, optionally retrain it, write <out>/pruned/."""
     from . import data as data_mod
-    from .outputs import staged
+    from .outputs import check_writable, staged
     data = data_mod.load(cfg.data)
+    check_writable(cfg.out)
     params = checkpoints.load(cfg.checkpoint)
     error = float(test_errors([params], data, cfg.method, cfg.lam)[0])
     p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, cfg.method, cfg.lam)

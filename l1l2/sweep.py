@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import data as data_mod, model, prune, regularizers, stats, train
-from .outputs import staged
+from .outputs import check_writable, staged
 
 FIELDS = ["method", "lam", "seed", "test_error", "train_cost", "dead_fraction", "pruned_sizes"]
 
@@ -42,6 +42,7 @@ def run_chunk(cfg, d, chunk, bar):
 def run(cfg):
     started = time.time()
     d = data_mod.load(cfg.data)
+    check_writable(cfg.out)
     models = plan(cfg)
     chunk = cfg.chunk or 1000
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size

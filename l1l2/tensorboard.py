@@ -1,0 +1,63 @@
+"""TensorBoard event files per run, written after training from the per-epoch frames.
+
+The in-graph engine trains every run inside one while_loop, so the summaries are
+produced afterwards: each frame's weights are evaluated on the train and test sets
+(all frames of all runs in one graph) and fed to tf.compat.v1.summary ops.
+"""
+import numpy as np
+
+from . import model, regularizers, train
+from ._tf import tf, v1
+
+TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
+
+
+def frame_params(trained):
+    """Every frame of every model as one stacked param dict: index f * R + r."""
+    return {k: v.reshape(-1, *v.shape[2:]) for k, v in trained.frames.items()}
+
+
+def epoch_metrics(o):
+    """[F, R] data loss, penalty and test error of the recorded frames."""
+    F, R = len(o.trained.frame_steps), len(o.runs)
+    pen = regularizers.stack([regularizers.for_method(r.method, o.cfg.lam) for r in o.runs] * F)
+    params = frame_params(o.trained)
+    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen)
+    _, test, _ = train.evaluate(params, o.data.x_test, o.data.y_test, pen)
+    return loss.reshape(F, R), reg.reshape(F, R), test.reshape(F, R)
+
+
+def write_all(folder, o):
+    """tensorboard/<method>_run<k>/: scalars per epoch, a histogram per kernel, and the model graph."""
+    loss, reg, test = epoch_metrics(o)
+    steps_per_epoch = len(o.data.x_train) // o.cfg.batch_size
+    epochs = o.trained.frame_steps // steps_per_epoch
+    g = tf.Graph()
+    with g.as_default():
+        feeds = {t: v1.placeholder(tf.float32, []) for t in TAGS}
+        kernels = [n for n in o.trained.frames if n.endswith("/W")]
+        hist = {n: v1.placeholder(tf.float32, None) for n in kernels}
+        merged = v1.summary.merge([v1.summary.scalar(t, p) for t, p in feeds.items()] +
+                                  [v1.summary.histogram(n, p) for n, p in hist.items()])
+        graph_def = _model_graph(o)
+        with v1.Session(graph=g) as sess:
+            for r, run in enumerate(o.runs):
+                writer = v1.summary.FileWriter(str(folder / "tensorboard" / run.name), graph=graph_def)
+                for f, epoch in enumerate(epochs):
+                    values = dict(zip(TAGS, (loss[f, r] + reg[f, r], loss[f, r], reg[f, r], test[f, r])))
+                    feed = {feeds[t]: v for t, v in values.items()}
+                    weights = {n: o.trained.frames[n][f, r] for n in kernels}
+                    feed.update({hist[n]: w[np.isfinite(w)] for n, w in weights.items()})  # diverged: none
+                    writer.add_summary(sess.run(merged, feed), int(epoch))
+                writer.close()
+
+
+def _model_graph(o):
+    """The TF1 graph of one model, as TensorBoard's graph tab shows it."""
+    g = tf.Graph()
+    with g.as_default():
+        x = v1.placeholder(tf.float32, [None, 1], name="x")
+        y = v1.placeholder(tf.float32, [None, 1], name="y")
+        net = model.build(x, y, model.unstack(o.params0, 0), regularizers.for_method("l1", o.cfg.lam))
+        v1.train.GradientDescentOptimizer(o.cfg.lr).minimize(net.cost)
+    return g

@@ -1,0 +1,95 @@
+"""Bad input of every kind: exit 2, one line naming the problem, no traceback, earlier outputs kept."""
+import numpy as np
+import pytest
+
+from l1l2 import checkpoints
+from l1l2.cli import main
+
+GOOD = "data/line.csv"
+
+
+def files(tmp):
+    """Bad inputs that need a file on disk; returns {name: path}."""
+    (tmp / "empty.csv").write_text("")
+    (tmp / "nan.csv").write_text("x,y,split\n1,nan,train\n2,3,test\n")
+    (tmp / "cols.csv").write_text("a,b,c\n1,2,train\n")
+    (tmp / "text.csv").write_text("x,y,split\none,2,train\n2,3,test\n")
+    (tmp / "notrain.csv").write_text("x,y,split\n1,2,test\n")
+    (tmp / "binary.csv").write_bytes(bytes(range(128, 256)) * 10)
+    with open(tmp / "huge.csv", "wb") as f:
+        f.truncate(50_000_000)                            # sparse: big without writing it
+    (tmp / "adir").mkdir()
+    (tmp / "plainfile").write_text("not a folder")
+    (tmp / "recording.npz").write_bytes(b"garbage, not a zip archive")
+    checkpoints.save(tmp / "ck", {"dense1/W": np.ones((1, 2), np.float32), "dense1/b": np.zeros(2, np.float32),
+                                  "dense2/W": np.ones((2, 1), np.float32), "dense2/b": np.zeros(1, np.float32)})
+    (tmp / "ck" / "model.data-00000-of-00001").write_bytes(b"\0" * 8)    # damaged
+    return tmp
+
+
+CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
+    (["--lr", "abc"], "expected a number, got 'abc'"),
+    (["--lr", "-1"], "--lr must be positive"),
+    (["--lr", "nan"], "expected a finite number"),
+    (["--lam", "inf"], "expected a finite number"),
+    (["--lam", "-0.1"], "--lam must be non-negative"),
+    (["--runs", "0"], "--runs must be at least 1"),
+    (["--runs", "2.5"], "expected an integer, got '2.5'"),
+    (["--epochs", "-3"], "--epochs must be at least 1"),
+    (["--sizes", "1,10,a,1"], "comma-separated list of int"),
+    (["--sizes", "1,0,1"], "--sizes must be positive"),
+    (["--sizes", "1"], "--sizes must start and end with 1"),
+    (["--methods", ""], "--methods is empty"),
+    (["--methods", "l1,l1"], "lists a method twice"),
+    (["--methods", "l3"], "unknown method 'l3'"),
+    (["--engine", "gpu"], "--engine must be graph or reference"),
+    (["--gif-seconds", "0"], "--gif-seconds must be between"),
+    (["--zero-tol", "0"], "--zero-tol must be positive"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+    (["trian"], "unknown command 'trian'"),
+    (["--quick", "--batch-size", "3"], "--batch-size 3 does not divide the 40 training samples"),
+    (["--quick", "--data", "{t}/missing.csv"], "missing.csv: not found"),
+    (["--quick", "--data", "{t}/empty.csv"], "empty.csv: is empty"),
+    (["--quick", "--data", "{t}/adir"], "is a directory, expected a CSV file"),
+    (["--quick", "--data", "{t}/nan.csv"], "x and y must be finite"),
+    (["--quick", "--data", "{t}/cols.csv"], "expected columns x,y,split"),
+    (["--quick", "--data", "{t}/text.csv"], "x and y must be numbers"),
+    (["--quick", "--data", "{t}/notrain.csv"], "the train split is empty"),
+    (["--quick", "--data", "{t}/binary.csv"], "cannot be read as CSV text"),
+    (["--quick", "--data", "{t}/huge.csv"], "is 50 MB, larger than"),
+    (["--quick", "--out", "{t}/plainfile/out"], "cannot write to output folder"),
+    (["gifs", "--out", "{t}/adir"], "no recording at"),
+    (["gifs", "--out", "{t}"], "cannot be read"),
+    (["gifs", "--gif-seconds", "-1"], "--gif-seconds must be between"),
+    (["prune"], "--checkpoint is required"),
+    (["prune", "--checkpoint", "{t}/adir"], "no checkpoint at"),
+    (["prune", "--checkpoint", "{t}/ck"], "cannot be read"),
+    (["prune", "--checkpoint", "{t}/ck", "--retrain", "later"], "--retrain must be scratch, finetune or none"),
+    (["sweep", "--seeds", "1"], "--seeds must be at least 2"),
+    (["sweep", "--lams", "0.1,,x"], "comma-separated list of float"),
+    (["data", "--hi", "0"], "--hi must be larger than --lo"),
+    (["data", "--train-frac", "1"], "--train-frac must leave"),
+]
+
+
+@pytest.fixture(scope="module")
+def bad(tmp_path_factory):
+    return files(tmp_path_factory.mktemp("bad"))
+
+
+@pytest.mark.parametrize("argv, fragment", CASES, ids=[" ".join(a) for a, _ in CASES])
+def test_bad_input(bad, tmp_path, capsys, argv, fragment):
+    argv = [a.replace("{t}", str(bad)) for a in argv]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.csv").write_text("earlier\n")
+    if "--out" not in argv and argv[:1] not in (["gifs"], ["data"]):
+        argv += ["--out", str(out)]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2, err
+    assert err.startswith("reproduce") and err.count("\n") == 1, err
+    assert fragment in err and "Traceback" not in err, err
+    assert sorted(p.name for p in out.iterdir()) == ["results.csv"]
+    assert (out / "results.csv").read_text() == "earlier\n"
