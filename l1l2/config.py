@@ -10,7 +10,9 @@ import math
 import sys
 from dataclasses import dataclass, field
 
-from .regularizers import METHODS
+from .regularizers import METHODS, parse as parse_penalty
+
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "tanh")  # model.ACTIVATIONS, without importing TF
 
 
 def doc(default, help, **kw):
@@ -27,7 +29,16 @@ class Config:
     lam: float = doc(0.3, "regularization strength lambda, for L1 and L2 alike")
     batch_size: int = doc(1, "samples per SGD step (1, as in the blog: noisier on purpose); must divide the training set")
     sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int)
-    methods: tuple = doc(METHODS, "regularizers to compare, comma separated, from none,l1,l2", item=str)
+    methods: tuple = doc(("none", "l1", "l2"), "kernel regularizers to compare, comma separated, from "
+                         "none,l1,l2,l1l2 (l1l2: elastic net, both terms at --lam)", item=str)
+    bias_reg: str = doc("none", "penalty on every bias, for all runs: none, l1:A, l2:B or l1l2:A,B")
+    activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, not "
+                                    "divided by it): none, l1:A, l2:B or l1l2:A,B")
+    activation: str = doc("identity", "hidden activation: identity (the blog's linear network), relu, "
+                                      "leaky_relu (slope 0.2), elu or tanh; softmax is not offered: it "
+                                      "makes outputs sum to 1, which has no meaning for a regression")
+    l1_update: str = doc("subgradient", "subgradient: SGD on lam*|w| (weights hover around 0, as in the "
+                                        "blog); proximal: soft-threshold by lr*lam after each step (exact zeros)")
     data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])")
     out: str = doc("outputs", "folder for results and figures")
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights")
@@ -57,6 +68,13 @@ class Config:
             require(m in METHODS, f"--methods: unknown method {m!r}, choose from {','.join(METHODS)}")
         require(len(set(self.methods)) == len(self.methods), "--methods lists a method twice")
         require(self.engine in ("graph", "reference"), f"--engine must be graph or reference, got {self.engine!r}")
+        require(self.activation in ACTIVATIONS, f"--activation must be one of {','.join(ACTIVATIONS)}")
+        require(self.l1_update in ("subgradient", "proximal"), "--l1-update must be subgradient or proximal")
+        for name in ("bias_reg", "activity_reg"):
+            try:
+                parse_penalty(getattr(self, name))
+            except ValueError as e:
+                raise UsageError(f"{flag(name)}: {e}") from None
 
     def resolved(self):
         """Derived settings, computed once after parsing."""

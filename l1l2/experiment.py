@@ -36,23 +36,37 @@ def plan(cfg):
     return [Run(m, k, cfg.seed + k) for m in cfg.methods for k in range(cfg.runs)]
 
 
+def run_penalty(cfg, method):
+    """What one run penalizes: its method's kernel penalty at cfg.lam, plus any bias and activity
+    penalty the config sets (configs without those fields penalize kernels only)."""
+    return regularizers.Targets(regularizers.for_method(method, cfg.lam),
+                                regularizers.parse(getattr(cfg, "bias_reg", "none")),
+                                regularizers.parse(getattr(cfg, "activity_reg", "none")))
+
+
+def engine_options(cfg):
+    return {"activation": getattr(cfg, "activation", "identity"),
+            "l1_update": getattr(cfg, "l1_update", "subgradient")}
+
+
 def train_runs(cfg, data, runs, progress=True, **engine_kw):
     """Train all runs together (stacked models) and return (initial params, penalty, Trained)."""
     params0 = model.stack([model.glorot_init(cfg.sizes, r.seed) for r in runs])
-    penalty = regularizers.stack([regularizers.for_method(r.method, cfg.lam) for r in runs])
+    penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
     with tqdm(total=steps * len(runs), unit="step", unit_scale=True, disable=not progress,
               desc=f"training {len(runs)} models", leave=False) as bar:
         trained = train.ENGINES[cfg.engine](
             data.x_train, data.y_train, params0, penalty, lr=cfg.lr, epochs=cfg.epochs,
-            batch_size=cfg.batch_size, progress=bar.update, **engine_kw)
+            batch_size=cfg.batch_size, progress=bar.update, **engine_options(cfg), **engine_kw)
     return params0, penalty, trained
 
 
 def result_rows(cfg, data, runs, penalty, trained):
     """One dict per run: test error, final training cost, near-zero weights per layer."""
-    _, test_err, _ = train.evaluate(trained.params, data.x_test, data.y_test, penalty)
-    _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty)
+    act = cfg.activation
+    _, test_err, _ = train.evaluate(trained.params, data.x_test, data.y_test, penalty, act)
+    _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty, act)
     rows = []
     for i, r in enumerate(runs):
         row = {"method": r.method, "run": r.run, "seed": r.seed,
@@ -134,7 +148,7 @@ def git_commit():
 def fit_curves(cfg, runs, trained, penalty):
     """x grid and the prediction of the first run of each method on it."""
     grid = np.linspace(0, 10, 101, dtype=np.float32)
-    preds, _, _ = train.evaluate(trained.params, grid, np.zeros_like(grid), penalty)
+    preds, _, _ = train.evaluate(trained.params, grid, np.zeros_like(grid), penalty, cfg.activation)
     return grid, {f"{r.method} (seed {r.seed})": preds[i] for i, r in enumerate(runs) if r.run == 0}
 
 

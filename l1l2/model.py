@@ -8,14 +8,18 @@ Parameters are a dict {"dense1/W": array, ...}. One model has W [in, out] and
 b [out]; R models trained together have W [R, in, out] and b [R, 1, out], and the
 same graph code serves both (matmul broadcasts over the model axis).
 """
+import dataclasses
 from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
 
 from ._tf import tf, v1
+from .regularizers import Penalty, as_targets
 
-ACTIVATIONS = {"identity": tf.identity, "relu": tf.nn.relu, "tanh": tf.nn.tanh}
+LEAKY_ALPHA = 0.2  # tf.nn.leaky_relu's default slope
+ACTIVATIONS = {"identity": tf.identity, "relu": tf.nn.relu, "tanh": tf.nn.tanh,
+               "leaky_relu": lambda z: tf.nn.leaky_relu(z, alpha=LEAKY_ALPHA), "elu": tf.nn.elu}
 REG = v1.GraphKeys.REGULARIZATION_LOSSES
 
 
@@ -54,22 +58,29 @@ class Net:
     cost: object       # data_loss + reg_loss, per model
 
 
-def dense(x, scope, w0, b0, regularizer, activation):
+def dense(x, scope, w0, b0, reg, activation):
+    """One layer; reg is a regularizers.Targets (kernel, bias, activity)."""
     with v1.variable_scope(scope):
         W = v1.get_variable("W", w0.shape, initializer=v1.constant_initializer(w0),
-                            regularizer=regularizer)
-        b = v1.get_variable("b", b0.shape, initializer=v1.constant_initializer(b0))
-        return activation(tf.matmul(x, W) + b)
+                            regularizer=reg.kernel or None)
+        b = v1.get_variable("b", b0.shape, initializer=v1.constant_initializer(b0),
+                            regularizer=reg.bias or None)
+        h = activation(tf.matmul(x, W) + b)
+        if reg.activity:
+            v1.add_to_collection(REG, reg.activity(h))  # <- activity penalty, same collection
+        return h
 
 
 def build(x, y, params, penalty, activation="identity", weights=None):
     """Build the network on x [B, 1] and its cost against y [B, 1].
 
-    params gives the shapes and initial values. With `weights` (a dict name ->
-    tensor), the same code runs on those tensors instead of the variables: the
-    in-graph training loop uses this to evaluate the model on its loop state.
+    params gives the shapes and initial values; penalty is a kernel Penalty or a
+    regularizers.Targets. With `weights` (a dict name -> tensor), the same code
+    runs on those tensors instead of the variables: the in-graph training loop
+    uses this to evaluate the model on its loop state.
     """
-    act = ACTIVATIONS[activation]
+    act, reg = ACTIVATIONS[activation], as_targets(penalty)
+    output_reg = dataclasses.replace(reg, activity=Penalty())  # the prediction has no activity penalty
     n_reg = len(v1.get_collection(REG))
     scope = v1.variable_scope(v1.get_variable_scope(), custom_getter=_substitute(weights)) \
         if weights is not None else nullcontext()
@@ -77,10 +88,10 @@ def build(x, y, params, penalty, activation="identity", weights=None):
         h = x
         names = layer_names(params)
         for name in names:
-            h = dense(h, name, params[f"{name}/W"], params[f"{name}/b"], penalty,
-                      act if name != names[-1] else tf.identity)
-    reduce_axes = [-2, -1]
-    data_loss = tf.reduce_sum(tf.abs(h - y), axis=reduce_axes)
+            last = name == names[-1]
+            h = dense(h, name, params[f"{name}/W"], params[f"{name}/b"], output_reg if last else reg,
+                      tf.identity if last else act)
+    data_loss = tf.reduce_sum(tf.abs(h - y), axis=[-2, -1])
     new_losses = v1.get_collection(REG)[n_reg:]
     reg_loss = tf.add_n(new_losses) if new_losses else tf.zeros_like(data_loss)
     return Net(h, data_loss, reg_loss, data_loss + reg_loss)

@@ -4,12 +4,18 @@ Every penalty is an elastic net  l1*sum|w| + l2*sum(w^2)/2,  so `none`, `l1`, `l
 and `l1l2` differ only in their two coefficients. A coefficient is a float (one
 model) or a vector with one entry per model (a batch of models stacked along the
 leading axis of every weight); the penalty is then one value per model.
+
+Like Keras, a penalty can target the kernels, the biases or the layer outputs
+("activity"); `Targets` holds one Penalty per target. Sums run over every entry,
+the batch included for activity, and nothing is divided by the batch size (Keras
+divides its activity penalty by the batch size, and its L2(l) is l*sum(w^2), not
+the l*sum(w^2)/2 used here).
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("none", "l1", "l2")
+METHODS = ("none", "l1", "l2", "l1l2")
 
 
 @dataclass(frozen=True)
@@ -28,19 +34,86 @@ class Penalty:
         return tf.add_n(terms) if terms else None
 
     def _axes(self, w):
-        return list(range(np.ndim(self.l1), w.shape.ndims))  # all but the model axis
+        """Every axis but the model axis (there is one if either coefficient is a vector)."""
+        return list(range(max(np.ndim(self.l1), np.ndim(self.l2)), w.shape.ndims))
+
+    def __bool__(self):
+        return bool(np.any(self.l1) or np.any(self.l2))
+
+    def pick(self, r):
+        """The penalty of model r of a stacked Penalty."""
+        return Penalty(*(float(np.ravel(c)[r]) if np.ndim(c) else c for c in (self.l1, self.l2)))
 
     def __repr__(self):
         return f"Penalty(l1={self.l1}, l2={self.l2})"
 
 
+@dataclass(frozen=True)
+class Targets:
+    """What is penalized: kernels and biases (through get_variable) and hidden-layer outputs."""
+    kernel: Penalty = field(default_factory=Penalty)
+    bias: Penalty = field(default_factory=Penalty)
+    activity: Penalty = field(default_factory=Penalty)
+
+    def pick(self, r):
+        return Targets(self.kernel.pick(r), self.bias.pick(r), self.activity.pick(r))
+
+
+def as_targets(reg):
+    """A bare Penalty means kernels only, as in the blog."""
+    return reg if isinstance(reg, Targets) else Targets(kernel=reg if reg is not None else Penalty())
+
+
 def for_method(method: str, lam: float) -> Penalty:
-    """The protocol's three methods at strength lam."""
-    return {"none": Penalty(), "l1": Penalty(l1=lam), "l2": Penalty(l2=lam)}[method]
+    """The kernel penalty of each method at strength lam (l1l2: both terms at lam)."""
+    return {"none": Penalty(), "l1": Penalty(l1=lam), "l2": Penalty(l2=lam),
+            "l1l2": Penalty(l1=lam, l2=lam)}[method]
 
 
-def stack(penalties) -> Penalty:
-    """One Penalty for R stacked models from R single-model penalties."""
+def stack(penalties):
+    """One Penalty (or Targets) for R stacked models from R single-model ones."""
+    if isinstance(penalties[0], Targets):
+        return Targets(*(stack([getattr(t, f) for t in penalties]) for f in ("kernel", "bias", "activity")))
     l1 = np.array([p.l1 for p in penalties], np.float32)
     l2 = np.array([p.l2 for p in penalties], np.float32)
     return Penalty(l1, l2)
+
+
+class SpecError(ValueError):
+    pass
+
+
+_ARITY = {"none": 0, "l1": 1, "l2": 1, "l1l2": 2}
+
+
+def parse(spec: str) -> Penalty:
+    """'none', 'l1:A', 'l2:B' or 'l1l2:A,B' (non-negative numbers) -> Penalty."""
+    kind, _, args = spec.strip().lower().partition(":")
+    try:
+        values = [float(v) for v in args.split(",")] if args else []
+    except ValueError:
+        values = None
+    if kind not in _ARITY or values is None or len(values) != _ARITY[kind] or \
+            not all(np.isfinite(v) and v >= 0 for v in values):
+        raise SpecError(f"invalid regularizer {spec!r}: use none, l1:A, l2:B or l1l2:A,B with A, B >= 0")
+    a, b = (values + [0.0, 0.0])[:2]
+    return {"none": Penalty(), "l1": Penalty(l1=a), "l2": Penalty(l2=a), "l1l2": Penalty(l1=a, l2=b)}[kind]
+
+
+def proximal_split(reg, l1_update):
+    """(penalty to differentiate, kernel L1 coefficients handled by soft-thresholding or None).
+
+    With l1_update='proximal' the kernels' L1 term leaves the gradient: each SGD step on
+    the rest of the cost is followed by w <- sign(w) max(|w| - lr*l1, 0), which puts
+    weights at exactly 0 instead of letting them hover around it."""
+    t = as_targets(reg)
+    if l1_update != "proximal" or not np.any(t.kernel.l1):
+        return reg, None
+    return Targets(Penalty(np.zeros_like(t.kernel.l1), t.kernel.l2), t.bias, t.activity), t.kernel.l1
+
+
+def soft_threshold(w, threshold):
+    """The proximal step of threshold*|w|; threshold is a float or one value per stacked model."""
+    from ._tf import tf
+    t = np.reshape(np.asarray(threshold, np.float32), np.shape(threshold) + (1,) * (w.shape.ndims - np.ndim(threshold)))
+    return tf.sign(w) * tf.maximum(tf.abs(w) - t, 0.0)    # <- proximal L1: exact zeros

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from . import blog, checkpoints, model, prune, regularizers, train
-from .experiment import mean_std
+from .experiment import engine_options, mean_std, run_penalty
 
 
 @dataclass
@@ -23,13 +23,13 @@ class Pruned:
     error_finetune: float = np.nan
 
 
-def test_errors(models, data, method, lam, activation="identity"):
+def test_errors(models, data, penalty, activation="identity"):
     """Test error of each single-model param dict (all of one shape)."""
-    pen = regularizers.stack([regularizers.for_method(method, lam)] * len(models))
+    pen = regularizers.stack([penalty] * len(models))
     return train.evaluate(model.stack(models), data.x_test, data.y_test, pen, activation)[1]
 
 
-def analyse(name, seed, params, data, tol, error_before, method, lam, activation="identity"):
+def analyse(name, seed, params, data, tol, error_before, penalty, activation="identity"):
     """Prune one trained model; measure its test error and the prediction change against the bound."""
     p = Pruned(name, seed, params, prune.prune(params, tol, activation), error_before)
     if p.pruning.constant or not any(p.pruning.dead):
@@ -38,7 +38,7 @@ def analyse(name, seed, params, data, tol, error_before, method, lam, activation
     diff = prune.forward(params, x, activation)[-1] - prune.forward(p.pruning.params, x, activation)[-1]
     p.max_diff = float(np.abs(diff).max())
     p.bound = float(prune.error_bound(params, p.pruning.zeroed, x, activation).max())
-    p.error_pruned = float(test_errors([p.pruning.params], data, method, lam, activation)[0])
+    p.error_pruned = float(test_errors([p.pruning.params], data, penalty, activation)[0])
     return p
 
 
@@ -50,10 +50,10 @@ def retrain(items, data, cfg, method, how):
             groups[prune.sizes_of(p.pruning.params)].append(p)
     for sizes, ps in groups.items():
         starts = [model.glorot_init(sizes, p.seed) if how == "scratch" else p.pruning.params for p in ps]
-        pen = regularizers.stack([regularizers.for_method(method, cfg.lam)] * len(ps))
+        pen, opts = regularizers.stack([run_penalty(cfg, method)] * len(ps)), engine_options(cfg)
         out = train.ENGINES[cfg.engine](data.x_train, data.y_train, model.stack(starts), pen, lr=cfg.lr,
-                                        epochs=cfg.epochs, batch_size=cfg.batch_size)
-        errs = train.evaluate(out.params, data.x_test, data.y_test, pen)[1]
+                                        epochs=cfg.epochs, batch_size=cfg.batch_size, **opts)
+        errs = train.evaluate(out.params, data.x_test, data.y_test, pen, opts["activation"])[1]
         for p, e in zip(ps, errs):
             setattr(p, f"error_{how}", float(e))
 
@@ -99,7 +99,7 @@ def to_markdown(items, tol, cfg):
 def prune_runs(cfg, o, folder):
     """Prune every L1 run of an experiment.Outcome, retrain both ways, write pruning.md."""
     items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
-                     o.rows[i]["test_error"], r.method, cfg.lam)
+                     o.rows[i]["test_error"], o.penalty.pick(i), cfg.activation)
              for i, r in enumerate(o.runs) if r.method == "l1" and o.rows[i]["diverged_at_step"] < 0]
     for how in ("scratch", "finetune"):
         retrain(items, o.data, cfg, "l1", how)
@@ -120,8 +120,9 @@ def command(cfg):
     data = data_mod.load(cfg.data)
     check_writable(cfg.out)
     params = checkpoints.load(cfg.checkpoint)
-    error = float(test_errors([params], data, cfg.method, cfg.lam)[0])
-    p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, cfg.method, cfg.lam)
+    pen = run_penalty(cfg, cfg.method)
+    error = float(test_errors([params], data, pen)[0])
+    p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, pen)
     if p.pruning.constant:
         k = next(k for k, d in enumerate(p.pruning.dead) if len(d) == params[f"dense{k + 1}/W"].shape[1])
         print(f"every unit of dense{k + 1} is dead at tol {cfg.tol:g}: the network computes a constant; "

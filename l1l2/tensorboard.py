@@ -6,7 +6,7 @@ produced afterwards: each frame's weights are evaluated on the train and test se
 """
 import numpy as np
 
-from . import model, regularizers, train
+from . import experiment, model, regularizers, train
 from ._tf import tf, v1
 
 TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
@@ -20,10 +20,10 @@ def frame_params(trained):
 def epoch_metrics(o):
     """[F, R] data loss, penalty and test error of the recorded frames."""
     F, R = len(o.trained.frame_steps), len(o.runs)
-    pen = regularizers.stack([regularizers.for_method(r.method, o.cfg.lam) for r in o.runs] * F)
-    params = frame_params(o.trained)
-    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen)
-    _, test, _ = train.evaluate(params, o.data.x_test, o.data.y_test, pen)
+    pen = regularizers.stack([experiment.run_penalty(o.cfg, r.method) for r in o.runs] * F)
+    params, act = frame_params(o.trained), o.cfg.activation
+    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen, act)
+    _, test, _ = train.evaluate(params, o.data.x_test, o.data.y_test, pen, act)
     return loss.reshape(F, R), reg.reshape(F, R), test.reshape(F, R)
 
 
@@ -58,6 +58,6 @@ def _model_graph(o):
     with g.as_default():
         x = v1.placeholder(tf.float32, [None, 1], name="x")
         y = v1.placeholder(tf.float32, [None, 1], name="y")
-        net = model.build(x, y, model.unstack(o.params0, 0), regularizers.for_method("l1", o.cfg.lam))
+        net = model.build(x, y, model.unstack(o.params0, 0), o.penalty.pick(0), o.cfg.activation)
         v1.train.GradientDescentOptimizer(o.cfg.lr).minimize(net.cost)
     return g

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import model
 from ._tf import tf, v1
+from .regularizers import Penalty, proximal_split, soft_threshold
 
 
 @dataclass
@@ -39,7 +40,7 @@ def chunk_ends(total, chunk):
 
 
 def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation="identity",
-                chunk=0, record=False, progress=None):
+                chunk=0, record=False, progress=None, l1_update="subgradient"):
     """Train the stacked models params0 on (x, y) with the in-graph loop.
 
     The loop returns to Python every `chunk` steps (default: one epoch) to report
@@ -47,6 +48,7 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
     """
     idx = batches(len(x), batch_size)
     total = epochs * len(idx)
+    grad_penalty, l1 = proximal_split(penalty, l1_update)
     g = tf.Graph()
     with g.as_default():
         xs, ys = tf.constant(x[:, None]), tf.constant(y[:, None])
@@ -57,11 +59,15 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
 
         def body(i, costs, *w):
             b = tf.gather(tf.constant(idx), i % len(idx))
-            net = model.build(tf.gather(xs, b), tf.gather(ys, b), params0, penalty, activation,
+            net = model.build(tf.gather(xs, b), tf.gather(ys, b), params0, grad_penalty, activation,
                               weights=dict(zip(names, w)))
             grads = tf.gradients(tf.reduce_sum(net.cost), w)
             new = [wi - lr * gi for wi, gi in zip(w, grads)]  # plain SGD step
-            return (i + 1, costs.write(i - start, net.cost), *new)
+            cost = net.cost
+            if l1 is not None:
+                new = [soft_threshold(v, lr * l1) if n.endswith("/W") else v for n, v in zip(names, new)]
+                cost += l1_term(names, w, l1)
+            return (i + 1, costs.write(i - start, cost), *new)
 
         costs = tf.TensorArray(tf.float32, size=n)
         out = v1.while_loop(lambda i, *_: i < start + n, body,
@@ -73,6 +79,11 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
             sess.run(v1.global_variables_initializer())
             return _run_chunks(sess, start, n, step_cost, final, names, params0,
                                chunk_ends(total, chunk or len(idx)), record, progress)
+
+
+def l1_term(names, weights, l1):
+    """The kernels' L1 penalty that a proximal update keeps out of the gradient (for reporting)."""
+    return tf.add_n([Penalty(l1=l1)(w) for n, w in zip(names, weights) if n.endswith("/W")])
 
 
 def _variables(names):
@@ -99,16 +110,13 @@ def _run_chunks(sess, start, n, step_cost, final, names, params0, ends, record, 
 
 
 def train_reference(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation="identity",
-                    chunk=0, record=False, progress=None):
+                    chunk=0, record=False, progress=None, l1_update="subgradient"):
     """Train each stacked model alone with GradientDescentOptimizer, one sess.run per step."""
-    from .regularizers import Penalty
     ends = chunk_ends(epochs * len(batches(len(x), batch_size)), chunk or len(x) // batch_size)
     runs = []
     for r in range(len(params0["dense1/W"])):
-        pen = Penalty(np.ravel(penalty.l1)[r], np.ravel(penalty.l2)[r]) if np.ndim(penalty.l1) \
-            else penalty
-        runs.append(_train_one(x, y, model.unstack(params0, r), pen, lr, batch_size, activation,
-                               ends, record, progress))
+        runs.append(_train_one(x, y, model.unstack(params0, r), penalty.pick(r), lr, batch_size,
+                               activation, ends, record, progress, l1_update))
     finals, costs, frames = zip(*runs)
     per_frame = [model.stack(models) for models in zip(*frames)]
     return Trained(model.stack(finals), np.stack(costs, axis=1),
@@ -116,22 +124,29 @@ def train_reference(x, y, params0, penalty, *, lr, epochs, batch_size=1, activat
                    {k: np.stack([f[k] for f in per_frame]) for k in params0} if record else {})
 
 
-def _train_one(x, y, params0, penalty, lr, batch_size, activation, ends, record, progress):
+def _train_one(x, y, params0, penalty, lr, batch_size, activation, ends, record, progress, l1_update):
     """(final params, step costs [steps], frames [dict per frame]) of one model."""
     idx = batches(len(x), batch_size)
     total, record_at = ends[-1], set(ends.tolist()) if record else set()
+    grad_penalty, l1 = proximal_split(penalty, l1_update)
     g = tf.Graph()
     with g.as_default():
         xp, yp = v1.placeholder(tf.float32, [None, 1]), v1.placeholder(tf.float32, [None, 1])
-        net = model.build(xp, yp, params0, penalty, activation)
-        train_op = v1.train.GradientDescentOptimizer(lr).minimize(net.cost)
+        net = model.build(xp, yp, params0, grad_penalty, activation)
         names, variables = list(params0), _variables(list(params0))
+        cost = net.cost if l1 is None else net.cost + l1_term(names, variables, l1)
+        with tf.control_dependencies([cost]):   # the reported cost is read before the update
+            train_op = v1.train.GradientDescentOptimizer(lr).minimize(net.cost)
+        if l1 is not None:
+            with tf.control_dependencies([train_op]):
+                train_op = tf.group([v.assign(soft_threshold(v, lr * l1))
+                                     for n, v in zip(names, variables) if n.endswith("/W")])
         with v1.Session(graph=g) as sess:
             sess.run(v1.global_variables_initializer())
             costs, frames = [], [params0] if record else []
             for step in range(total):
                 b = idx[step % len(idx)]
-                _, c = sess.run([train_op, net.cost], {xp: x[b, None], yp: y[b, None]})
+                _, c = sess.run([train_op, cost], {xp: x[b, None], yp: y[b, None]})
                 costs.append(c)
                 if step + 1 in record_at:
                     frames.append(dict(zip(names, sess.run(variables))))

@@ -17,7 +17,7 @@ def test_graph_engine_matches_reference_loop(method):
     r = train.train_reference(D.x_train, D.y_train, p0, pen, **kw)
     for k in p0:
         assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
-    np.testing.assert_allclose(g.step_cost, r.step_cost, atol=1e-5)
+    np.testing.assert_allclose(g.step_cost, r.step_cost, rtol=1e-5, atol=1e-5)
 
 
 def test_batched_models_are_independent():

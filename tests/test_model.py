@@ -19,10 +19,13 @@ def np_forward(p, x, act=lambda z: z):
     return hs, zs
 
 
+COEFS = {"none": (0, 0), "l1": (1, 0), "l2": (0, 1), "l1l2": (1, 1)}  # (L1, L2) multiples of lam
+
+
 def np_penalty(p, method, lam):
+    a, b = (lam * c for c in COEFS[method])
     ws = [v.astype(np.float64) for k, v in p.items() if k.endswith("/W")]
-    return {"none": 0.0, "l1": lam * sum(np.abs(w).sum() for w in ws),
-            "l2": lam * sum((w ** 2).sum() for w in ws) / 2}[method]
+    return a * sum(np.abs(w).sum() for w in ws) + b * sum((w ** 2).sum() for w in ws) / 2
 
 
 def np_sgd_step(p, x, y, method, lam, lr, act=lambda z: z, dact=lambda z: np.ones_like(z)):
@@ -33,7 +36,8 @@ def np_sgd_step(p, x, y, method, lam, lr, act=lambda z: z, dact=lambda z: np.one
     new = {}
     for k in reversed(range(len(names))):
         n, W = names[k], p[f"{names[k]}/W"]
-        dW = hs[k].T @ dz + {"none": 0, "l1": lam * np.sign(W), "l2": lam * W}[method]
+        a, b = (lam * c for c in COEFS[method])
+        dW = hs[k].T @ dz + a * np.sign(W) + b * W
         new[f"{n}/W"], new[f"{n}/b"] = W - lr * dW, p[f"{n}/b"] - lr * dz.sum(0)
         if k:
             dz = (dz @ W.T) * dact(zs[k - 1])

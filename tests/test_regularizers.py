@@ -1,0 +1,108 @@
+"""The regularizer family against NumPy: specs, per-model stacking, bias/activity targets, proximal L1."""
+import numpy as np
+import pytest
+
+from l1l2 import data, model, prune, regularizers as R, train
+from l1l2._tf import tf, v1
+
+SIZES = (1, 10, 10, 10, 1)
+D = data.load("data/line.csv")
+
+
+@pytest.mark.parametrize("spec, l1, l2", [("none", 0, 0), ("l1:0.3", 0.3, 0), ("l2:1e-3", 0, 1e-3),
+                                          ("l1l2:0.1,0.2", 0.1, 0.2), (" L1:.5 ", 0.5, 0)])
+def test_parse_valid(spec, l1, l2):
+    p = R.parse(spec)
+    assert (p.l1, p.l2) == (l1, l2)
+
+
+@pytest.mark.parametrize("spec", ["l3:0.1", "l1:-1", "l1l2:0.1", "l2:abc", "", "l1:nan", "none:1", "l1:0.1,0.2"])
+def test_parse_invalid(spec):
+    with pytest.raises(R.SpecError, match="invalid regularizer"):
+        R.parse(spec)
+
+
+def np_elastic(w, a, b):
+    return a * np.abs(w).sum() + b * (w.astype(np.float64) ** 2).sum() / 2
+
+
+def test_stacked_coefficients_stay_per_model():
+    """A vector L2 with a scalar-zero L1 must still penalize each model by its own weights."""
+    ps = [model.glorot_init(SIZES, s) for s in range(3)]
+    pen = R.Penalty(0.0, np.array([0.0, 0.1, 0.3], np.float32))
+    _, _, reg = train.evaluate(model.stack(ps), np.ones(2, np.float32), np.ones(2, np.float32), pen)
+    want = [sum(np_elastic(p[k], 0, c) for k in p if k.endswith("/W")) for p, c in zip(ps, (0, 0.1, 0.3))]
+    np.testing.assert_allclose(reg, want, rtol=1e-5)
+
+
+def test_bias_and_activity_targets_against_numpy():
+    p = model.glorot_init(SIZES, 4)
+    p = {k: v + 0.2 if k.endswith("/b") else v for k, v in p.items()}
+    reg = R.Targets(R.parse("l1:0.3"), R.parse("l2:0.05"), R.parse("l1l2:0.01,0.02"))
+    x = np.array([[1.0], [2.5], [4.0]], np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        net = model.build(tf.constant(x), tf.zeros([3, 1]), p, reg, "relu")
+        coll = g.get_collection(v1.GraphKeys.REGULARIZATION_LOSSES)
+        with v1.Session(graph=g) as s:
+            s.run(v1.global_variables_initializer())
+            got = s.run(net.reg_loss)
+    # 4 kernels + 4 biases through get_variable, 3 hidden outputs through the collection
+    assert len(coll) == 11
+    assert sum("/W/" in t.name for t in coll) == 4 and sum("/b/" in t.name for t in coll) == 4
+    hs = prune.forward(p, x.astype(np.float64), "relu")
+    want = sum(np_elastic(p[f"dense{k}/W"], 0.3, 0) + np_elastic(p[f"dense{k}/b"], 0, 0.05) for k in range(1, 5))
+    want += sum(np_elastic(h, 0.01, 0.02) for h in hs[1:-1])
+    assert got == pytest.approx(want, rel=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu"])
+def test_new_activations_against_numpy(activation):
+    np_act = {"leaky_relu": lambda z: np.where(z > 0, z, 0.2 * z),
+              "elu": lambda z: np.where(z > 0, z, np.exp(z) - 1)}[activation]
+    p = model.glorot_init((1, 5, 1), 2)
+    p["dense1/b"] = np.linspace(-1, 1, 5).astype(np.float32)
+    x = np.linspace(-3, 3, 13, dtype=np.float32)
+    pred = train.evaluate(model.stack([p]), x, x, R.stack([R.Penalty()]), activation)[0][0]
+    want = (np_act(x[:, None] @ p["dense1/W"] + p["dense1/b"]) @ p["dense2/W"] + p["dense2/b"])[:, 0]
+    np.testing.assert_allclose(pred, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("engine", ["graph", "reference"])
+def test_one_proximal_step_against_numpy(engine):
+    p = model.glorot_init((1, 4, 4, 1), 3)
+    p["dense1/W"][0, 0] = 0.0                                # hidden unit 0 outputs 0: its row of
+    p["dense2/W"][0, :] = [0.002, -0.001, 0.5, -0.0005]     # dense2 gets no data gradient
+    x, y, lr, lam = np.array([2.0], np.float32), np.array([5.0], np.float32), 0.01, 0.3
+    pen = R.stack([R.for_method("l1l2", lam)])
+    out = train.ENGINES[engine](x, y, model.stack([p]), pen, lr=lr, epochs=1, l1_update="proximal")
+    # NumPy: gradient of |pred - y| + lam*sum(W^2)/2, a step, then soft-threshold kernels by lr*lam
+    q = {k: v.astype(np.float64) for k, v in p.items()}
+    hs = prune.forward(q, x[:, None].astype(np.float64))
+    dz, want = np.sign(hs[-1] - y[0]), {}
+    for k in (3, 2, 1):
+        W = q[f"dense{k}/W"]
+        v = W - lr * (hs[k - 1].T @ dz + lam * W)
+        want[f"dense{k}/W"] = np.sign(v) * np.maximum(np.abs(v) - lr * lam, 0)
+        want[f"dense{k}/b"] = q[f"dense{k}/b"] - lr * dz.sum(0)
+        dz = dz @ W.T
+    got = model.unstack(out.params, 0)
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-5, atol=1e-7, err_msg=k)
+    assert (got["dense2/W"][0, [0, 1, 3]] == 0).all() and got["dense2/W"][0, 2] != 0
+
+
+def test_proximal_engines_agree_and_give_exact_zeros():
+    p0 = model.stack([model.glorot_init(SIZES, 1)])
+    pen = R.stack([R.for_method("l1", 0.3)])
+    kw = dict(lr=0.01, epochs=5, l1_update="proximal")
+    g = train.train_graph(D.x_train, D.y_train, p0, pen, **kw)
+    r = train.train_reference(D.x_train, D.y_train, p0, pen, **kw)
+    for k in p0:
+        assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
+    sub = train.train_graph(D.x_train, D.y_train, p0, pen, lr=0.01, epochs=5)
+    zeros = lambda t: sum(int((t.params[k] == 0).sum()) for k in t.params if k.endswith("/W"))
+    assert zeros(g) > 100 and zeros(sub) == 0
+    # with exact zeros, pruning at a tolerance of ~0 gives the sizes tolerance 0.01 gives
+    one = model.unstack(g.params, 0)
+    assert prune.sizes_of(prune.prune(one, 1e-12).params) == prune.sizes_of(prune.prune(one, 0.01).params)
