@@ -30,6 +30,11 @@ def sweep(cfg):
     sweep.run(cfg)
 
 
+def l1_update(cfg):
+    from . import zeros
+    zeros.run(cfg)
+
+
 def make_data(cfg):
     from . import data
     from .outputs import write_text
@@ -44,6 +49,7 @@ COMMANDS = {
     "gifs": (config.GifsConfig, redraw, "redraw GIFs and figures from a saved recording"),
     "prune": (config.PruneConfig, prune, "prune a saved model and retrain the smaller network"),
     "sweep": (config.SweepConfig, sweep, "many seeds x lambdas: confidence intervals, paired L1 vs L2"),
+    "l1-update": (config.ZerosConfig, l1_update, "subgradient vs proximal L1: weights near zero, exact zeros"),
     "data": (config.DataConfig, make_data, "regenerate the data set"),
 }
 

@@ -257,3 +257,24 @@ class SweepConfig:
                 "--sizes must be positive and start and end with 1")
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
+
+
+@dataclass(frozen=True)
+class ZerosConfig:
+    """Subgradient vs proximal L1 on one model: weight paths near zero, exact zeros, pruning tolerance."""
+    seed: int = doc(0, "seed of the initial weights")
+    lam: float = doc(0.3, "L1 strength")
+    lr: float = doc(0.01, "learning rate")
+    epochs: int = doc(100, "epochs for the final counts")
+    record_epochs: int = doc(10, "epochs whose every step is recorded for the trajectory figure")
+    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated", item=int)
+    tol: float = doc(0.01, "pruning tolerance to compare with")
+    data: str = doc("data/line.csv", "the data set")
+    out: str = doc("outputs", "results go to <out>/analysis/")
+
+    def check(self):
+        require(self.lam > 0 and self.lr > 0 and self.tol > 0, "--lam, --lr and --tol must be positive")
+        require(self.epochs >= 1 and 1 <= self.record_epochs <= 50,
+                "--epochs must be at least 1 and --record-epochs between 1 and 50")
+        require(len(self.sizes) >= 3 and self.sizes[0] == 1 and self.sizes[-1] == 1 and min(self.sizes) >= 1,
+                "--sizes must be positive, start and end with 1 and have a hidden layer")

@@ -106,3 +106,14 @@ def test_proximal_engines_agree_and_give_exact_zeros():
     # with exact zeros, pruning at a tolerance of ~0 gives the sizes tolerance 0.01 gives
     one = model.unstack(g.params, 0)
     assert prune.sizes_of(prune.prune(one, 1e-12).params) == prune.sizes_of(prune.prune(one, 0.01).params)
+
+
+def test_l1_update_command(tmp_path):
+    from conftest import run_reproduce
+    res = run_reproduce("l1-update", "--epochs", 5, "--record-epochs", 1, "--out", tmp_path)
+    assert res.returncode == 0, res.stderr
+    md = (tmp_path / "analysis" / "l1_update.md").read_text()
+    zeros = next(line for line in md.splitlines() if line.startswith("| exact zeros"))
+    sub, prox = (int(v) for v in zeros.strip(" |").split("|")[1:])
+    assert sub == 0 and prox > 0
+    assert (tmp_path / "analysis" / "l1_update.png").stat().st_size > 10_000
