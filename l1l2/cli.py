@@ -35,6 +35,11 @@ def l1_update(cfg):
     zeros.run(cfg)
 
 
+def leaky_vs_l1(cfg):
+    from . import leaky
+    leaky.run(cfg)
+
+
 def make_data(cfg):
     from . import data
     from .outputs import write_text
@@ -50,6 +55,7 @@ COMMANDS = {
     "prune": (config.PruneConfig, prune, "prune a saved model and retrain the smaller network"),
     "sweep": (config.SweepConfig, sweep, "many seeds x lambdas: confidence intervals, paired L1 vs L2"),
     "l1-update": (config.ZerosConfig, l1_update, "subgradient vs proximal L1: weights near zero, exact zeros"),
+    "leaky-vs-l1": (config.LeakyConfig, leaky_vs_l1, "write-up 000: LeakyReLU vs an L1 activity penalty"),
     "data": (config.DataConfig, make_data, "regenerate the data set"),
 }
 

@@ -278,3 +278,19 @@ class ZerosConfig:
                 "--epochs must be at least 1 and --record-epochs between 1 and 50")
         require(len(self.sizes) >= 3 and self.sizes[0] == 1 and self.sizes[-1] == 1 and min(self.sizes) >= 1,
                 "--sizes must be positive, start and end with 1 and have a hidden layer")
+
+
+@dataclass(frozen=True)
+class LeakyConfig:
+    """Write-up 000: ReLU -> LeakyReLU vs an L1 activity penalty, first-layer gradients during training."""
+    hidden: int = doc(10, "hidden units of the 1-hidden-1 network")
+    epochs: int = doc(50, "epochs of ReLU training")
+    lr: float = doc(0.001, "learning rate (MSE loss)")
+    lam: float = doc(0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do not depend on it)")
+    seed: int = doc(0, "seed of the initial weights")
+    data: str = doc("data/line.csv", "the data set")
+    out: str = doc("outputs", "results go to <out>/analysis/")
+
+    def check(self):
+        require(self.hidden >= 1 and self.epochs >= 1, "--hidden and --epochs must be at least 1")
+        require(self.lr > 0 and self.lam > 0, "--lr and --lam must be positive")

@@ -1,0 +1,60 @@
+"""Write-up 000's identity and gradients, checked exactly against NumPy."""
+import numpy as np
+import pytest
+
+from conftest import run_reproduce
+from l1l2 import leaky, model
+from l1l2._tf import v1
+
+A = model.LEAKY_ALPHA
+
+
+def test_leaky_relu_identity():
+    z = np.linspace(-4, 4, 801)
+    lhs = np.where(z >= 0, z, A * z)
+    assert np.abs(lhs - ((1 + A) * np.maximum(z, 0) - A * np.abs(z))).max() < 1e-12   # NumPy, float64
+    assert leaky.identity_error() < 1e-6                                              # TF, float32
+
+
+def test_gradient_differences_against_numpy():
+    p = model.glorot_init((1, 6, 1), 3)
+    p["dense1/b"] = np.array([-1.0, 0.5, -0.2, 0.3, -2.0, 1.0], np.float32)
+    x1 = np.array([[0.5], [1.5], [3.0], [-1.0]], np.float32)
+    t = np.array([[1.0], [2.0], [7.0], [0.0]], np.float32)
+    lam = 0.3
+    g, x, tt, f, _ = leaky.build(p, lam, 0.01)
+    with v1.Session(graph=g) as s:
+        s.run(v1.global_variables_initializer())
+        out = s.run(f, {x: x1, tt: t})
+    A1, B1, C, D = (p[k].astype(np.float64) for k in ("dense1/W", "dense1/b", "dense2/W", "dense2/b"))
+    x2 = x1 @ A1 + B1
+    H = (x2 >= 0).astype(float)
+    yR = np.maximum(x2, 0) @ C + D
+    yL = np.where(x2 >= 0, x2, A * x2) @ C + D
+    dR = (yR - t) * C[:, 0] * H                            # dL/dx2, ReLU
+    dL = (yL - t) * C[:, 0] * (H + A * (1 - H))            # dL/dx2, LeakyReLU
+    np.testing.assert_allclose(out["delta"][0], x1.T @ (dL - dR), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out["delta"][1], (dL - dR).sum(0), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out["l1"][0], lam * x1.T @ np.sign(x2), rtol=1e-5)
+    np.testing.assert_allclose(out["l1"][1], lam * np.sign(x2).sum(0), rtol=1e-5)
+    # the write-up's first-order formula: the LeakyReLU change with y held at the ReLU net's value
+    fa, fb = leaky.formula(x1, t, out)
+    first_order = (yR - t) * C[:, 0] * A * (1 - H)
+    np.testing.assert_allclose(fa, x1.T @ first_order, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(fb, first_order.sum(0), rtol=1e-4, atol=1e-5)
+
+
+def test_command_writes_report(tmp_path):
+    res = run_reproduce("leaky-vs-l1", "--epochs", 3, "--out", tmp_path)
+    assert res.returncode == 0, res.stderr
+    md = (tmp_path / "analysis" / "leaky_vs_l1.md").read_text()
+    assert "What holds" in md and "What does not" in md
+    assert (tmp_path / "analysis" / "leaky_vs_l1.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("args", [["--hidden", "0"], ["--lr", "-1"]])
+def test_bad_arguments(capsys, args):
+    from l1l2.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["leaky-vs-l1", *args])
+    assert e.value.code == 2 and capsys.readouterr().err.count("\n") == 1
