@@ -216,7 +216,7 @@ def write_figures(folder, rec, gif_seconds):
 def redraw(cfg):
     """`reproduce gifs`: figures and GIFs again from <out>/recording.npz, without training."""
     rec = recording.load(Path(cfg.out) / recording.FILE)
-    with staged(cfg.out) as stage:
+    with staged(cfg.out, merge=True) as stage:
         write_figures(stage, rec, cfg.gif_seconds)
     print(f"redrew figures and GIFs from {Path(cfg.out) / recording.FILE}")
 

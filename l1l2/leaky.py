@@ -138,7 +138,7 @@ def run(cfg):
     check_writable(cfg.out)
     rows = measure(cfg, d)
     report = to_markdown(cfg, rows, identity_error())
-    with staged(cfg.out) as stage:
+    with staged(cfg.out, merge=True) as stage:
         (stage / "analysis").mkdir()
         figure(rows, stage / "analysis" / "leaky_vs_l1.png")
         (stage / "analysis" / "leaky_vs_l1.md").write_text(report)

@@ -29,8 +29,11 @@ def check_writable(out):
 
 
 @contextmanager
-def staged(out):
-    """Yield a fresh staging folder; on success move its entries into `out`, replacing old ones."""
+def staged(out, merge=False):
+    """Yield a fresh staging folder; on success move its entries into `out`, replacing old ones.
+
+    A staged folder replaces the folder of the same name whole (the results of a new run), or,
+    with merge=True, only the files it holds (a command adding to a folder others write too)."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -46,8 +49,7 @@ def staged(out):
         try:
             yield stage
             with signals_held():
-                for entry in sorted(stage.iterdir()):
-                    _replace(entry, out / entry.name, stage)
+                _commit(stage, out, stage, merge)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     finally:
@@ -64,9 +66,19 @@ def signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+def _commit(src, dst, stage, merge):
+    for entry in sorted(src.iterdir()):
+        target = dst / entry.name
+        if merge and entry.is_dir() and target.is_dir():
+            _commit(entry, target, stage, merge)
+        else:
+            _replace(entry, target, stage)
+
+
 def _replace(src, dst, stage):
     if dst.is_dir() and not dst.is_symlink():
-        os.rename(dst, stage / f".old-{dst.name}")  # a folder cannot be replaced in one rename
+        os.rename(dst, Path(tempfile.mkdtemp(prefix=".old-", dir=stage)) / dst.name)  # a folder cannot
+        # be replaced in one rename: the old one goes into the stage, which is deleted afterwards
     os.replace(src, dst)
 
 

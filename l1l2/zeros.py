@@ -78,7 +78,7 @@ def run(cfg):
     paths = {u: trajectories(cfg, d, u) for u in UPDATES}
     rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
     report = to_markdown(cfg, rows)
-    with staged(cfg.out) as stage:
+    with staged(cfg.out, merge=True) as stage:
         (stage / "analysis").mkdir()
         figure(cfg, paths, stage / "analysis" / "l1_update.png")
         (stage / "analysis" / "l1_update.md").write_text(report)

@@ -52,3 +52,20 @@ def test_divergence_is_reported_not_crashed(tmp_path):
     assert all(int(r["diverged_at_step"]) >= 0 for r in rows)
     md = (tmp_path / "results.md").read_text()
     assert "diverged at step" in md and "nan" not in md.lower()
+
+
+def test_staged_replaces_folders_or_merges_files(tmp_path):
+    from l1l2.outputs import staged
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "fit.png").write_text("old fit")
+    (tmp_path / "figures" / "other.png").write_text("old other")
+    with staged(tmp_path, merge=True) as stage:
+        (stage / "figures").mkdir()
+        (stage / "figures" / "other.png").write_text("new other")
+    assert {p.name: p.read_text() for p in (tmp_path / "figures").iterdir()} == \
+        {"fit.png": "old fit", "other.png": "new other"}
+    with staged(tmp_path) as stage:
+        (stage / "figures").mkdir()
+        (stage / "figures" / "other.png").write_text("newest")
+    assert [p.name for p in (tmp_path / "figures").iterdir()] == ["other.png"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".staging", ".old"))]
