@@ -4,7 +4,7 @@ import sys
 from dataclasses import asdict
 
 from . import config
-from .config import fail, parse
+from .flags import UsageError, fail, parse
 
 
 def run(cfg):
@@ -82,7 +82,7 @@ def main(argv=None):
     signal.signal(signal.SIGINT, _interrupt)  # even where the shell started us with SIGINT ignored
     try:
         func(cfg)
-    except (config.UsageError, ValueError, OSError) as e:
+    except (UsageError, ValueError, OSError) as e:
         fail(_one_line(e))
     except KeyboardInterrupt:
         print("reproduce: interrupted; earlier outputs were left as they were", file=sys.stderr)

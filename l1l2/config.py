@@ -1,23 +1,47 @@
-"""Configs as frozen dataclasses, and a command line generated from their fields.
+"""The configs of every command: frozen dataclasses, a help text per field (see flags.py).
 
-Each field carries its help text in `doc(...)`; `parse` turns a dataclass into an
-argparse parser, checks the values with the class's `check()` and reports any
-problem as one line on stderr with exit status 2.
+Defaults are the protocol's (PROTOCOL.md); `check()` refuses bad values with one line.
 """
-import argparse
 import dataclasses
-import math
-import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from .flags import UsageError, doc, flag, require
 from .regularizers import METHODS, parse as parse_penalty
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "tanh")  # model.ACTIVATIONS, without importing TF
+ENGINES = ("graph", "reference")
 
 
-def doc(default, help, **kw):
-    """A dataclass field with its help text (the field's docstring)."""
-    return field(default=default, metadata={"help": help, **kw})
+def check_choice(value, name, choices):
+    listed = ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) <= 3 else "one of " + ",".join(choices)
+    require(value in choices, f"{flag(name)} must be {listed}, got {value!r}")
+
+
+def check_sgd(cfg):
+    """epochs, lr and batch_size of a config that trains."""
+    require(cfg.epochs >= 1, "--epochs must be at least 1")
+    require(cfg.lr > 0, "--lr must be positive")
+    require(cfg.batch_size >= 1, "--batch-size must be at least 1")
+
+
+def check_sizes(sizes):
+    require(len(sizes) >= 2 and sizes[0] == 1 and sizes[-1] == 1,
+            f"--sizes must start and end with 1 (the data is 1-D), got {','.join(map(str, sizes))}")
+    require(all(s >= 1 for s in sizes), f"--sizes must be positive, got {','.join(map(str, sizes))}")
+
+
+def check_methods(methods):
+    require(len(methods) > 0, "--methods is empty")
+    for m in methods:
+        require(m in METHODS, f"--methods: unknown method {m!r}, choose from {','.join(METHODS)}")
+    require(len(set(methods)) == len(methods), "--methods lists a method twice")
+
+
+def check_spec(cfg, name):
+    try:
+        parse_penalty(getattr(cfg, name))
+    except ValueError as e:
+        raise UsageError(f"{flag(name)}: {e}") from None
 
 
 @dataclass(frozen=True)
@@ -54,112 +78,21 @@ class Config:
 
     def check(self):
         require(self.runs >= 1, "--runs must be at least 1")
-        require(self.epochs >= 1, "--epochs must be at least 1")
-        require(self.lr > 0, "--lr must be positive")
+        check_sgd(self)
         require(self.lam >= 0, "--lam must be non-negative")
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
-        require(self.batch_size >= 1, "--batch-size must be at least 1")
-        require(len(self.sizes) >= 2 and self.sizes[0] == 1 and self.sizes[-1] == 1,
-                f"--sizes must start and end with 1 (the data is 1-D), got {_fmt(self.sizes)}")
-        require(all(s >= 1 for s in self.sizes), f"--sizes must be positive, got {_fmt(self.sizes)}")
-        require(len(self.methods) > 0, "--methods is empty")
-        for m in self.methods:
-            require(m in METHODS, f"--methods: unknown method {m!r}, choose from {','.join(METHODS)}")
-        require(len(set(self.methods)) == len(self.methods), "--methods lists a method twice")
-        require(self.engine in ("graph", "reference"), f"--engine must be graph or reference, got {self.engine!r}")
-        require(self.activation in ACTIVATIONS, f"--activation must be one of {','.join(ACTIVATIONS)}")
-        require(self.l1_update in ("subgradient", "proximal"), "--l1-update must be subgradient or proximal")
-        for name in ("bias_reg", "activity_reg"):
-            try:
-                parse_penalty(getattr(self, name))
-            except ValueError as e:
-                raise UsageError(f"{flag(name)}: {e}") from None
+        check_sizes(self.sizes)
+        check_methods(self.methods)
+        check_choice(self.engine, "engine", ENGINES)
+        check_choice(self.activation, "activation", ACTIVATIONS)
+        check_choice(self.l1_update, "l1_update", ("subgradient", "proximal"))
+        check_spec(self, "bias_reg")
+        check_spec(self, "activity_reg")
 
     def resolved(self):
         """Derived settings, computed once after parsing."""
         return dataclasses.replace(self, runs=2, epochs=5) if self.quick else self
-
-
-class UsageError(ValueError):
-    pass
-
-
-def require(ok, msg):
-    if not ok:
-        raise UsageError(msg)
-
-
-def _fmt(seq):
-    return ",".join(map(str, seq))
-
-
-def flag(name):
-    return "--" + name.replace("_", "-")
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        fail(message)
-
-
-def fail(message, prog="reproduce"):
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
-def _list_type(item):
-    def convert(text):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        try:
-            return tuple(item(p) for p in parts)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, "
-                                             f"got {text!r}") from None
-    return convert
-
-
-def _number_type(kind):
-    def convert(text):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        return value
-    return convert
-
-
-def parser_for(cls, prog, description=None):
-    p = _Parser(prog=prog, description=description or cls.__doc__,
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for f in dataclasses.fields(cls):
-        help = f.metadata.get("help", "")
-        if f.type in (bool, "bool"):
-            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=help)
-            continue
-        kind = {"int": int, "float": float, "str": str}.get(f.type, f.type)
-        if "item" in f.metadata:
-            convert, metavar, default = _list_type(f.metadata["item"]), "A,B,..", _fmt(f.default)
-        elif kind in (int, float):
-            convert, metavar, default = _number_type(kind), kind.__name__.upper(), f.default
-        else:
-            convert, metavar, default = str, "TEXT", f.default
-        p.add_argument(flag(f.name), type=convert, metavar=metavar, default=default, help=help)
-    return p
-
-
-def parse(cls, argv, prog="reproduce"):
-    """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
-    ns = parser_for(cls, prog).parse_args(argv)
-    try:
-        cfg = cls(**vars(ns))
-        cfg.check()
-        return cfg.resolved() if hasattr(cfg, "resolved") else cfg
-    except UsageError as e:
-        fail(str(e), prog)
 
 
 @dataclass(frozen=True)
@@ -215,12 +148,11 @@ class PruneConfig:
     def check(self):
         require(self.checkpoint != "", "--checkpoint is required")
         require(self.tol > 0, "--tol must be positive")
-        require(self.retrain in ("scratch", "finetune", "none"), "--retrain must be scratch, finetune or none")
-        require(self.method in METHODS, f"--method must be one of {','.join(METHODS)}")
+        check_choice(self.retrain, "retrain", ("scratch", "finetune", "none"))
+        check_choice(self.method, "method", METHODS)
         require(self.lam >= 0, "--lam must be non-negative")
-        require(self.epochs >= 1 and self.lr > 0 and self.batch_size >= 1,
-                "--epochs and --batch-size must be at least 1 and --lr positive")
-        require(self.engine in ("graph", "reference"), "--engine must be graph or reference")
+        check_sgd(self)
+        check_choice(self.engine, "engine", ENGINES)
 
 
 @dataclass(frozen=True)
@@ -247,14 +179,9 @@ class SweepConfig:
         require(len(self.lams) > 0, "--lams is empty")
         require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
         require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
-        require(len(self.methods) > 0, "--methods is empty")
-        for m in self.methods:
-            require(m in METHODS, f"--methods: unknown method {m!r}, choose from {','.join(METHODS)}")
-        require(len(set(self.methods)) == len(self.methods), "--methods lists a method twice")
-        require(self.epochs >= 1 and self.lr > 0 and self.batch_size >= 1,
-                "--epochs and --batch-size must be at least 1 and --lr positive")
-        require(len(self.sizes) >= 2 and self.sizes[0] == 1 and self.sizes[-1] == 1 and min(self.sizes) >= 1,
-                "--sizes must be positive and start and end with 1")
+        check_methods(self.methods)
+        check_sgd(self)
+        check_sizes(self.sizes)
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
 
@@ -276,8 +203,8 @@ class ZerosConfig:
         require(self.lam > 0 and self.lr > 0 and self.tol > 0, "--lam, --lr and --tol must be positive")
         require(self.epochs >= 1 and 1 <= self.record_epochs <= 50,
                 "--epochs must be at least 1 and --record-epochs between 1 and 50")
-        require(len(self.sizes) >= 3 and self.sizes[0] == 1 and self.sizes[-1] == 1 and min(self.sizes) >= 1,
-                "--sizes must be positive, start and end with 1 and have a hidden layer")
+        check_sizes(self.sizes)
+        require(len(self.sizes) >= 3, "--sizes needs a hidden layer")
 
 
 @dataclass(frozen=True)

@@ -222,7 +222,7 @@ def redraw(cfg):
 
 
 def check_fits(cfg, data):
-    from .config import require
+    from .flags import require
     n = len(data.x_train)
     require(n % cfg.batch_size == 0,
             f"--batch-size {cfg.batch_size} does not divide the {n} training samples of {cfg.data}")

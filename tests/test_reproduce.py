@@ -48,3 +48,12 @@ def test_missing_data_file_is_one_line(tmp_path):
     res = run_reproduce("--quick", "--data", tmp_path / "nope.csv", "--out", tmp_path / "out")
     assert res.returncode == 2 and "nope.csv: not found" in res.stderr
     assert res.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+
+
+def test_help_of_every_command(capsys):
+    from l1l2.cli import COMMANDS, main
+    for name in [None, *COMMANDS]:
+        with pytest.raises(SystemExit) as e:
+            main(["--help"] if name is None else [name, "--help"])
+        out = capsys.readouterr().out
+        assert e.value.code == 0 and "usage: reproduce" in out and "--" in out

@@ -1,0 +1,97 @@
+"""A command line generated from a frozen config dataclass.
+
+Each field carries its help text in `doc(...)`; `parse` turns a dataclass into an
+argparse parser, checks the values with the class's `check()` and reports any
+problem as one line on stderr with exit status 2.
+"""
+import argparse
+import dataclasses
+import math
+import sys
+from dataclasses import field
+
+
+def doc(default, help, **kw):
+    """A dataclass field with its help text (the field's docstring)."""
+    return field(default=default, metadata={"help": help, **kw})
+
+
+class UsageError(ValueError):
+    pass
+
+
+def require(ok, msg):
+    if not ok:
+        raise UsageError(msg)
+
+
+def _fmt(seq):
+    return ",".join(map(str, seq))
+
+
+def flag(name):
+    return "--" + name.replace("_", "-")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        fail(message)
+
+
+def fail(message, prog="reproduce"):
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _list_type(item):
+    def convert(text):
+        parts = [p.strip() for p in text.split(",") if p.strip()]
+        try:
+            return tuple(item(p) for p in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, "
+                                             f"got {text!r}") from None
+    return convert
+
+
+def _number_type(kind):
+    def convert(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+        return value
+    return convert
+
+
+def parser_for(cls, prog, description=None):
+    p = _Parser(prog=prog, description=description or cls.__doc__,
+                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    for f in dataclasses.fields(cls):
+        help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
+        if f.type in (bool, "bool"):
+            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=help)
+            continue
+        kind = {"int": int, "float": float, "str": str}.get(f.type, f.type)
+        if "item" in f.metadata:
+            convert, metavar, default = _list_type(f.metadata["item"]), "A,B,..", _fmt(f.default)
+        elif kind in (int, float):
+            convert, metavar, default = _number_type(kind), kind.__name__.upper(), f.default
+        else:
+            convert, metavar, default = str, "TEXT", f.default
+        p.add_argument(flag(f.name), type=convert, metavar=metavar, default=default, help=help)
+    return p
+
+
+def parse(cls, argv, prog="reproduce"):
+    """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
+    ns = parser_for(cls, prog).parse_args(argv)
+    try:
+        cfg = cls(**vars(ns))
+        cfg.check()
+        return cfg.resolved() if hasattr(cfg, "resolved") else cfg
+    except UsageError as e:
+        fail(str(e), prog)
