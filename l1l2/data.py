@@ -110,3 +110,12 @@ def load(path) -> Dataset:
         if not mask.any():
             fail(f"the {name} split is empty")
     return Dataset(np.array(xs, np.float32), np.array(ys, np.float32), train, np.array(outlier, bool))
+
+
+def command(cfg):
+    """`reproduce data`: generate with cfg's constants and write the CSV atomically."""
+    from dataclasses import asdict
+    from .outputs import write_text
+    args = asdict(cfg)
+    write_text(args.pop("out"), to_csv(generate(**args)))
+    print(f"wrote {cfg.out}")

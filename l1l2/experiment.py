@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import blog, data as data_mod, gifs, model, plots, recording, regularizers, train
+from .flags import require
 from .outputs import check_writable, staged
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ def run_penalty(cfg, method):
 
 
 def engine_options(cfg):
+    """Engine keywords a config may set (configs without the fields get the blog's choices)."""
     return {"activation": getattr(cfg, "activation", "identity"),
             "l1_update": getattr(cfg, "l1_update", "subgradient")}
 
@@ -105,9 +107,12 @@ def cell(row):
 
 def to_markdown(cfg, rows, n_test):
     """Per method: mean ± std and every run's test error, with the blog's L1 runs beside."""
+    extra = [f"{k} = {getattr(cfg, k)}" for k, blog_value in
+             (("activation", "identity"), ("bias_reg", "none"), ("activity_reg", "none"),
+              ("l1_update", "subgradient"), ("batch_size", 1)) if getattr(cfg, k) != blog_value]
     lines = [f"Total absolute error on the {n_test} test samples; lambda = {cfg.lam}, "
-             f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}, "
-             "mean ± std (ddof=1) over runs.", "",
+             f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}"
+             + "".join(f", {e}" for e in extra) + "; mean ± std (ddof=1) over runs.", "",
              "| method | mean ± std | " + " | ".join(f"run {k} (seed {cfg.seed + k})"
                                                  for k in range(cfg.runs)) + " |",
              "|---|---|" + "---|" * cfg.runs]
@@ -132,8 +137,13 @@ def run_record(cfg, runs, started):
                          **{p: version(p) for p in ("tensorflow", "numpy", "matplotlib", "imageio", "tqdm")}},
             "git_commit": git_commit(),
             "command": " ".join(sys.argv),
-            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(started)),
+            "started": _timestamp(started),
+            "finished": _timestamp(time.time()),
             "wall_seconds": round(time.time() - started, 2)}
+
+
+def _timestamp(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
 
 
 def git_commit():
@@ -159,7 +169,7 @@ class Outcome:
     data: object
     runs: list           # [Run], the order of the model axis
     params0: dict        # initial weights, stacked
-    penalty: object      # regularizers.Penalty, stacked
+    penalty: object      # regularizers.Targets, stacked
     trained: object      # train.Trained (frames: one per epoch, plus the initial weights)
     rows: list           # result_rows()
     started: float
@@ -175,16 +185,20 @@ def run(cfg):
     rows = result_rows(cfg, data, runs, penalty, trained)
     o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started)
     table = to_markdown(cfg, rows, len(data.x_test))
+    say = (lambda msg: print(msg, file=sys.stderr)) if cfg.progress else (lambda msg: None)
     with staged(cfg.out) as stage:
         write_results(stage, o, table)
         rec = recording.from_outcome(o)
         recording.save(stage / recording.FILE, rec)
+        say("figures" + (" and GIFs" if cfg.gifs else "") + "...")
         write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
         if cfg.tensorboard:
             from . import tensorboard
+            say("TensorBoard event files...")
             tensorboard.write_all(stage, o)
         if cfg.prune:
             from . import retrain
+            say("checkpoints" + (", pruning and retraining the L1 runs..." if "l1" in cfg.methods else "..."))
             retrain.save_checkpoints(stage, o)
             if "l1" in cfg.methods:
                 retrain.prune_runs(cfg, o, stage)
@@ -222,7 +236,6 @@ def redraw(cfg):
 
 
 def check_fits(cfg, data):
-    from .flags import require
     n = len(data.x_train)
     require(n % cfg.batch_size == 0,
             f"--batch-size {cfg.batch_size} does not divide the {n} training samples of {cfg.data}")

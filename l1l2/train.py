@@ -52,7 +52,7 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
     g = tf.Graph()
     with g.as_default():
         xs, ys = tf.constant(x[:, None]), tf.constant(y[:, None])
-        model.build(v1.placeholder(tf.float32, [None, 1]), ys, params0, penalty, activation)
+        model.build(xs, ys, params0, penalty, activation)  # the variables, and the TF1 graph to inspect
         names = list(params0)
         variables = _variables(names)
         start, n = v1.placeholder(tf.int32, []), v1.placeholder(tf.int32, [])
@@ -65,7 +65,7 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
             new = [wi - lr * gi for wi, gi in zip(w, grads)]  # plain SGD step
             cost = net.cost
             if l1 is not None:
-                new = [soft_threshold(v, lr * l1) if n.endswith("/W") else v for n, v in zip(names, new)]
+                new = [soft_threshold(v, lr * l1) if name.endswith("/W") else v for name, v in zip(names, new)]
                 cost += l1_term(names, w, l1)
             return (i + 1, costs.write(i - start, cost), *new)
 
