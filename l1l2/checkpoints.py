@@ -17,13 +17,13 @@ class CheckpointError(ValueError):
     pass
 
 
-def save(folder, params):
+def save(folder, params, activation="identity"):
     """Write one model (single-model shapes) as folder/model.* with tf.compat.v1.train.Saver."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     g = tf.Graph()
     with g.as_default():
-        model.build(v1.placeholder(tf.float32, [None, 1]), tf.zeros([1, 1]), params, None)
+        model.build(v1.placeholder(tf.float32, [None, 1]), tf.zeros([1, 1]), params, None, activation)
         saver = v1.train.Saver()
         with v1.Session(graph=g) as sess:
             sess.run(v1.global_variables_initializer())

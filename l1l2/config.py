@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from .flags import UsageError, doc, flag, require
 from .regularizers import METHODS, parse as parse_penalty
 
-ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "tanh")  # model.ACTIVATIONS, without importing TF
+ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "tanh", "prelu", "rrelu")  # model.ACTIVATIONS, no TF
 ENGINES = ("graph", "reference")
 
 
@@ -59,8 +59,10 @@ class Config:
     activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, not "
                                     "divided by it): none, l1:A, l2:B or l1l2:A,B")
     activation: str = doc("identity", "hidden activation: identity (the blog's linear network), relu, "
-                                      "leaky_relu (slope 0.2), elu or tanh; softmax is not offered: it "
-                                      "makes outputs sum to 1, which has no meaning for a regression")
+                                      "leaky_relu (slope 0.2), elu, tanh, prelu (a learned slope per unit, "
+                                      "variable denseK/alpha) or rrelu (slope drawn from U[1/8, 1/3] in "
+                                      "training, 11/48 at test); softmax is not offered: it makes outputs "
+                                      "sum to 1, which has no meaning for a regression")
     l1_update: str = doc("subgradient", "subgradient: SGD on lam*|w| (weights hover around 0, as in the "
                                         "blog); proximal: soft-threshold by lr*lam after each step (exact zeros)")
     data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])")
@@ -135,7 +137,8 @@ class PruneConfig:
     tol: float = doc(0.01, "|w| below this counts as zero; above the ~lr*lam oscillation of dead L1 weights")
     retrain: str = doc("scratch", "scratch: fresh Glorot weights of the pruned sizes; finetune: start from "
                                   "the pruned weights; none: only prune")
-    method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1 or l2")
+    method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1, l2 or l1l2")
+    activation: str = doc("identity", "the activation the model was trained with (prelu is not supported)")
     lam: float = doc(0.3, "regularization strength for retraining")
     epochs: int = doc(100, "retraining epochs")
     lr: float = doc(0.01, "retraining learning rate")
@@ -150,6 +153,7 @@ class PruneConfig:
         require(self.tol > 0, "--tol must be positive")
         check_choice(self.retrain, "retrain", ("scratch", "finetune", "none"))
         check_choice(self.method, "method", METHODS)
+        check_choice(self.activation, "activation", ACTIVATIONS)
         require(self.lam >= 0, "--lam must be non-negative")
         check_sgd(self)
         check_choice(self.engine, "engine", ENGINES)

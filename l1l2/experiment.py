@@ -53,7 +53,7 @@ def engine_options(cfg):
 
 def train_runs(cfg, data, runs, progress=True, **engine_kw):
     """Train all runs together (stacked models) and return (initial params, penalty, Trained)."""
-    params0 = model.stack([model.glorot_init(cfg.sizes, r.seed) for r in runs])
+    params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
     penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
     with tqdm(total=steps * len(runs), unit="step", unit_scale=True, disable=not progress,

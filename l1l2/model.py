@@ -17,9 +17,12 @@ import numpy as np
 from ._tf import tf, v1
 from .regularizers import Penalty, as_targets
 
-LEAKY_ALPHA = 0.2  # tf.nn.leaky_relu's default slope
+LEAKY_ALPHA = 0.2             # tf.nn.leaky_relu's default slope
+PRELU_INIT = 0.25             # PReLU's initial slope (He et al. 2015)
+RRELU_RANGE = (1 / 8, 1 / 3)  # RReLU's slopes are drawn from U[1/8, 1/3] in training (Xu et al. 2015)
 ACTIVATIONS = {"identity": tf.identity, "relu": tf.nn.relu, "tanh": tf.nn.tanh,
-               "leaky_relu": lambda z: tf.nn.leaky_relu(z, alpha=LEAKY_ALPHA), "elu": tf.nn.elu}
+               "leaky_relu": lambda z: tf.nn.leaky_relu(z, alpha=LEAKY_ALPHA), "elu": tf.nn.elu,
+               "prelu": None, "rrelu": None}  # these two need the layer: see activate()
 REG = v1.GraphKeys.REGULARIZATION_LOSSES
 
 
@@ -36,6 +39,15 @@ def glorot_init(sizes, seed):
         limit = np.sqrt(6.0 / (n_in + n_out))
         params[f"dense{k}/W"] = rng.uniform(-limit, limit, (n_in, n_out)).astype(np.float32)
         params[f"dense{k}/b"] = np.zeros(n_out, np.float32)
+    return params
+
+
+def init_params(sizes, seed, activation="identity"):
+    """glorot_init plus, for PReLU, a learned slope per hidden unit ("denseK/alpha")."""
+    params = glorot_init(sizes, seed)
+    if activation == "prelu":
+        for k, n in enumerate(sizes[1:-1], start=1):
+            params[f"dense{k}/alpha"] = np.full(n, PRELU_INIT, np.float32)
     return params
 
 
@@ -58,28 +70,42 @@ class Net:
     cost: object       # data_loss + reg_loss, per model
 
 
-def dense(x, scope, w0, b0, reg, activation):
+def activate(z, activation, alpha0, training):
+    """The activation of a layer (inside its variable scope): PReLU owns a variable, RReLU draws."""
+    if activation == "prelu":
+        alpha = v1.get_variable("alpha", alpha0.shape, initializer=v1.constant_initializer(alpha0))
+        return tf.nn.relu(z) + alpha * tf.minimum(z, 0.0)
+    if activation == "rrelu":
+        lo, hi = RRELU_RANGE
+        slope = tf.random.uniform(tf.shape(z), lo, hi) if training else (lo + hi) / 2
+        return tf.where(z >= 0, z, slope * z)
+    return ACTIVATIONS[activation](z)
+
+
+def dense(x, scope, params, reg, activation, training):
     """One layer; reg is a regularizers.Targets (kernel, bias, activity)."""
+    w0, b0 = params[f"{scope}/W"], params[f"{scope}/b"]
     with v1.variable_scope(scope):
         W = v1.get_variable("W", w0.shape, initializer=v1.constant_initializer(w0),
                             regularizer=reg.kernel or None)
         b = v1.get_variable("b", b0.shape, initializer=v1.constant_initializer(b0),
                             regularizer=reg.bias or None)
-        h = activation(tf.matmul(x, W) + b)
+        h = activate(tf.matmul(x, W) + b, activation, params.get(f"{scope}/alpha"), training)
         if reg.activity:
             v1.add_to_collection(REG, reg.activity(h))  # <- activity penalty, same collection
         return h
 
 
-def build(x, y, params, penalty, activation="identity", weights=None):
+def build(x, y, params, penalty, activation="identity", weights=None, training=False):
     """Build the network on x [B, 1] and its cost against y [B, 1].
 
     params gives the shapes and initial values; penalty is a kernel Penalty or a
     regularizers.Targets. With `weights` (a dict name -> tensor), the same code
     runs on those tensors instead of the variables: the in-graph training loop
-    uses this to evaluate the model on its loop state.
+    uses this to evaluate the model on its loop state. `training` matters only
+    for RReLU (random slopes in training, their mean otherwise).
     """
-    act, reg = ACTIVATIONS[activation], as_targets(penalty)
+    reg = as_targets(penalty)
     output_reg = dataclasses.replace(reg, activity=Penalty())  # the prediction has no activity penalty
     n_reg = len(v1.get_collection(REG))
     scope = v1.variable_scope(v1.get_variable_scope(), custom_getter=_substitute(weights)) \
@@ -89,8 +115,8 @@ def build(x, y, params, penalty, activation="identity", weights=None):
         names = layer_names(params)
         for name in names:
             last = name == names[-1]
-            h = dense(h, name, params[f"{name}/W"], params[f"{name}/b"], output_reg if last else reg,
-                      tf.identity if last else act)
+            h = dense(h, name, params, output_reg if last else reg,
+                      "identity" if last else activation, training)
     data_loss = tf.reduce_sum(tf.abs(h - y), axis=[-2, -1])
     new_losses = v1.get_collection(REG)[n_reg:]
     reg_loss = tf.add_n(new_losses) if new_losses else tf.zeros_like(data_loss)

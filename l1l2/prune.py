@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .model import LEAKY_ALPHA, layer_names
+from .model import LEAKY_ALPHA, RRELU_RANGE, layer_names
 
-# NumPy twins of model.ACTIVATIONS; all are 1-Lipschitz, which the error bound needs
+# NumPy twins of model.ACTIVATIONS at test time; all are 1-Lipschitz, which the error bound needs.
+# PReLU is left out: its slopes are parameters the surgery would have to cut too.
 NP_ACTIVATIONS = {"identity": lambda z: z, "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
                   "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_ALPHA * z),
-                  "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0)))}
+                  "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+                  "rrelu": lambda z: np.where(z >= 0, z, sum(RRELU_RANGE) / 2 * z)}
 
 
 def sizes_of(params):
@@ -73,6 +75,8 @@ def find_dead(params, tol):
 
 def prune(params, tol, activation="identity"):
     """Detect dead units and cut them out, folding constant units into the next bias."""
+    if activation not in NP_ACTIVATIONS:
+        raise ValueError(f"pruning does not support the {activation} activation")
     dead = find_dead(params, tol)
     names = layer_names(params)
     p = {k: v.astype(np.float64).copy() for k, v in params.items()}

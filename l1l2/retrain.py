@@ -98,6 +98,10 @@ def to_markdown(items, tol, cfg):
 
 def prune_runs(cfg, o, folder):
     """Prune every L1 run of an experiment.Outcome, retrain both ways, write pruning.md."""
+    if cfg.activation not in prune.NP_ACTIVATIONS:
+        (folder / "pruning.md").write_text(f"# Pruning\n\nNot done: pruning does not support the "
+                                           f"{cfg.activation} activation (its slopes are learned).\n")
+        return []
     items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
                      o.rows[i]["test_error"], o.penalty.pick(i), cfg.activation)
              for i, r in enumerate(o.runs) if r.method == "l1" and o.rows[i]["diverged_at_step"] < 0]
@@ -110,7 +114,7 @@ def prune_runs(cfg, o, folder):
 
 def save_checkpoints(folder, o):
     for i, r in enumerate(o.runs):
-        checkpoints.save(folder / "checkpoints" / r.name, model.unstack(o.trained.params, i))
+        checkpoints.save(folder / "checkpoints" / r.name, model.unstack(o.trained.params, i), o.cfg.activation)
 
 
 def command(cfg):
@@ -121,8 +125,8 @@ def command(cfg):
     check_writable(cfg.out)
     params = checkpoints.load(cfg.checkpoint)
     pen = run_penalty(cfg, cfg.method)
-    error = float(test_errors([params], data, pen)[0])
-    p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, pen)
+    error = float(test_errors([params], data, pen, cfg.activation)[0])
+    p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, pen, cfg.activation)
     if p.pruning.constant:
         k = next(k for k, d in enumerate(p.pruning.dead) if len(d) == params[f"dense{k + 1}/W"].shape[1])
         print(f"every unit of dense{k + 1} is dead at tol {cfg.tol:g}: the network computes a constant; "

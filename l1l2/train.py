@@ -60,7 +60,7 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
         def body(i, costs, *w):
             b = tf.gather(tf.constant(idx), i % len(idx))
             net = model.build(tf.gather(xs, b), tf.gather(ys, b), params0, grad_penalty, activation,
-                              weights=dict(zip(names, w)))
+                              weights=dict(zip(names, w)), training=True)
             grads = tf.gradients(tf.reduce_sum(net.cost), w)
             new = [wi - lr * gi for wi, gi in zip(w, grads)]  # plain SGD step
             cost = net.cost
@@ -132,7 +132,7 @@ def _train_one(x, y, params0, penalty, lr, batch_size, activation, ends, record,
     g = tf.Graph()
     with g.as_default():
         xp, yp = v1.placeholder(tf.float32, [None, 1]), v1.placeholder(tf.float32, [None, 1])
-        net = model.build(xp, yp, params0, grad_penalty, activation)
+        net = model.build(xp, yp, params0, grad_penalty, activation, training=True)
         names, variables = list(params0), _variables(list(params0))
         cost = net.cost if l1 is None else net.cost + l1_term(names, variables, l1)
         with tf.control_dependencies([cost]):   # the reported cost is read before the update

@@ -49,7 +49,7 @@ def tf_predict(params, x, activation):
     return train.evaluate(model.stack([params]), x, np.zeros_like(x), pen, activation)[0][0]
 
 
-@pytest.mark.parametrize("activation", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "leaky_relu", "elu", "rrelu"])
 def test_pruned_network_computes_the_same_function(activation):
     p = net((1, 6, 6, 5, 1), seed=3, scale=0.7)
     p["dense1/W"][0, [0, 4]] = 0.0                 # constant units, folded into dense2's bias
@@ -63,7 +63,7 @@ def test_pruned_network_computes_the_same_function(activation):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("activation", ["identity", "relu", "tanh"])
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "leaky_relu", "elu", "rrelu"])
 def test_small_weights_change_the_function_within_the_bound(activation):
     rng = np.random.default_rng(4)
     p = net((1, 8, 8, 1), seed=5)
@@ -130,3 +130,8 @@ def test_l1_prunes_and_l2_barely_on_the_committed_data():
     l1, l2 = (prune.prune(model.unstack(out.params, i), 0.01) for i in (0, 1))
     assert sum(prune.sizes_of(l1.params)[1:-1]) <= 6
     assert sum(len(d) for d in l2.dead) <= 1
+
+
+def test_prelu_is_refused():
+    with pytest.raises(ValueError, match="does not support the prelu activation"):
+        prune.prune(net((1, 3, 1)), 0.01, "prelu")

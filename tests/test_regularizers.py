@@ -117,3 +117,33 @@ def test_l1_update_command(tmp_path):
     sub, prox = (int(v) for v in zeros.strip(" |").split("|")[1:])
     assert sub == 0 and prox > 0
     assert (tmp_path / "analysis" / "l1_update.png").stat().st_size > 10_000
+
+
+def test_prelu_slope_is_a_trained_variable_of_the_layer():
+    p = model.init_params((1, 4, 1), 5, "prelu")
+    p["dense1/b"] = np.array([-1.0, 0.5, -0.3, 2.0], np.float32)
+    g = tf.Graph()
+    with g.as_default():
+        model.build(tf.zeros([1, 1]), tf.zeros([1, 1]), p, None, "prelu")
+        names = sorted(v.op.name for v in g.get_collection(v1.GraphKeys.GLOBAL_VARIABLES))
+    assert names == ["dense1/W", "dense1/alpha", "dense1/b", "dense2/W", "dense2/b"]
+    x, y, lr = np.array([1.5], np.float32), np.array([4.0], np.float32), 0.01
+    out = {e: model.unstack(train.ENGINES[e](x, y, model.stack([p]), R.stack([R.Penalty()]), lr=lr, epochs=1,
+                                             activation="prelu").params, 0) for e in ("graph", "reference")}
+    z = x[0] * p["dense1/W"][0] + p["dense1/b"]
+    h = np.maximum(z, 0) + p["dense1/alpha"] * np.minimum(z, 0)
+    dy = np.sign(h @ p["dense2/W"][:, 0] + p["dense2/b"][0] - y[0])       # d|y - t|/dy
+    want_alpha = p["dense1/alpha"] - lr * dy * p["dense2/W"][:, 0] * np.minimum(z, 0)
+    for e in out:
+        np.testing.assert_allclose(out[e]["dense1/alpha"], want_alpha, rtol=1e-5, atol=1e-7, err_msg=e)
+
+
+def test_rrelu_is_random_in_training_and_its_mean_at_test():
+    z = -np.linspace(0.5, 3.0, 500).astype(np.float32)
+    lo, hi = model.RRELU_RANGE
+    g = tf.Graph()
+    with g.as_default(), v1.Session(graph=g) as s:
+        train_h, test_h = s.run([model.activate(tf.constant(z), "rrelu", None, training=t) for t in (True, False)])
+    np.testing.assert_allclose(test_h, (lo + hi) / 2 * z, rtol=1e-6)
+    slopes = train_h / z
+    assert slopes.min() >= lo and slopes.max() <= hi and slopes.std() > 0.03

@@ -70,6 +70,7 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["prune", "--checkpoint", "{t}/adir"], "no checkpoint at"),
     (["prune", "--checkpoint", "{t}/ck"], "cannot be read"),
     (["prune", "--checkpoint", "{t}/ck", "--retrain", "later"], "--retrain must be scratch, finetune or none"),
+    (["prune", "--checkpoint", "{t}/ck", "--activation", "swish"], "--activation must be one of"),
     (["sweep", "--seeds", "1"], "--seeds must be at least 2"),
     (["sweep", "--lams", "0.1,,x"], "comma-separated list of float"),
     (["data", "--hi", "0"], "--hi must be larger than --lo"),
