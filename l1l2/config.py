@@ -55,6 +55,8 @@ class Config:
     sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int)
     methods: tuple = doc(("none", "l1", "l2"), "kernel regularizers to compare, comma separated, from "
                          "none,l1,l2,l1l2 (l1l2: elastic net, both terms at --lam)", item=str)
+    kernel_reg: str = doc("", "one kernel penalty instead of --methods/--lam: none, l1:A, l2:B or l1l2:A,B "
+                              "(the runs are named by its kind)")
     bias_reg: str = doc("none", "penalty on every bias, for all runs: none, l1:A, l2:B or l1l2:A,B")
     activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, not "
                                     "divided by it): none, l1:A, l2:B or l1l2:A,B")
@@ -89,12 +91,17 @@ class Config:
         check_choice(self.engine, "engine", ENGINES)
         check_choice(self.activation, "activation", ACTIVATIONS)
         check_choice(self.l1_update, "l1_update", ("subgradient", "proximal"))
+        if self.kernel_reg:
+            check_spec(self, "kernel_reg")
         check_spec(self, "bias_reg")
         check_spec(self, "activity_reg")
 
     def resolved(self):
         """Derived settings, computed once after parsing."""
-        return dataclasses.replace(self, runs=2, epochs=5) if self.quick else self
+        cfg = dataclasses.replace(self, runs=2, epochs=5) if self.quick else self
+        if cfg.kernel_reg:
+            cfg = dataclasses.replace(cfg, methods=(cfg.kernel_reg.strip().lower().partition(":")[0],))
+        return cfg
 
 
 @dataclass(frozen=True)

@@ -38,9 +38,11 @@ def plan(cfg):
 
 
 def run_penalty(cfg, method):
-    """What one run penalizes: its method's kernel penalty at cfg.lam, plus any bias and activity
-    penalty the config sets (configs without those fields penalize kernels only)."""
-    return regularizers.Targets(regularizers.for_method(method, cfg.lam),
+    """What one run penalizes: its method's kernel penalty at cfg.lam (or cfg.kernel_reg), plus any
+    bias and activity penalty the config sets (configs without those fields penalize kernels only)."""
+    spec = getattr(cfg, "kernel_reg", "")
+    kernel = regularizers.parse(spec) if spec else regularizers.for_method(method, cfg.lam)
+    return regularizers.Targets(kernel,
                                 regularizers.parse(getattr(cfg, "bias_reg", "none")),
                                 regularizers.parse(getattr(cfg, "activity_reg", "none")))
 
@@ -108,7 +110,7 @@ def cell(row):
 def to_markdown(cfg, rows, n_test):
     """Per method: mean ± std and every run's test error, with the blog's L1 runs beside."""
     extra = [f"{k} = {getattr(cfg, k)}" for k, blog_value in
-             (("activation", "identity"), ("bias_reg", "none"), ("activity_reg", "none"),
+             (("kernel_reg", ""), ("activation", "identity"), ("bias_reg", "none"), ("activity_reg", "none"),
               ("l1_update", "subgradient"), ("batch_size", 1)) if getattr(cfg, k) != blog_value]
     lines = [f"Total absolute error on the {n_test} test samples; lambda = {cfg.lam}, "
              f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}"
@@ -198,9 +200,9 @@ def run(cfg):
             tensorboard.write_all(stage, o)
         if cfg.prune:
             from . import retrain
-            say("checkpoints" + (", pruning and retraining the L1 runs..." if "l1" in cfg.methods else "..."))
+            say("checkpoints, pruning and retraining the L1 runs...")
             retrain.save_checkpoints(stage, o)
-            if "l1" in cfg.methods:
+            if any(retrain.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
                 retrain.prune_runs(cfg, o, stage)
         (stage / "config.json").write_text(json.dumps(run_record(cfg, runs, started), indent=2) + "\n")
     print(table)

@@ -13,6 +13,7 @@ from .experiment import engine_options, mean_std, run_penalty
 class Pruned:
     name: str
     seed: int
+    penalty: object              # regularizers.Targets of the run, used again for retraining
     before: dict                 # trained params (one model)
     pruning: prune.Pruning
     error_before: float
@@ -31,7 +32,7 @@ def test_errors(models, data, penalty, activation="identity"):
 
 def analyse(name, seed, params, data, tol, error_before, penalty, activation="identity"):
     """Prune one trained model; measure its test error and the prediction change against the bound."""
-    p = Pruned(name, seed, params, prune.prune(params, tol, activation), error_before)
+    p = Pruned(name, seed, penalty, params, prune.prune(params, tol, activation), error_before)
     if p.pruning.constant or not any(p.pruning.dead):
         return p
     x = data.x[:, None].astype(np.float64)
@@ -42,15 +43,16 @@ def analyse(name, seed, params, data, tol, error_before, penalty, activation="id
     return p
 
 
-def retrain(items, data, cfg, method, how):
-    """Retrain every pruned net, from scratch (Glorot, its seed) or from its pruned weights."""
+def retrain(items, data, cfg, how):
+    """Retrain every pruned net with its run's penalty, from scratch (Glorot, its seed) or from its
+    pruned weights."""
     groups = defaultdict(list)
     for p in items:
         if not p.pruning.constant and any(p.pruning.dead):
             groups[prune.sizes_of(p.pruning.params)].append(p)
     for sizes, ps in groups.items():
         starts = [model.glorot_init(sizes, p.seed) if how == "scratch" else p.pruning.params for p in ps]
-        pen, opts = regularizers.stack([run_penalty(cfg, method)] * len(ps)), engine_options(cfg)
+        pen, opts = regularizers.stack([p.penalty for p in ps]), engine_options(cfg)
         out = train.ENGINES[cfg.engine](data.x_train, data.y_train, model.stack(starts), pen, lr=cfg.lr,
                                         epochs=cfg.epochs, batch_size=cfg.batch_size, **opts)
         errs = train.evaluate(out.params, data.x_test, data.y_test, pen, opts["activation"])[1]
@@ -96,18 +98,22 @@ def to_markdown(items, tol, cfg):
         "the next layer's bias absorbs exactly, so they are not needed either.", ""])
 
 
+def has_l1(penalty):
+    return bool(np.any(penalty.kernel.l1))
+
+
 def prune_runs(cfg, o, folder):
-    """Prune every L1 run of an experiment.Outcome, retrain both ways, write pruning.md."""
+    """Prune every run with an L1 kernel term, retrain both ways, write pruning.md."""
     if cfg.activation not in prune.NP_ACTIVATIONS:
         (folder / "pruning.md").write_text(f"# Pruning\n\nNot done: pruning does not support the "
                                            f"{cfg.activation} activation (its slopes are learned).\n")
         return []
     items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
                      o.rows[i]["test_error"], o.penalty.pick(i), cfg.activation)
-             for i, r in enumerate(o.runs) if r.method == "l1" and o.rows[i]["diverged_at_step"] < 0]
+             for i, r in enumerate(o.runs) if has_l1(o.penalty.pick(i)) and o.rows[i]["diverged_at_step"] < 0]
     for how in ("scratch", "finetune"):
-        retrain(items, o.data, cfg, "l1", how)
-    text = to_markdown(items, cfg.zero_tol, cfg) if items else "# Pruning\n\nEvery L1 run diverged.\n"
+        retrain(items, o.data, cfg, how)
+    text = to_markdown(items, cfg.zero_tol, cfg) if items else "# Pruning\n\nNo run with an L1 term converged.\n"
     Path(folder / "pruning.md").write_text(text)
     return items
 
@@ -137,7 +143,7 @@ def command(cfg):
               f"|w| >= {cfg.tol:g}; nothing written")
         return
     if cfg.retrain != "none":
-        retrain([p], data, cfg, cfg.method, cfg.retrain)
+        retrain([p], data, cfg, cfg.retrain)
     with staged(cfg.out) as stage:
         (stage / "pruned").mkdir()
         (stage / "pruned" / "report.md").write_text(to_markdown([p], cfg.tol, cfg))

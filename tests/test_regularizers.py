@@ -147,3 +147,13 @@ def test_rrelu_is_random_in_training_and_its_mean_at_test():
     np.testing.assert_allclose(test_h, (lo + hi) / 2 * z, rtol=1e-6)
     slopes = train_h / z
     assert slopes.min() >= lo and slopes.max() <= hi and slopes.std() > 0.03
+
+
+def test_kernel_reg_replaces_methods_and_lam():
+    from l1l2 import config, experiment
+    from l1l2.flags import parse
+    cfg = parse(config.Config, ["--kernel-reg", "l1l2:0.3,0.02", "--bias-reg", "l2:0.01", "--lam", "5"])
+    assert cfg.methods == ("l1l2",)
+    pen = experiment.run_penalty(cfg, cfg.methods[0])
+    assert (pen.kernel.l1, pen.kernel.l2, pen.bias.l1, pen.bias.l2) == (0.3, 0.02, 0.0, 0.01)
+    assert experiment.run_penalty(parse(config.Config, ["--lam", "0.5"]), "l1l2").kernel == R.Penalty(0.5, 0.5)

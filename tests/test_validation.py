@@ -46,6 +46,7 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["--gif-seconds", "0"], "--gif-seconds must be between"),
     (["--zero-tol", "0"], "--zero-tol must be positive"),
     (["--bias-reg", "l3:0.1"], "--bias-reg: invalid regularizer 'l3:0.1'"),
+    (["--kernel-reg", "l1:0.1,0.2"], "--kernel-reg: invalid regularizer 'l1:0.1,0.2'"),
     (["--activity-reg", "l1:-1"], "--activity-reg: invalid regularizer 'l1:-1'"),
     (["--bias-reg", "l1l2:0.1"], "--bias-reg: invalid regularizer 'l1l2:0.1'"),
     (["--activation", "softmax"], "--activation must be one of"),
