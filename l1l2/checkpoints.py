@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from . import model
-from ._tf import tf, v1
+from ._tf import session, tf, v1
 
 PREFIX = "model"
 
@@ -25,7 +25,7 @@ def save(folder, params, activation="identity"):
     with g.as_default():
         model.build(v1.placeholder(tf.float32, [None, 1]), tf.zeros([1, 1]), params, None, activation)
         saver = v1.train.Saver()
-        with v1.Session(graph=g) as sess:
+        with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             saver.save(sess, str(folder / PREFIX), write_meta_graph=False)
 

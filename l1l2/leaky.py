@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from . import data as data_mod, model
-from ._tf import tf, v1
+from ._tf import session, tf, v1
 from .model import LEAKY_ALPHA
 from .outputs import check_writable, staged
 from .regularizers import Penalty, Targets
@@ -58,7 +58,7 @@ def measure(cfg, d):
     g, x, t, f, step = build(model.glorot_init((1, cfg.hidden, 1), cfg.seed), cfg.lam, cfg.lr)
     xs, ts = d.x_train[:, None], d.y_train[:, None]
     rows = []
-    with v1.Session(graph=g) as sess:
+    with session(g) as sess:
         sess.run(v1.global_variables_initializer())
         for epoch in range(cfg.epochs + 1):
             out = sess.run(f, {x: xs, t: ts})
@@ -79,7 +79,7 @@ def identity_error(alpha=LEAKY_ALPHA):
     """max |LeakyReLU(z) - ((1+a) ReLU(z) - a|z|)| over a grid, computed by TF."""
     z = np.linspace(-5, 5, 1001, dtype=np.float32)
     g = tf.Graph()
-    with g.as_default(), v1.Session(graph=g) as s:
+    with g.as_default(), session(g) as s:
         zt = tf.constant(z)
         diff = model.ACTIVATIONS["leaky_relu"](zt) - ((1 + alpha) * tf.nn.relu(zt) - alpha * tf.abs(zt))
         return float(np.abs(s.run(diff)).max())

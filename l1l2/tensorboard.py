@@ -7,7 +7,7 @@ produced afterwards: each frame's weights are evaluated on the train and test se
 import numpy as np
 
 from . import experiment, model, regularizers, train
-from ._tf import tf, v1
+from ._tf import session, tf, v1
 
 TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
 
@@ -40,7 +40,7 @@ def write_all(folder, o):
         merged = v1.summary.merge([v1.summary.scalar(t, p) for t, p in feeds.items()] +
                                   [v1.summary.histogram(n, p) for n, p in hist.items()])
         graph_def = _model_graph(o)
-        with v1.Session(graph=g) as sess:
+        with session(g) as sess:
             for r, run in enumerate(o.runs):
                 writer = v1.summary.FileWriter(str(folder / "tensorboard" / run.name), graph=graph_def)
                 for f, epoch in enumerate(epochs):

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import model
-from ._tf import tf, v1
+from ._tf import session, tf, v1
 from .regularizers import Penalty, proximal_split, soft_threshold
 
 
@@ -75,7 +75,7 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation=
         final = out[2:]
         with tf.control_dependencies([v.assign(f) for v, f in zip(variables, final)]):
             step_cost = out[1].stack()
-        with v1.Session(graph=g) as sess:
+        with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             return _run_chunks(sess, start, n, step_cost, final, names, params0,
                                chunk_ends(total, chunk or len(idx)), record, progress)
@@ -141,7 +141,7 @@ def _train_one(x, y, params0, penalty, lr, batch_size, activation, ends, record,
             with tf.control_dependencies([train_op]):
                 train_op = tf.group([v.assign(soft_threshold(v, lr * l1))
                                      for n, v in zip(names, variables) if n.endswith("/W")])
-        with v1.Session(graph=g) as sess:
+        with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             costs, frames = [], [params0] if record else []
             for step in range(total):
@@ -162,7 +162,7 @@ def evaluate(params, x, y, penalty, activation="identity"):
     with g.as_default():
         net = model.build(tf.constant(x[:, None]), tf.constant(y[:, None]), params, penalty,
                           activation)
-        with v1.Session(graph=g) as sess:
+        with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             pred, data_loss, reg_loss = sess.run([net.pred, net.data_loss, net.reg_loss])
     return pred[..., 0], data_loss, reg_loss

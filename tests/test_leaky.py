@@ -4,7 +4,7 @@ import pytest
 
 from conftest import run_reproduce
 from l1l2 import leaky, model
-from l1l2._tf import v1
+from l1l2._tf import session, v1
 
 A = model.LEAKY_ALPHA
 
@@ -23,7 +23,7 @@ def test_gradient_differences_against_numpy():
     t = np.array([[1.0], [2.0], [7.0], [0.0]], np.float32)
     lam = 0.3
     g, x, tt, f, _ = leaky.build(p, lam, 0.01)
-    with v1.Session(graph=g) as s:
+    with session(g) as s:
         s.run(v1.global_variables_initializer())
         out = s.run(f, {x: x1, tt: t})
     A1, B1, C, D = (p[k].astype(np.float64) for k in ("dense1/W", "dense1/b", "dense2/W", "dense2/b"))

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from l1l2 import model, regularizers, train
-from l1l2._tf import tf, v1
+from l1l2._tf import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
 LAM, LR = 0.3, 0.01
@@ -58,7 +58,7 @@ def test_forward_matches_numpy(activation, act):
     p = {k: v + 0.1 if k.endswith("/b") else v for k, v in p.items()}
     x = np.linspace(0.5, 9.5, 6, dtype=np.float32)[:, None]
     g, xp, net = build_single(p, "none", activation)
-    with v1.Session(graph=g) as s:
+    with session(g) as s:
         s.run(v1.global_variables_initializer())
         pred = s.run(net.pred, {xp: x})
     np.testing.assert_allclose(pred, np_forward(p, x, act)[0][-1], rtol=1e-5, atol=1e-5)
@@ -74,7 +74,7 @@ def test_penalty_and_collection(method):
     assert sorted(t.name.split("/")[0] for t in losses) == ([] if method == "none" else
                                                            ["dense1", "dense2", "dense3", "dense4"])
     assert all("/W/" in t.name for t in losses)
-    with v1.Session(graph=g) as s:
+    with session(g) as s:
         s.run(v1.global_variables_initializer())
         assert s.run(net.reg_loss) == pytest.approx(np_penalty(p, method, LAM), rel=1e-5)
 

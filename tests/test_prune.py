@@ -89,12 +89,12 @@ def test_checkpoint_round_trip(tmp_path):
 
 def save_raw(prefix, arrays):
     """A checkpoint of arbitrary variables, written without the model builder."""
-    from l1l2._tf import tf, v1
+    from l1l2._tf import session, tf, v1
     g = tf.Graph()
     with g.as_default():
         for name, a in arrays.items():
             v1.get_variable(name, initializer=tf.constant(a))
-        with v1.Session(graph=g) as s:
+        with session(g) as s:
             s.run(v1.global_variables_initializer())
             v1.train.Saver().save(s, str(prefix), write_meta_graph=False)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from l1l2 import data, model, prune, regularizers as R, train
-from l1l2._tf import tf, v1
+from l1l2._tf import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
 D = data.load("data/line.csv")
@@ -44,7 +44,7 @@ def test_bias_and_activity_targets_against_numpy():
     with g.as_default():
         net = model.build(tf.constant(x), tf.zeros([3, 1]), p, reg, "relu")
         coll = g.get_collection(v1.GraphKeys.REGULARIZATION_LOSSES)
-        with v1.Session(graph=g) as s:
+        with session(g) as s:
             s.run(v1.global_variables_initializer())
             got = s.run(net.reg_loss)
     # 4 kernels + 4 biases through get_variable, 3 hidden outputs through the collection
@@ -142,7 +142,7 @@ def test_rrelu_is_random_in_training_and_its_mean_at_test():
     z = -np.linspace(0.5, 3.0, 500).astype(np.float32)
     lo, hi = model.RRELU_RANGE
     g = tf.Graph()
-    with g.as_default(), v1.Session(graph=g) as s:
+    with g.as_default(), session(g) as s:
         train_h, test_h = s.run([model.activate(tf.constant(z), "rrelu", None, training=t) for t in (True, False)])
     np.testing.assert_allclose(test_h, (lo + hi) / 2 * z, rtol=1e-6)
     slopes = train_h / z
