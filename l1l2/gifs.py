@@ -20,15 +20,53 @@ def symmetric_scale(*stacks):
     return float(max(finite, default=0.0)) or 1.0
 
 
-def durations_ms(n_frames, total_s, hold=0.1):
-    """Per-frame durations in ms, multiples of 10 (GIF's unit), summing to total_s; the last frame
-    is held for a `hold` fraction of the total, and at least twice as long as the others."""
+MIN_CS = 2  # browsers play GIF frames shorter than 20 ms at 100 ms: no frame gets less
+
+
+def _last_cs(n_frames, total_cs, hold):
+    """The held last frame: a `hold` fraction of the total, and at least two equal shares."""
+    return max(round(total_cs * hold), round(2 * total_cs / (n_frames + 1)))
+
+
+def max_frames(total_s, hold=0.1):
+    """The most frames a GIF of total_s can show with every frame at least 20 ms."""
+    total_cs = round(total_s * 100)
+    return max(n for n in range(1, total_cs // MIN_CS + 2)
+               if total_cs - _last_cs(n, total_cs, hold) >= MIN_CS * (n - 1))
+
+
+def pick_frames(n_frames, total_s, hold=0.1):
+    """Indices of the frames to show: all, or an even selection (first and last kept) that fits total_s."""
+    k = min(n_frames, max_frames(total_s, hold))
+    return np.round(np.linspace(0, n_frames - 1, k)).astype(int) if k > 1 else np.array([n_frames - 1])
+
+
+def durations_ms(n_frames, total_s, hold=0.1, weights=None):
+    """Per-frame durations in ms, multiples of 10 (GIF's unit), summing to total_s. The last frame
+    is held (see _last_cs); the others get 20 ms each and split the rest in proportion to
+    `weights` (equally by default). Refuses more frames than max_frames(total_s)."""
     total_cs = round(total_s * 100)
     if n_frames == 1:
         return [10 * total_cs]
-    last = max(round(total_cs * hold), round(2 * total_cs / (n_frames + 1)))
-    edges = np.round(np.linspace(0, total_cs - last, n_frames)).astype(int)
-    return [10 * int(d) for d in np.diff(edges)] + [10 * last]
+    last = _last_cs(n_frames, total_cs, hold)
+    spare = total_cs - last - MIN_CS * (n_frames - 1)
+    if spare < 0:
+        raise ValueError(f"{n_frames} frames do not fit in {total_s} s at {10 * MIN_CS} ms each")
+    w = np.ones(n_frames - 1) if weights is None else np.asarray(weights[:-1], float)
+    if not w.sum() > 0:
+        w = np.ones(n_frames - 1)
+    extra = spare * w / w.sum()
+    cs = np.floor(extra).astype(int)
+    cs[np.argsort(cs - extra)[: spare - cs.sum()]] += 1  # largest remainders get the leftover
+    return [10 * int(MIN_CS + c) for c in cs] + [10 * last]
+
+
+def motion(panels):
+    """Per frame, how much the weights moved since the previous frame (sqrt of the summed |change|;
+    the first frame gets the largest value): GIF time goes where the weights change."""
+    change = sum(np.nansum(np.abs(np.diff(f, axis=0)).reshape(len(f) - 1, -1), axis=1) for _, f in panels)
+    change = np.sqrt(np.asarray(change, float))
+    return np.concatenate([[change.max(initial=0.0)], change])
 
 
 class Animator:
@@ -75,15 +113,15 @@ class Animator:
         plt.close(self.fig)
 
 
-def write_gif(path, frames, total_s):
-    """Write RGB frames as a looping GIF lasting total_s; one shared palette, no dithering."""
+def write_gif(path, frames, durations):
+    """Write RGB frames as a looping GIF with the given durations (ms); one shared palette, no dithering."""
     palette = Image.fromarray(np.concatenate([frames[0], frames[-1]])).quantize(
         256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
     index = np.stack([np.asarray(Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE))
                       for f in frames])
     # mode "L" + palette: Pillow writes the indices as they are (fast) with our colours
     iio.imwrite(path, index, plugin="pillow", mode="L", extension=".gif",
-                palette=bytes(palette.getpalette()[:768]), duration=durations_ms(len(frames), total_s),
+                palette=bytes(palette.getpalette()[:768]), duration=durations,
                 loop=0, optimize=False)
 
 
@@ -111,14 +149,16 @@ def layer_panels(rec, r, prefix=""):
 
 
 def animate(path, panels, captions_, grid, total_s, row_labels=()):
-    """Render every frame of the panels into a GIF; return the last frame (RGB)."""
+    """Render the panels' frames (as many as fit in total_s) into a GIF; return the last frame (RGB)."""
+    keep = pick_frames(len(captions_), total_s)
+    panels, captions_ = [(title, f[keep]) for title, f in panels], [captions_[i] for i in keep]
     vmax = symmetric_scale(*[frames for _, frames in panels])
     anim = Animator(panels, captions_, vmax, grid, row_labels)
     try:
         frames = [anim.render(f) for f in range(len(captions_))]
     finally:
         anim.close()
-    write_gif(path, frames, total_s)
+    write_gif(path, frames, durations_ms(len(frames), total_s, weights=motion(panels)))
     return frames[-1]
 
 

@@ -48,11 +48,44 @@ def test_colour_scale_is_symmetric_and_fixed():
     anim.close()
 
 
-@pytest.mark.parametrize("n, total", [(101, 5.0), (7, 1.0), (1, 2.0), (300, 5.0)])
+@pytest.mark.parametrize("n, total", [(101, 5.0), (7, 1.0), (1, 2.0), (226, 5.0)])
 def test_durations_sum_to_total_and_hold_last(n, total):
     d = gifs.durations_ms(n, total)
     assert len(d) == n and sum(d) == round(total * 1000)
-    assert all(x % 10 == 0 for x in d) and d[-1] >= max(d)
+    assert all(x % 10 == 0 and x >= 20 for x in d) and d[-1] >= max(d)
+
+
+def test_max_frames_is_the_most_that_keep_20ms():
+    # by hand, 0.1 s = 10 cs: 4 frames -> last max(1, round(20/5) = 4), 3 x 2 cs = 6, total 10;
+    # 5 frames -> last max(1, round(20/6) = 3) + 4 x 2 = 11 > 10
+    assert gifs.max_frames(0.1) == 4
+    for total in (0.1, 1.0, 5.0):
+        n = gifs.max_frames(total)
+        assert min(gifs.durations_ms(n, total)) >= 20
+        with pytest.raises(ValueError):
+            gifs.durations_ms(n + 1, total)
+
+
+def test_pick_frames_spreads_evenly_and_keeps_the_ends():
+    assert gifs.pick_frames(6, 5.0).tolist() == list(range(6))
+    keep = gifs.pick_frames(1001, 1.0)
+    assert len(keep) == gifs.max_frames(1.0) and keep[0] == 0 and keep[-1] == 1000
+    assert len(set(keep.tolist())) == len(keep) and (np.diff(keep) >= 1).all()
+
+
+def test_durations_follow_weights_with_a_floor():
+    # by hand: 100 cs; last = max(10% = 10, 2 shares = round(200/7) = 29); five frames get 2 cs each
+    # and split the spare 61 cs as 9:0:4:1:0 = 39.2, 0, 17.4, 4.4, 0 -> 39, 0, 18, 4, 0 (largest remainder)
+    d = gifs.durations_ms(6, 1.0, weights=np.array([9.0, 0.0, 4.0, 1.0, 0.0, 1.0]))
+    assert d == [410, 20, 200, 60, 20, 290]
+
+
+def test_motion_is_the_change_between_frames():
+    f = np.zeros((4, 2, 2))
+    f[1] += 1.0   # 4 weights move by 1
+    f[3] += 0.25  # from frame 2 (back at 0) by 0.25 each
+    m = gifs.motion([("a", f)])
+    np.testing.assert_allclose(m, [2.0, 2.0, 2.0, 1.0])
 
 
 def test_gif_reads_back(tmp_path):
@@ -70,6 +103,19 @@ def test_gif_reads_back(tmp_path):
     assert abs(sum(durations) - 1500) <= max(durations)
     # the palette keeps colours: the last frame read back is close to the rendered one
     assert np.abs(frames[-1].astype(int) - last).mean() < 3
+
+
+def test_short_gif_drops_frames_rather_than_go_below_20ms(tmp_path):
+    """101 recorded frames in 1 s: browsers would play 0 and 10 ms frames at 100 ms (a 10 s GIF)."""
+    f = np.cumsum(np.random.default_rng(3).normal(size=(101, 2, 2)), axis=0)
+    gifs.animate(tmp_path / "a.gif", [("a", f)], [f"frame {i}" for i in range(101)], (1, 1), 1.0)
+    with Image.open(tmp_path / "a.gif") as im:
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+    assert len(durations) == gifs.max_frames(1.0) < 101
+    assert sum(durations) == 1000 and min(durations) >= 20
 
 
 def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path):
