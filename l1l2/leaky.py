@@ -89,8 +89,8 @@ def figure(rows, path):
     from .plots import plt
     e = [r["epoch"] for r in rows]
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    ax.plot(e, [r["cos_A"] for r in rows], label="cos(LeakyReLU change, L1 activity gradient), A")
-    ax.plot(e, [r["cos_B"] for r in rows], label="same, B")
+    ax.plot(e, [r["cos_A"] for r in rows], label="cos(LeakyReLU change, L1 activity gradient), weights A")
+    ax.plot(e, [r["cos_B"] for r in rows], label="same, bias B")
     ax.plot(e, [r["cos_formula"] for r in rows], "k--", label="cos(LeakyReLU change, write-up's formula)")
     ax.plot(e, [r["negative_units"] for r in rows], ":", c="gray", label="fraction of x2 < 0")
     ax.set(xlabel="epoch of ReLU training", ylabel="cosine / fraction", ylim=(-1.05, 1.05),
@@ -103,17 +103,17 @@ def figure(rows, path):
     plt.close(fig)
 
 
-def to_markdown(cfg, rows, ident):
+def to_markdown(cfg, rows, ident, n_train):
     first, last = rows[: max(len(rows) // 10, 1)], rows[-max(len(rows) // 10, 1):]
     m = lambda rs, k: np.nanmean([r[k] for r in rs])
     return "\n".join([
         f"# ReLU -> LeakyReLU vs an L1 activity penalty (write-up 000), seed {cfg.seed}", "",
         f"Network 1-{cfg.hidden}-1, ReLU, MSE, per-sample SGD lr {cfg.lr:g} for {cfg.epochs} epochs on "
-        f"data/line.csv; alpha = {LEAKY_ALPHA}, lambda = {cfg.lam:g}. Gradients over the 40 training samples "
+        f"{cfg.data}; alpha = {LEAKY_ALPHA}, lambda = {cfg.lam:g}. Gradients over the {n_train} training samples "
         "at each epoch; `l1l2/leaky.py` defines each quantity.", "",
         "| what | first 10% of epochs | last 10% of epochs |", "|---|---|---|",
-        f"| cosine(LeakyReLU change, L1 activity gradient), A | {m(first, 'cos_A'):+.3f} | {m(last, 'cos_A'):+.3f} |",
-        f"| same, for B | {m(first, 'cos_B'):+.3f} | {m(last, 'cos_B'):+.3f} |",
+        f"| cosine(LeakyReLU change, L1 activity gradient), first-layer weights A | {m(first, 'cos_A'):+.3f} | {m(last, 'cos_A'):+.3f} |",
+        f"| same, first-layer bias B | {m(first, 'cos_B'):+.3f} | {m(last, 'cos_B'):+.3f} |",
         f"| cosine(LeakyReLU change, the write-up's formula) | {m(first, 'cos_formula'):+.3f} | "
         f"{m(last, 'cos_formula'):+.3f} |",
         f"| fraction of pre-activations x2 < 0 | {m(first, 'negative_units'):.2f} | {m(last, 'negative_units'):.2f} |",
@@ -137,7 +137,7 @@ def run(cfg):
     d = data_mod.load(cfg.data)
     check_writable(cfg.out)
     rows = measure(cfg, d)
-    report = to_markdown(cfg, rows, identity_error())
+    report = to_markdown(cfg, rows, identity_error(), len(d.x_train))
     with staged(cfg.out, merge=True) as stage:
         (stage / "analysis").mkdir()
         figure(rows, stage / "analysis" / "leaky_vs_l1.png")
