@@ -9,11 +9,12 @@ from pathlib import Path
 
 from . import model
 from ._tf import session, tf, v1
+from .flags import InputError
 
 PREFIX = "model"
 
 
-class CheckpointError(ValueError):
+class CheckpointError(InputError):
     pass
 
 

@@ -5,7 +5,7 @@ import signal
 import sys
 
 from . import config
-from .flags import UsageError, fail, parse
+from .flags import InputError, fail, parse
 
 
 # name -> (config class, "module:function" run with the parsed config, one-line summary);
@@ -46,7 +46,7 @@ def main(argv=None):
     module, function = target.split(":")
     try:
         getattr(importlib.import_module(f".{module}", __package__), function)(cfg)
-    except (UsageError, ValueError, OSError) as e:
+    except (InputError, OSError) as e:  # anything else is a bug: let it show
         fail(_one_line(e))
     except KeyboardInterrupt:
         print("reproduce: interrupted; earlier outputs were left as they were", file=sys.stderr)

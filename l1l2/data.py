@@ -1,13 +1,16 @@
 """The noisy line with outliers: a pure generator, a CSV writer and a validating loader."""
 import csv
 import io
-import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from .files import file_problem
+from .flags import InputError
+
 COLUMNS = ("x", "y", "split", "outlier")
 MAX_BYTES = 10_000_000  # the data sets here are a few kB; anything this big is a wrong file
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # the network computes in float32
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def to_csv(d: Dataset) -> str:
     return buf.getvalue()
 
 
-class DataError(ValueError):
+class DataError(InputError):
     pass
 
 
@@ -72,16 +75,12 @@ def load(path) -> Dataset:
     """Read a CSV written by to_csv; every problem is a DataError naming the file."""
     def fail(msg):
         raise DataError(f"data file {path}: {msg}")
+    problem = file_problem(path, MAX_BYTES)
+    if problem:
+        fail(problem)
     try:
-        size = os.stat(path).st_size
-        if size > MAX_BYTES:
-            fail(f"is {size / 1e6:.0f} MB, larger than the {MAX_BYTES / 1e6:.0f} MB a data set may have")
-        with open(path, newline="") as f:
+        with open(path, newline="", encoding="utf-8-sig") as f:   # -sig: a BOM (Excel's CSV) is not data
             rows = list(csv.reader(f))
-    except FileNotFoundError:
-        fail("not found")
-    except IsADirectoryError:
-        fail("is a directory, expected a CSV file")
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         fail(f"cannot be read as CSV text ({e.__class__.__name__})")
     if not rows:
@@ -91,14 +90,16 @@ def load(path) -> Dataset:
         fail(f"expected columns x,y,split[,outlier], found {','.join(header)}")
     xs, ys, train, outlier = [], [], [], []
     for line, row in enumerate(body, start=2):
+        if not row:                                   # a blank line
+            continue
         if len(row) != len(header):
             fail(f"line {line} has {len(row)} fields, expected {len(header)}")
         try:
             x, y = float(row[0]), float(row[1])
         except ValueError:
             fail(f"line {line}: x and y must be numbers, got {row[0]!r}, {row[1]!r}")
-        if not (np.isfinite(x) and np.isfinite(y)):
-            fail(f"line {line}: x and y must be finite, got {row[0]!r}, {row[1]!r}")
+        if not (abs(x) <= FLOAT32_MAX and abs(y) <= FLOAT32_MAX):   # also refuses nan and inf
+            fail(f"line {line}: x and y must be finite float32 numbers, got {row[0]!r}, {row[1]!r}")
         if row[2].strip() not in ("train", "test"):
             fail(f"line {line}: split must be 'train' or 'test', got {row[2]!r}")
         xs.append(x)

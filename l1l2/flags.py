@@ -16,8 +16,12 @@ def doc(default, help, **kw):
     return field(default=default, metadata={"help": help, **kw})
 
 
-class UsageError(ValueError):
-    pass
+class InputError(ValueError):
+    """Bad input from the user (a flag, a file): reported as one line with exit status 2."""
+
+
+class UsageError(InputError):
+    """A flag value the command cannot use."""
 
 
 def require(ok, msg):

@@ -4,11 +4,12 @@ import zipfile
 import numpy as np
 
 from . import model
+from .flags import InputError
 
 FILE = "recording.npz"
 
 
-class RecordingError(ValueError):
+class RecordingError(InputError):
     pass
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .flags import InputError
+
 METHODS = ("none", "l1", "l2", "l1l2")
 
 
@@ -79,7 +81,7 @@ def stack(penalties):
     return Penalty(l1, l2)
 
 
-class SpecError(ValueError):
+class SpecError(InputError):
     pass
 
 

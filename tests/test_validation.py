@@ -56,7 +56,7 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["--quick", "--batch-size", "3"], "--batch-size 3 does not divide the 40 training samples"),
     (["--quick", "--data", "{t}/missing.csv"], "missing.csv: not found"),
     (["--quick", "--data", "{t}/empty.csv"], "empty.csv: is empty"),
-    (["--quick", "--data", "{t}/adir"], "is a directory, expected a CSV file"),
+    (["--quick", "--data", "{t}/adir"], "adir: is a directory"),
     (["--quick", "--data", "{t}/nan.csv"], "x and y must be finite"),
     (["--quick", "--data", "{t}/cols.csv"], "expected columns x,y,split"),
     (["--quick", "--data", "{t}/text.csv"], "x and y must be numbers"),
