@@ -58,4 +58,6 @@ def _interrupt(signum, frame):
 
 
 def _one_line(e):
-    return " ".join(str(e).split()) or e.__class__.__name__
+    """The message on one line; an OS error as 'file: reason', without Python's [Errno N]."""
+    text = f"{e.filename}: {e.strerror}" if isinstance(e, OSError) and e.strerror and e.filename else str(e)
+    return " ".join(text.split()) or e.__class__.__name__

@@ -5,11 +5,37 @@ Defaults are the protocol's (PROTOCOL.md); `check()` refuses bad values with one
 import dataclasses
 from dataclasses import dataclass
 
+from .data import FLOAT32_MAX
 from .flags import UsageError, doc, flag, require
 from .regularizers import METHODS, parse as parse_penalty
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "tanh", "prelu", "rrelu")  # model.ACTIVATIONS, no TF
 ENGINES = ("graph", "reference")
+
+# Upper limits: far above any sensible run, low enough that a typo fails at once instead of
+# filling the memory or running for days.
+MAX_EPOCHS = 100_000      # 4M SGD steps per model on the 40 training samples
+MAX_MODELS = 1_000_000    # models one command trains
+MAX_WIDTH = 10_000        # units of one layer
+MAX_RATE = 1e6            # lr and lambdas: far past divergence, still a float32
+MAX_SEED = 2**32 - 1
+MAX_GB = 4                # memory the arrays of one command may need (this machine class has 24 GB)
+
+
+def check_at_most(cfg, name, hi):
+    require(getattr(cfg, name) <= hi, f"{flag(name)} must be at most {hi:,}, got {getattr(cfg, name):,}")
+
+
+def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames):
+    """What needs the data: the batch size divides the training set; the arrays fit in MAX_GB.
+
+    The arrays: `frames` recorded copies of every model's weights and one cost per SGD step."""
+    require(n_train % batch_size == 0,
+            f"--batch-size {batch_size} does not divide the {n_train} training samples of {data}")
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    gb = 4 * n_models * (n_params * (frames + 4) + epochs * n_train // batch_size) / 1e9
+    require(gb <= MAX_GB, f"this needs about {gb:,.1f} GB of memory, more than the {MAX_GB} GB allowed: "
+                          "lower --epochs, --sizes or the number of models")
 
 
 def check_choice(value, name, choices):
@@ -20,14 +46,27 @@ def check_choice(value, name, choices):
 def check_sgd(cfg):
     """epochs, lr and batch_size of a config that trains."""
     require(cfg.epochs >= 1, "--epochs must be at least 1")
+    check_at_most(cfg, "epochs", MAX_EPOCHS)
     require(cfg.lr > 0, "--lr must be positive")
+    check_at_most(cfg, "lr", MAX_RATE)
     require(cfg.batch_size >= 1, "--batch-size must be at least 1")
+
+
+def check_seed(cfg):
+    require(0 <= cfg.seed <= MAX_SEED, f"--seed must be between 0 and {MAX_SEED}, got {cfg.seed}")
+
+
+def check_lam(cfg):
+    require(cfg.lam >= 0, "--lam must be non-negative")
+    check_at_most(cfg, "lam", MAX_RATE)
 
 
 def check_sizes(sizes):
     require(len(sizes) >= 2 and sizes[0] == 1 and sizes[-1] == 1,
             f"--sizes must start and end with 1 (the data is 1-D), got {','.join(map(str, sizes))}")
     require(all(s >= 1 for s in sizes), f"--sizes must be positive, got {','.join(map(str, sizes))}")
+    require(max(sizes) <= MAX_WIDTH and len(sizes) <= 100,
+            f"--sizes allows at most 100 layers of at most {MAX_WIDTH:,} units")
 
 
 def check_methods(methods):
@@ -67,8 +106,8 @@ class Config:
                                       "sum to 1, which has no meaning for a regression")
     l1_update: str = doc("subgradient", "subgradient: SGD on lam*|w| (weights hover around 0, as in the "
                                         "blog); proximal: soft-threshold by lr*lam after each step (exact zeros)")
-    data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])")
-    out: str = doc("outputs", "folder for results and figures")
+    data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])", path=True)
+    out: str = doc("outputs", "folder for results and figures", path=True)
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights")
     zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; dead L1 "
                                 "weights hover around 0 with amplitude about lr*lam (0.003 by default)")
@@ -82,8 +121,10 @@ class Config:
 
     def check(self):
         require(self.runs >= 1, "--runs must be at least 1")
+        require(self.runs * len(self.methods) <= MAX_MODELS, f"--runs x methods must be at most {MAX_MODELS:,}")
         check_sgd(self)
-        require(self.lam >= 0, "--lam must be non-negative")
+        check_lam(self)
+        check_seed(self)
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
         check_sizes(self.sizes)
@@ -116,13 +157,17 @@ class DataConfig:
     outlier_scale: float = doc(10.0, "outliers get one shared offset u * outlier_scale, u ~ U[0, 1)")
     noise: float = doc(2.0, "every sample gets U[0, noise) added")
     train_frac: float = doc(0.8, "fraction of samples used for training")
-    out: str = doc("data/line.csv", "where to write the CSV")
+    out: str = doc("data/line.csv", "where to write the CSV", path=True)
 
     def check(self):
-        require(self.n >= 2, "--n must be at least 2")
+        require(2 <= self.n <= 100_000, "--n must be between 2 and 100,000 (the loader reads files up to 10 MB)")
+        check_seed(self)
         require(self.hi > self.lo, "--hi must be larger than --lo")
         require(0 <= self.n_outliers <= self.n, "--n-outliers must be between 0 and --n")
         require(self.outlier_scale >= 0 and self.noise >= 0, "--outlier-scale and --noise must be non-negative")
+        largest = abs(self.slope) * max(abs(self.lo), abs(self.hi)) + self.outlier_scale + self.noise
+        require(largest <= FLOAT32_MAX, "the data would not fit float32 (the network's numbers): lower "
+                                        "--slope, --lo/--hi, --outlier-scale or --noise")
         n_train = round(self.train_frac * self.n)
         require(0 < n_train < self.n, "--train-frac must leave at least one train and one test sample")
 
@@ -130,7 +175,7 @@ class DataConfig:
 @dataclass(frozen=True)
 class GifsConfig:
     """Redraw the GIFs and figures of an earlier run from its recording.npz, without training."""
-    out: str = doc("outputs", "the output folder of that run")
+    out: str = doc("outputs", "the output folder of that run", path=True)
     gif_seconds: float = doc(5.0, "duration of each GIF in seconds")
 
     def check(self):
@@ -152,8 +197,8 @@ class PruneConfig:
     batch_size: int = doc(1, "retraining batch size")
     seed: int = doc(0, "seed of the fresh weights when retraining from scratch")
     engine: str = doc("graph", "graph or reference, as for the main run")
-    data: str = doc("data/line.csv", "the data set")
-    out: str = doc("outputs", "the pruned model and its report go to <out>/pruned/")
+    data: str = doc("data/line.csv", "the data set", path=True)
+    out: str = doc("outputs", "the pruned model and its report go to <out>/pruned/", path=True)
 
     def check(self):
         require(self.checkpoint != "", "--checkpoint is required")
@@ -161,8 +206,11 @@ class PruneConfig:
         check_choice(self.retrain, "retrain", ("scratch", "finetune", "none"))
         check_choice(self.method, "method", METHODS)
         check_choice(self.activation, "activation", ACTIVATIONS)
-        require(self.lam >= 0, "--lam must be non-negative")
+        require(self.activation != "prelu", "pruning does not support --activation prelu: its learned slopes "
+                                            "would have to be cut with the units")
+        check_lam(self)
         check_sgd(self)
+        check_seed(self)
         check_choice(self.engine, "engine", ENGINES)
 
 
@@ -181,14 +229,18 @@ class SweepConfig:
     xla: bool = doc(False, "compile the training loop with XLA auto-clustering: faster for large chunks, "
                            "results differ from the default engine by ~1e-6")
     seed: int = doc(0, "first seed")
-    data: str = doc("data/line.csv", "the data set")
-    out: str = doc("outputs", "results go to <out>/sweep/")
+    data: str = doc("data/line.csv", "the data set", path=True)
+    out: str = doc("outputs", "results go to <out>/sweep/", path=True)
     progress: bool = doc(True, "show a progress bar")
 
     def check(self):
         require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
         require(len(self.lams) > 0, "--lams is empty")
         require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
+        require(max(self.lams) <= MAX_RATE, f"--lams must be at most {MAX_RATE:,}")
+        require(self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
+                f"--seeds x lams x methods must be at most {MAX_MODELS:,} models")
+        check_seed(self)
         require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
         check_methods(self.methods)
         check_sgd(self)
@@ -207,11 +259,15 @@ class ZerosConfig:
     record_epochs: int = doc(10, "epochs whose every step is recorded for the trajectory figure")
     sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated", item=int)
     tol: float = doc(0.01, "pruning tolerance to compare with")
-    data: str = doc("data/line.csv", "the data set")
-    out: str = doc("outputs", "results go to <out>/analysis/")
+    data: str = doc("data/line.csv", "the data set", path=True)
+    out: str = doc("outputs", "results go to <out>/analysis/", path=True)
 
     def check(self):
         require(self.lam > 0 and self.lr > 0 and self.tol > 0, "--lam, --lr and --tol must be positive")
+        check_at_most(self, "lam", MAX_RATE)
+        check_at_most(self, "lr", MAX_RATE)
+        check_at_most(self, "epochs", MAX_EPOCHS)
+        check_seed(self)
         require(self.epochs >= 1 and 1 <= self.record_epochs <= 50,
                 "--epochs must be at least 1 and --record-epochs between 1 and 50")
         check_sizes(self.sizes)
@@ -226,9 +282,14 @@ class LeakyConfig:
     lr: float = doc(0.001, "learning rate (MSE loss)")
     lam: float = doc(0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do not depend on it)")
     seed: int = doc(0, "seed of the initial weights")
-    data: str = doc("data/line.csv", "the data set")
-    out: str = doc("outputs", "results go to <out>/analysis/")
+    data: str = doc("data/line.csv", "the data set", path=True)
+    out: str = doc("outputs", "results go to <out>/analysis/", path=True)
 
     def check(self):
         require(self.hidden >= 1 and self.epochs >= 1, "--hidden and --epochs must be at least 1")
+        check_at_most(self, "hidden", MAX_WIDTH)
+        check_at_most(self, "epochs", MAX_EPOCHS)
+        check_at_most(self, "lam", MAX_RATE)
+        check_at_most(self, "lr", MAX_RATE)
+        check_seed(self)
         require(self.lr > 0 and self.lam > 0, "--lr and --lam must be positive")

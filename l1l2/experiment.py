@@ -1,24 +1,17 @@
 """The blog's experiment: R runs each of none, L1 and L2 on one data set, then the tables."""
 import csv
-import hashlib
 import io
-import json
-import platform
-import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
-from importlib.metadata import version
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from . import blog, data as data_mod, gifs, model, plots, recording, regularizers, train
-from .flags import require
+from . import blog, data as data_mod, gifs, model, plots, record, recording, regularizers, train
+from .config import check_fits
 from .outputs import check_writable, staged
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -130,33 +123,6 @@ def to_markdown(cfg, rows, n_test):
     return "\n".join(lines)
 
 
-def run_record(cfg, runs, started):
-    """The resolved config plus what is needed to trace a result back to what made it."""
-    return {"config": asdict(cfg),
-            "seeds": {r.name: r.seed for r in runs},
-            "data_sha256": hashlib.sha256(Path(cfg.data).read_bytes()).hexdigest(),
-            "versions": {"python": platform.python_version(),
-                         **{p: version(p) for p in ("tensorflow", "numpy", "matplotlib", "imageio", "tqdm")}},
-            "git_commit": git_commit(),
-            "command": " ".join(sys.argv),
-            "started": _timestamp(started),
-            "finished": _timestamp(time.time()),
-            "wall_seconds": round(time.time() - started, 2)}
-
-
-def _timestamp(t):
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
-
-
-def git_commit():
-    try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def fit_curves(cfg, runs, trained, penalty):
     """x grid and the prediction of the first run of each method on it."""
     grid = np.linspace(0, 10, 101, dtype=np.float32)
@@ -177,37 +143,50 @@ class Outcome:
     started: float
 
 
+# What one run writes to <out>; a new run replaces all of it, so the folder never mixes two runs
+# (what other commands add, like sweep/ or analysis/, stays).
+OWNED = ("results.csv", "results.md", "config.json", recording.FILE, "figures", "gifs", "tensorboard",
+         "checkpoints", "pruning.md")
+
+
 def run(cfg):
     started = time.time()
     data = data_mod.load(cfg.data)
-    check_fits(cfg, data)
+    check_fits(len(data.x_train), cfg.batch_size, cfg.data, cfg.runs * len(cfg.methods), cfg.sizes,
+               cfg.epochs, frames=cfg.epochs + 1)
     check_writable(cfg.out)
     runs = plan(cfg)
-    params0, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress, record=True)
-    rows = result_rows(cfg, data, runs, penalty, trained)
-    o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started)
-    table = to_markdown(cfg, rows, len(data.x_test))
-    say = (lambda msg: print(msg, file=sys.stderr)) if cfg.progress else (lambda msg: None)
-    with staged(cfg.out) as stage:
-        write_results(stage, o, table)
-        rec = recording.from_outcome(o)
-        recording.save(stage / recording.FILE, rec)
-        say("figures" + (" and GIFs" if cfg.gifs else "") + "...")
-        write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
-        if cfg.tensorboard:
-            from . import tensorboard
-            say("TensorBoard event files...")
-            tensorboard.write_all(stage, o)
-        if cfg.prune:
-            from . import retrain
-            say("checkpoints, pruning and retraining the L1 runs...")
-            retrain.save_checkpoints(stage, o)
-            if any(retrain.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
-                retrain.prune_runs(cfg, o, stage)
-        (stage / "config.json").write_text(json.dumps(run_record(cfg, runs, started), indent=2) + "\n")
+    with staged(cfg.out, owns=OWNED) as stage:   # locked from here: a second run on --out stops at once
+        params0, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress, record=True)
+        rows = result_rows(cfg, data, runs, penalty, trained)
+        o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started)
+        table = to_markdown(cfg, rows, len(data.x_test))
+        write_outputs(stage, o, table)
+        record.write(stage / "config.json", cfg, started, seeds={r.name: r.seed for r in runs})
     print(table)
     print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "
           f"-> {cfg.out}/results.md")
+
+
+def write_outputs(stage, o, table):
+    """Tables, recording, figures and, as the config asks, GIFs, TensorBoard events, checkpoints, pruning."""
+    cfg = o.cfg
+    say = (lambda msg: print(msg, file=sys.stderr)) if cfg.progress else (lambda msg: None)
+    write_results(stage, o, table)
+    rec = recording.from_outcome(o)
+    recording.save(stage / recording.FILE, rec)
+    say("figures" + (" and GIFs" if cfg.gifs else "") + "...")
+    write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
+    if cfg.tensorboard:
+        from . import tensorboard
+        say("TensorBoard event files...")
+        tensorboard.write_all(stage, o)
+    if cfg.prune:
+        from . import retrain
+        say("checkpoints, pruning and retraining the L1 runs...")
+        retrain.save_checkpoints(stage, o)
+        if any(retrain.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
+            retrain.prune_runs(cfg, o, stage)
 
 
 def write_results(stage, o, table):
@@ -235,9 +214,3 @@ def redraw(cfg):
     with staged(cfg.out, merge=True) as stage:
         write_figures(stage, rec, cfg.gif_seconds)
     print(f"redrew figures and GIFs from {Path(cfg.out) / recording.FILE}")
-
-
-def check_fits(cfg, data):
-    n = len(data.x_train)
-    require(n % cfg.batch_size == 0,
-            f"--batch-size {cfg.batch_size} does not divide the {n} training samples of {cfg.data}")

@@ -47,27 +47,37 @@ def fail(message, prog="reproduce"):
     sys.exit(2)
 
 
-def _list_type(item):
-    def convert(text):
-        parts = [p.strip() for p in text.split(",") if p.strip()]
-        try:
-            return tuple(item(p) for p in parts)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, "
-                                             f"got {text!r}") from None
-    return convert
+def number(kind, text):
+    """text -> a finite int or float (-0 read as 0); ValueError saying what is wrong."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value + 0
 
 
 def _number_type(kind):
     def convert(text):
         try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
-        return value
+            return number(kind, text)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    return convert
+
+
+def _list_type(item):
+    """'a,b,c' -> tuple of item; '' is the empty tuple, an empty item ('1,,2') is an error."""
+    def convert(text):
+        parts = [p.strip() for p in text.split(",")] if text.strip() else []
+        try:
+            if "" in parts:
+                raise ValueError("an item is empty")
+            return tuple(number(item, p) if item in (int, float) else p for p in parts)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, "
+                                             f"got {text!r} ({e})") from None
     return convert
 
 
@@ -93,6 +103,9 @@ def parser_for(cls, prog, description=None):
 def parse(cls, argv, prog="reproduce"):
     """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
     ns = parser_for(cls, prog).parse_args(argv)
+    for f in dataclasses.fields(cls):
+        if f.metadata.get("path") and not getattr(ns, f.name).strip():
+            fail(f"{flag(f.name)} must not be empty", prog)
     try:
         cfg = cls(**vars(ns))
         cfg.check()

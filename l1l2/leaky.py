@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data as data_mod, model
+from . import data as data_mod, model, record
 from ._tf import session, tf, v1
 from .model import LEAKY_ALPHA
 from .outputs import check_writable, staged
@@ -136,11 +136,12 @@ def run(cfg):
     started = time.time()
     d = data_mod.load(cfg.data)
     check_writable(cfg.out)
-    rows = measure(cfg, d)
-    report = to_markdown(cfg, rows, identity_error(), len(d.x_train))
     with staged(cfg.out, merge=True) as stage:
+        rows = measure(cfg, d)
+        report = to_markdown(cfg, rows, identity_error(), len(d.x_train))
         (stage / "analysis").mkdir()
         figure(rows, stage / "analysis" / "leaky_vs_l1.png")
         (stage / "analysis" / "leaky_vs_l1.md").write_text(report)
+        record.write(stage / "analysis" / "leaky_vs_l1.json", cfg, started)
     print(report)
     print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")

@@ -29,11 +29,13 @@ def check_writable(out):
 
 
 @contextmanager
-def staged(out, merge=False):
+def staged(out, merge=False, owns=()):
     """Yield a fresh staging folder; on success move its entries into `out`, replacing old ones.
 
     A staged folder replaces the folder of the same name whole (the results of a new run), or,
-    with merge=True, only the files it holds (a command adding to a folder others write too)."""
+    with merge=True, only the files it holds (a command adding to a folder others write too).
+    `owns` names the entries of `out` that are this command's: those it did not write this time
+    are removed, so results of two runs never sit side by side."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -43,13 +45,15 @@ def staged(out, merge=False):
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
         except BlockingIOError:
             raise OutputError(f"another reproduce is writing to {out}; wait for it or use another --out") from None
-        stage = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
+        except OSError as e:
+            raise OutputError(f"cannot write to output folder {out}: {e.strerror}") from None
         try:
             yield stage
             with signals_held():
-                _commit(stage, out, stage, merge)
+                _commit(stage, out, stage, merge, owns)
         finally:
             shutil.rmtree(stage, ignore_errors=True)
     finally:
@@ -66,8 +70,12 @@ def signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _commit(src, dst, stage, merge):
-    for entry in sorted(src.iterdir()):
+def _commit(src, dst, stage, merge, owns=()):
+    entries = sorted(src.iterdir())
+    for name in sorted(set(owns) - {e.name for e in entries}):
+        if os.path.lexists(dst / name):
+            _discard(dst / name, stage)
+    for entry in entries:
         target = dst / entry.name
         if merge and entry.is_dir() and target.is_dir():
             _commit(entry, target, stage, merge)
@@ -77,20 +85,25 @@ def _commit(src, dst, stage, merge):
 
 def _replace(src, dst, stage):
     if dst.is_dir() and not dst.is_symlink():
-        os.rename(dst, Path(tempfile.mkdtemp(prefix=".old-", dir=stage)) / dst.name)  # a folder cannot
-        # be replaced in one rename: the old one goes into the stage, which is deleted afterwards
+        _discard(dst, stage)   # a folder cannot be replaced in one rename
     os.replace(src, dst)
+
+
+def _discard(path, stage):
+    """Move path into the stage, which is deleted afterwards."""
+    os.rename(path, Path(tempfile.mkdtemp(prefix=".old-", dir=stage)) / path.name)
 
 
 def write_text(path, text):
     """Write a text file atomically: a temporary file beside it, then a rename."""
+    if str(path).endswith(os.sep) or Path(path).is_dir():
+        raise OutputError(f"cannot write {path}: it is a folder, expected a file name")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)   # made like any file the user writes (umask), not mkstemp's 0600
         os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {e.strerror}") from None

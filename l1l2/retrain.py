@@ -126,10 +126,12 @@ def save_checkpoints(folder, o):
 def command(cfg):
     """`reproduce prune`: prune one saved model, optionally retrain it, write <out>/pruned/."""
     from . import data as data_mod
+    from .config import check_fits
     from .outputs import check_writable, staged
     data = data_mod.load(cfg.data)
     check_writable(cfg.out)
     params = checkpoints.load(cfg.checkpoint)
+    check_fits(len(data.x_train), cfg.batch_size, cfg.data, 1, prune.sizes_of(params), cfg.epochs, frames=0)
     pen = run_penalty(cfg, cfg.method)
     error = float(test_errors([params], data, pen, cfg.activation)[0])
     p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, pen, cfg.activation)

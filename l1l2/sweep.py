@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import data as data_mod, model, prune, regularizers, stats, train
+from . import data as data_mod, model, prune, record, regularizers, stats, train
+from .config import check_fits
 from .outputs import check_writable, staged
 
 FIELDS = ["method", "lam", "seed", "test_error", "train_cost", "dead_fraction", "pruned_sizes"]
@@ -44,7 +45,8 @@ def run(cfg):
     d = data_mod.load(cfg.data)
     check_writable(cfg.out)
     models = plan(cfg)
-    chunk = cfg.chunk or 1000
+    chunk = min(cfg.chunk, len(models))
+    check_fits(len(d.x_train), cfg.batch_size, cfg.data, chunk, cfg.sizes, cfg.epochs, frames=1)
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
     rows = []
     with staged(cfg.out) as stage, tqdm(total=steps * len(models), unit="model-step", unit_scale=True,
@@ -62,6 +64,7 @@ def run(cfg):
         report = to_markdown(cfg, rows)
         (stage / "sweep" / "sweep.md").write_text(report)
         figure(cfg, rows, stage / "sweep" / "sweep.png")
+        record.write(stage / "sweep" / "config.json", cfg, started)
     print(report)
     print(f"done: {len(models)} models in {time.time() - started:.1f} s -> {Path(cfg.out) / 'sweep'}")
 

@@ -4,7 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import data as data_mod, model, prune, regularizers, train
+from . import data as data_mod, model, prune, record, regularizers, train
+from .config import check_fits
 from .outputs import check_writable, staged
 
 UPDATES = ("subgradient", "proximal")
@@ -74,13 +75,16 @@ def to_markdown(cfg, rows):
 def run(cfg):
     started = time.time()
     d = data_mod.load(cfg.data)
+    check_fits(len(d.x_train), 1, cfg.data, len(UPDATES), cfg.sizes, cfg.epochs,
+               frames=cfg.record_epochs * len(d.x_train))
     check_writable(cfg.out)
-    paths = {u: trajectories(cfg, d, u) for u in UPDATES}
-    rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
-    report = to_markdown(cfg, rows)
     with staged(cfg.out, merge=True) as stage:
+        paths = {u: trajectories(cfg, d, u) for u in UPDATES}
+        rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
+        report = to_markdown(cfg, rows)
         (stage / "analysis").mkdir()
         figure(cfg, paths, stage / "analysis" / "l1_update.png")
         (stage / "analysis" / "l1_update.md").write_text(report)
+        record.write(stage / "analysis" / "l1_update.json", cfg, started)
     print(report)
     print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")

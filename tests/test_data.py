@@ -66,3 +66,13 @@ def test_loader_errors_name_file_and_problem(tmp_path, content, message):
     with pytest.raises(data.DataError) as e:
         data.load(p)
     assert str(p) in str(e.value) and message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_loader_reads_bom_crlf_and_blank_lines(tmp_path):
+    """What spreadsheets and editors write: a UTF-8 BOM, CRLF line ends, a blank last line."""
+    plain = data.to_csv(data.generate(seed=2))
+    (tmp_path / "odd.csv").write_bytes(b"\xef\xbb\xbf" + plain.replace("\n", "\r\n").encode() + b"\r\n")
+    (tmp_path / "plain.csv").write_text(plain)
+    a, b = data.load(tmp_path / "odd.csv"), data.load(tmp_path / "plain.csv")
+    for field in ("x", "y", "train", "outlier"):
+        np.testing.assert_array_equal(getattr(a, field), getattr(b, field))

@@ -39,3 +39,14 @@ def test_divergence_is_located_per_model():
     at = t.diverged_at
     assert (at >= 0).all() and np.isfinite(t.step_cost[: at[0], 0]).all()
     assert not np.isfinite(t.step_cost[at[0], 0])
+
+
+def test_a_diverging_model_leaves_its_neighbour_untouched():
+    p0 = model.stack([model.glorot_init(SIZES, 0), model.glorot_init(SIZES, 1)])
+    pens = [regularizers.Penalty(l2=1e6), regularizers.Penalty(l1=0.3)]  # w <- w (1 - 1e4): explodes
+    both = train.train_graph(D.x_train, D.y_train, p0, regularizers.stack(pens), lr=0.01, epochs=3)
+    alone = train.train_graph(D.x_train, D.y_train, model.stack([model.unstack(p0, 1)]),
+                              regularizers.stack(pens[1:]), lr=0.01, epochs=3)
+    assert both.diverged_at.tolist()[0] >= 0 and both.diverged_at.tolist()[1] == -1
+    for k in p0:
+        np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])

@@ -28,7 +28,8 @@ def test_interrupt_leaves_previous_results(tmp_path):
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
         assert p.returncode == 130 and "interrupted" in err and "Traceback" not in err
-        assert sorted(x.name for x in tmp_path.iterdir()) == ["results.csv"]
+        # the lock (taken before training) stays; no partial results
+        assert sorted(x.name for x in tmp_path.iterdir() if x.name != ".lock") == ["results.csv"]
         assert (tmp_path / "results.csv").read_text() == "previous\n"
 
 
@@ -69,3 +70,13 @@ def test_staged_replaces_folders_or_merges_files(tmp_path):
         (stage / "figures" / "other.png").write_text("newest")
     assert [p.name for p in (tmp_path / "figures").iterdir()] == ["other.png"]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith((".staging", ".old"))]
+
+
+def test_staged_removes_what_the_command_owns_but_did_not_write(tmp_path):
+    from l1l2.outputs import staged
+    for name in ("gifs", "sweep"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "pruning.md").write_text("from an earlier run")
+    with staged(tmp_path, owns=("results.md", "gifs", "pruning.md")) as stage:
+        (stage / "results.md").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".lock") == ["results.md", "sweep"]

@@ -1,4 +1,6 @@
 """Bad input of every kind: exit 2, one line naming the problem, no traceback, earlier outputs kept."""
+import os
+
 import numpy as np
 import pytest
 
@@ -24,6 +26,8 @@ def files(tmp):
     checkpoints.save(tmp / "ck", {"dense1/W": np.ones((1, 2), np.float32), "dense1/b": np.zeros(2, np.float32),
                                   "dense2/W": np.ones((2, 1), np.float32), "dense2/b": np.zeros(1, np.float32)})
     (tmp / "ck" / "model.data-00000-of-00001").write_bytes(b"\0" * 8)    # damaged
+    (tmp / "f32.csv").write_text("x,y,split\n1,1e39,train\n2,3,test\n")   # beyond float32
+    os.mkfifo(tmp / "fifo.csv")                                           # open() would block
     return tmp
 
 
@@ -76,6 +80,29 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["sweep", "--lams", "0.1,,x"], "comma-separated list of float"),
     (["data", "--hi", "0"], "--hi must be larger than --lo"),
     (["data", "--train-frac", "1"], "--train-frac must leave"),
+    # found by fuzzing: malformed lists, empty paths, values far out of range, files that hang
+    (["--sizes", "1,,10,1"], "an item is empty"),
+    (["sweep", "--lams", "0.1,inf"], "expected a finite number, got 'inf'"),
+    (["--out", ""], "--out must not be empty"),
+    (["data", "--out", " "], "--out must not be empty"),
+    (["data", "--out", "{t}/adir"], "it is a folder"),
+    (["--seed", "-1"], "--seed must be between 0 and"),
+    (["--epochs", "1000000000000"], "--epochs must be at most 100,000"),
+    (["--runs", "1000000000"], "--runs x methods must be at most"),
+    (["--runs", "1000", "--epochs", "2000"], "GB of memory, more than the 4 GB allowed"),
+    (["--sizes", "1,100000,100000,1"], "--sizes allows at most 100 layers of at most 10,000 units"),
+    (["--lr", "1e300"], "--lr must be at most"),
+    (["--lam", "1e300"], "--lam must be at most"),
+    (["sweep", "--seeds", "1000000000"], "must be at most 1,000,000 models"),
+    (["sweep", "--batch-size", "7"], "--batch-size 7 does not divide the 40 training samples"),
+    (["leaky-vs-l1", "--hidden", "1000000000"], "--hidden must be at most"),
+    (["l1-update", "--epochs", "1000000000000"], "--epochs must be at most"),
+    (["data", "--n", "1000000000"], "--n must be between 2 and 100,000"),
+    (["data", "--slope", "1e300"], "the data would not fit float32"),
+    (["--quick", "--data", "{t}/fifo.csv"], "is not a regular file"),
+    (["--quick", "--data", "/dev/zero"], "is not a regular file"),
+    (["--quick", "--data", "{t}/f32.csv"], "must be finite float32 numbers"),
+    (["prune", "--checkpoint", "{t}/ck", "--activation", "prelu"], "pruning does not support --activation prelu"),
 ]
 
 
