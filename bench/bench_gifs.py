@@ -27,11 +27,11 @@ def main():
     runs = [(m, s) for m in ("none", "l1", "l2") for s in range(5)]
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for _, s in runs])
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m, _ in runs])
-    kw = dict(lr=0.01, epochs=100, chunk=40)
+    kw = dict(lr=0.01, epochs=100)  # no progress: all 4000 steps in one session call either way
     plain = best_of(3, lambda: train.train_graph(d.x_train, d.y_train, p0, pen, **kw))
     rec = best_of(3, lambda: train.train_graph(d.x_train, d.y_train, p0, pen, record=True, **kw))
     print(f"training 15 models x 4000 steps: {plain:.2f} s without recording, {rec:.2f} s with "
-          f"(one frame per epoch) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)")
+          f"(one frame per epoch, in a TensorArray) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)")
 
     rng = np.random.default_rng(0)
     frames = [rng.normal(size=(120, a, b)) * np.linspace(1, 0.1, 120)[:, None, None]

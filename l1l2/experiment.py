@@ -43,7 +43,8 @@ def run_penalty(cfg, method):
 def engine_options(cfg):
     """Engine keywords a config may set (configs without the fields get the blog's choices)."""
     return {"activation": getattr(cfg, "activation", "identity"),
-            "l1_update": getattr(cfg, "l1_update", "subgradient")}
+            "l1_update": getattr(cfg, "l1_update", "subgradient"),
+            "seed": cfg.seed}
 
 
 def train_runs(cfg, data, runs, progress=True, **engine_kw):

@@ -70,19 +70,20 @@ class Net:
     cost: object       # data_loss + reg_loss, per model
 
 
-def activate(z, activation, alpha0, training):
-    """The activation of a layer (inside its variable scope): PReLU owns a variable, RReLU draws."""
+def activate(z, activation, alpha0, noise):
+    """The activation of a layer (inside its variable scope): PReLU owns a variable, RReLU draws its
+    slopes from the seed `noise` in training (a [2] int tensor), and uses their mean when it is None."""
     if activation == "prelu":
         alpha = v1.get_variable("alpha", alpha0.shape, initializer=v1.constant_initializer(alpha0))
         return tf.nn.relu(z) + alpha * tf.minimum(z, 0.0)
     if activation == "rrelu":
         lo, hi = RRELU_RANGE
-        slope = tf.random.uniform(tf.shape(z), lo, hi) if training else (lo + hi) / 2
+        slope = (lo + hi) / 2 if noise is None else tf.random.stateless_uniform(tf.shape(z), noise, lo, hi)
         return tf.where(z >= 0, z, slope * z)
     return ACTIVATIONS[activation](z)
 
 
-def dense(x, scope, params, reg, activation, training):
+def dense(x, scope, params, reg, activation, noise):
     """One layer; reg is a regularizers.Targets (kernel, bias, activity)."""
     w0, b0 = params[f"{scope}/W"], params[f"{scope}/b"]
     with v1.variable_scope(scope):
@@ -90,20 +91,21 @@ def dense(x, scope, params, reg, activation, training):
                             regularizer=reg.kernel or None)
         b = v1.get_variable("b", b0.shape, initializer=v1.constant_initializer(b0),
                             regularizer=reg.bias or None)
-        h = activate(tf.matmul(x, W) + b, activation, params.get(f"{scope}/alpha"), training)
+        h = activate(tf.matmul(x, W) + b, activation, params.get(f"{scope}/alpha"), noise)
         if reg.activity:
             v1.add_to_collection(REG, reg.activity(h))  # <- activity penalty, same collection
         return h
 
 
-def build(x, y, params, penalty, activation="identity", weights=None, training=False):
+def build(x, y, params, penalty, activation="identity", weights=None, noise=None):
     """Build the network on x [B, 1] and its cost against y [B, 1].
 
     params gives the shapes and initial values; penalty is a kernel Penalty or a
     regularizers.Targets. With `weights` (a dict name -> tensor), the same code
     runs on those tensors instead of the variables: the in-graph training loop
-    uses this to evaluate the model on its loop state. `training` matters only
-    for RReLU (random slopes in training, their mean otherwise).
+    uses this to evaluate the model on its loop state. `noise`, a [2] int seed
+    tensor, means training: RReLU draws its slopes from it (layer k from the seed
+    folded with k); without it RReLU uses their mean.
     """
     reg = as_targets(penalty)
     output_reg = dataclasses.replace(reg, activity=Penalty())  # the prediction has no activity penalty
@@ -115,8 +117,9 @@ def build(x, y, params, penalty, activation="identity", weights=None, training=F
         names = layer_names(params)
         for name in names:
             last = name == names[-1]
+            layer_noise = None if noise is None else tf.random.experimental.stateless_fold_in(noise, int(name[5:]))
             h = dense(h, name, params, output_reg if last else reg,
-                      "identity" if last else activation, training)
+                      "identity" if last else activation, layer_noise)
     data_loss = tf.reduce_sum(tf.abs(h - y), axis=[-2, -1])
     new_losses = v1.get_collection(REG)[n_reg:]
     reg_loss = tf.add_n(new_losses) if new_losses else tf.zeros_like(data_loss)

@@ -16,7 +16,7 @@ def trajectories(cfg, d, update):
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
     return train.train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.record_epochs,
-                             chunk=1, record=True, l1_update=update)
+                             every=1, record=True, l1_update=update)
 
 
 def final(cfg, d, update):

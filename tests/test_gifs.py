@@ -17,8 +17,8 @@ PEN = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")]
 def test_frame_k_is_the_weights_after_step_k():
     """Frames of the in-graph loop equal those the reference loop fetches with a separate sess.run."""
     x, y = D.x_train[:10], D.y_train[:10]
-    g = train.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, chunk=7, record=True)
-    r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, chunk=7, record=True)
+    g = train.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
+    r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
     assert g.frame_steps.tolist() == r.frame_steps.tolist() == [0, 7, 14, 21, 28, 30]
     for k in P0:
         assert g.frames[k].shape == (6, *P0[k].shape)

@@ -143,11 +143,32 @@ def test_rrelu_is_random_in_training_and_its_mean_at_test():
     lo, hi = model.RRELU_RANGE
     g = tf.Graph()
     with g.as_default(), session(g) as s:
-        train_h, test_h = s.run([model.activate(tf.constant(z), "rrelu", None, training=t) for t in (True, False)])
+        train_h, test_h = s.run([model.activate(tf.constant(z), "rrelu", None, noise)
+                                 for noise in (tf.constant([3, 4], tf.int64), None)])
     np.testing.assert_allclose(test_h, (lo + hi) / 2 * z, rtol=1e-6)
     slopes = train_h / z
     assert slopes.min() >= lo and slopes.max() <= hi and slopes.std() > 0.03
 
+
+
+@pytest.mark.parametrize("engine", ["graph", "reference"])
+def test_rrelu_training_is_fixed_by_the_seed(engine):
+    p0 = model.stack([model.glorot_init(SIZES, 0)])
+    pen = R.stack([R.Penalty(l1=0.3)])
+    runs = [train.ENGINES[engine](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu",
+                                  seed=s).params["dense2/W"] for s in (7, 7, 8)]
+    np.testing.assert_array_equal(runs[0], runs[1])
+    assert not np.array_equal(runs[0], runs[2])
+
+
+def test_rrelu_slopes_are_the_same_in_both_engines():
+    """The slopes are drawn from (seed, step, layer) alone, so one model trains identically in both."""
+    p0 = model.stack([model.glorot_init(SIZES, 3)])
+    pen = R.stack([R.Penalty(l1=0.3)])
+    g, r = (train.ENGINES[e](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
+            for e in ("graph", "reference"))
+    for k in p0:
+        assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
 
 def test_kernel_reg_replaces_methods_and_lam():
     from l1l2 import config, experiment
