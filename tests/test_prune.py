@@ -1,4 +1,6 @@
 """Pruning: detection on hand-built weights, function preservation, the bound, checkpoints."""
+import os
+
 import numpy as np
 import pytest
 
@@ -113,6 +115,76 @@ def test_checkpoint_missing_a_variable_is_refused(tmp_path):
     save_raw(tmp_path / "model", p)
     with pytest.raises(checkpoints.CheckpointError, match="lacks dense2/b"):
         checkpoints.load(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_checkpoint_index_that_is_not_a_file_is_refused(tmp_path, kind):
+    os.mkfifo(tmp_path / "model.index") if kind == "fifo" else (tmp_path / "model.index").mkdir()
+    what = "is not a regular file" if kind == "fifo" else "is a directory"
+    with pytest.raises(checkpoints.CheckpointError, match=f"checkpoint {tmp_path} cannot be read: .*model.index {what}"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_data_file_that_is_a_fifo_is_refused(tmp_path):
+    checkpoints.save(tmp_path, net((1, 2, 1)))
+    [shard] = tmp_path.glob("model.data-*")
+    shard.unlink()
+    os.mkfifo(shard)
+    with pytest.raises(checkpoints.CheckpointError, match=f"{shard.name} is not a regular file"):
+        checkpoints.load(tmp_path)
+
+
+def test_prelu_checkpoint_is_refused(tmp_path):
+    checkpoints.save(tmp_path, model.init_params((1, 3, 2, 1), 0, "prelu"), "prelu")
+    with pytest.raises(checkpoints.CheckpointError, match=f"checkpoint {tmp_path} holds dense1/alpha, dense2/alpha, "
+                       "the slopes of a PReLU network: pruning does not support the prelu activation"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_with_other_variables_is_refused(tmp_path):
+    save_raw(tmp_path / "model", {**net((1, 2, 1)), "step": np.int64(3), "dense1/W/Adam": np.zeros((1, 2))})
+    with pytest.raises(checkpoints.CheckpointError,
+                       match="holds variables other than denseK/W and denseK/b: dense1/W/Adam, step$"):
+        checkpoints.load(tmp_path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_checkpoint_with_nan_or_inf_is_refused(tmp_path, bad):
+    p = net((1, 3, 1))
+    p["dense1/b"][1] = bad
+    checkpoints.save(tmp_path, p)
+    with pytest.raises(checkpoints.CheckpointError, match=f"checkpoint {tmp_path}: dense1/b holds NaN or inf "
+                       r"\(1 of 3 values\)"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_beyond_float32_is_refused(tmp_path):
+    p = {k: v.astype(np.float64) for k, v in net((1, 3, 1)).items()}
+    p["dense2/W"][2, 0] = 1e300
+    save_raw(tmp_path / "model", p)
+    with pytest.raises(checkpoints.CheckpointError, match="dense2/W holds values beyond the float32 range"):
+        checkpoints.load(tmp_path)
+
+
+def test_float64_and_int32_checkpoints_load_as_float32(tmp_path):
+    p = net((1, 3, 1))
+    raw = {"dense1/W": p["dense1/W"].astype(np.float64), "dense1/b": np.array([1, -2, 3], np.int32),
+           "dense2/W": p["dense2/W"].astype(np.float64), "dense2/b": np.array([7], np.int32)}
+    save_raw(tmp_path / "model", raw)
+    q = checkpoints.load(tmp_path / "model.index")                # the index file names the checkpoint too
+    assert all(q[k].dtype == np.float32 for k in raw)
+    np.testing.assert_array_equal(q["dense1/W"], p["dense1/W"])
+    np.testing.assert_array_equal(q["dense1/b"], [1, -2, 3])
+
+
+def test_checkpoint_folder_can_be_moved(tmp_path):
+    from l1l2._tf import tf
+    p = net((1, 3, 1))
+    checkpoints.save(tmp_path / "staging", p)
+    (tmp_path / "staging").rename(tmp_path / "final")
+    latest = tf.train.latest_checkpoint(str(tmp_path / "final"))
+    assert latest == str(tmp_path / "final" / "model") and os.path.isfile(latest + ".index")
+    assert str(tmp_path / "staging") not in (tmp_path / "final" / "checkpoint").read_text()
 
 
 def test_prune_command_errors(tmp_path):
