@@ -39,6 +39,19 @@ def test_cascade_backwards_through_dead_out():
     assert prune.sizes_of(prune.prune(p, 0.01).params) == (1, 1, 1, 1)
 
 
+def test_describe_names_the_dead_units():
+    p = net((1, 10, 3, 8, 1))
+    p["dense1/W"][0, [0, 1, 2, 3, 5, 6, 7, 8, 9]] = 0.0    # hidden1: all but unit 4 dead in
+    p["dense3/W"][:, 1] = 0.0                               # hidden3 unit 1: dead in
+    p["dense4/W"][[4, 7], 0] = 0.0                          # hidden3 units 4, 7: dead out
+    p["dense2/W"][4, 2] = 0.0                               # hidden2 unit 2 reads only dead units: cascade
+    dead = prune.find_dead(p, 0.01)
+    assert dead == [{u: "in" for u in (0, 1, 2, 3, 5, 6, 7, 8, 9)}, {2: "in"}, {1: "in", 4: "out", 7: "out"}]
+    assert prune.describe(dead) == "dense1: in 0-3,5-9; dense2: in 2; dense3: in 1, out 4,7"
+    assert prune.describe([{}, {}]) == "none"
+    assert prune.ranges([9, 0, 1, 4, 5, 6, 7]) == "0,1,4-7,9"
+
+
 def test_whole_layer_dead_is_reported_as_constant():
     p = net((1, 3, 3, 1))
     p["dense1/W"][:] = 0.0
