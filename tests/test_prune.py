@@ -1,11 +1,14 @@
 """Pruning: detection on hand-built weights, function preservation, the bound, checkpoints."""
 import os
+import re
 
 import numpy as np
 import pytest
 
 from conftest import run_reproduce
-from l1l2 import checkpoints, data, model, prune, regularizers, train
+from types import SimpleNamespace
+
+from l1l2 import checkpoints, config, data, experiment, model, prune, regularizers, retrain, train
 
 
 def net(sizes, seed=0, scale=1.0):
@@ -130,11 +133,17 @@ def test_checkpoint_missing_a_variable_is_refused(tmp_path):
         checkpoints.load(tmp_path)
 
 
+def at(path):
+    """path as a regular expression matching itself"""
+    return re.escape(str(path))
+
+
 @pytest.mark.parametrize("kind", ["fifo", "directory"])
 def test_checkpoint_index_that_is_not_a_file_is_refused(tmp_path, kind):
     os.mkfifo(tmp_path / "model.index") if kind == "fifo" else (tmp_path / "model.index").mkdir()
     what = "is not a regular file" if kind == "fifo" else "is a directory"
-    with pytest.raises(checkpoints.CheckpointError, match=f"checkpoint {tmp_path} cannot be read: .*model.index {what}"):
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"checkpoint {at(tmp_path)} cannot be read: .*model.index {what}"):
         checkpoints.load(tmp_path)
 
 
@@ -149,8 +158,9 @@ def test_checkpoint_data_file_that_is_a_fifo_is_refused(tmp_path):
 
 def test_prelu_checkpoint_is_refused(tmp_path):
     checkpoints.save(tmp_path, model.init_params((1, 3, 2, 1), 0, "prelu"), "prelu")
-    with pytest.raises(checkpoints.CheckpointError, match=f"checkpoint {tmp_path} holds dense1/alpha, dense2/alpha, "
-                       "the slopes of a PReLU network: pruning does not support the prelu activation"):
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"checkpoint {at(tmp_path)} holds dense1/alpha, dense2/alpha, the slopes of a "
+                             "PReLU network: pruning does not support the prelu activation"):
         checkpoints.load(tmp_path)
 
 
@@ -166,8 +176,8 @@ def test_checkpoint_with_nan_or_inf_is_refused(tmp_path, bad):
     p = net((1, 3, 1))
     p["dense1/b"][1] = bad
     checkpoints.save(tmp_path, p)
-    with pytest.raises(checkpoints.CheckpointError, match=f"checkpoint {tmp_path}: dense1/b holds NaN or inf "
-                       r"\(1 of 3 values\)"):
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"checkpoint {at(tmp_path)}: dense1/b holds NaN or inf " r"\(1 of 3 values\)"):
         checkpoints.load(tmp_path)
 
 
@@ -198,6 +208,42 @@ def test_checkpoint_folder_can_be_moved(tmp_path):
     latest = tf.train.latest_checkpoint(str(tmp_path / "final"))
     assert latest == str(tmp_path / "final" / "model") and os.path.isfile(latest + ".index")
     assert str(tmp_path / "staging") not in (tmp_path / "final" / "checkpoint").read_text()
+
+
+def prunable():
+    """A net that prunes to 1-3-2-1: hidden1 unit 1 dead in, hidden2 unit 2 dead out."""
+    p = net((1, 4, 3, 1), seed=1, scale=0.5)
+    p["dense1/W"][0, 1] = 0.0
+    p["dense3/W"][2, 0] = 0.004
+    return p
+
+
+def test_main_run_saves_the_retrained_nets(tmp_path):
+    cfg = config.Config(runs=1, epochs=2, methods=("l1",))
+    o = SimpleNamespace(trained=SimpleNamespace(params=model.stack([prunable()])), data=data.load(cfg.data),
+                        runs=[experiment.Run("l1", 0, 0)], rows=[{"test_error": 9.0, "diverged_at_step": -1}],
+                        penalty=regularizers.stack([experiment.run_penalty(cfg, "l1")]))
+    [item] = retrain.prune_runs(cfg, o, tmp_path)
+    for how in ("scratch", "finetune"):
+        q = checkpoints.load(tmp_path / "checkpoints" / f"l1_run0_{how}")
+        assert prune.sizes_of(q) == (1, 3, 2, 1)
+        assert all(np.array_equal(q[k], item.retrained[how][k]) for k in q)
+    assert not np.array_equal(item.retrained["finetune"]["dense1/W"], item.pruning.params["dense1/W"])
+    text = (tmp_path / "pruning.md").read_text()
+    assert "of l1_run0 in `checkpoints/<run>_scratch/` and `checkpoints/<run>_finetune/`" in text
+    assert "| dense1: in 1; dense2: out 2 |" in text
+
+
+def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
+    checkpoints.save(tmp_path / "ck", prunable())
+    retrain.command(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
+                                       out=str(tmp_path / "out")))
+    folder = tmp_path / "out" / "pruned"
+    assert sorted(f.name for f in folder.iterdir()) == ["checkpoint", "report.md", "retrained_finetune"]
+    assert prune.sizes_of(checkpoints.load(folder / "retrained_finetune")) == (1, 3, 2, 1)
+    assert prune.sizes_of(checkpoints.load(folder / "checkpoint")) == (1, 3, 2, 1)
+    assert "retrained (finetune) in `pruned/retrained_finetune/`" in (folder / "report.md").read_text()
+    assert "1-4-3-1 -> 1-3-2-1 (dead: dense1: in 1; dense2: out 2)" in capsys.readouterr().out
 
 
 def test_prune_command_errors(tmp_path):
