@@ -127,10 +127,23 @@ def n_params(params):
 
 
 def describe(dead):
-    """'dense1: 9 in; dense3: 1 in, 2 out' -- dead units per layer and why."""
+    """'dense1: in 0-3,5-9; dense3: in 1, out 4,7' -- per layer, the dead units (numbered from 0 in
+    the layer, by the layer whose outputs they are) and why: dead in or dead out."""
     parts = []
     for k, d in enumerate(dead):
-        counts = {why: sum(v == why for v in d.values()) for why in ("in", "out")}
-        if d:
-            parts.append(f"dense{k + 1}: " + ", ".join(f"{n} {why}" for why, n in counts.items() if n))
+        whys = [f"{why} {ranges(u for u, w in d.items() if w == why)}" for why in ("in", "out")
+                if why in d.values()]
+        if whys:
+            parts.append(f"dense{k + 1}: " + ", ".join(whys))
     return "; ".join(parts) or "none"
+
+
+def ranges(units):
+    """[0, 1, 2, 3, 5, 7, 8] -> '0-3,5,7,8': runs of three or more as a range."""
+    runs = []
+    for u in sorted(units):
+        if runs and u == runs[-1][-1] + 1:
+            runs[-1].append(u)
+        else:
+            runs.append([u])
+    return ",".join(f"{r[0]}-{r[-1]}" if len(r) >= 3 else ",".join(map(str, r)) for r in runs)

@@ -1,6 +1,6 @@
 """The blog's payoff: prune what L1 disconnected, check the function is kept, retrain the small net."""
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +22,7 @@ class Pruned:
     bound: float = np.nan        # the stated bound on it, max over samples
     error_scratch: float = np.nan
     error_finetune: float = np.nan
+    retrained: dict = field(default_factory=dict)   # "scratch" / "finetune" -> the retrained params
 
 
 def test_errors(models, data, penalty, activation="identity"):
@@ -56,15 +57,17 @@ def retrain(items, data, cfg, how):
         out = train.ENGINES[cfg.engine](data.x_train, data.y_train, model.stack(starts), pen, lr=cfg.lr,
                                         epochs=cfg.epochs, batch_size=cfg.batch_size, **opts)
         errs = train.evaluate(out.params, data.x_test, data.y_test, pen, opts["activation"])[1]
-        for p, e in zip(ps, errs):
+        for i, (p, e) in enumerate(zip(ps, errs)):
             setattr(p, f"error_{how}", float(e))
+            p.retrained[how] = model.unstack(out.params, i)
 
 
 def sizes_text(sizes):
     return "-".join(map(str, sizes))
 
 
-def to_markdown(items, tol, cfg):
+def to_markdown(items, tol, cfg, saved=""):
+    """The pruning table and the means beside the blog's; `saved` says where the checkpoints are."""
     rows = ["| run | sizes before → after | params | dead units (why) | test error before | pruned, "
             "not retrained | max \\|Δ prediction\\| (bound) | retrained from scratch | fine-tuned |",
             "|---|---|---|---|---|---|---|---|---|"]
@@ -92,7 +95,7 @@ def to_markdown(items, tol, cfg):
         "units) do. Detection repeats until nothing changes. The pruned network equals the original with "
         "a set of weights below tol set to zero; the bound in brackets follows from that "
         "(see `l1l2/prune.py`). Retraining uses the same method, lambda, epochs and seed as the run.", "",
-        *rows, *summary, "",
+        *rows, *summary, "", *([saved, ""] if saved else []),
         f"The blog pruned by eye and kept the first two hidden layers whole ({sizes_text(blog.PRUNED_SIZES)}). "
         "Our rule also removes the units whose only input weight died: they output a constant, which "
         "the next layer's bias absorbs exactly, so they are not needed either.", ""])
@@ -113,9 +116,21 @@ def prune_runs(cfg, o, folder):
              for i, r in enumerate(o.runs) if has_l1(o.penalty.pick(i)) and o.rows[i]["diverged_at_step"] < 0]
     for how in ("scratch", "finetune"):
         retrain(items, o.data, cfg, how)
-    text = to_markdown(items, cfg.zero_tol, cfg) if items else "# Pruning\n\nNo run with an L1 term converged.\n"
+        for p in items:
+            if how in p.retrained:
+                checkpoints.save(folder / "checkpoints" / f"{p.name}_{how}", p.retrained[how], cfg.activation)
+    text = to_markdown(items, cfg.zero_tol, cfg, saved_runs_note(items)) if items else \
+        "# Pruning\n\nNo run with an L1 term converged.\n"
     Path(folder / "pruning.md").write_text(text)
     return items
+
+
+def saved_runs_note(items):
+    done = [p.name for p in items if p.retrained]
+    return ("Checkpoints (read them with `l1l2.checkpoints.load`, prune one with `./reproduce prune "
+            "--checkpoint`): every trained run in `checkpoints/<run>/`; "
+            + (f"the retrained pruned nets of {', '.join(done)} in `checkpoints/<run>_scratch/` and "
+               "`checkpoints/<run>_finetune/`." if done else "no pruned net was retrained."))
 
 
 def save_checkpoints(folder, o):
@@ -147,12 +162,27 @@ def command(cfg):
     if cfg.retrain != "none":
         retrain([p], data, cfg, cfg.retrain)
     with staged(cfg.out) as stage:
-        (stage / "pruned").mkdir()
-        (stage / "pruned" / "report.md").write_text(to_markdown([p], cfg.tol, cfg))
-        checkpoints.save(stage / "pruned" / "checkpoint", p.pruning.params)
+        write_pruned(stage / "pruned", p, cfg)
+    print(summary_line(p, cfg))
+
+
+def write_pruned(folder, p, cfg):
+    """<out>/pruned/: report.md, the pruned net in checkpoint/ and the retrained one in retrained_<how>/."""
+    folder.mkdir()
+    checkpoints.save(folder / "checkpoint", p.pruning.params, cfg.activation)
+    saved = ("Checkpoints (read them with `l1l2.checkpoints.load`): the pruned net, not retrained, in "
+             "`pruned/checkpoint/`")
+    for how, params in p.retrained.items():
+        checkpoints.save(folder / f"retrained_{how}", params, cfg.activation)
+        saved += f"; retrained ({how}) in `pruned/retrained_{how}/`"
+    (folder / "report.md").write_text(to_markdown([p], cfg.tol, cfg, saved + "."))
+
+
+def summary_line(p, cfg):
     after = sizes_text(prune.sizes_of(p.pruning.params))
-    print(f"{sizes_text(prune.sizes_of(params))} -> {after}; test error {error:.2f} -> {p.error_pruned:.2f} "
-          f"pruned (max |change| {p.max_diff:.1e} <= bound {p.bound:.1e})"
-          + (f" -> {getattr(p, 'error_' + cfg.retrain):.2f} retrained ({cfg.retrain})"
-             if cfg.retrain != "none" else "")
-          + f"; wrote {cfg.out}/pruned/")
+    return (f"{sizes_text(prune.sizes_of(p.before))} -> {after} (dead: {prune.describe(p.pruning.dead)}); "
+            f"test error {p.error_before:.2f} -> {p.error_pruned:.2f} pruned (max |change| {p.max_diff:.1e} "
+            f"<= bound {p.bound:.1e})"
+            + (f" -> {getattr(p, 'error_' + cfg.retrain):.2f} retrained ({cfg.retrain})"
+               if cfg.retrain != "none" else "")
+            + f"; wrote {cfg.out}/pruned/")

@@ -1,9 +1,14 @@
 """Pruning: detection on hand-built weights, function preservation, the bound, checkpoints."""
+import os
+import re
+
 import numpy as np
 import pytest
 
 from conftest import run_reproduce
-from l1l2 import checkpoints, data, model, prune, regularizers, train
+from types import SimpleNamespace
+
+from l1l2 import checkpoints, config, data, experiment, model, prune, regularizers, retrain, train
 
 
 def net(sizes, seed=0, scale=1.0):
@@ -35,6 +40,19 @@ def test_cascade_backwards_through_dead_out():
     p["dense2/W"][1, 1] = 2.0            # so do hidden1 unit 1
     assert prune.find_dead(p, 0.01) == [{0: "out", 1: "out"}, {1: "out"}]
     assert prune.sizes_of(prune.prune(p, 0.01).params) == (1, 1, 1, 1)
+
+
+def test_describe_names_the_dead_units():
+    p = net((1, 10, 3, 8, 1))
+    p["dense1/W"][0, [0, 1, 2, 3, 5, 6, 7, 8, 9]] = 0.0    # hidden1: all but unit 4 dead in
+    p["dense3/W"][:, 1] = 0.0                               # hidden3 unit 1: dead in
+    p["dense4/W"][[4, 7], 0] = 0.0                          # hidden3 units 4, 7: dead out
+    p["dense2/W"][4, 2] = 0.0                               # hidden2 unit 2 reads only dead units: cascade
+    dead = prune.find_dead(p, 0.01)
+    assert dead == [{u: "in" for u in (0, 1, 2, 3, 5, 6, 7, 8, 9)}, {2: "in"}, {1: "in", 4: "out", 7: "out"}]
+    assert prune.describe(dead) == "dense1: in 0-3,5-9; dense2: in 2; dense3: in 1, out 4,7"
+    assert prune.describe([{}, {}]) == "none"
+    assert prune.ranges([9, 0, 1, 4, 5, 6, 7]) == "0,1,4-7,9"
 
 
 def test_whole_layer_dead_is_reported_as_constant():
@@ -113,6 +131,119 @@ def test_checkpoint_missing_a_variable_is_refused(tmp_path):
     save_raw(tmp_path / "model", p)
     with pytest.raises(checkpoints.CheckpointError, match="lacks dense2/b"):
         checkpoints.load(tmp_path)
+
+
+def at(path):
+    """path as a regular expression matching itself"""
+    return re.escape(str(path))
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory"])
+def test_checkpoint_index_that_is_not_a_file_is_refused(tmp_path, kind):
+    os.mkfifo(tmp_path / "model.index") if kind == "fifo" else (tmp_path / "model.index").mkdir()
+    what = "is not a regular file" if kind == "fifo" else "is a directory"
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"checkpoint {at(tmp_path)} cannot be read: .*model.index {what}"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_data_file_that_is_a_fifo_is_refused(tmp_path):
+    checkpoints.save(tmp_path, net((1, 2, 1)))
+    [shard] = tmp_path.glob("model.data-*")
+    shard.unlink()
+    os.mkfifo(shard)
+    with pytest.raises(checkpoints.CheckpointError, match=f"{shard.name} is not a regular file"):
+        checkpoints.load(tmp_path)
+
+
+def test_prelu_checkpoint_is_refused(tmp_path):
+    checkpoints.save(tmp_path, model.init_params((1, 3, 2, 1), 0, "prelu"), "prelu")
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"checkpoint {at(tmp_path)} holds dense1/alpha, dense2/alpha, the slopes of a "
+                             "PReLU network: pruning does not support the prelu activation"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_with_other_variables_is_refused(tmp_path):
+    save_raw(tmp_path / "model", {**net((1, 2, 1)), "step": np.int64(3), "dense1/W/Adam": np.zeros((1, 2))})
+    with pytest.raises(checkpoints.CheckpointError,
+                       match="holds variables other than denseK/W and denseK/b: dense1/W/Adam, step$"):
+        checkpoints.load(tmp_path)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_checkpoint_with_nan_or_inf_is_refused(tmp_path, bad):
+    p = net((1, 3, 1))
+    p["dense1/b"][1] = bad
+    checkpoints.save(tmp_path, p)
+    with pytest.raises(checkpoints.CheckpointError,
+                       match=f"checkpoint {at(tmp_path)}: dense1/b holds NaN or inf " r"\(1 of 3 values\)"):
+        checkpoints.load(tmp_path)
+
+
+def test_checkpoint_beyond_float32_is_refused(tmp_path):
+    p = {k: v.astype(np.float64) for k, v in net((1, 3, 1)).items()}
+    p["dense2/W"][2, 0] = 1e300
+    save_raw(tmp_path / "model", p)
+    with pytest.raises(checkpoints.CheckpointError, match="dense2/W holds values beyond the float32 range"):
+        checkpoints.load(tmp_path)
+
+
+def test_float64_and_int32_checkpoints_load_as_float32(tmp_path):
+    p = net((1, 3, 1))
+    raw = {"dense1/W": p["dense1/W"].astype(np.float64), "dense1/b": np.array([1, -2, 3], np.int32),
+           "dense2/W": p["dense2/W"].astype(np.float64), "dense2/b": np.array([7], np.int32)}
+    save_raw(tmp_path / "model", raw)
+    q = checkpoints.load(tmp_path / "model.index")                # the index file names the checkpoint too
+    assert all(q[k].dtype == np.float32 for k in raw)
+    np.testing.assert_array_equal(q["dense1/W"], p["dense1/W"])
+    np.testing.assert_array_equal(q["dense1/b"], [1, -2, 3])
+
+
+def test_checkpoint_folder_can_be_moved(tmp_path):
+    from l1l2._tf import tf
+    p = net((1, 3, 1))
+    checkpoints.save(tmp_path / "staging", p)
+    (tmp_path / "staging").rename(tmp_path / "final")
+    latest = tf.train.latest_checkpoint(str(tmp_path / "final"))
+    assert latest == str(tmp_path / "final" / "model") and os.path.isfile(latest + ".index")
+    assert str(tmp_path / "staging") not in (tmp_path / "final" / "checkpoint").read_text()
+
+
+def prunable():
+    """A net that prunes to 1-3-2-1: hidden1 unit 1 dead in, hidden2 unit 2 dead out."""
+    p = net((1, 4, 3, 1), seed=1, scale=0.5)
+    p["dense1/W"][0, 1] = 0.0
+    p["dense3/W"][2, 0] = 0.004
+    return p
+
+
+def test_main_run_saves_the_retrained_nets(tmp_path):
+    cfg = config.Config(runs=1, epochs=2, methods=("l1",))
+    o = SimpleNamespace(trained=SimpleNamespace(params=model.stack([prunable()])), data=data.load(cfg.data),
+                        runs=[experiment.Run("l1", 0, 0)], rows=[{"test_error": 9.0, "diverged_at_step": -1}],
+                        penalty=regularizers.stack([experiment.run_penalty(cfg, "l1")]))
+    [item] = retrain.prune_runs(cfg, o, tmp_path)
+    for how in ("scratch", "finetune"):
+        q = checkpoints.load(tmp_path / "checkpoints" / f"l1_run0_{how}")
+        assert prune.sizes_of(q) == (1, 3, 2, 1)
+        assert all(np.array_equal(q[k], item.retrained[how][k]) for k in q)
+    assert not np.array_equal(item.retrained["finetune"]["dense1/W"], item.pruning.params["dense1/W"])
+    text = (tmp_path / "pruning.md").read_text()
+    assert "of l1_run0 in `checkpoints/<run>_scratch/` and `checkpoints/<run>_finetune/`" in text
+    assert "| dense1: in 1; dense2: out 2 |" in text
+
+
+def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
+    checkpoints.save(tmp_path / "ck", prunable())
+    retrain.command(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
+                                       out=str(tmp_path / "out")))
+    folder = tmp_path / "out" / "pruned"
+    assert sorted(f.name for f in folder.iterdir()) == ["checkpoint", "report.md", "retrained_finetune"]
+    assert prune.sizes_of(checkpoints.load(folder / "retrained_finetune")) == (1, 3, 2, 1)
+    assert prune.sizes_of(checkpoints.load(folder / "checkpoint")) == (1, 3, 2, 1)
+    assert "retrained (finetune) in `pruned/retrained_finetune/`" in (folder / "report.md").read_text()
+    assert "1-4-3-1 -> 1-3-2-1 (dead: dense1: in 1; dense2: out 2)" in capsys.readouterr().out
 
 
 def test_prune_command_errors(tmp_path):
