@@ -1,4 +1,5 @@
 """The blog's payoff: prune what L1 disconnected, check the function is kept, retrain the small net."""
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,7 +141,8 @@ def save_checkpoints(folder, o):
 
 def command(cfg):
     """`reproduce prune`: prune one saved model, optionally retrain it, write <out>/pruned/."""
-    from . import data as data_mod
+    from . import data as data_mod, record
+    started = time.time()
     from .config import check_fits
     from .outputs import check_writable, staged
     data = data_mod.load(cfg.data)
@@ -159,10 +161,11 @@ def command(cfg):
         print(f"nothing to prune: every hidden unit has an incoming and an outgoing weight with "
               f"|w| >= {cfg.tol:g}; nothing written")
         return
-    if cfg.retrain != "none":
-        retrain([p], data, cfg, cfg.retrain)
     with staged(cfg.out) as stage:
+        if cfg.retrain != "none":
+            retrain([p], data, cfg, cfg.retrain)
         write_pruned(stage / "pruned", p, cfg)
+        record.write(stage / "pruned" / "config.json", cfg, started)
     print(summary_line(p, cfg))
 
 

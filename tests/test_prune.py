@@ -1,4 +1,5 @@
 """Pruning: detection on hand-built weights, function preservation, the bound, checkpoints."""
+import json
 import os
 import re
 
@@ -239,7 +240,9 @@ def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     retrain.command(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
                                        out=str(tmp_path / "out")))
     folder = tmp_path / "out" / "pruned"
-    assert sorted(f.name for f in folder.iterdir()) == ["checkpoint", "report.md", "retrained_finetune"]
+    assert sorted(f.name for f in folder.iterdir()) == ["checkpoint", "config.json", "report.md",
+                                                        "retrained_finetune"]
+    assert json.loads((folder / "config.json").read_text())["config"]["retrain"] == "finetune"
     assert prune.sizes_of(checkpoints.load(folder / "retrained_finetune")) == (1, 3, 2, 1)
     assert prune.sizes_of(checkpoints.load(folder / "checkpoint")) == (1, 3, 2, 1)
     assert "retrained (finetune) in `pruned/retrained_finetune/`" in (folder / "report.md").read_text()
