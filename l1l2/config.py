@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from .data import FLOAT32_MAX
-from .flags import UsageError, doc, flag, require
+from .flags import UsageError, doc, flag, number, require
 from .regularizers import METHODS, parse as parse_penalty
 
 ACTIVATIONS = ("identity", "relu", "leaky_relu", "elu", "tanh", "prelu", "rrelu")  # model.ACTIVATIONS, no TF
@@ -36,6 +36,24 @@ def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames):
     gb = 4 * n_models * (n_params * (frames + 4) + epochs * n_train // batch_size) / 1e9
     require(gb <= MAX_GB, f"this needs about {gb:,.1f} GB of memory, more than the {MAX_GB} GB allowed: "
                           "lower --epochs, --sizes or the number of models")
+
+
+def split_activation(spec):
+    """'leaky_relu:0.1' -> ('leaky_relu', 0.1); a bare name -> (name, None)."""
+    name, colon, arg = spec.partition(":")
+    return name, (float(arg) if colon else None)
+
+
+def check_activation(spec):
+    name, colon, arg = spec.partition(":")
+    check_choice(name, "activation", ACTIVATIONS)
+    if colon:
+        require(name == "leaky_relu", f"--activation: only leaky_relu takes a slope (leaky_relu:A), got {spec!r}")
+        try:
+            alpha = number(float, arg)
+        except ValueError as e:
+            raise UsageError(f"--activation {spec!r}: {e}") from None
+        require(0 <= alpha <= 1, f"--activation: the slope of leaky_relu must be between 0 and 1, got {alpha:g}")
 
 
 def check_choice(value, name, choices):
@@ -100,7 +118,7 @@ class Config:
     activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, not "
                                     "divided by it): none, l1:A, l2:B or l1l2:A,B")
     activation: str = doc("identity", "hidden activation: identity (the blog's linear network), relu, "
-                                      "leaky_relu (slope 0.2), elu, tanh, prelu (a learned slope per unit, "
+                                      "leaky_relu (slope 0.2; leaky_relu:A for slope A in [0, 1]), elu, tanh, prelu (a learned slope per unit, "
                                       "variable denseK/alpha) or rrelu (slope drawn from U[1/8, 1/3] in "
                                       "training, 11/48 at test); softmax is not offered: it makes outputs "
                                       "sum to 1, which has no meaning for a regression")
@@ -130,7 +148,7 @@ class Config:
         check_sizes(self.sizes)
         check_methods(self.methods)
         check_choice(self.engine, "engine", ENGINES)
-        check_choice(self.activation, "activation", ACTIVATIONS)
+        check_activation(self.activation)
         check_choice(self.l1_update, "l1_update", ("subgradient", "proximal"))
         if self.kernel_reg:
             check_spec(self, "kernel_reg")
@@ -190,7 +208,8 @@ class PruneConfig:
     retrain: str = doc("scratch", "scratch: fresh Glorot weights of the pruned sizes; finetune: start from "
                                   "the pruned weights; none: only prune")
     method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1, l2 or l1l2")
-    activation: str = doc("identity", "the activation the model was trained with (prelu is not supported)")
+    activation: str = doc("identity", "the activation the model was trained with, as for the main run "
+                                      "(prelu is not supported)")
     lam: float = doc(0.3, "regularization strength for retraining")
     epochs: int = doc(100, "retraining epochs")
     lr: float = doc(0.01, "retraining learning rate")
@@ -205,7 +224,7 @@ class PruneConfig:
         require(self.tol > 0, "--tol must be positive")
         check_choice(self.retrain, "retrain", ("scratch", "finetune", "none"))
         check_choice(self.method, "method", METHODS)
-        check_choice(self.activation, "activation", ACTIVATIONS)
+        check_activation(self.activation)
         require(self.activation != "prelu", "pruning does not support --activation prelu: its learned slopes "
                                             "would have to be cut with the units")
         check_lam(self)
@@ -219,7 +238,8 @@ class SweepConfig:
     """Many seeds x lambdas x methods, trained together; statistics and a paired L1 vs L2 test."""
     seeds: int = doc(50, "seeds per (method, lambda); seed s gives every method and lambda the same initial weights")
     lams: tuple = doc((0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated", item=float)
-    methods: tuple = doc(("l1", "l2"), "regularizers, comma separated, from none,l1,l2", item=str)
+    methods: tuple = doc(("l1", "l2", "l1l2"), "kernel regularizers, comma separated, from none,l1,l2,l1l2 "
+                         "(l1l2: elastic net, both terms at each lambda)", item=str)
     epochs: int = doc(100, "passes over the training samples")
     lr: float = doc(0.01, "learning rate of plain SGD")
     batch_size: int = doc(1, "samples per SGD step; must divide the training set")

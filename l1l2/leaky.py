@@ -103,6 +103,15 @@ def figure(rows, path):
     plt.close(fig)
 
 
+def agreement(early, late):
+    """What the cosines of the two gradient changes (for A) say, in words."""
+    way = ("point partly the same way" if min(early, late) > 0 else
+           "point partly against each other" if max(early, late) < 0 else "change from one to the other")
+    when = ("closer early in training, as the write-up expects" if early > late else
+            "closer late in training than early, the opposite of what the write-up expects")
+    return f"The two gradient changes {way} (cosine {early:+.2f} early, {late:+.2f} late) and are {when}."
+
+
 def to_markdown(cfg, rows, ident, n_train):
     first, last = rows[: max(len(rows) // 10, 1)], rows[-max(len(rows) // 10, 1):]
     m = lambda rs, k: np.nanmean([r[k] for r in rs])
@@ -119,8 +128,7 @@ def to_markdown(cfg, rows, ident, n_train):
         f"| fraction of pre-activations x2 < 0 | {m(first, 'negative_units'):.2f} | {m(last, 'negative_units'):.2f} |",
         "", "What holds:", "",
         f"- The identity LeakyReLU(x) = (1+a)ReLU(x) - a|x| is exact (max error {ident:.1e} in float32).",
-        f"- The two gradient changes point partly the same way (positive cosines), and they are "
-        f"{'closer early in training, as the write-up expects' if m(first, 'cos_A') > m(last, 'cos_A') else 'closer late in training than early, the opposite of what the write-up expects'}.",
+        f"- {agreement(m(first, 'cos_A'), m(last, 'cos_A'))}",
         "", "What does not:", "",
         "- The write-up's formula (y-t)·C·a·(1-H(x2))·x1 keeps y fixed, but LeakyReLU also changes the "
         "forward pass (negative x2 now reach y), which changes (y-t) for every unit; the cosine of the "

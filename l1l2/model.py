@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._tf import tf, v1
+from .config import split_activation
 from .regularizers import Penalty, as_targets
 
 LEAKY_ALPHA = 0.2             # tf.nn.leaky_relu's default slope
@@ -80,7 +81,10 @@ def activate(z, activation, alpha0, noise):
         lo, hi = RRELU_RANGE
         slope = (lo + hi) / 2 if noise is None else tf.random.stateless_uniform(tf.shape(z), noise, lo, hi)
         return tf.where(z >= 0, z, slope * z)
-    return ACTIVATIONS[activation](z)
+    name, alpha = split_activation(activation)
+    if name == "leaky_relu" and alpha is not None:
+        return tf.nn.leaky_relu(z, alpha=alpha)
+    return ACTIVATIONS[name](z)
 
 
 def dense(x, scope, params, reg, activation, noise):

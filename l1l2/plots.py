@@ -5,7 +5,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-METHOD_COLORS = {"none": "tab:gray", "l1": "tab:red", "l2": "tab:blue"}
+METHOD_COLORS = {"none": "tab:gray", "l1": "tab:red", "l2": "tab:blue", "l1l2": "tab:purple"}
 
 
 def fit_figure(data, grid, preds, path, title):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .config import split_activation
 from .model import LEAKY_ALPHA, RRELU_RANGE, layer_names
 
 # NumPy twins of model.ACTIVATIONS at test time; all are 1-Lipschitz, which the error bound needs.
@@ -25,6 +26,14 @@ NP_ACTIVATIONS = {"identity": lambda z: z, "relu": lambda z: np.maximum(z, 0), "
                   "rrelu": lambda z: np.where(z >= 0, z, sum(RRELU_RANGE) / 2 * z)}
 
 
+def np_activation(spec):
+    """The NumPy twin of an activation spec ('leaky_relu:0.1' too); None if pruning does not support it."""
+    name, alpha = split_activation(spec)
+    if name == "leaky_relu" and alpha is not None:
+        return lambda z: np.where(z > 0, z, alpha * z)
+    return NP_ACTIVATIONS.get(name)
+
+
 def sizes_of(params):
     names = layer_names(params)
     return (params[f"{names[0]}/W"].shape[0], *[params[f"{n}/W"].shape[1] for n in names])
@@ -32,7 +41,7 @@ def sizes_of(params):
 
 def forward(params, x, activation="identity"):
     """Activations [h_0 = x, h_1, ..., h_L] of one model, x [n, 1]."""
-    act, names, hs = NP_ACTIVATIONS[activation], layer_names(params), [x]
+    act, names, hs = np_activation(activation), layer_names(params), [x]
     for i, n in enumerate(names):
         z = hs[-1] @ params[f"{n}/W"] + params[f"{n}/b"]
         hs.append(act(z) if i < len(names) - 1 else z)
@@ -75,7 +84,7 @@ def find_dead(params, tol):
 
 def prune(params, tol, activation="identity"):
     """Detect dead units and cut them out, folding constant units into the next bias."""
-    if activation not in NP_ACTIVATIONS:
+    if np_activation(activation) is None:
         raise ValueError(f"pruning does not support the {activation} activation")
     dead = find_dead(params, tol)
     names = layer_names(params)
@@ -83,7 +92,7 @@ def prune(params, tol, activation="identity"):
     zeroed = _zeroed_weights(params, dead)
     if any(len(d) == p[f"{names[k]}/W"].shape[1] for k, d in enumerate(dead)):
         return Pruning(dead, None, zeroed)
-    act = NP_ACTIVATIONS[activation]
+    act = np_activation(activation)
     for k, d in enumerate(dead):                          # hidden layer k+1, in order
         W_in, b, W_out, b_next = (f"{names[k]}/W", f"{names[k]}/b", f"{names[k + 1]}/W",
                                   f"{names[k + 1]}/b")

@@ -108,7 +108,7 @@ def has_l1(penalty):
 
 def prune_runs(cfg, o, folder):
     """Prune every run with an L1 kernel term, retrain both ways, write pruning.md."""
-    if cfg.activation not in prune.NP_ACTIVATIONS:
+    if prune.np_activation(cfg.activation) is None:
         (folder / "pruning.md").write_text(f"# Pruning\n\nNot done: pruning does not support the "
                                            f"{cfg.activation} activation (its slopes are learned).\n")
         return []

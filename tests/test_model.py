@@ -52,7 +52,8 @@ def build_single(params, method, activation="identity"):
     return g, x, net
 
 
-@pytest.mark.parametrize("activation, act", [("identity", lambda z: z), ("relu", lambda z: np.maximum(z, 0))])
+@pytest.mark.parametrize("activation, act", [("identity", lambda z: z), ("relu", lambda z: np.maximum(z, 0)),
+                                             ("leaky_relu:0.1", lambda z: np.where(z > 0, z, 0.1 * z))])
 def test_forward_matches_numpy(activation, act):
     p = model.glorot_init(SIZES, 7)
     p = {k: v + 0.1 if k.endswith("/b") else v for k, v in p.items()}
@@ -118,3 +119,10 @@ def test_one_sgd_step_with_relu():
                        act=lambda z: np.maximum(z, 0), dact=lambda z: (z > 0).astype(float))
     for k, v in model.unstack(out.params, 0).items():
         np.testing.assert_allclose(v, want[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_activation_names_agree_across_modules():
+    """config lists them without TensorFlow; model and prune implement them; prune leaves out prelu."""
+    from l1l2 import config, prune
+    assert set(model.ACTIVATIONS) == set(config.ACTIVATIONS)
+    assert set(prune.NP_ACTIVATIONS) == set(config.ACTIVATIONS) - {"prelu"}

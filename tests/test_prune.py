@@ -68,7 +68,7 @@ def tf_predict(params, x, activation):
     return train.evaluate(model.stack([params]), x, np.zeros_like(x), pen, activation)[0][0]
 
 
-@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "leaky_relu", "elu", "rrelu"])
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "leaky_relu", "leaky_relu:0.05", "elu", "rrelu"])
 def test_pruned_network_computes_the_same_function(activation):
     p = net((1, 6, 6, 5, 1), seed=3, scale=0.7)
     p["dense1/W"][0, [0, 4]] = 0.0                 # constant units, folded into dense2's bias
@@ -82,7 +82,7 @@ def test_pruned_network_computes_the_same_function(activation):
                                rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "leaky_relu", "elu", "rrelu"])
+@pytest.mark.parametrize("activation", ["identity", "relu", "tanh", "leaky_relu", "leaky_relu:0.05", "elu", "rrelu"])
 def test_small_weights_change_the_function_within_the_bound(activation):
     rng = np.random.default_rng(4)
     p = net((1, 8, 8, 1), seed=5)
