@@ -17,6 +17,7 @@ COMMANDS = {
     "sweep": (config.SweepConfig, "sweep:run", "many seeds x lambdas: confidence intervals, paired L1 vs L2"),
     "l1-update": (config.ZerosConfig, "zeros:run", "subgradient vs proximal L1: weights near zero, exact zeros"),
     "leaky-vs-l1": (config.LeakyConfig, "leaky:run", "write-up 000: LeakyReLU vs an L1 activity penalty"),
+    "variants": (config.VariantsConfig, "variants:run", "each activation, and L1 on kernels vs biases vs outputs"),
     "data": (config.DataConfig, "data:command", "regenerate the data set"),
 }
 

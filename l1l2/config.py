@@ -313,3 +313,29 @@ class LeakyConfig:
         check_at_most(self, "lr", MAX_RATE)
         check_seed(self)
         require(self.lr > 0 and self.lam > 0, "--lr and --lam must be positive")
+
+
+@dataclass(frozen=True)
+class VariantsConfig:
+    """Beyond the blog: the none/L1/L2 comparison under each activation, and L1 on kernels, biases or
+    layer outputs (Keras' three targets); the blog's network, lr and data otherwise."""
+    runs: int = doc(5, "runs per setting and method; run k starts from seed+k")
+    epochs: int = doc(100, "passes over the training samples")
+    lam: float = doc(0.3, "strength of every penalty")
+    activations: tuple = doc(ACTIVATIONS, "activations to compare, comma separated", item=str)
+    zero_tol: float = doc(0.01, "|value| below this counts as zero")
+    seed: int = doc(0, "base seed")
+    data: str = doc("data/line.csv", "the data set", path=True)
+    out: str = doc("outputs", "results go to <out>/analysis/", path=True)
+    progress: bool = doc(True, "show a progress bar")
+
+    def check(self):
+        require(1 <= self.runs <= 1000, "--runs must be between 1 and 1,000")
+        require(self.epochs >= 1, "--epochs must be at least 1")
+        check_at_most(self, "epochs", MAX_EPOCHS)
+        check_lam(self)
+        check_seed(self)
+        require(self.zero_tol > 0, "--zero-tol must be positive")
+        require(len(self.activations) > 0, "--activations is empty")
+        for a in self.activations:
+            check_activation(a)

@@ -1,0 +1,129 @@
+"""Beyond the blog's setting, through the experiment's own code path.
+
+- Activations (the blog's second half): the five-run none/L1/L2 comparison under each one.
+- Targets (write-up 003, Keras' kernel/bias/activity regularizers): L1 on the kernels, on the
+  biases or on the hidden layers' outputs -- which numbers does each drive to zero?
+"""
+import dataclasses
+import time
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from . import config, data as data_mod, experiment, model, prune, record
+from .outputs import check_writable, staged
+from .plots import METHOD_COLORS, plt
+
+# target -> the Config field that puts L1 there; "nothing" is the unregularized baseline
+TARGETS = {"nothing": None, "kernel": "kernel_reg", "bias": "bias_reg", "activity": "activity_reg"}
+
+
+def settings(cfg):
+    """(label, main-run Config) of every setting: one per activation, then one per L1 target."""
+    base = config.Config(runs=cfg.runs, epochs=cfg.epochs, lam=cfg.lam, seed=cfg.seed, data=cfg.data,
+                         zero_tol=cfg.zero_tol, progress=False)
+    out = [(f"activation {a}", dataclasses.replace(base, activation=a)) for a in cfg.activations]
+    for target, field in TARGETS.items():
+        spec = {"kernel_reg": "none", **({field: f"l1:{cfg.lam:g}"} if field else {})}
+        out.append((f"L1 on {target}", dataclasses.replace(base, **spec).resolved()))
+    return out
+
+
+def measure(cfg, data):
+    """One row per trained model: setting, method, test error, fractions of numbers below zero_tol."""
+    rows = []
+    for label, c in tqdm(settings(cfg), desc="settings", disable=not cfg.progress, leave=False):
+        runs = experiment.plan(c)
+        _, penalty, trained = experiment.train_runs(c, data, runs, progress=False)
+        for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
+            p = model.unstack(trained.params, runs.index(r))
+            rows.append({"setting": label, "method": r.method, "test_error": row["test_error"],
+                         "diverged": row["diverged_at_step"] >= 0,
+                         **near_zero(p, data.x_train, cfg.zero_tol, c.activation)})
+    return rows
+
+
+def near_zero(params, x, tol, activation):
+    """Fractions of kernel weights, biases and hidden activations (on inputs x) with |value| < tol."""
+    names = model.layer_names(params)
+    fraction = lambda arrays: float(np.mean(np.abs(np.concatenate([a.ravel() for a in arrays])) < tol))
+    out = {"weights": fraction([params[f"{n}/W"] for n in names]),
+           "biases": fraction([params[f"{n}/b"] for n in names])}
+    if prune.np_activation(activation) is not None:   # PReLU's slopes are not in the NumPy twin
+        out["activations"] = fraction(prune.forward(params, x[:, None].astype(np.float64), activation)[1:-1])
+    return out
+
+
+def _pick(rows, setting, method=None):
+    return [r for r in rows if r["setting"] == setting and method in (None, r["method"])]
+
+
+def _mean(rows, key):
+    return np.nanmean([r.get(key, np.nan) for r in rows]) if rows else np.nan
+
+
+def to_markdown(cfg, rows):
+    ms = experiment.mean_std
+    err = lambda rs: ms([np.nan if r["diverged"] else r["test_error"] for r in rs])
+    lines = [f"# Activations and regularizer targets ({cfg.runs} runs per setting, lambda = {cfg.lam:g}, "
+             f"{cfg.epochs} epochs, seeds {cfg.seed}..{cfg.seed + cfg.runs - 1})", "",
+             f"Test error = total absolute error on the test samples, mean ± std over runs; "
+             f"\"< tol\" = fraction with |value| < {cfg.zero_tol:g}.", "",
+             "## Activations", "",
+             "| activation | none | l1 | l2 | l1: kernel weights < tol | l2: kernel weights < tol |",
+             "|---|---|---|---|---|---|"]
+    for a in cfg.activations:
+        s = f"activation {a}"
+        lines.append(f"| {a} | " + " | ".join(err(_pick(rows, s, m)) for m in ("none", "l1", "l2")) +
+                     f" | {_mean(_pick(rows, s, 'l1'), 'weights'):.0%} | {_mean(_pick(rows, s, 'l2'), 'weights'):.0%} |")
+    lines += ["", f"## L1 (lambda = {cfg.lam:g}) on each target, identity activation", "",
+              "| L1 on | test error | kernel weights < tol | biases < tol | hidden activations < tol |",
+              "|---|---|---|---|---|"]
+    for t in TARGETS:
+        rs = _pick(rows, f"L1 on {t}")
+        lines.append(f"| {t} | {err(rs)} | " + " | ".join(f"{_mean(rs, k):.0%}"
+                                                           for k in ("weights", "biases", "activations")) + " |")
+    return "\n".join(lines + ["", "![variants](variants.png)", ""])
+
+
+def figure(cfg, rows, path):
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
+    x = np.arange(len(cfg.activations))
+    for k, m in enumerate(("none", "l1", "l2")):
+        errs = [[r["test_error"] for r in _pick(rows, f"activation {act}", m) if not r["diverged"]]
+                for act in cfg.activations]
+        a.errorbar(x + (k - 1) * 0.2, [np.mean(e) if e else np.nan for e in errs],
+                   [np.std(e, ddof=1) if len(e) > 1 else 0 for e in errs], fmt="o", capsize=3,
+                   c=METHOD_COLORS[m], label=m)
+    a.set(xticks=x, xticklabels=cfg.activations, ylabel="test error (mean ± std)",
+          title=f"Each activation, {cfg.runs} runs per method")
+    a.legend(frameon=False)
+    keys = ("weights", "biases", "activations")
+    for k, key in enumerate(keys):
+        b.bar(np.arange(len(TARGETS)) + (k - 1) * 0.27, [_mean(_pick(rows, f"L1 on {t}"), key) for t in TARGETS],
+              0.27, label=f"{key} < {cfg.zero_tol:g}")
+    b.set(xticks=np.arange(len(TARGETS)), xticklabels=[f"L1 on\n{t}" for t in TARGETS], ylim=(0, 1),
+          ylabel="fraction", title="What L1 on each target drives to zero")
+    b.legend(frameon=False, fontsize=8)
+    for ax in (a, b):
+        ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def run(cfg):
+    started = time.time()
+    d = data_mod.load(cfg.data)
+    config.check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
+    check_writable(cfg.out)
+    with staged(cfg.out, merge=True) as stage:
+        rows = measure(cfg, d)
+        report = to_markdown(cfg, rows)
+        (stage / "analysis").mkdir()
+        figure(cfg, rows, stage / "analysis" / "variants.png")
+        (stage / "analysis" / "variants.md").write_text(report)
+        record.write(stage / "analysis" / "variants.json", cfg, started)
+    print(report)
+    print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")
