@@ -173,8 +173,9 @@ def write_all(folder, rec, total_s):
         iio.imwrite(folder / f"weights_{m}.png", last)
     if "l1" in first and "l2" in first:
         a, b = first["l1"], first["l2"]
-        caps = [f"L1 vs L2  lambda={lam:g}  same initial weights (seed {rec['seeds'][a]})  {label}"
-                for label in frame_labels(rec)]
+        caps = [f"L1 vs L2  lambda={lam:g}  seed {rec['seeds'][a]}  {label}"
+                + (f"  cost {ca:.2f} / {cb:.2f}" if np.isfinite(ca) else "")
+                for label, ca, cb in zip(frame_labels(rec), mean_costs(rec, a), mean_costs(rec, b))]
         last = animate(folder / "weights_l1_vs_l2.gif", layer_panels(rec, a) + layer_panels(rec, b),
                        caps, (2, 4), total_s, row_labels=("L1", "L2"))
         iio.imwrite(folder / "weights_l1_vs_l2.png", last)

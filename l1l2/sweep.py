@@ -19,14 +19,10 @@ def plan(cfg):
     return [(m, lam, cfg.seed + s) for m in cfg.methods for lam in cfg.lams for s in range(cfg.seeds)]
 
 
-def penalty(method, lam):
-    return regularizers.for_method(method, lam)
-
-
 def run_chunk(cfg, d, chunk, bar):
     """Train one chunk of models together; yield one CSV row per model."""
     params0 = model.stack([model.glorot_init(cfg.sizes, s) for _, _, s in chunk])
-    pen = regularizers.stack([penalty(m, lam) for m, lam, _ in chunk])
+    pen = regularizers.stack([regularizers.for_method(m, lam) for m, lam, _ in chunk])
     out = train.train_graph(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
                             batch_size=cfg.batch_size, progress=bar.update)
     _, test, _ = train.evaluate(out.params, d.x_test, d.y_test, pen)
@@ -89,11 +85,19 @@ def to_markdown(cfg, rows):
             sel = _select(rows, m, lam)
             e = _errors(sel)
             mean, lo, hi = stats.mean_ci(e) if len(e) > 1 else (np.nan,) * 3
-            common = ", ".join(f"{s} ×{c}" for s, c in Counter(r["pruned_sizes"] for r in sel).most_common(3))
+            common = pruned_sizes_text(Counter(r["pruned_sizes"] for r in sel))
             lines.append(f"| {m} | {lam:g} | {len(e)}{'' if len(e) == len(sel) else f' ({len(sel) - len(e)} diverged)'} "
                          f"| {mean:.2f} [{lo:.2f}, {hi:.2f}] | {np.median(e):.2f} | "
                          f"{np.mean([r['dead_fraction'] for r in sel]):.0%} | {common} |")
     return "\n".join(lines + ["", *paired_section(cfg, rows), ""])
+
+
+def pruned_sizes_text(counts, shown=3):
+    """'1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 3 other sizes ×3': the distribution, most common first."""
+    top = counts.most_common(shown)
+    rest = counts.most_common()[shown:]
+    return ", ".join(f"{s} ×{c}" for s, c in top) + (
+        f", {len(rest)} other size{'s' * (len(rest) > 1)} ×{sum(c for _, c in rest)}" if rest else "")
 
 
 def paired_section(cfg, rows, lam=0.3):

@@ -35,7 +35,7 @@ def test_tiny_sweep_writes_expected_rows(tmp_path):
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
     assert [(r["method"], float(r["lam"]), int(r["seed"])) for r in rows] == \
-        [(m, lam, s) for m in ("l1", "l2") for lam in (0.01, 0.3) for s in (0, 1)]
+        [(m, lam, s) for m in ("l1", "l2", "l1l2") for lam in (0.01, 0.3) for s in (0, 1)]
     assert all(np.isfinite(float(r["test_error"])) and 0 <= float(r["dead_fraction"]) <= 1 for r in rows)
     md = (tmp_path / "sweep" / "sweep.md").read_text()
     assert "Paired comparison at lambda = 0.3" in md and "In plain words:" in md
@@ -55,3 +55,11 @@ def test_bad_sweep_arguments(capsys, args, message):
         main(["sweep", *args])
     err = capsys.readouterr().err
     assert e.value.code == 2 and message in err and err.count("\n") == 1
+
+
+def test_pruned_sizes_distribution_names_the_rest():
+    from collections import Counter
+    from l1l2.sweep import pruned_sizes_text
+    counts = Counter({"1-1-1-1-1": 174, "1-1-1-2-1": 18, "1-2-1-1-1": 5, "constant": 2, "1-2-2-1-1": 1})
+    assert pruned_sizes_text(counts) == "1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 2 other sizes ×3"
+    assert pruned_sizes_text(Counter({"1-10-1": 3})) == "1-10-1 ×3"
