@@ -141,3 +141,18 @@ def test_quick_run_writes_gifs_under_2mb(quick_run):
         assert 0 < gif.stat().st_size < 2e6 and (quick_run / "gifs" / f"{name}.png").exists()
     for fig in ("fit", "sparsity", "weights_hist", "errors"):
         assert (quick_run / "figures" / f"{fig}.png").exists()
+
+
+def test_full_length_gifs_stay_under_2mb(tmp_path):
+    """The default run's GIFs: 101 frames of 100 epochs of L1 and L2 from the same weights."""
+    p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), 0)] * 2)
+    t = train.train_graph(D.x_train, D.y_train, p0, PEN, lr=0.01, epochs=100, record=True)
+    layers = model.layer_names(t.params)
+    rec = {"layers": np.array(layers), "kernels": [t.frames[f"{n}/W"] for n in layers],
+           "frame_steps": t.frame_steps, "step_cost": t.step_cost, "steps_per_epoch": len(D.x_train),
+           "methods": np.array(["l1", "l2"]), "runs": np.array([0, 0]), "seeds": np.array([0, 0]), "lam": 0.3}
+    gifs.write_all(tmp_path, rec, 5.0)
+    sizes = {f.name: f.stat().st_size for f in tmp_path.glob("*.gif")}
+    assert len(sizes) == 3 and max(sizes.values()) < 2e6, sizes
+    with Image.open(tmp_path / "weights_l1_vs_l2.gif") as im:
+        assert im.n_frames == 101
