@@ -1,16 +1,48 @@
 """The weights recorded during training, saved as one .npz so figures can be redrawn without retraining."""
 import zipfile
+import zlib
 
 import numpy as np
 
 from . import model
+from .files import file_problem
 from .flags import InputError
 
 FILE = "recording.npz"
 
+NUMBERS, INTEGERS, TEXT = "fiu", "iu", "U"  # NumPy dtype kinds
+KIND_WORDS = {NUMBERS: "numbers", INTEGERS: "integers", TEXT: "text"}
+SPEC = {  # name -> (ndim, kind) of every array the GIFs and figures read
+    "layers": (1, TEXT),            # [L] layer names, one kernel_<i> each
+    "frame_steps": (1, INTEGERS),   # [F] step after which each frame was taken (0 = initial weights)
+    "step_cost": (2, NUMBERS),      # [steps, R] training cost of each SGD step
+    "steps_per_epoch": (0, INTEGERS),
+    "methods": (1, TEXT),           # [R] one per model
+    "runs": (1, INTEGERS),          # [R]
+    "seeds": (1, INTEGERS),         # [R]
+    "test_error": (1, NUMBERS),     # [R]
+    "lam": (0, NUMBERS),
+    "zero_tol": (0, NUMBERS),
+}
+KERNEL = (4, NUMBERS)               # kernel_<i>: [F, R, rows, cols]
+MAX_LAYERS = 4  # gifs.write_all lays the layers out on a 2x2 grid; more would crash it
+SCALARS = {  # name -> (test, what it must be)
+    "steps_per_epoch": (lambda v: v >= 1, "a positive integer"),
+    "lam": (lambda v: np.isfinite(v) and v >= 0, "finite and non-negative"),
+    "zero_tol": (lambda v: np.isfinite(v) and v > 0, "finite and positive"),
+}
+# what reading a damaged or foreign file can raise (zlib: bad compressed data; NotImplementedError:
+# an unknown compression method; RuntimeError: an encrypted member; MemoryError: a header's absurd shape)
+READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+               RuntimeError, MemoryError)
+
 
 class RecordingError(InputError):
     pass
+
+
+class _Bad(Exception):
+    """What is wrong with a recording; load() adds the file's name."""
 
 
 def from_outcome(o):
@@ -32,21 +64,99 @@ def save(path, rec):
 
 
 def load(path):
-    """Read a recording; a missing or damaged file is a RecordingError naming it."""
+    """Read a recording and check all that the GIFs and figures read; any problem is a RecordingError
+    naming the file."""
+    problem = file_problem(path)  # before open(): a FIFO would block forever
+    if problem == "not found":
+        raise RecordingError(f"no recording at {path}: run ./reproduce first (without --no-gifs)")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            rec = {k: z[k] for k in z.files}
-    except FileNotFoundError:
-        raise RecordingError(f"no recording at {path}: run ./reproduce first (without --no-gifs)") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as e:
-        raise RecordingError(f"recording {path} cannot be read: {e.__class__.__name__}") from None
-    need = {"layers", "frame_steps", "step_cost", "steps_per_epoch", "methods", "runs", "seeds",
-            "test_error", "lam", "zero_tol"}
-    if need - rec.keys():
-        raise RecordingError(f"recording {path} lacks {', '.join(sorted(need - rec.keys()))}")
-    rec["kernels"] = [rec.pop(f"kernel_{i}") for i in range(len(rec["layers"]))
-                      if f"kernel_{i}" in rec]
-    if len(rec["kernels"]) != len(rec["layers"]) or any(
-            k.shape[:2] != (len(rec["frame_steps"]), len(rec["methods"])) for k in rec["kernels"]):
-        raise RecordingError(f"recording {path} has inconsistent kernel arrays")
+        if problem:
+            raise _Bad(problem)
+        rec = _read(path)
+        _check(rec)
+    except _Bad as e:
+        raise RecordingError(f"recording {path}: {e}") from None
     return rec
+
+
+def _read(path):
+    try:
+        with open(path, "rb") as f:
+            z = np.load(f, allow_pickle=False) if zipfile.is_zipfile(f) else None
+            if not isinstance(z, np.lib.npyio.NpzFile):
+                raise _Bad("cannot be read: not an .npz (zip) archive")
+            with z:
+                return {k: z[k] for k in z.files}
+    except READ_ERRORS as e:
+        raise _Bad(f"cannot be read ({e.__class__.__name__}: {e})") from None
+
+
+def _check(rec):
+    """Raise _Bad unless rec (as read, kernels still kernel_<i>) is a usable recording; then
+    replace the kernel_<i> arrays by the list rec["kernels"]."""
+    missing = SPEC.keys() - rec.keys()
+    if missing:
+        raise _Bad(f"lacks {', '.join(sorted(missing))}")
+    for name, (ndim, kind) in SPEC.items():
+        _check_array(name, rec[name], ndim, kind)
+    rec["kernels"] = _pop_kernels(rec)
+    _check_counts(rec)
+    _check_frame_steps(rec["frame_steps"], len(rec["step_cost"]))
+    for name, (ok, words) in SCALARS.items():
+        if not ok(rec[name].item()):
+            raise _Bad(f"{name} must be {words}, got {rec[name].item()!r}")
+
+
+def _dims(ndim):
+    return "a scalar" if ndim == 0 else f"{ndim}-D"
+
+
+def _check_array(name, a, ndim, kind):
+    if not isinstance(a, np.ndarray):
+        raise _Bad(f"{name} is not a NumPy array")
+    if a.ndim != ndim:
+        raise _Bad(f"{name} must be {_dims(ndim)}, got {_dims(a.ndim)} (shape {a.shape})")
+    if a.dtype.kind not in kind:
+        raise _Bad(f"{name} must hold {KIND_WORDS[kind]}, got dtype {a.dtype}")
+
+
+def _pop_kernels(rec):
+    want = [f"kernel_{i}" for i in range(len(rec["layers"]))]
+    have = sorted(k for k in rec if k.startswith("kernel_"))
+    if not 1 <= len(want) <= MAX_LAYERS:
+        raise _Bad(f"has {len(want)} layers; the GIFs show 1 to {MAX_LAYERS}")
+    if set(have) != set(want):
+        raise _Bad(f"has kernels {', '.join(have) or 'none'} for {len(want)} layers "
+                   f"(expected {', '.join(want)})")
+    for name in want:
+        _check_array(name, rec[name], *KERNEL)
+    return [rec.pop(name) for name in want]
+
+
+def _check_counts(rec):
+    """One entry per model (R >= 1) and per frame (F >= 2) wherever the arrays have that axis."""
+    n_models, n_frames = len(rec["methods"]), len(rec["frame_steps"])
+    if n_models < 1:
+        raise _Bad("has no models (methods is empty)")
+    if n_frames < 2:
+        raise _Bad(f"has {n_frames} frame(s); it needs the initial weights and at least one more")
+    per_model = {"runs": len(rec["runs"]), "seeds": len(rec["seeds"]), "test_error": len(rec["test_error"]),
+                 "step_cost's axis 1": rec["step_cost"].shape[1],
+                 **{f"kernel_{i}'s axis 1": k.shape[1] for i, k in enumerate(rec["kernels"])}}
+    per_frame = {f"kernel_{i}'s axis 0": len(k) for i, k in enumerate(rec["kernels"])}
+    for counts, n, axis in ((per_model, n_models, "methods"), (per_frame, n_frames, "frame_steps")):
+        for what, count in counts.items():
+            if count != n:
+                raise _Bad(f"{what} has length {count}, but {axis} has {n}")
+    for i, k in enumerate(rec["kernels"]):
+        if k.size == 0:
+            raise _Bad(f"kernel_{i} is empty (shape {k.shape})")
+
+
+def _check_frame_steps(steps, n_steps):
+    if steps[0] != 0:
+        raise _Bad(f"frame_steps must start at 0 (the initial weights), got {steps[0]}")
+    if not (steps[1:] > steps[:-1]).all():  # not np.diff: unsigned differences wrap around
+        raise _Bad("frame_steps must increase")
+    if steps[-1] > n_steps:
+        raise _Bad(f"frame_steps reaches step {steps[-1]}, beyond the {n_steps} steps of step_cost")
