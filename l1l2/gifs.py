@@ -166,10 +166,10 @@ def write_all(folder, rec, total_s):
     """weights_<method>.gif for run 0 of every method, and weights_l1_vs_l2.gif; a PNG of each last frame."""
     folder.mkdir(parents=True, exist_ok=True)
     first = {m: i for i, (m, k) in enumerate(zip(rec["methods"], rec["runs"])) if k == 0}
-    lam = float(rec["lam"])
+    lam, n_layers = float(rec["lam"]), len(rec["layers"])
     for m, r in first.items():
         last = animate(folder / f"weights_{m}.gif", layer_panels(rec, r),
-                       captions(rec, r, lam if m != "none" else 0), (2, 2), total_s)
+                       captions(rec, r, lam if m != "none" else 0), (2, -(-n_layers // 2)), total_s)
         iio.imwrite(folder / f"weights_{m}.png", last)
     if "l1" in first and "l2" in first:
         a, b = first["l1"], first["l2"]
@@ -177,5 +177,5 @@ def write_all(folder, rec, total_s):
                 + (f"  cost {ca:.2f} / {cb:.2f}" if np.isfinite(ca) else "")
                 for label, ca, cb in zip(frame_labels(rec), mean_costs(rec, a), mean_costs(rec, b))]
         last = animate(folder / "weights_l1_vs_l2.gif", layer_panels(rec, a) + layer_panels(rec, b),
-                       caps, (2, 4), total_s, row_labels=("L1", "L2"))
+                       caps, (2, n_layers), total_s, row_labels=("L1", "L2"))  # a row per method
         iio.imwrite(folder / "weights_l1_vs_l2.png", last)

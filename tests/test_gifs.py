@@ -156,3 +156,14 @@ def test_full_length_gifs_stay_under_2mb(tmp_path):
     assert len(sizes) == 3 and max(sizes.values()) < 2e6, sizes
     with Image.open(tmp_path / "weights_l1_vs_l2.gif") as im:
         assert im.n_frames == 101
+
+
+@pytest.mark.parametrize("sizes", ["1,5,5,5,5,1", "1,3,1"])
+def test_gifs_lay_out_any_number_of_layers(tmp_path, capsys, sizes):
+    """Per method: 2 rows of layers; side by side: a row of all layers per method (was fixed at 4 layers)."""
+    from l1l2.cli import main
+    main(["--quick", "--sizes", sizes, "--methods", "l1,l2", "--no-progress", "--no-tensorboard", "--no-prune",
+          "--out", str(tmp_path)])
+    for name in ("weights_l1", "weights_l1_vs_l2"):
+        with Image.open(tmp_path / "gifs" / f"{name}.gif") as im:
+            assert im.n_frames == 6
