@@ -18,13 +18,17 @@ from l1l2 import data, model, regularizers, train  # noqa: E402
 SIZES = (1, 10, 10, 10, 1)
 
 
-def seconds(engine, n_models, epochs, d):
-    """Wall time of one training call (graph built, session run), without a progress bar."""
+def seconds(engine, n_models, epochs, d, repeats=3):
+    """Wall time of one training call (graph built, session run), without a progress bar; the best of
+    `repeats` calls, as the least disturbed by other work on a shared machine."""
     p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n_models)])
     pen = regularizers.stack([regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n_models)])
-    t = time.perf_counter()
-    train.ENGINES[engine](d.x_train, d.y_train, p0, pen, lr=0.01, epochs=epochs)
-    return time.perf_counter() - t
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        train.ENGINES[engine](d.x_train, d.y_train, p0, pen, lr=0.01, epochs=epochs)
+        times.append(time.perf_counter() - t)
+    return min(times)
 
 
 def throughput(engine, n_models, epochs, d):
