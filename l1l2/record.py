@@ -36,10 +36,14 @@ def _timestamp(t):
 
 
 def git_commit():
-    """The commit of the code (with -dirty if it has uncommitted changes), None outside a git checkout."""
+    """HEAD's commit, with '-dirty' if the code (anything outside outputs/) differs from it; None outside git."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=5)
     try:
-        out = subprocess.run(["git", "-C", str(ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
-                             capture_output=True, text=True, timeout=5)
-        return out.stdout.strip() or None
+        head = git("rev-parse", "HEAD")
+        if head.returncode != 0:
+            return None
+        dirty = git("diff", "--quiet", "HEAD", "--", ".", ":(exclude)outputs").returncode == 1
+        return head.stdout.strip() + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None

@@ -29,7 +29,7 @@ def final(cfg, d, update):
 def summary(cfg, params, error):
     kernels = np.concatenate([params[k].ravel() for k in params if k.endswith("/W")])
     sizes = lambda tol: _sizes(prune.prune(params, tol))
-    return {"exact zeros": int((kernels == 0).sum()), f"|w| < {cfg.tol:g}": int((np.abs(kernels) < cfg.tol).sum()),
+    return {"exact zeros": int((kernels == 0).sum()), f"\\|w\\| < {cfg.tol:g}": int((np.abs(kernels) < cfg.tol).sum()),
             "kernel weights": len(kernels), f"pruned at tol {cfg.tol:g}": sizes(cfg.tol),
             "pruned at tol 1e-12": sizes(1e-12), "test error": f"{error:.2f}"}
 
