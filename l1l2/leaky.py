@@ -9,14 +9,13 @@ per-sample SGD. At every epoch, with the same weights, TensorFlow gives
 The three are built by model.build on shared variables (custom getter), not by a second model.
 """
 import time
-from pathlib import Path
 
 import numpy as np
 
-from . import data as data_mod, model, record
+from . import data as data_mod, model
 from ._tf import session, tf, v1
 from .model import LEAKY_ALPHA
-from .outputs import check_writable, staged
+from .outputs import write_analysis
 from .regularizers import Penalty, Targets
 
 
@@ -143,13 +142,7 @@ def to_markdown(cfg, rows, ident, n_train):
 def run(cfg):
     started = time.time()
     d = data_mod.load(cfg.data)
-    check_writable(cfg.out)
-    with staged(cfg.out, merge=True) as stage:
+    def measured():
         rows = measure(cfg, d)
-        report = to_markdown(cfg, rows, identity_error(), len(d.x_train))
-        (stage / "analysis").mkdir()
-        figure(rows, stage / "analysis" / "leaky_vs_l1.png")
-        (stage / "analysis" / "leaky_vs_l1.md").write_text(report)
-        record.write(stage / "analysis" / "leaky_vs_l1.json", cfg, started)
-    print(report)
-    print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")
+        return to_markdown(cfg, rows, identity_error(), len(d.x_train)), lambda path: figure(rows, path)
+    write_analysis(cfg, "leaky_vs_l1", started, measured)

@@ -10,8 +10,11 @@ import os
 import shutil
 import signal
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
+
+from . import record
 
 
 class OutputError(OSError):
@@ -107,3 +110,18 @@ def write_text(path, text):
     except OSError as e:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {e.strerror}") from None
+
+
+def write_analysis(cfg, name, started, measure):
+    """The end of every analysis command: under the output lock, measure() -> (report, draw); writes
+    <out>/analysis/<name>.md, <name>.png (by draw(path)) and <name>.json (the run record)."""
+    check_writable(cfg.out)
+    with staged(cfg.out, merge=True) as stage:
+        report, draw = measure()
+        folder = stage / "analysis"
+        folder.mkdir()
+        draw(folder / f"{name}.png")
+        (folder / f"{name}.md").write_text(report)
+        record.write(folder / f"{name}.json", cfg, started)
+    print(report)
+    print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")

@@ -6,13 +6,12 @@
 """
 import dataclasses
 import time
-from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from . import config, data as data_mod, experiment, model, prune, record
-from .outputs import check_writable, staged
+from . import config, data as data_mod, experiment, model, prune
+from .outputs import write_analysis
 from .plots import METHOD_COLORS, plt
 
 # target -> the Config field that puts L1 there; "nothing" is the unregularized baseline
@@ -117,13 +116,7 @@ def run(cfg):
     started = time.time()
     d = data_mod.load(cfg.data)
     config.check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
-    check_writable(cfg.out)
-    with staged(cfg.out, merge=True) as stage:
+    def measured():
         rows = measure(cfg, d)
-        report = to_markdown(cfg, rows)
-        (stage / "analysis").mkdir()
-        figure(cfg, rows, stage / "analysis" / "variants.png")
-        (stage / "analysis" / "variants.md").write_text(report)
-        record.write(stage / "analysis" / "variants.json", cfg, started)
-    print(report)
-    print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")
+        return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)
+    write_analysis(cfg, "variants", started, measured)

@@ -1,12 +1,11 @@
 """Subgradient vs proximal L1: weights that hover around zero vs weights that sit at zero."""
 import time
-from pathlib import Path
 
 import numpy as np
 
-from . import data as data_mod, model, prune, record, regularizers, train
+from . import data as data_mod, model, prune, regularizers, train
 from .config import check_fits
-from .outputs import check_writable, staged
+from .outputs import write_analysis
 
 UPDATES = ("subgradient", "proximal")
 
@@ -77,14 +76,8 @@ def run(cfg):
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, len(UPDATES), cfg.sizes, cfg.epochs,
                frames=cfg.record_epochs * len(d.x_train))
-    check_writable(cfg.out)
-    with staged(cfg.out, merge=True) as stage:
+    def measure():
         paths = {u: trajectories(cfg, d, u) for u in UPDATES}
         rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
-        report = to_markdown(cfg, rows)
-        (stage / "analysis").mkdir()
-        figure(cfg, paths, stage / "analysis" / "l1_update.png")
-        (stage / "analysis" / "l1_update.md").write_text(report)
-        record.write(stage / "analysis" / "l1_update.json", cfg, started)
-    print(report)
-    print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")
+        return to_markdown(cfg, rows), lambda path: figure(cfg, paths, path)
+    write_analysis(cfg, "l1_update", started, measure)
