@@ -10,7 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import blog, data as data_mod, gifs, model, plots, record, recording, regularizers, train
-from .config import check_fits
+from .checks import check_fits
 from .outputs import check_writable, staged
 
 

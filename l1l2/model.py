@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._tf import tf, v1
-from .config import split_activation
+from .checks import split_activation
 from .regularizers import Penalty, as_targets
 
 LEAKY_ALPHA = 0.2             # tf.nn.leaky_relu's default slope

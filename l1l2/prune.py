@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import split_activation
+from .checks import split_activation
 from .model import LEAKY_ALPHA, RRELU_RANGE, layer_names
 
 # NumPy twins of model.ACTIVATIONS at test time; all are 1-Lipschitz, which the error bound needs.

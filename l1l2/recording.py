@@ -67,7 +67,7 @@ def load(path):
     naming the file."""
     problem = file_problem(path)  # before open(): a FIFO would block forever
     if problem == "not found":
-        raise RecordingError(f"no recording at {path}: run ./reproduce first (without --no-gifs)")
+        raise RecordingError(f"no recording at {path}: run ./reproduce first")
     try:
         if problem:
             raise _Bad(problem)

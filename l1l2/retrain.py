@@ -143,7 +143,7 @@ def command(cfg):
     """`reproduce prune`: prune one saved model, optionally retrain it, write <out>/pruned/."""
     from . import data as data_mod, record
     started = time.time()
-    from .config import check_fits
+    from .checks import check_fits
     from .outputs import check_writable, staged
     data = data_mod.load(cfg.data)
     check_writable(cfg.out)

@@ -8,7 +8,7 @@ import numpy as np
 from tqdm import tqdm
 
 from . import data as data_mod, model, prune, record, regularizers, stats, train
-from .config import check_fits
+from .checks import check_fits
 from .outputs import check_writable, staged
 
 FIELDS = ["method", "lam", "seed", "test_error", "train_cost", "dead_fraction", "pruned_sizes"]

@@ -10,7 +10,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
-from . import config, data as data_mod, experiment, model, prune
+from . import checks, config, data as data_mod, experiment, model, prune
 from .outputs import write_analysis
 from .plots import METHOD_COLORS, plt
 
@@ -115,7 +115,7 @@ def figure(cfg, rows, path):
 def run(cfg):
     started = time.time()
     d = data_mod.load(cfg.data)
-    config.check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
+    checks.check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
     def measured():
         rows = measure(cfg, d)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)

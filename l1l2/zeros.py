@@ -4,7 +4,7 @@ import time
 import numpy as np
 
 from . import data as data_mod, model, prune, regularizers, train
-from .config import check_fits
+from .checks import check_fits
 from .outputs import write_analysis
 
 UPDATES = ("subgradient", "proximal")

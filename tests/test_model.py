@@ -123,6 +123,6 @@ def test_one_sgd_step_with_relu():
 
 def test_activation_names_agree_across_modules():
     """config lists them without TensorFlow; model and prune implement them; prune leaves out prelu."""
-    from l1l2 import config, prune
-    assert set(model.ACTIVATIONS) == set(config.ACTIVATIONS)
-    assert set(prune.NP_ACTIVATIONS) == set(config.ACTIVATIONS) - {"prelu"}
+    from l1l2 import checks, prune
+    assert set(model.ACTIVATIONS) == set(checks.ACTIVATIONS)
+    assert set(prune.NP_ACTIVATIONS) == set(checks.ACTIVATIONS) - {"prelu"}
