@@ -39,7 +39,8 @@ def main(argv=None):
     elif argv[:1] in (["-h"], ["--help"]):
         print(usage() + "\n")
     cls, target, _ = COMMANDS[name]
-    cfg = parse(cls, argv, prog=f"reproduce {name}" if name != "run" else "reproduce")
+    prog = f"reproduce {name}" if name != "run" else "reproduce"
+    cfg = parse(cls, argv, prog=prog)
     if getattr(cfg, "xla", False):  # read by TensorFlow when it loads
         os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"
     signal.signal(signal.SIGTERM, _interrupt)
@@ -48,7 +49,7 @@ def main(argv=None):
     try:
         getattr(importlib.import_module(f".{module}", __package__), function)(cfg)
     except (InputError, OSError) as e:  # anything else is a bug: let it show
-        fail(_one_line(e))
+        fail(_one_line(e), prog)
     except KeyboardInterrupt:
         print("reproduce: interrupted; earlier outputs were left as they were", file=sys.stderr)
         sys.exit(130)

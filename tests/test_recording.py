@@ -200,7 +200,7 @@ def test_damaged_recording_is_one_line_from_the_cli(tmp_path, capsys, no_hang, m
         main(["gifs", "--out", str(tmp_path)])
     err = capsys.readouterr().err
     assert e.value.code == 2, err
-    assert err.startswith("reproduce: error: recording ") and err.count("\n") == 1, err
+    assert err.startswith("reproduce gifs: error: recording ") and err.count("\n") == 1, err
     assert fragment in err and "Traceback" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [recording.FILE]  # nothing drawn
 
