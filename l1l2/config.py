@@ -37,7 +37,8 @@ class Config:
                                         "blog); proximal: soft-threshold by lr*lam after each step (exact zeros)")
     data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])", path=True)
     out: str = doc("outputs", "folder for results and figures", path=True)
-    seed: int = doc(0, "base seed: run k uses seed+k for its initial weights; also the graph seed of RReLU's random slopes")
+    seed: int = doc(0, "base seed: run k uses seed+k for its initial weights; RReLU's random "
+                              "slopes are drawn from it and the step number")
     zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; dead L1 "
                                 "weights hover around 0 with amplitude about lr*lam (0.003 by default)")
     tensorboard: bool = doc(True, "write TensorBoard event files to <out>/tensorboard/<method>_run<k>/")

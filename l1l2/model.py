@@ -74,16 +74,16 @@ class Net:
 def activate(z, activation, alpha0, noise):
     """The activation of a layer (inside its variable scope): PReLU owns a variable, RReLU draws its
     slopes from the seed `noise` in training (a [2] int tensor), and uses their mean when it is None."""
-    if activation == "prelu":
+    name, leaky_slope = split_activation(activation)   # 'leaky_relu:0.1' carries its slope
+    if name == "prelu":
         alpha = v1.get_variable("alpha", alpha0.shape, initializer=v1.constant_initializer(alpha0))
         return tf.nn.relu(z) + alpha * tf.minimum(z, 0.0)
-    if activation == "rrelu":
+    if name == "rrelu":
         lo, hi = RRELU_RANGE
         slope = (lo + hi) / 2 if noise is None else tf.random.stateless_uniform(tf.shape(z), noise, lo, hi)
         return tf.where(z >= 0, z, slope * z)
-    name, alpha = split_activation(activation)
-    if name == "leaky_relu" and alpha is not None:
-        return tf.nn.leaky_relu(z, alpha=alpha)
+    if name == "leaky_relu" and leaky_slope is not None:
+        return tf.nn.leaky_relu(z, alpha=leaky_slope)
     return ACTIVATIONS[name](z)
 
 
