@@ -40,16 +40,17 @@ def split_activation(spec):
     return name, (float(arg) if colon else None)
 
 
-def check_activation(spec):
-    name, colon, arg = spec.partition(":")
-    check_choice(name, "activation", ACTIVATIONS)
+def check_activation(spec, name="activation"):
+    """An activation spec: one of ACTIVATIONS, or leaky_relu:A with a slope A in [0, 1]."""
+    kind, colon, arg = spec.partition(":")
+    check_choice(kind, name, ACTIVATIONS)
     if colon:
-        require(name == "leaky_relu", f"--activation: only leaky_relu takes a slope (leaky_relu:A), got {spec!r}")
+        require(kind == "leaky_relu", f"{flag(name)}: only leaky_relu takes a slope (leaky_relu:A), got {spec!r}")
         try:
             alpha = number(float, arg)
         except ValueError as e:
-            raise UsageError(f"--activation {spec!r}: {e}") from None
-        require(0 <= alpha <= 1, f"--activation: the slope of leaky_relu must be between 0 and 1, got {alpha:g}")
+            raise UsageError(f"{flag(name)} {spec!r}: {e}") from None
+        require(0 <= alpha <= 1, f"{flag(name)}: the slope of leaky_relu must be between 0 and 1, got {alpha:g}")
 
 
 def check_choice(value, name, choices):

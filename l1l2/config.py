@@ -250,4 +250,4 @@ class VariantsConfig:
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(len(self.activations) > 0, "--activations is empty")
         for a in self.activations:
-            check_activation(a)
+            check_activation(a, "activations")

@@ -39,7 +39,7 @@ def flag(name):
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
-        fail(message)
+        fail(message, self.prog)
 
 
 def fail(message, prog="reproduce"):
