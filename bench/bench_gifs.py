@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from l1l2 import data, gifs, model, regularizers, train  # noqa: E402
+from l1l2.core import data, model, regularizers, train, engine
+from l1l2.output import gifs  # noqa: E402
 
 
 def best_of(n, fn):
@@ -28,8 +29,8 @@ def main():
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for _, s in runs])
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m, _ in runs])
     kw = dict(lr=0.01, epochs=100)  # no progress: all 4000 steps in one session call either way
-    plain = best_of(3, lambda: train.train_graph(d.x_train, d.y_train, p0, pen, **kw))
-    rec = best_of(3, lambda: train.train_graph(d.x_train, d.y_train, p0, pen, record=True, **kw))
+    plain = best_of(3, lambda: engine.train_graph(d.x_train, d.y_train, p0, pen, **kw))
+    rec = best_of(3, lambda: engine.train_graph(d.x_train, d.y_train, p0, pen, record=True, **kw))
     print(f"training 15 models x 4000 steps: {plain:.2f} s without recording, {rec:.2f} s with "
           f"(one frame per epoch, in a TensorArray) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)")
 

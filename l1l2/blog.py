@@ -1,6 +1,14 @@
-"""What the blog post reports (../shared/PROTOCOL.md): the anchor our numbers sit beside."""
+"""What the blog post reports: the anchor our numbers sit beside (docs/PROTOCOL.md)."""
 
-TITLE = "Difference between L1 and L2 regularization, implementation and visualization in Tensorflow"
+TITLE = (
+    "Difference between L1 and L2 regularization, implementation and visualization in Tensorflow"
+)
+AUTHOR = "Juan Miguel Valverde"
+URL = (
+    "http://laid.delanover.com/"
+    "difference-between-l1-and-l2-regularization-implementation-and-visualization-in-tensorflow/"
+)
+SCRIPT_URL = "https://github.com/jmlipman/LAID/blob/master/Tensorflow/Regularization/L1vsL2.py"
 
 # Total absolute test error of the five L1 runs.
 L1_TEST_ERRORS = (22.68515524, 41.64545712, 4.77383674, 24.04390211, 7.25596004)

@@ -1,60 +1,95 @@
 """The configs of every command: frozen dataclasses, a help text per field (see flags.py).
 
-Defaults are the protocol's (PROTOCOL.md); `check()` refuses bad values with one line.
+The defaults are the blog's protocol (docs/PROTOCOL.md); `check()` refuses bad values with one
+line. Fields every command shares live in the bases `Files` and `Training`.
 """
+
 import dataclasses
 from dataclasses import dataclass
 
-from .checks import (ACTIVATIONS, ENGINES, MAX_EPOCHS, MAX_MODELS, MAX_RATE, MAX_WIDTH, METHODS, check_activation,
-                     check_at_most, check_choice, check_lam, check_methods, check_seed, check_sgd, check_sizes,
-                     check_spec)
-from .data import FLOAT32_MAX
-from .flags import doc, require
+from .checks import (ENGINES, MAX_EPOCHS, MAX_MODELS, MAX_RATE, MAX_WIDTH, check_activation,
+                     check_at_most, check_choice, check_lam, check_methods, check_seed, check_sgd,
+                     check_sizes, check_spec)
+from .core.activations import NAMES as ACTIVATIONS
+from .core.data import FLOAT32_MAX
+from .errors import require
+from .flags import doc
 
 
 @dataclass(frozen=True)
-class Config:
-    """The five-run L1 vs L2 comparison; defaults are the blog's (see PROTOCOL.md)."""
-    runs: int = doc(5, "independent runs per method; run k of every method starts from the same weights")
-    epochs: int = doc(100, "passes over the 40 training samples")
+class Files:
+    """What every command that reads the data set shares."""
+
+    data: str = doc("data/line.csv", "the data set: a CSV with columns x,y,split[,outlier]",
+                    path=True)
+    out: str = doc("outputs", "output folder", path=True)
+
+    def check(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Training(Files):
+    """What every command that trains with SGD shares."""
+
+    epochs: int = doc(100, "passes over the training samples")
     lr: float = doc(0.01, "learning rate of plain SGD")
+    batch_size: int = doc(1, "samples per SGD step (1, as in the blog: noisier on purpose); must "
+                             "divide the number of training samples")
+    seed: int = doc(0, "seed of the initial weights")
+
+    def check(self) -> None:
+        check_sgd(self)
+        check_seed(self)
+
+
+@dataclass(frozen=True)
+class Config(Training):
+    """The five-run L1 vs L2 comparison; the defaults are the blog's."""
+
+    runs: int = doc(5, "independent runs per method; run k of every method starts from the same "
+                       "weights")
     lam: float = doc(0.3, "regularization strength lambda, for L1 and L2 alike")
-    batch_size: int = doc(1, "samples per SGD step (1, as in the blog: noisier on purpose); must divide the training set")
-    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int)
-    methods: tuple = doc(("none", "l1", "l2"), "kernel regularizers to compare, comma separated, from "
-                         "none,l1,l2,l1l2 (l1l2: elastic net, both terms at --lam)", item=str)
-    kernel_reg: str = doc("", "one kernel penalty instead of --methods/--lam: none, l1:A, l2:B or l1l2:A,B "
-                              "(the runs are named by its kind)")
+    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1",
+                       item=int)
+    methods: tuple = doc(("none", "l1", "l2"), "kernel regularizers to compare, comma separated, "
+                         "from none,l1,l2,l1l2 (l1l2: elastic net, both terms at --lam)", item=str)
+    kernel_reg: str = doc("", "one kernel penalty instead of --methods/--lam: none, l1:A, l2:B or "
+                              "l1l2:A,B (the runs are named by its kind)")
     bias_reg: str = doc("none", "penalty on every bias, for all runs: none, l1:A, l2:B or l1l2:A,B")
-    activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, not "
-                                    "divided by it): none, l1:A, l2:B or l1l2:A,B")
-    activation: str = doc("identity", "hidden activation: identity (the blog's linear network), relu, "
-                                      "leaky_relu (slope 0.2; leaky_relu:A for slope A in [0, 1]), elu, tanh, prelu (a learned slope per unit, "
-                                      "variable denseK/alpha) or rrelu (slope drawn from U[1/8, 1/3] in "
-                                      "training, 11/48 at test); softmax is not offered: it makes outputs "
-                                      "sum to 1, which has no meaning for a regression")
-    l1_update: str = doc("subgradient", "subgradient: SGD on lam*|w| (weights hover around 0, as in the "
-                                        "blog); proximal: soft-threshold by lr*lam after each step (exact zeros)")
-    data: str = doc("data/line.csv", "the data set (CSV with columns x,y,split[,outlier])", path=True)
-    out: str = doc("outputs", "folder for results and figures", path=True)
+    activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, "
+                                    "not divided by it): none, l1:A, l2:B or l1l2:A,B")
+    activation: str = doc("identity", "hidden activation: identity (the blog's linear network), "
+                          "relu, leaky_relu (slope 0.2; leaky_relu:A for slope A in [0, 1]), elu, "
+                          "tanh, prelu (a learned slope per unit, variable denseK/alpha) or rrelu "
+                          "(slope drawn from U[1/8, 1/3] in training, 11/48 at test); softmax is not "
+                          "offered: it makes outputs sum to 1, which has no meaning for a regression")
+    l1_update: str = doc("subgradient", "subgradient: SGD on lam*|w| (weights hover around 0, as "
+                         "in the blog); proximal: soft-threshold by lr*lam after each step (exact "
+                         "zeros)")
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights; RReLU's random "
-                              "slopes are drawn from it and the step number")
-    zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; dead L1 "
-                                "weights hover around 0 with amplitude about lr*lam (0.003 by default)")
-    tensorboard: bool = doc(True, "write TensorBoard event files to <out>/tensorboard/<method>_run<k>/")
-    prune: bool = doc(True, "prune every L1 run, retrain the smaller nets, write pruning.md and checkpoints")
-    engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step")
+                       "slopes are drawn from it and the step number")
+    zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; "
+                          "dead L1 weights hover around 0 with amplitude about lr*lam (0.003 by "
+                          "default)")
+    tensorboard: bool = doc(True, "write TensorBoard event files to "
+                                  "<out>/tensorboard/<method>_run<k>/")
+    prune: bool = doc(True, "prune every L1 run, retrain the smaller nets, write pruning.md and "
+                            "checkpoints")
+    engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: "
+                               "one sess.run per step")
     gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")
-    gif_seconds: float = doc(5.0, "duration of each GIF in seconds (the last frame is held 10% of it)")
+    gif_seconds: float = doc(5.0, "duration of each GIF in seconds (the last frame is held 10% of "
+                                  "it)")
     quick: bool = doc(False, "smoke test: 2 runs of 5 epochs (overrides --runs and --epochs)")
     progress: bool = doc(True, "show a progress bar")
 
-    def check(self):
+    def check(self) -> None:
+        super().check()
         require(self.runs >= 1, "--runs must be at least 1")
-        require(self.runs * len(self.methods) <= MAX_MODELS, f"--runs x methods must be at most {MAX_MODELS:,}")
-        check_sgd(self)
+        require(self.runs * len(self.methods) <= MAX_MODELS,
+                f"--runs x methods must be at most {MAX_MODELS:,}")
         check_lam(self)
-        check_seed(self)
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
         check_sizes(self.sizes)
@@ -67,139 +102,141 @@ class Config:
         check_spec(self, "bias_reg")
         check_spec(self, "activity_reg")
 
-    def resolved(self):
+    def resolved(self) -> "Config":
         """Derived settings, computed once after parsing."""
         cfg = dataclasses.replace(self, runs=2, epochs=5) if self.quick else self
         if cfg.kernel_reg:
-            cfg = dataclasses.replace(cfg, methods=(cfg.kernel_reg.strip().lower().partition(":")[0],))
+            kind = cfg.kernel_reg.strip().lower().partition(":")[0]
+            cfg = dataclasses.replace(cfg, methods=(kind,))
         return cfg
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Generate the noisy line with outliers (PROTOCOL.md) and write it as CSV."""
+    """Generate the noisy line with outliers and write it as CSV."""
+
     seed: int = doc(0, "seed of the generator")
     n: int = doc(50, "number of samples")
     lo: float = doc(0.5, "smallest x")
     hi: float = doc(9.5, "largest x")
     slope: float = doc(2.0, "clean target y = slope * x")
     n_outliers: int = doc(10, "outliers, on evenly spaced indices")
-    outlier_scale: float = doc(10.0, "outliers get one shared offset u * outlier_scale, u ~ U[0, 1)")
+    outlier_scale: float = doc(10.0, "outliers get one shared offset u * outlier_scale, "
+                                     "u ~ U[0, 1)")
     noise: float = doc(2.0, "every sample gets U[0, noise) added")
     train_frac: float = doc(0.8, "fraction of samples used for training")
     out: str = doc("data/line.csv", "where to write the CSV", path=True)
 
-    def check(self):
-        require(2 <= self.n <= 100_000, "--n must be between 2 and 100,000 (the loader reads files up to 10 MB)")
+    def check(self) -> None:
+        require(2 <= self.n <= 100_000,
+                "--n must be between 2 and 100,000 (the loader reads files up to 10 MB)")
         check_seed(self)
         require(self.hi > self.lo, "--hi must be larger than --lo")
         require(0 <= self.n_outliers <= self.n, "--n-outliers must be between 0 and --n")
-        require(self.outlier_scale >= 0 and self.noise >= 0, "--outlier-scale and --noise must be non-negative")
+        require(self.outlier_scale >= 0 and self.noise >= 0,
+                "--outlier-scale and --noise must be non-negative")
         largest = abs(self.slope) * max(abs(self.lo), abs(self.hi)) + self.outlier_scale + self.noise
-        require(largest <= FLOAT32_MAX, "the data would not fit float32 (the network's numbers): lower "
-                                        "--slope, --lo/--hi, --outlier-scale or --noise")
+        require(largest <= FLOAT32_MAX, "the data would not fit float32 (the network's numbers): "
+                                        "lower --slope, --lo/--hi, --outlier-scale or --noise")
         n_train = round(self.train_frac * self.n)
-        require(0 < n_train < self.n, "--train-frac must leave at least one train and one test sample")
+        require(0 < n_train < self.n,
+                "--train-frac must leave at least one train and one test sample")
 
 
 @dataclass(frozen=True)
 class GifsConfig:
     """Redraw the GIFs and figures of an earlier run from its recording.npz, without training."""
+
     out: str = doc("outputs", "the output folder of that run", path=True)
     gif_seconds: float = doc(5.0, "duration of each GIF in seconds")
 
-    def check(self):
+    def check(self) -> None:
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
 
 
 @dataclass(frozen=True)
-class PruneConfig:
-    """Prune a saved model (a checkpoints/<run> folder) and retrain the smaller network."""
-    checkpoint: str = doc("", "checkpoint folder written by ./reproduce, e.g. outputs/checkpoints/l1_run0")
-    tol: float = doc(0.01, "|w| below this counts as zero; above the ~lr*lam oscillation of dead L1 weights")
-    retrain: str = doc("scratch", "scratch: fresh Glorot weights of the pruned sizes; finetune: start from "
-                                  "the pruned weights; none: only prune")
-    method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1, l2 or l1l2")
-    activation: str = doc("identity", "the activation the model was trained with, as for the main run "
-                                      "(prelu is not supported)")
+class PruneConfig(Training):
+    """Prune a saved model (a checkpoints/<run> folder) and retrain the smaller network; the
+    results go to <out>/pruned/."""
+
+    checkpoint: str = doc("", "checkpoint folder written by ./reproduce, e.g. "
+                              "outputs/checkpoints/l1_run0")
+    tol: float = doc(0.01, "|w| below this counts as zero; above the ~lr*lam oscillation of dead "
+                           "L1 weights")
+    retrain: str = doc("scratch", "scratch: fresh Glorot weights of the pruned sizes; finetune: "
+                                  "start from the pruned weights; none: only prune")
+    method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1, l2 "
+                            "or l1l2")
+    activation: str = doc("identity", "the activation the model was trained with, as for the "
+                                      "main run (prelu is not supported)")
     lam: float = doc(0.3, "regularization strength for retraining")
-    epochs: int = doc(100, "retraining epochs")
-    lr: float = doc(0.01, "retraining learning rate")
-    batch_size: int = doc(1, "retraining batch size")
     seed: int = doc(0, "seed of the fresh weights when retraining from scratch")
     engine: str = doc("graph", "graph or reference, as for the main run")
-    data: str = doc("data/line.csv", "the data set", path=True)
-    out: str = doc("outputs", "the pruned model and its report go to <out>/pruned/", path=True)
 
-    def check(self):
+    def check(self) -> None:
         require(self.checkpoint != "", "--checkpoint is required")
         require(self.tol > 0, "--tol must be positive")
         check_choice(self.retrain, "retrain", ("scratch", "finetune", "none"))
-        check_choice(self.method, "method", METHODS)
+        check_choice(self.method, "method", ("none", "l1", "l2", "l1l2"))
         check_activation(self.activation)
-        require(self.activation != "prelu", "pruning does not support --activation prelu: its learned slopes "
-                                            "would have to be cut with the units")
+        require(self.activation != "prelu", "pruning does not support --activation prelu: its "
+                                            "learned slopes would have to be cut with the units")
         check_lam(self)
-        check_sgd(self)
-        check_seed(self)
+        super().check()
         check_choice(self.engine, "engine", ENGINES)
 
 
 @dataclass(frozen=True)
-class SweepConfig:
-    """Many seeds x lambdas x methods, trained together; statistics and a paired L1 vs L2 test."""
-    seeds: int = doc(50, "seeds per (method, lambda); seed s gives every method and lambda the same initial weights")
-    lams: tuple = doc((0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated", item=float)
-    methods: tuple = doc(("l1", "l2", "l1l2"), "kernel regularizers, comma separated, from none,l1,l2,l1l2 "
-                         "(l1l2: elastic net, both terms at each lambda)", item=str)
-    epochs: int = doc(100, "passes over the training samples")
-    lr: float = doc(0.01, "learning rate of plain SGD")
-    batch_size: int = doc(1, "samples per SGD step; must divide the training set")
-    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int)
+class SweepConfig(Training):
+    """Many seeds x lambdas x methods, trained together; statistics and a paired L1 vs L2 test;
+    the results go to <out>/sweep/."""
+
+    seeds: int = doc(50, "seeds per (method, lambda); seed s gives every method and lambda the "
+                         "same initial weights")
+    lams: tuple = doc((0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated",
+                      item=float)
+    methods: tuple = doc(("l1", "l2", "l1l2"), "kernel regularizers, comma separated, from "
+                         "none,l1,l2,l1l2 (l1l2: elastic net, both terms at each lambda)", item=str)
+    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1",
+                       item=int)
     zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
     chunk: int = doc(1000, "models trained together in one graph (memory grows with it)")
-    xla: bool = doc(False, "compile the training loop with XLA auto-clustering: faster for large chunks, "
-                           "results differ from the default engine by ~1e-6")
+    xla: bool = doc(False, "compile the training loop with XLA auto-clustering: faster for large "
+                           "chunks, results differ from the default engine by ~1e-6")
     seed: int = doc(0, "first seed")
-    data: str = doc("data/line.csv", "the data set", path=True)
-    out: str = doc("outputs", "results go to <out>/sweep/", path=True)
     progress: bool = doc(True, "show a progress bar")
 
-    def check(self):
+    def check(self) -> None:
         require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
         require(len(self.lams) > 0, "--lams is empty")
         require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
         require(max(self.lams) <= MAX_RATE, f"--lams must be at most {MAX_RATE:,}")
         require(self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
                 f"--seeds x lams x methods must be at most {MAX_MODELS:,} models")
-        check_seed(self)
+        super().check()
         require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
         check_methods(self.methods)
-        check_sgd(self)
         check_sizes(self.sizes)
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
 
 
 @dataclass(frozen=True)
-class ZerosConfig:
-    """Subgradient vs proximal L1 on one model: weight paths near zero, exact zeros, pruning tolerance."""
-    seed: int = doc(0, "seed of the initial weights")
+class ZerosConfig(Training):
+    """Subgradient vs proximal L1 on one model: weight paths near zero, exact zeros, pruning
+    tolerance; the results go to <out>/analysis/."""
+
     lam: float = doc(0.3, "L1 strength")
-    lr: float = doc(0.01, "learning rate")
     epochs: int = doc(100, "epochs for the final counts")
     record_epochs: int = doc(10, "epochs whose every step is recorded for the trajectory figure")
     sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated", item=int)
     tol: float = doc(0.01, "pruning tolerance to compare with")
-    data: str = doc("data/line.csv", "the data set", path=True)
-    out: str = doc("outputs", "results go to <out>/analysis/", path=True)
 
-    def check(self):
-        require(self.lam > 0 and self.lr > 0 and self.tol > 0, "--lam, --lr and --tol must be positive")
+    def check(self) -> None:
+        require(self.lam > 0 and self.lr > 0 and self.tol > 0,
+                "--lam, --lr and --tol must be positive")
         check_at_most(self, "lam", MAX_RATE)
-        check_at_most(self, "lr", MAX_RATE)
-        check_at_most(self, "epochs", MAX_EPOCHS)
-        check_seed(self)
+        super().check()
         require(self.epochs >= 1 and 1 <= self.record_epochs <= 50,
                 "--epochs must be at least 1 and --record-epochs between 1 and 50")
         check_sizes(self.sizes)
@@ -207,17 +244,18 @@ class ZerosConfig:
 
 
 @dataclass(frozen=True)
-class LeakyConfig:
-    """Write-up 000: ReLU -> LeakyReLU vs an L1 activity penalty, first-layer gradients during training."""
+class LeakyConfig(Files):
+    """ReLU -> LeakyReLU vs an L1 activity penalty, first-layer gradients during training; the
+    results go to <out>/analysis/."""
+
     hidden: int = doc(10, "hidden units of the 1-hidden-1 network")
     epochs: int = doc(50, "epochs of ReLU training")
     lr: float = doc(0.001, "learning rate (MSE loss)")
-    lam: float = doc(0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do not depend on it)")
+    lam: float = doc(0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do "
+                          "not depend on it)")
     seed: int = doc(0, "seed of the initial weights")
-    data: str = doc("data/line.csv", "the data set", path=True)
-    out: str = doc("outputs", "results go to <out>/analysis/", path=True)
 
-    def check(self):
+    def check(self) -> None:
         require(self.hidden >= 1 and self.epochs >= 1, "--hidden and --epochs must be at least 1")
         check_at_most(self, "hidden", MAX_WIDTH)
         check_at_most(self, "epochs", MAX_EPOCHS)
@@ -227,21 +265,25 @@ class LeakyConfig:
         require(self.lr > 0 and self.lam > 0, "--lr and --lam must be positive")
 
 
+# where `reproduce variants` puts L1: the Config field of each target ("nothing": no penalty)
+TARGETS = {"nothing": None, "kernel": "kernel_reg", "bias": "bias_reg", "activity": "activity_reg"}
+
+
 @dataclass(frozen=True)
-class VariantsConfig:
-    """Beyond the blog: the none/L1/L2 comparison under each activation, and L1 on kernels, biases or
-    layer outputs (Keras' three targets); the blog's network, lr and data otherwise."""
+class VariantsConfig(Files):
+    """Beyond the blog: the none/L1/L2 comparison under each activation, and L1 on kernels,
+    biases or layer outputs (Keras' three targets); the blog's network, lr and data otherwise.
+    The results go to <out>/analysis/."""
+
     runs: int = doc(5, "runs per setting and method; run k starts from seed+k")
     epochs: int = doc(100, "passes over the training samples")
     lam: float = doc(0.3, "strength of every penalty")
     activations: tuple = doc(ACTIVATIONS, "activations to compare, comma separated", item=str)
     zero_tol: float = doc(0.01, "|value| below this counts as zero")
     seed: int = doc(0, "base seed")
-    data: str = doc("data/line.csv", "the data set", path=True)
-    out: str = doc("outputs", "results go to <out>/analysis/", path=True)
     progress: bool = doc(True, "show a progress bar")
 
-    def check(self):
+    def check(self) -> None:
         require(1 <= self.runs <= 1000, "--runs must be between 1 and 1,000")
         require(self.epochs >= 1, "--epochs must be at least 1")
         check_at_most(self, "epochs", MAX_EPOCHS)
@@ -251,3 +293,14 @@ class VariantsConfig:
         require(len(self.activations) > 0, "--activations is empty")
         for a in self.activations:
             check_activation(a, "activations")
+
+    def settings(self) -> list[tuple[str, Config]]:
+        """(label, main-run Config) of every setting: one per activation, then one per target."""
+        base = Config(runs=self.runs, epochs=self.epochs, lam=self.lam, seed=self.seed,
+                      data=self.data, zero_tol=self.zero_tol, progress=False)
+        out = [(f"activation {a}", dataclasses.replace(base, activation=a))
+               for a in self.activations]
+        for target, field in TARGETS.items():
+            spec = {"kernel_reg": "none", **({field: f"l1:{self.lam:g}"} if field else {})}
+            out.append((f"L1 on {target}", dataclasses.replace(base, **spec).resolved()))
+        return out

@@ -10,23 +10,12 @@ import math
 import sys
 from dataclasses import field
 
+from .errors import UsageError
+
 
 def doc(default, help, **kw):
     """A dataclass field with its help text (the field's docstring)."""
     return field(default=default, metadata={"help": help, **kw})
-
-
-class InputError(ValueError):
-    """Bad input from the user (a flag, a file): reported as one line with exit status 2."""
-
-
-class UsageError(InputError):
-    """A flag value the command cannot use."""
-
-
-def require(ok, msg):
-    if not ok:
-        raise UsageError(msg)
 
 
 def _fmt(seq):
@@ -84,7 +73,7 @@ def _list_type(item):
 def parser_for(cls, prog, description=None):
     p = _Parser(prog=prog, description=description or cls.__doc__,
                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    for f in dataclasses.fields(cls):
+    for f in _own_fields_first(cls):
         help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):
             p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=help)
@@ -98,6 +87,12 @@ def parser_for(cls, prog, description=None):
             convert, metavar, default = str, "TEXT", f.default
         p.add_argument(flag(f.name), type=convert, metavar=metavar, default=default, help=help)
     return p
+
+
+def _own_fields_first(cls):
+    """The command's own flags first, those it shares with other commands (data, out, ...) after."""
+    own = vars(cls).get("__annotations__", {})
+    return sorted(dataclasses.fields(cls), key=lambda f: f.name not in own)
 
 
 def parse(cls, argv, prog="reproduce"):

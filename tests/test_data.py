@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from l1l2 import data
+from l1l2.core import data
 
 
 def test_sizes_ranges_and_split():

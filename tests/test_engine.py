@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from l1l2 import data, model, regularizers, train
+from l1l2.core import data, model, regularizers, train, engine
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)
@@ -13,7 +13,7 @@ def test_graph_engine_matches_reference_loop(method):
     p0 = model.stack([model.glorot_init(SIZES, 5)])
     pen = regularizers.stack([regularizers.for_method(method, 0.3)])
     kw = dict(lr=0.01, epochs=8)  # 320 steps
-    g = train.train_graph(D.x_train, D.y_train, p0, pen, **kw)
+    g = engine.train_graph(D.x_train, D.y_train, p0, pen, **kw)
     r = train.train_reference(D.x_train, D.y_train, p0, pen, **kw)
     for k in p0:
         assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
@@ -24,10 +24,10 @@ def test_batched_models_are_independent():
     a = [model.glorot_init(SIZES, 1)], regularizers.for_method("l1", 0.3)
     b = [model.glorot_init(SIZES, 2)], regularizers.for_method("l2", 0.1)
     kw = dict(lr=0.01, epochs=5)
-    both = train.train_graph(D.x_train, D.y_train, model.stack(a[0] + b[0]),
+    both = engine.train_graph(D.x_train, D.y_train, model.stack(a[0] + b[0]),
                              regularizers.stack([a[1], b[1]]), **kw)
     for i, (p, pen) in enumerate((a, b)):
-        alone = train.train_graph(D.x_train, D.y_train, model.stack(p), regularizers.stack([pen]), **kw)
+        alone = engine.train_graph(D.x_train, D.y_train, model.stack(p), regularizers.stack([pen]), **kw)
         for k in alone.params:
             assert np.abs(both.params[k][i] - alone.params[k][0]).max() <= 1e-6, k
 
@@ -35,7 +35,7 @@ def test_batched_models_are_independent():
 def test_divergence_is_located_per_model():
     p0 = model.stack([model.glorot_init(SIZES, 0)] * 2)
     pen = regularizers.stack([regularizers.Penalty()] * 2)
-    t = train.train_graph(D.x_train, D.y_train, p0, pen, lr=5.0, epochs=3)
+    t = engine.train_graph(D.x_train, D.y_train, p0, pen, lr=5.0, epochs=3)
     at = t.diverged_at
     assert (at >= 0).all() and np.isfinite(t.step_cost[: at[0], 0]).all()
     assert not np.isfinite(t.step_cost[at[0], 0])
@@ -44,8 +44,8 @@ def test_divergence_is_located_per_model():
 def test_a_diverging_model_leaves_its_neighbour_untouched():
     p0 = model.stack([model.glorot_init(SIZES, 0), model.glorot_init(SIZES, 1)])
     pens = [regularizers.Penalty(l2=1e6), regularizers.Penalty(l1=0.3)]  # w <- w (1 - 1e4): explodes
-    both = train.train_graph(D.x_train, D.y_train, p0, regularizers.stack(pens), lr=0.01, epochs=3)
-    alone = train.train_graph(D.x_train, D.y_train, model.stack([model.unstack(p0, 1)]),
+    both = engine.train_graph(D.x_train, D.y_train, p0, regularizers.stack(pens), lr=0.01, epochs=3)
+    alone = engine.train_graph(D.x_train, D.y_train, model.stack([model.unstack(p0, 1)]),
                               regularizers.stack(pens[1:]), lr=0.01, epochs=3)
     assert both.diverged_at.tolist()[0] >= 0 and both.diverged_at.tolist()[1] == -1
     for k in p0:

@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import run_reproduce
-from l1l2 import data, gifs, model, regularizers, train
+from l1l2.core import data, model, regularizers, train, engine
+from l1l2.output import gifs
 
 D = data.load("data/line.csv")
 P0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for s in range(2)])
@@ -17,7 +18,7 @@ PEN = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")]
 def test_frame_k_is_the_weights_after_step_k():
     """Frames of the in-graph loop equal those the reference loop fetches with a separate sess.run."""
     x, y = D.x_train[:10], D.y_train[:10]
-    g = train.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
+    g = engine.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
     r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
     assert g.frame_steps.tolist() == r.frame_steps.tolist() == [0, 7, 14, 21, 28, 30]
     for k in P0:
@@ -28,8 +29,8 @@ def test_frame_k_is_the_weights_after_step_k():
 
 
 def test_frame_at_epoch_boundary_equals_a_shorter_training():
-    long = train.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=3, record=True)
-    short = train.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=2)
+    long = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=3, record=True)
+    short = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=2)
     assert long.frame_steps.tolist() == [0, 40, 80, 120]
     for k in P0:
         np.testing.assert_array_equal(long.frames[k][2], short.params[k])
@@ -146,7 +147,7 @@ def test_quick_run_writes_gifs_under_2mb(quick_run):
 def test_full_length_gifs_stay_under_2mb(tmp_path):
     """The default run's GIFs: 101 frames of 100 epochs of L1 and L2 from the same weights."""
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), 0)] * 2)
-    t = train.train_graph(D.x_train, D.y_train, p0, PEN, lr=0.01, epochs=100, record=True)
+    t = engine.train_graph(D.x_train, D.y_train, p0, PEN, lr=0.01, epochs=100, record=True)
     layers = model.layer_names(t.params)
     rec = {"layers": np.array(layers), "kernels": [t.frames[f"{n}/W"] for n in layers],
            "frame_steps": t.frame_steps, "step_cost": t.step_cost, "steps_per_epoch": len(D.x_train),

@@ -56,7 +56,7 @@ def test_divergence_is_reported_not_crashed(tmp_path):
 
 
 def test_staged_replaces_folders_or_merges_files(tmp_path):
-    from l1l2.outputs import staged
+    from l1l2.output.folder import staged
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "fit.png").write_text("old fit")
     (tmp_path / "figures" / "other.png").write_text("old other")
@@ -73,7 +73,7 @@ def test_staged_replaces_folders_or_merges_files(tmp_path):
 
 
 def test_staged_removes_what_the_command_owns_but_did_not_write(tmp_path):
-    from l1l2.outputs import staged
+    from l1l2.output.folder import staged
     for name in ("gifs", "sweep"):
         (tmp_path / name).mkdir()
     (tmp_path / "pruning.md").write_text("from an earlier run")

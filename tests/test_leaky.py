@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 
 from conftest import run_reproduce
-from l1l2 import leaky, model
-from l1l2._tf import session, v1
+from l1l2.commands import leaky
+from l1l2.core import activations, model
+from l1l2.tf1 import session, v1
 
-A = model.LEAKY_ALPHA
+A = activations.LEAKY_ALPHA
 
 
 def test_leaky_relu_identity():

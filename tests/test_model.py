@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 
-from l1l2 import model, regularizers, train
-from l1l2._tf import session, tf, v1
+from l1l2.core import model, regularizers, train, engine
+from l1l2.tf1 import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
 LAM, LR = 0.3, 0.01
+
+ENGINES = {"graph": engine.train_graph, "reference": train.train_reference}
 
 
 def np_forward(p, x, act=lambda z: z):
@@ -101,7 +103,7 @@ def test_one_sgd_step_matches_hand_derived_gradients(engine, method):
     p = model.glorot_init(SIZES, 11)
     x, y = np.array([3.0], np.float32), np.array([7.5], np.float32)
     pen = regularizers.stack([regularizers.for_method(method, LAM)])
-    out = train.ENGINES[engine](x, y, model.stack([p]), pen, lr=LR, epochs=1)
+    out = ENGINES[engine](x, y, model.stack([p]), pen, lr=LR, epochs=1)
     want = np_sgd_step({k: v.astype(np.float64) for k, v in p.items()}, x[:, None].astype(np.float64),
                        y[:, None].astype(np.float64), method, LAM, LR)
     got = model.unstack(out.params, 0)
@@ -112,17 +114,10 @@ def test_one_sgd_step_matches_hand_derived_gradients(engine, method):
 def test_one_sgd_step_with_relu():
     p = model.glorot_init(SIZES, 2)
     x, y = np.array([4.0], np.float32), np.array([9.0], np.float32)
-    out = train.train_graph(x, y, model.stack([p]), regularizers.stack([regularizers.for_method("l1", LAM)]),
+    out = engine.train_graph(x, y, model.stack([p]), regularizers.stack([regularizers.for_method("l1", LAM)]),
                             lr=LR, epochs=1, activation="relu")
     want = np_sgd_step({k: v.astype(np.float64) for k, v in p.items()}, x[:, None].astype(np.float64),
                        y[:, None].astype(np.float64), "l1", LAM, LR,
                        act=lambda z: np.maximum(z, 0), dact=lambda z: (z > 0).astype(float))
     for k, v in model.unstack(out.params, 0).items():
         np.testing.assert_allclose(v, want[k], rtol=1e-5, atol=1e-6, err_msg=k)
-
-
-def test_activation_names_agree_across_modules():
-    """config lists them without TensorFlow; model and prune implement them; prune leaves out prelu."""
-    from l1l2 import checks, prune
-    assert set(model.ACTIVATIONS) == set(checks.ACTIVATIONS)
-    assert set(prune.NP_ACTIVATIONS) == set(checks.ACTIVATIONS) - {"prelu"}

@@ -9,7 +9,9 @@ import pytest
 from conftest import run_reproduce
 from types import SimpleNamespace
 
-from l1l2 import checkpoints, config, data, experiment, model, prune, regularizers, retrain, train
+from l1l2 import config
+from l1l2.commands import common, experiment, prune as retrain
+from l1l2.core import checkpoints, data, model, pruning as prune, regularizers, train, engine
 
 
 def net(sizes, seed=0, scale=1.0):
@@ -108,7 +110,7 @@ def test_checkpoint_round_trip(tmp_path):
 
 def save_raw(prefix, arrays):
     """A checkpoint of arbitrary variables, written without the model builder."""
-    from l1l2._tf import session, tf, v1
+    from l1l2.tf1 import session, tf, v1
     g = tf.Graph()
     with g.as_default():
         for name, a in arrays.items():
@@ -202,7 +204,7 @@ def test_float64_and_int32_checkpoints_load_as_float32(tmp_path):
 
 
 def test_checkpoint_folder_can_be_moved(tmp_path):
-    from l1l2._tf import tf
+    from l1l2.tf1 import tf
     p = net((1, 3, 1))
     checkpoints.save(tmp_path / "staging", p)
     (tmp_path / "staging").rename(tmp_path / "final")
@@ -222,8 +224,8 @@ def prunable():
 def test_main_run_saves_the_retrained_nets(tmp_path):
     cfg = config.Config(runs=1, epochs=2, methods=("l1",))
     o = SimpleNamespace(trained=SimpleNamespace(params=model.stack([prunable()])), data=data.load(cfg.data),
-                        runs=[experiment.Run("l1", 0, 0)], rows=[{"test_error": 9.0, "diverged_at_step": -1}],
-                        penalty=regularizers.stack([experiment.run_penalty(cfg, "l1")]))
+                        runs=[common.Run("l1", 0, 0)], rows=[{"test_error": 9.0, "diverged_at_step": -1}],
+                        penalty=regularizers.stack([common.run_penalty(cfg, "l1")]))
     [item] = retrain.prune_runs(cfg, o, tmp_path)
     for how in ("scratch", "finetune"):
         q = checkpoints.load(tmp_path / "checkpoints" / f"l1_run0_{how}")
@@ -237,7 +239,7 @@ def test_main_run_saves_the_retrained_nets(tmp_path):
 
 def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     checkpoints.save(tmp_path / "ck", prunable())
-    retrain.command(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
+    retrain.main(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
                                        out=str(tmp_path / "out")))
     folder = tmp_path / "out" / "pruned"
     assert sorted(f.name for f in folder.iterdir()) == ["checkpoint", "config.json", "report.md",
@@ -260,7 +262,7 @@ def test_l1_prunes_and_l2_barely_on_the_committed_data():
     d = data.load("data/line.csv")
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), 2)] * 2)
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")])
-    out = train.train_graph(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=30)
+    out = engine.train_graph(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=30)
     l1, l2 = (prune.prune(model.unstack(out.params, i), 0.01) for i in (0, 1))
     assert sum(prune.sizes_of(l1.params)[1:-1]) <= 6
     assert sum(len(d) for d in l2.dead) <= 1

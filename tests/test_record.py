@@ -1,7 +1,8 @@
 """The run record: what it holds, and which changes count as a dirty checkout."""
 import subprocess
 
-from l1l2 import config, record
+from l1l2 import config
+from l1l2.output import record
 
 
 def git(repo, *args):

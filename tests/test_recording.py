@@ -7,7 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from l1l2 import recording
+from l1l2.output import recording
 from l1l2.cli import main
 
 F, R, STEPS = 3, 2, 4  # frames, models, SGD steps of the hand-made recording

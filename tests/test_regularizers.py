@@ -2,11 +2,13 @@
 import numpy as np
 import pytest
 
-from l1l2 import data, model, prune, regularizers as R, train
-from l1l2._tf import session, tf, v1
+from l1l2.core import data, model, pruning as prune, regularizers as R, train, engine
+from l1l2.tf1 import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
 D = data.load("data/line.csv")
+
+ENGINES = {"graph": engine.train_graph, "reference": train.train_reference}
 
 
 @pytest.mark.parametrize("spec, l1, l2", [("none", 0, 0), ("l1:0.3", 0.3, 0), ("l2:1e-3", 0, 1e-3),
@@ -75,7 +77,7 @@ def test_one_proximal_step_against_numpy(engine):
     p["dense2/W"][0, :] = [0.002, -0.001, 0.5, -0.0005]     # dense2 gets no data gradient
     x, y, lr, lam = np.array([2.0], np.float32), np.array([5.0], np.float32), 0.01, 0.3
     pen = R.stack([R.for_method("l1l2", lam)])
-    out = train.ENGINES[engine](x, y, model.stack([p]), pen, lr=lr, epochs=1, l1_update="proximal")
+    out = ENGINES[engine](x, y, model.stack([p]), pen, lr=lr, epochs=1, l1_update="proximal")
     # NumPy: gradient of |pred - y| + lam*sum(W^2)/2, a step, then soft-threshold kernels by lr*lam
     q = {k: v.astype(np.float64) for k, v in p.items()}
     hs = prune.forward(q, x[:, None].astype(np.float64))
@@ -96,11 +98,11 @@ def test_proximal_engines_agree_and_give_exact_zeros():
     p0 = model.stack([model.glorot_init(SIZES, 1)])
     pen = R.stack([R.for_method("l1", 0.3)])
     kw = dict(lr=0.01, epochs=5, l1_update="proximal")
-    g = train.train_graph(D.x_train, D.y_train, p0, pen, **kw)
+    g = engine.train_graph(D.x_train, D.y_train, p0, pen, **kw)
     r = train.train_reference(D.x_train, D.y_train, p0, pen, **kw)
     for k in p0:
         assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
-    sub = train.train_graph(D.x_train, D.y_train, p0, pen, lr=0.01, epochs=5)
+    sub = engine.train_graph(D.x_train, D.y_train, p0, pen, lr=0.01, epochs=5)
     zeros = lambda t: sum(int((t.params[k] == 0).sum()) for k in t.params if k.endswith("/W"))
     assert zeros(g) > 100 and zeros(sub) == 0
     # with exact zeros, pruning at a tolerance of ~0 gives the sizes tolerance 0.01 gives
@@ -128,7 +130,7 @@ def test_prelu_slope_is_a_trained_variable_of_the_layer():
         names = sorted(v.op.name for v in g.get_collection(v1.GraphKeys.GLOBAL_VARIABLES))
     assert names == ["dense1/W", "dense1/alpha", "dense1/b", "dense2/W", "dense2/b"]
     x, y, lr = np.array([1.5], np.float32), np.array([4.0], np.float32), 0.01
-    out = {e: model.unstack(train.ENGINES[e](x, y, model.stack([p]), R.stack([R.Penalty()]), lr=lr, epochs=1,
+    out = {e: model.unstack(ENGINES[e](x, y, model.stack([p]), R.stack([R.Penalty()]), lr=lr, epochs=1,
                                              activation="prelu").params, 0) for e in ("graph", "reference")}
     z = x[0] * p["dense1/W"][0] + p["dense1/b"]
     h = np.maximum(z, 0) + p["dense1/alpha"] * np.minimum(z, 0)
@@ -155,7 +157,7 @@ def test_rrelu_is_random_in_training_and_its_mean_at_test():
 def test_rrelu_training_is_fixed_by_the_seed(engine):
     p0 = model.stack([model.glorot_init(SIZES, 0)])
     pen = R.stack([R.Penalty(l1=0.3)])
-    runs = [train.ENGINES[engine](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu",
+    runs = [ENGINES[engine](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu",
                                   seed=s).params["dense2/W"] for s in (7, 7, 8)]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
@@ -165,16 +167,17 @@ def test_rrelu_slopes_are_the_same_in_both_engines():
     """The slopes are drawn from (seed, step, layer) alone, so one model trains identically in both."""
     p0 = model.stack([model.glorot_init(SIZES, 3)])
     pen = R.stack([R.Penalty(l1=0.3)])
-    g, r = (train.ENGINES[e](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
+    g, r = (ENGINES[e](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
             for e in ("graph", "reference"))
     for k in p0:
         assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
 
 def test_kernel_reg_replaces_methods_and_lam():
-    from l1l2 import config, experiment
+    from l1l2 import config
+    from l1l2.commands import common, experiment
     from l1l2.flags import parse
     cfg = parse(config.Config, ["--kernel-reg", "l1l2:0.3,0.02", "--bias-reg", "l2:0.01", "--lam", "5"])
     assert cfg.methods == ("l1l2",)
-    pen = experiment.run_penalty(cfg, cfg.methods[0])
+    pen = common.run_penalty(cfg, cfg.methods[0])
     assert (pen.kernel.l1, pen.kernel.l2, pen.bias.l1, pen.bias.l2) == (0.3, 0.02, 0.0, 0.01)
-    assert experiment.run_penalty(parse(config.Config, ["--lam", "0.5"]), "l1l2").kernel == R.Penalty(0.5, 0.5)
+    assert common.run_penalty(parse(config.Config, ["--lam", "0.5"]), "l1l2").kernel == R.Penalty(0.5, 0.5)

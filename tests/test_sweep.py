@@ -6,7 +6,7 @@ import pytest
 from scipy import stats as sp
 
 from conftest import run_reproduce
-from l1l2 import stats
+from l1l2.core import stats
 
 
 def test_mean_ci_against_hand_computation():
@@ -59,7 +59,7 @@ def test_bad_sweep_arguments(capsys, args, message):
 
 def test_pruned_sizes_distribution_names_the_rest():
     from collections import Counter
-    from l1l2.sweep import pruned_sizes_text
+    from l1l2.commands.sweep import pruned_sizes_text
     counts = Counter({"1-1-1-1-1": 174, "1-1-1-2-1": 18, "1-2-1-1-1": 5, "constant": 2, "1-2-2-1-1": 1})
     assert pruned_sizes_text(counts) == "1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 2 other sizes ×3"
     assert pruned_sizes_text(Counter({"1-10-1": 3})) == "1-10-1 ×3"

@@ -3,7 +3,7 @@ import csv
 
 import numpy as np
 
-from l1l2._tf import v1
+from l1l2.tf1 import v1
 
 
 def read_events(folder):

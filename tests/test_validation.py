@@ -4,7 +4,7 @@ import os
 import numpy as np
 import pytest
 
-from l1l2 import checkpoints
+from l1l2.core import checkpoints
 from l1l2.cli import main
 
 GOOD = "data/line.csv"

@@ -3,13 +3,14 @@ import json
 
 import numpy as np
 
-from l1l2 import config, experiment, variants
+from l1l2 import config
+from l1l2.commands import common, experiment, variants
 from l1l2.cli import main
 
 
 def test_each_target_setting_penalizes_only_its_target():
     cfg = config.VariantsConfig(lam=0.2, activations=("identity", "elu"))
-    got = {label: experiment.run_penalty(c, c.methods[0]) for label, c in variants.settings(cfg)}
+    got = {label: common.run_penalty(c, c.methods[0]) for label, c in cfg.settings()}
     assert [label for label in got][:2] == ["activation identity", "activation elu"]
     by_target = {t: (p.kernel.l1, p.bias.l1, p.activity.l1) for t, p in
                  ((label.split()[-1], p) for label, p in got.items() if label.startswith("L1 on"))}

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .flags import InputError
+from ..errors import InputError
+from ..tf1 import tf
 
 METHODS = ("none", "l1", "l2", "l1l2")
 
@@ -27,7 +28,6 @@ class Penalty:
 
     def __call__(self, w):
         """The penalty of weight tensor w, per model: usable as get_variable(regularizer=...)."""
-        from ._tf import tf
         terms = []
         if np.any(self.l1):
             terms.append(self.l1 * tf.reduce_sum(tf.abs(w), axis=self._axes(w)))          # <- L1: lam*sum|W|
@@ -116,6 +116,5 @@ def proximal_split(reg, l1_update):
 
 def soft_threshold(w, threshold):
     """The proximal step of threshold*|w|; threshold is a float or one value per stacked model."""
-    from ._tf import tf
     t = np.reshape(np.asarray(threshold, np.float32), np.shape(threshold) + (1,) * (w.shape.ndims - np.ndim(threshold)))
     return tf.sign(w) * tf.maximum(tf.abs(w) - t, 0.0)    # <- proximal L1: exact zeros

@@ -6,8 +6,8 @@ produced afterwards: each frame's weights are evaluated on the train and test se
 """
 import numpy as np
 
-from . import experiment, model, regularizers, train
-from ._tf import session, tf, v1
+from ..core import model, regularizers, train
+from ..tf1 import session, tf, v1
 
 TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
 
@@ -20,7 +20,7 @@ def frame_params(trained):
 def epoch_metrics(o):
     """[F, R] data loss, penalty and test error of the recorded frames."""
     F, R = len(o.trained.frame_steps), len(o.runs)
-    pen = regularizers.stack([experiment.run_penalty(o.cfg, r.method) for r in o.runs] * F)
+    pen = regularizers.stack([o.penalty.pick(r) for r in range(R)] * F)
     params, act = frame_params(o.trained), o.cfg.activation
     _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen, act)
     _, test, _ = train.evaluate(params, o.data.x_test, o.data.y_test, pen, act)

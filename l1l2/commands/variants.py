@@ -4,37 +4,29 @@
 - Targets (write-up 003, Keras' kernel/bias/activity regularizers): L1 on the kernels, on the
   biases or on the hidden layers' outputs -- which numbers does each drive to zero?
 """
-import dataclasses
 import time
 
 import numpy as np
 from tqdm import tqdm
 
-from . import checks, config, data as data_mod, experiment, model, prune
-from .outputs import write_analysis
-from .plots import METHOD_COLORS, plt
+from ..core import data as data_mod
+from ..core import model
+from ..core import pruning as prune
+from ..core.activations import np_activation
+from ..output.folder import write_analysis
+from ..output.plots import METHOD_COLORS, plt
+from . import experiment
+from .common import check_fits, mean_std, plan, train_runs
 
-# target -> the Config field that puts L1 there; "nothing" is the unregularized baseline
-TARGETS = {"nothing": None, "kernel": "kernel_reg", "bias": "bias_reg", "activity": "activity_reg"}
-
-
-def settings(cfg):
-    """(label, main-run Config) of every setting: one per activation, then one per L1 target."""
-    base = config.Config(runs=cfg.runs, epochs=cfg.epochs, lam=cfg.lam, seed=cfg.seed, data=cfg.data,
-                         zero_tol=cfg.zero_tol, progress=False)
-    out = [(f"activation {a}", dataclasses.replace(base, activation=a)) for a in cfg.activations]
-    for target, field in TARGETS.items():
-        spec = {"kernel_reg": "none", **({field: f"l1:{cfg.lam:g}"} if field else {})}
-        out.append((f"L1 on {target}", dataclasses.replace(base, **spec).resolved()))
-    return out
+TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing": no penalty
 
 
 def measure(cfg, data):
     """One row per trained model: setting, method, test error, fractions of numbers below zero_tol."""
     rows = []
-    for label, c in tqdm(settings(cfg), desc="settings", disable=not cfg.progress, leave=False):
-        runs = experiment.plan(c)
-        _, penalty, trained = experiment.train_runs(c, data, runs, progress=False)
+    for label, c in tqdm(cfg.settings(), desc="settings", disable=not cfg.progress, leave=False):
+        runs = plan(c)
+        _, penalty, trained = train_runs(c, data, runs, progress=False)
         for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
             p = model.unstack(trained.params, runs.index(r))
             rows.append({"setting": label, "method": r.method, "test_error": row["test_error"],
@@ -49,7 +41,7 @@ def near_zero(params, x, tol, activation):
     fraction = lambda arrays: float(np.mean(np.abs(np.concatenate([a.ravel() for a in arrays])) < tol))
     out = {"weights": fraction([params[f"{n}/W"] for n in names]),
            "biases": fraction([params[f"{n}/b"] for n in names])}
-    if prune.np_activation(activation) is not None:   # PReLU's slopes are not in the NumPy twin
+    if np_activation(activation) is not None:   # PReLU's slopes are not in the NumPy twin
         out["activations"] = fraction(prune.forward(params, x[:, None].astype(np.float64), activation)[1:-1])
     return out
 
@@ -63,7 +55,7 @@ def _mean(rows, key):
 
 
 def to_markdown(cfg, rows):
-    ms = experiment.mean_std
+    ms = mean_std
     err = lambda rs: ms([np.nan if r["diverged"] else r["test_error"] for r in rs])
     lines = [f"# Activations and regularizer targets ({cfg.runs} runs per setting, lambda = {cfg.lam:g}, "
              f"{cfg.epochs} epochs, seeds {cfg.seed}..{cfg.seed + cfg.runs - 1})", "",
@@ -112,10 +104,10 @@ def figure(cfg, rows, path):
     plt.close(fig)
 
 
-def run(cfg):
+def main(cfg) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
-    checks.check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
+    check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
     def measured():
         rows = measure(cfg, d)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)

@@ -3,9 +3,12 @@ import time
 
 import numpy as np
 
-from . import data as data_mod, model, prune, regularizers, train
-from .checks import check_fits
-from .outputs import write_analysis
+from ..core import data, model, regularizers, train
+from ..core import pruning as prune
+from ..core.engine import train_graph
+from ..output.folder import write_analysis
+from ..output.plots import plt
+from .common import check_fits
 
 UPDATES = ("subgradient", "proximal")
 
@@ -14,14 +17,15 @@ def trajectories(cfg, d, update):
     """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    return train.train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.record_epochs,
+    return train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.record_epochs, batch_size=cfg.batch_size,
                              every=1, record=True, l1_update=update)
 
 
 def final(cfg, d, update):
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    t = train.train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.epochs, l1_update=update)
+    t = train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.epochs,
+                    batch_size=cfg.batch_size, l1_update=update)
     return model.unstack(t.params, 0), float(train.evaluate(t.params, d.x_test, d.y_test, pen)[1][0])
 
 
@@ -38,7 +42,6 @@ def _sizes(p):
 
 
 def figure(cfg, paths, path):
-    from .plots import plt
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=100, sharey=True)
     steps = paths["subgradient"].frame_steps
     w_sub = paths["subgradient"].frames["dense2/W"][:, 0].reshape(len(steps), -1)
@@ -71,11 +74,11 @@ def to_markdown(cfg, rows):
     return "\n".join(lines)
 
 
-def run(cfg):
+def main(cfg) -> None:
     started = time.time()
-    d = data_mod.load(cfg.data)
-    check_fits(len(d.x_train), 1, cfg.data, len(UPDATES), cfg.sizes, cfg.epochs,
-               frames=cfg.record_epochs * len(d.x_train))
+    d = data.load(cfg.data)
+    check_fits(len(d.x_train), cfg.batch_size, cfg.data, len(UPDATES), cfg.sizes, cfg.epochs,
+               frames=cfg.record_epochs * len(d.x_train) // cfg.batch_size)
     def measure():
         paths = {u: trajectories(cfg, d, u) for u in UPDATES}
         rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}

@@ -4,9 +4,9 @@ import zlib
 
 import numpy as np
 
-from . import model
-from .files import file_problem
-from .flags import InputError
+from ..core import model
+from ..errors import InputError
+from ..files import file_problem
 
 FILE = "recording.npz"
 

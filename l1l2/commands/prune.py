@@ -6,8 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import blog, checkpoints, model, prune, regularizers, train
-from .experiment import engine_options, mean_std, run_penalty
+from .. import blog
+from ..core import checkpoints, model, regularizers, train
+from ..core.activations import np_activation
+from ..core import pruning as prune
+from ..output import record
+from ..output.folder import staged
+from .common import mean_std, prepare, run_penalty
+from .common import train as train_models
 
 
 @dataclass
@@ -54,10 +60,9 @@ def retrain(items, data, cfg, how):
             groups[prune.sizes_of(p.pruning.params)].append(p)
     for sizes, ps in groups.items():
         starts = [model.glorot_init(sizes, p.seed) if how == "scratch" else p.pruning.params for p in ps]
-        pen, opts = regularizers.stack([p.penalty for p in ps]), engine_options(cfg)
-        out = train.ENGINES[cfg.engine](data.x_train, data.y_train, model.stack(starts), pen, lr=cfg.lr,
-                                        epochs=cfg.epochs, batch_size=cfg.batch_size, **opts)
-        errs = train.evaluate(out.params, data.x_test, data.y_test, pen, opts["activation"])[1]
+        pen = regularizers.stack([p.penalty for p in ps])
+        out = train_models(cfg, data.x_train, data.y_train, model.stack(starts), pen)
+        errs = train.evaluate(out.params, data.x_test, data.y_test, pen, cfg.activation)[1]
         for i, (p, e) in enumerate(zip(ps, errs)):
             setattr(p, f"error_{how}", float(e))
             p.retrained[how] = model.unstack(out.params, i)
@@ -108,7 +113,7 @@ def has_l1(penalty):
 
 def prune_runs(cfg, o, folder):
     """Prune every run with an L1 kernel term, retrain both ways, write pruning.md."""
-    if prune.np_activation(cfg.activation) is None:
+    if np_activation(cfg.activation) is None:
         (folder / "pruning.md").write_text(f"# Pruning\n\nNot done: pruning does not support the "
                                            f"{cfg.activation} activation (its slopes are learned).\n")
         return []
@@ -139,16 +144,11 @@ def save_checkpoints(folder, o):
         checkpoints.save(folder / "checkpoints" / r.name, model.unstack(o.trained.params, i), o.cfg.activation)
 
 
-def command(cfg):
+def main(cfg) -> None:
     """`reproduce prune`: prune one saved model, optionally retrain it, write <out>/pruned/."""
-    from . import data as data_mod, record
     started = time.time()
-    from .checks import check_fits
-    from .outputs import check_writable, staged
-    data = data_mod.load(cfg.data)
-    check_writable(cfg.out)
     params = checkpoints.load(cfg.checkpoint)
-    check_fits(len(data.x_train), cfg.batch_size, cfg.data, 1, prune.sizes_of(params), cfg.epochs, frames=0)
+    data = prepare(cfg, 1, prune.sizes_of(params), 0, cfg.batch_size)
     pen = run_penalty(cfg, cfg.method)
     error = float(test_errors([params], data, pen, cfg.activation)[0])
     p = analyse(Path(cfg.checkpoint).name, cfg.seed, params, data, cfg.tol, error, pen, cfg.activation)

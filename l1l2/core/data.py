@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .files import file_problem
-from .flags import InputError
+from ..errors import InputError
+from ..files import file_problem
 
 COLUMNS = ("x", "y", "split", "outlier")
 MAX_BYTES = 10_000_000  # the data sets here are a few kB; anything this big is a wrong file
@@ -111,12 +111,3 @@ def load(path) -> Dataset:
         if not mask.any():
             fail(f"the {name} split is empty")
     return Dataset(np.array(xs, np.float32), np.array(ys, np.float32), train, np.array(outlier, bool))
-
-
-def command(cfg):
-    """`reproduce data`: generate with cfg's constants and write the CSV atomically."""
-    from dataclasses import asdict
-    from .outputs import write_text
-    args = asdict(cfg)
-    write_text(args.pop("out"), to_csv(generate(**args)))
-    print(f"wrote {cfg.out}")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import InputError
+from ..files import file_problem
+from ..tf1 import session, tf, v1
 from . import model
-from ._tf import session, tf, v1
-from .files import file_problem
-from .flags import InputError
 
 PREFIX = "model"
 LAYER_VAR = re.compile(r"dense([1-9]\d*)/([Wb])")

@@ -4,60 +4,15 @@ import io
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
-from . import blog, data as data_mod, gifs, model, plots, record, recording, regularizers, train
-from .checks import check_fits
-from .outputs import check_writable, staged
-
-
-@dataclass(frozen=True)
-class Run:
-    method: str
-    run: int
-    seed: int
-
-    @property
-    def name(self):
-        return f"{self.method}_run{self.run}"
-
-
-def plan(cfg):
-    """Every (method, run, seed); run k of every method shares seed cfg.seed + k."""
-    return [Run(m, k, cfg.seed + k) for m in cfg.methods for k in range(cfg.runs)]
-
-
-def run_penalty(cfg, method):
-    """What one run penalizes: its method's kernel penalty at cfg.lam (or cfg.kernel_reg), plus any
-    bias and activity penalty the config sets (configs without those fields penalize kernels only)."""
-    spec = getattr(cfg, "kernel_reg", "")
-    kernel = regularizers.parse(spec) if spec else regularizers.for_method(method, cfg.lam)
-    return regularizers.Targets(kernel,
-                                regularizers.parse(getattr(cfg, "bias_reg", "none")),
-                                regularizers.parse(getattr(cfg, "activity_reg", "none")))
-
-
-def engine_options(cfg):
-    """Engine keywords a config may set (configs without the fields get the blog's choices)."""
-    return {"activation": getattr(cfg, "activation", "identity"),
-            "l1_update": getattr(cfg, "l1_update", "subgradient"),
-            "seed": cfg.seed}
-
-
-def train_runs(cfg, data, runs, progress=True, **engine_kw):
-    """Train all runs together (stacked models) and return (initial params, penalty, Trained)."""
-    params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
-    penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
-    steps = cfg.epochs * len(data.x_train) // cfg.batch_size
-    with tqdm(total=steps * len(runs), unit="step", unit_scale=True, disable=not progress,
-              desc=f"training {len(runs)} models", leave=False) as bar:
-        trained = train.ENGINES[cfg.engine](
-            data.x_train, data.y_train, params0, penalty, lr=cfg.lr, epochs=cfg.epochs,
-            batch_size=cfg.batch_size, progress=bar.update, **engine_options(cfg), **engine_kw)
-    return params0, penalty, trained
+from .. import blog
+from ..core import model, train
+from ..output import gifs, plots, record, recording, tensorboard
+from ..output.folder import staged
+from . import prune
+from .common import mean_std, plan, prepare, train_runs
 
 
 def result_rows(cfg, data, runs, penalty, trained):
@@ -85,15 +40,6 @@ def to_csv(rows):
         w.writerow({k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v
                     for k, v in row.items()})
     return buf.getvalue()
-
-
-def mean_std(values):
-    """'mean ± std' (ddof=1) of the finite values, saying how many were left out."""
-    v = np.asarray(values, float)
-    ok = v[np.isfinite(v)]
-    text = "-" if len(ok) == 0 else f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}" if len(ok) > 1 \
-        else f"{ok.mean():.2f}"
-    return text + (f" ({len(v) - len(ok)} of {len(v)} diverged)" if len(ok) < len(v) else "")
 
 
 def cell(row):
@@ -150,12 +96,10 @@ OWNED = ("results.csv", "results.md", "config.json", recording.FILE, "figures", 
          "checkpoints", "pruning.md")
 
 
-def run(cfg):
+def main(cfg) -> None:
+    """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
-    data = data_mod.load(cfg.data)
-    check_fits(len(data.x_train), cfg.batch_size, cfg.data, cfg.runs * len(cfg.methods), cfg.sizes,
-               cfg.epochs, frames=cfg.epochs + 1)
-    check_writable(cfg.out)
+    data = prepare(cfg, cfg.runs * len(cfg.methods), cfg.sizes, cfg.epochs + 1, cfg.batch_size)
     runs = plan(cfg)
     with staged(cfg.out, owns=OWNED) as stage:   # locked from here: a second run on --out stops at once
         params0, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress, record=True)
@@ -179,15 +123,13 @@ def write_outputs(stage, o, table):
     say("figures" + (" and GIFs" if cfg.gifs else "") + "...")
     write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
     if cfg.tensorboard:
-        from . import tensorboard
         say("TensorBoard event files...")
         tensorboard.write_all(stage, o)
     if cfg.prune:
-        from . import retrain
         say("checkpoints, pruning and retraining the L1 runs...")
-        retrain.save_checkpoints(stage, o)
-        if any(retrain.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
-            retrain.prune_runs(cfg, o, stage)
+        prune.save_checkpoints(stage, o)
+        if any(prune.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
+            prune.prune_runs(cfg, o, stage)
 
 
 def write_results(stage, o, table):
@@ -207,11 +149,3 @@ def write_figures(folder, rec, gif_seconds):
     plots.errors_figure(rec, folder / "figures" / "errors.png", blog.L1_TEST_ERRORS)
     if gif_seconds is not None:
         gifs.write_all(folder / "gifs", rec, gif_seconds)
-
-
-def redraw(cfg):
-    """`reproduce gifs`: figures and GIFs again from <out>/recording.npz, without training."""
-    rec = recording.load(Path(cfg.out) / recording.FILE)
-    with staged(cfg.out, merge=True) as stage:
-        write_figures(stage, rec, cfg.gif_seconds)
-    print(f"redrew figures and GIFs from {Path(cfg.out) / recording.FILE}")

@@ -7,9 +7,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import data as data_mod, model, prune, record, regularizers, stats, train
-from .checks import check_fits
-from .outputs import check_writable, staged
+from ..core import model, regularizers, stats, train
+from ..core import pruning as prune
+from ..core.engine import train_graph
+from ..output import record
+from ..output.folder import staged
+from ..output.plots import METHOD_COLORS, plt
+from .common import prepare
 
 FIELDS = ["method", "lam", "seed", "test_error", "train_cost", "dead_fraction", "pruned_sizes"]
 
@@ -23,7 +27,7 @@ def run_chunk(cfg, d, chunk, bar):
     """Train one chunk of models together; yield one CSV row per model."""
     params0 = model.stack([model.glorot_init(cfg.sizes, s) for _, _, s in chunk])
     pen = regularizers.stack([regularizers.for_method(m, lam) for m, lam, _ in chunk])
-    out = train.train_graph(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
+    out = train_graph(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
                             batch_size=cfg.batch_size, progress=bar.update)
     _, test, _ = train.evaluate(out.params, d.x_test, d.y_test, pen)
     _, loss, reg = train.evaluate(out.params, d.x_train, d.y_train, pen)
@@ -36,13 +40,11 @@ def run_chunk(cfg, d, chunk, bar):
                "pruned_sizes": "constant" if 0 in sizes else "-".join(map(str, (1, *sizes, 1)))}
 
 
-def run(cfg):
+def main(cfg) -> None:
     started = time.time()
-    d = data_mod.load(cfg.data)
-    check_writable(cfg.out)
     models = plan(cfg)
     chunk = min(cfg.chunk, len(models))
-    check_fits(len(d.x_train), cfg.batch_size, cfg.data, chunk, cfg.sizes, cfg.epochs, frames=1)
+    d = prepare(cfg, chunk, cfg.sizes, 1, cfg.batch_size)
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
     rows = []
     with staged(cfg.out) as stage, tqdm(total=steps * len(models), unit="model-step", unit_scale=True,
@@ -122,7 +124,6 @@ def paired_section(cfg, rows, lam=0.3):
 
 
 def figure(cfg, rows, path):
-    from .plots import METHOD_COLORS, plt
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     x = np.array(cfg.lams, float)
     for m in cfg.methods:

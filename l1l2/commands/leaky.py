@@ -12,11 +12,14 @@ import time
 
 import numpy as np
 
-from . import data as data_mod, model
-from ._tf import session, tf, v1
-from .model import LEAKY_ALPHA
-from .outputs import write_analysis
-from .regularizers import Penalty, Targets
+from ..core import data as data_mod
+from ..core import model
+from ..core.activations import LEAKY_ALPHA, tf_activation
+from ..core.engine import on_tensors
+from ..core.regularizers import Penalty, Targets
+from ..output.folder import write_analysis
+from ..output.plots import plt
+from ..tf1 import session, tf, v1
 
 
 def cosine(a, b):
@@ -32,8 +35,9 @@ def build(params, lam, lr):
         x, t = v1.placeholder(tf.float32, [None, 1]), v1.placeholder(tf.float32, [None, 1])
         relu = model.build(x, t, params, None, "relu")                  # creates the variables
         shared = {v.op.name: v for v in v1.global_variables()}
-        leaky = model.build(x, t, params, None, "leaky_relu", weights=shared)
-        linear = model.build(x, t, params, Targets(activity=Penalty(l1=lam)), "identity", weights=shared)
+        with on_tensors(shared):
+            leaky = model.build(x, t, params, None, "leaky_relu")
+            linear = model.build(x, t, params, Targets(activity=Penalty(l1=lam)), "identity")
         mse_relu, mse_leaky = (0.5 * tf.reduce_sum(tf.square(n.pred - t)) for n in (relu, leaky))
         AB = [shared["dense1/W"], shared["dense1/b"]]
         g_relu, g_leaky = tf.gradients(mse_relu, AB), tf.gradients(mse_leaky, AB)
@@ -80,12 +84,11 @@ def identity_error(alpha=LEAKY_ALPHA):
     g = tf.Graph()
     with g.as_default(), session(g) as s:
         zt = tf.constant(z)
-        diff = model.ACTIVATIONS["leaky_relu"](zt) - ((1 + alpha) * tf.nn.relu(zt) - alpha * tf.abs(zt))
+        diff = tf_activation("leaky_relu")(zt) - ((1 + alpha) * tf.nn.relu(zt) - alpha * tf.abs(zt))
         return float(np.abs(s.run(diff)).max())
 
 
 def figure(rows, path):
-    from .plots import plt
     e = [r["epoch"] for r in rows]
     fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
     ax.plot(e, [r["cos_A"] for r in rows], label="cos(LeakyReLU change, L1 activity gradient), weights A")
@@ -139,7 +142,7 @@ def to_markdown(cfg, rows, ident, n_train):
         "![cosines](leaky_vs_l1.png)", ""])
 
 
-def run(cfg):
+def main(cfg) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
     def measured():

@@ -15,23 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .checks import split_activation
-from .model import LEAKY_ALPHA, RRELU_RANGE, layer_names
-
-# NumPy twins of model.ACTIVATIONS at test time; all are 1-Lipschitz, which the error bound needs.
-# PReLU is left out: its slopes are parameters the surgery would have to cut too.
-NP_ACTIVATIONS = {"identity": lambda z: z, "relu": lambda z: np.maximum(z, 0), "tanh": np.tanh,
-                  "leaky_relu": lambda z: np.where(z > 0, z, LEAKY_ALPHA * z),
-                  "elu": lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
-                  "rrelu": lambda z: np.where(z >= 0, z, sum(RRELU_RANGE) / 2 * z)}
-
-
-def np_activation(spec):
-    """The NumPy twin of an activation spec ('leaky_relu:0.1' too); None if pruning does not support it."""
-    name, alpha = split_activation(spec)
-    if name == "leaky_relu" and alpha is not None:
-        return lambda z: np.where(z > 0, z, alpha * z)
-    return NP_ACTIVATIONS.get(name)
+from .activations import np_activation
+from .model import layer_names
 
 
 def sizes_of(params):

@@ -1,0 +1,5 @@
+"""`python -m l1l2`: the same as ./reproduce."""
+
+from .cli import main
+
+main()

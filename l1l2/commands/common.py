@@ -1,0 +1,97 @@
+"""What the commands share: the runs of a comparison, their penalties, and the set-up checks."""
+
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from ..core import data as data_mod
+from ..core import model, regularizers
+from ..core.engine import train_graph
+from ..core.train import train_reference
+from ..errors import require
+from ..output.folder import check_writable
+
+MAX_GB = 4  # memory the arrays of one command may need (this machine class has 24 GB)
+
+
+@dataclass(frozen=True)
+class Run:
+    method: str
+    run: int
+    seed: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.method}_run{self.run}"
+
+
+def plan(cfg) -> list[Run]:
+    """Every (method, run, seed); run k of every method shares seed cfg.seed + k."""
+    return [Run(m, k, cfg.seed + k) for m in cfg.methods for k in range(cfg.runs)]
+
+
+def run_penalty(cfg, method: str) -> regularizers.Targets:
+    """What one run penalizes: its method's kernel penalty at cfg.lam (or cfg.kernel_reg), plus
+    the bias and activity penalties of the config."""
+    spec = getattr(cfg, "kernel_reg", "")
+    kernel = regularizers.parse(spec) if spec else regularizers.for_method(method, cfg.lam)
+    bias, activity = (getattr(cfg, f, "none") for f in ("bias_reg", "activity_reg"))
+    return regularizers.Targets(kernel, regularizers.parse(bias), regularizers.parse(activity))
+
+
+def engine_options(cfg) -> dict:
+    return {"activation": getattr(cfg, "activation", "identity"),
+            "l1_update": getattr(cfg, "l1_update", "subgradient"), "seed": cfg.seed}
+
+
+def train(cfg, x, y, params0, penalty, **kw):
+    """Train stacked models with the engine cfg.engine names and cfg's SGD settings."""
+    engine = train_reference if cfg.engine == "reference" else train_graph
+    return engine(x, y, params0, penalty, lr=cfg.lr, epochs=cfg.epochs,
+                  batch_size=cfg.batch_size, **engine_options(cfg), **kw)
+
+
+def train_runs(cfg, data, runs, progress=True, **engine_kw):
+    """Train all runs together (stacked models) and return (initial params, penalty, Trained)."""
+    params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
+    penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
+    steps = cfg.epochs * len(data.x_train) // cfg.batch_size
+    with tqdm(total=steps * len(runs), unit="step", unit_scale=True, disable=not progress,
+              desc=f"training {len(runs)} models", leave=False) as bar:
+        trained = train(cfg, data.x_train, data.y_train, params0, penalty, progress=bar.update,
+                        **engine_kw)
+    return params0, penalty, trained
+
+
+def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1):
+    """Load the data and check, before any work, that the batch size divides the training set,
+    that the arrays fit in MAX_GB and that cfg.out can be written; the data set."""
+    data = data_mod.load(cfg.data)
+    check_fits(len(data.x_train), batch_size, cfg.data, n_models, sizes, cfg.epochs, frames)
+    check_writable(cfg.out)
+    return data
+
+
+def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames):
+    """`frames` recorded copies of every model's weights and one cost per SGD step fit in MAX_GB."""
+    require(n_train % batch_size == 0,
+            f"--batch-size {batch_size} does not divide the {n_train} training samples of {data}")
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    gb = 4 * n_models * (n_params * (frames + 4) + epochs * n_train // batch_size) / 1e9
+    require(gb <= MAX_GB,
+            f"this needs about {gb:,.1f} GB of memory, more than the {MAX_GB} GB allowed: "
+            "lower --epochs, --sizes or the number of models")
+
+
+def mean_std(values) -> str:
+    """'mean ± std' (ddof=1) of the finite values, saying how many were left out."""
+    v = np.asarray(values, float)
+    ok = v[np.isfinite(v)]
+    if len(ok) == 0:
+        text = "-"
+    elif len(ok) == 1:
+        text = f"{ok.mean():.2f}"
+    else:
+        text = f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}"
+    return text + (f" ({len(v) - len(ok)} of {len(v)} diverged)" if len(ok) < len(v) else "")

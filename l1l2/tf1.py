@@ -1,0 +1,62 @@
+"""TensorFlow in TF1 graph mode, imported on first use, with arithmetic that does not depend on the CPU.
+
+`tf` and `v1` (tf.compat.v1) stand in for the modules until an attribute is first read, so the
+command line parses flags and prints --help without the 3 s TensorFlow import. On that import:
+eager execution is disabled (graphs and Sessions, the TF1 way) and the C++ start-up lines are muted.
+
+Two settings make every engine do the same float operations in the same order, so the in-graph
+loop reproduces the reference loop and a seed gives the same numbers on any x86 machine:
+- oneDNN is off, whatever the environment says: it picks kernels by the CPU's instruction set at
+  run time, and its 2-D MatMul sums in another order than the batched one.
+- Grappler's arithmetic rewrite is off in `session()`: it regroups sums of losses differently for
+  scalars and for one-entry vectors.
+"""
+
+import functools
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # read by TensorFlow when it loads; recorded in run records
+
+
+@functools.cache
+def _tensorflow():
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)  # its C++ side prints CUDA-probe lines before any log level applies
+    try:
+        import tensorflow
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    tensorflow.compat.v1.disable_eager_execution()
+    tensorflow.get_logger().setLevel("ERROR")
+    return tensorflow
+
+
+class _Lazy:
+    """A module that is imported when one of its attributes is first read."""
+
+    def __init__(self, *path: str):
+        self._path = path
+
+    def __getattr__(self, name: str):
+        return getattr(functools.reduce(getattr, self._path, _tensorflow()), name)
+
+
+tf = _Lazy()
+v1 = _Lazy("compat", "v1")
+
+
+@functools.cache
+def _config():
+    config = v1.ConfigProto()
+    config.graph_options.rewrite_options.arithmetic_optimization = (
+        config.graph_options.rewrite_options.OFF
+    )
+    return config
+
+
+def session(graph):
+    """A v1.Session on graph that keeps the order of float operations as built."""
+    return v1.Session(graph=graph, config=_config())
