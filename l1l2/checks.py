@@ -72,6 +72,11 @@ def check_methods(methods) -> None:
     require(len(set(methods)) == len(methods), "--methods lists a method twice")
 
 
+def check_tail(cfg) -> None:
+    require(1 <= cfg.tail_epochs <= cfg.epochs,
+            f"--tail-epochs must be between 1 and --epochs ({cfg.epochs}), got {cfg.tail_epochs}")
+
+
 def check_spec(cfg, name: str) -> None:
     try:
         regularizers.parse(getattr(cfg, name))

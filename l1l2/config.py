@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from .checks import (ENGINES, MAX_EPOCHS, MAX_MODELS, MAX_RATE, MAX_WIDTH, check_activation,
                      check_at_most, check_choice, check_lam, check_methods, check_seed, check_sgd,
-                     check_sizes, check_spec)
+                     check_sizes, check_spec, check_tail)
 from .core.activations import NAMES as ACTIVATIONS
+from .core.train import ORDERS
 from .core.data import FLOAT32_MAX
 from .errors import require
 from .flags import doc
@@ -37,10 +38,15 @@ class Training(Files):
     batch_size: int = doc(1, "samples per SGD step (1, as in the blog: noisier on purpose); must "
                              "divide the number of training samples")
     seed: int = doc(0, "seed of the initial weights")
+    order: str = doc("file", "the order SGD visits the training samples in: file (the CSV's "
+                             "order, every epoch, every run, as the blog did) or shuffle (a new "
+                             "random order every epoch, drawn from the run's seed: the same for "
+                             "every method of that seed)")
 
     def check(self) -> None:
         check_sgd(self)
         check_seed(self)
+        check_choice(self.order, "order", ORDERS)
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Config(Training):
                          "zeros)")
     seed: int = doc(0, "base seed: run k uses seed+k for its initial weights; RReLU's random "
                        "slopes are drawn from it and the step number")
+    tail_epochs: int = doc(1, "the tail-averaged test error averages the iterates after every SGD "
+                              "step of the last this many epochs")
     zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; "
                           "dead L1 weights hover around 0 with amplitude about lr*lam (0.003 by "
                           "default)")
@@ -92,6 +100,7 @@ class Config(Training):
         check_lam(self)
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
+        check_tail(self)
         check_sizes(self.sizes)
         check_methods(self.methods)
         check_choice(self.engine, "engine", ENGINES)
@@ -199,6 +208,13 @@ class SweepConfig(Training):
                          "none,l1,l2,l1l2 (l1l2: elastic net, both terms at each lambda)", item=str)
     sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1",
                        item=int)
+    order: str = doc("shuffle", "the sample order of the headline verdict: shuffle (a new order "
+                                "every epoch, from the seed; the same for both methods of a seed) "
+                                "or file (the CSV's order, as the blog did)")
+    compare_orders: bool = doc(True, "also train the other order, to show which verdicts depend "
+                                     "on it")
+    tail_epochs: int = doc(1, "the tail mean averages the test error after every SGD step of the "
+                              "last this many epochs")
     zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
     chunk: int = doc(1000, "models trained together in one graph (memory grows with it)")
     xla: bool = doc(False, "compile the training loop with XLA auto-clustering: faster for large "
@@ -211,7 +227,7 @@ class SweepConfig(Training):
         require(len(self.lams) > 0, "--lams is empty")
         require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
         require(max(self.lams) <= MAX_RATE, f"--lams must be at most {MAX_RATE:,}")
-        require(self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
+        require(2 * self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
                 f"--seeds x lams x methods must be at most {MAX_MODELS:,} models")
         super().check()
         require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
@@ -219,6 +235,7 @@ class SweepConfig(Training):
         check_sizes(self.sizes)
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
+        check_tail(self)
 
 
 @dataclass(frozen=True)

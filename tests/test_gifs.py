@@ -18,8 +18,9 @@ PEN = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")]
 def test_frame_k_is_the_weights_after_step_k():
     """Frames of the in-graph loop equal those the reference loop fetches with a separate sess.run."""
     x, y = D.x_train[:10], D.y_train[:10]
-    g = engine.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
-    r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
+    steps = train.evaluation_steps(30, every=7)
+    g = engine.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, eval_steps=steps, record=True)
+    r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, eval_steps=steps, record=True)
     assert g.frame_steps.tolist() == r.frame_steps.tolist() == [0, 7, 14, 21, 28, 30]
     for k in P0:
         assert g.frames[k].shape == (6, *P0[k].shape)
@@ -29,7 +30,8 @@ def test_frame_k_is_the_weights_after_step_k():
 
 
 def test_frame_at_epoch_boundary_equals_a_shorter_training():
-    long = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=3, record=True)
+    long = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=3, record=True,
+                              eval_steps=train.evaluation_steps(120, every=40))
     short = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=2)
     assert long.frame_steps.tolist() == [0, 40, 80, 120]
     for k in P0:
@@ -147,7 +149,8 @@ def test_quick_run_writes_gifs_under_2mb(quick_run):
 def test_full_length_gifs_stay_under_2mb(tmp_path):
     """The default run's GIFs: 101 frames of 100 epochs of L1 and L2 from the same weights."""
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), 0)] * 2)
-    t = engine.train_graph(D.x_train, D.y_train, p0, PEN, lr=0.01, epochs=100, record=True)
+    t = engine.train_graph(D.x_train, D.y_train, p0, PEN, lr=0.01, epochs=100, record=True,
+                           eval_steps=train.evaluation_steps(4000, every=40))
     layers = model.layer_names(t.params)
     rec = {"layers": np.array(layers), "kernels": [t.frames[f"{n}/W"] for n in layers],
            "frame_steps": t.frame_steps, "step_cost": t.step_cost, "steps_per_epoch": len(D.x_train),

@@ -8,7 +8,7 @@ from tqdm import tqdm
 from ..core import data as data_mod
 from ..core import model, regularizers
 from ..core.engine import train_graph
-from ..core.train import train_reference
+from ..core.train import evaluation_steps, sample_order, train_reference
 from ..errors import require
 from ..output.folder import check_writable
 
@@ -20,15 +20,18 @@ class Run:
     method: str
     run: int
     seed: int
+    order: str = "file"  # the sample order: file or shuffle (from the seed)
 
     @property
     def name(self) -> str:
         return f"{self.method}_run{self.run}"
 
 
-def plan(cfg) -> list[Run]:
-    """Every (method, run, seed); run k of every method shares seed cfg.seed + k."""
-    return [Run(m, k, cfg.seed + k) for m in cfg.methods for k in range(cfg.runs)]
+def plan(cfg, order: str | None = None) -> list[Run]:
+    """Every (method, run, seed); run k of every method shares seed cfg.seed + k, so it starts
+    from the same weights and, shuffled, visits the samples in the same order."""
+    order = order or cfg.order
+    return [Run(m, k, cfg.seed + k, order) for m in cfg.methods for k in range(cfg.runs)]
 
 
 def run_penalty(cfg, method: str) -> regularizers.Targets:
@@ -52,15 +55,24 @@ def train(cfg, x, y, params0, penalty, **kw):
                   batch_size=cfg.batch_size, **engine_options(cfg), **kw)
 
 
-def train_runs(cfg, data, runs, progress=True, **engine_kw):
-    """Train all runs together (stacked models) and return (initial params, penalty, Trained)."""
+def train_runs(cfg, data, runs, progress=True, record=False):
+    """Train all runs together (stacked models); (initial params, penalty, Trained).
+
+    Each run visits the samples in its order (drawn from its seed when shuffled); the test error
+    is measured after every step of the last cfg.tail_epochs epochs and, with `record`, after
+    every epoch too, when the weights are also kept."""
     params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
     penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
-    steps = cfg.epochs * len(data.x_train) // cfg.batch_size
-    with tqdm(total=steps * len(runs), unit="step", unit_scale=True, disable=not progress,
+    order = np.stack([sample_order(r.order, data.x_train, data.y_train, cfg.epochs,
+                                   cfg.batch_size, r.seed) for r in runs], axis=1)
+    per_epoch = len(data.x_train) // cfg.batch_size
+    tail = getattr(cfg, "tail_epochs", 0) * per_epoch
+    steps = evaluation_steps(len(order), per_epoch if record else 0, tail)
+    with tqdm(total=len(order) * len(runs), unit="step", unit_scale=True, disable=not progress,
               desc=f"training {len(runs)} models", leave=False) as bar:
-        trained = train(cfg, data.x_train, data.y_train, params0, penalty, progress=bar.update,
-                        **engine_kw)
+        trained = train(cfg, data.x_train, data.y_train, params0, penalty, order=order,
+                        eval_steps=steps, test=(data.x_test, data.y_test), record=record,
+                        progress=bar.update)
     return params0, penalty, trained
 
 

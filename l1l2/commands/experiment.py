@@ -8,22 +8,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import blog
+from ..core import data as data_mod
 from ..core import model, train
-from ..output import gifs, plots, record, recording, tensorboard
+from ..core import regularizers
+from ..core.train import ORDERS
+from ..output import curves, gifs, plots, record, recording, tensorboard
 from ..output.folder import staged
 from . import prune
 from .common import mean_std, plan, prepare, train_runs
 
 
 def result_rows(cfg, data, runs, penalty, trained):
-    """One dict per run: test error, final training cost, near-zero weights per layer."""
-    act = cfg.activation
-    _, test_err, _ = train.evaluate(trained.params, data.x_test, data.y_test, penalty, act)
-    _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty, act)
+    """One dict per run: final and tail-averaged test error, final training cost, near-zero
+    weights per layer."""
+    _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty,
+                                              cfg.activation)
+    tail = trained.tail_error(cfg.tail_epochs * len(data.x_train) // cfg.batch_size)
     rows = []
     for i, r in enumerate(runs):
         row = {"method": r.method, "run": r.run, "seed": r.seed,
-               "test_error": test_err[i], "train_cost": train_loss[i] + train_pen[i],
+               "test_error_final": trained.test_error[-1, i], "test_error_tail_mean": tail[i],
+               "train_cost": train_loss[i] + train_pen[i],
                "diverged_at_step": int(trained.diverged_at[i])}
         for layer in model.layer_names(trained.params):
             w = trained.params[f"{layer}/W"][i]
@@ -44,30 +49,70 @@ def to_csv(rows):
 
 def cell(row):
     d = row["diverged_at_step"]
-    return f"diverged at step {d}" if d >= 0 else f"{row['test_error']:.2f}"
+    if d >= 0:
+        return f"diverged at step {d}"
+    return f"{row['test_error_final']:.2f} / {row['test_error_tail_mean']:.2f}"
 
 
-def to_markdown(cfg, rows, n_test):
-    """Per method: mean ± std and every run's test error, with the blog's L1 runs beside."""
+def to_markdown(cfg, rows, data):
+    """Per method: final and tail-averaged test errors, every run's, the blog's L1 runs beside."""
     extra = [f"{k} = {getattr(cfg, k)}" for k, blog_value in
-             (("kernel_reg", ""), ("activation", "identity"), ("bias_reg", "none"), ("activity_reg", "none"),
-              ("l1_update", "subgradient"), ("batch_size", 1)) if getattr(cfg, k) != blog_value]
-    lines = [f"Total absolute error on the {n_test} test samples; lambda = {cfg.lam}, "
-             f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}"
-             + "".join(f", {e}" for e in extra) + "; mean ± std (ddof=1) over runs.", "",
-             "| method | mean ± std | " + " | ".join(f"run {k} (seed {cfg.seed + k})"
-                                                 for k in range(cfg.runs)) + " |",
-             "|---|---|" + "---|" * cfg.runs]
+             (("kernel_reg", ""), ("activation", "identity"), ("bias_reg", "none"),
+              ("activity_reg", "none"), ("l1_update", "subgradient"), ("batch_size", 1))
+             if getattr(cfg, k) != blog_value]
+    tail = f"the last {cfg.tail_epochs} epochs" if cfg.tail_epochs > 1 else "the last epoch"
+    lines = [f"Total absolute error on the {len(data.x_test)} test samples; lambda = {cfg.lam}, "
+             f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}, "
+             f"sample order: {ORDER_WORDS[cfg.order]}" + "".join(f", {e}" for e in extra) + ".",
+             f"Final: the error of the weights after the last SGD step. Tail mean: the error "
+             f"averaged over the weights after every SGD step of {tail}, which does not depend "
+             "on where within an epoch training stops. Mean ± std (ddof=1) over runs.", "",
+             "| method | final: mean ± std | tail mean: mean ± std | "
+             + " | ".join(f"run {k} (seed {cfg.seed + k}): final / tail" for k in range(cfg.runs))
+             + " |", "|---|---|---|" + "---|" * cfg.runs]
     for m in cfg.methods:
         mine = [r for r in rows if r["method"] == m]
-        errs = [r["test_error"] if r["diverged_at_step"] < 0 else np.nan for r in mine]
-        lines.append(f"| {m} | {mean_std(errs)} | " + " | ".join(cell(r) for r in mine) + " |")
-    lines += ["", "The blog's five L1 runs (its own data set, not published):", "",
-              "| method | mean ± std | " + " | ".join(f"run {k}" for k in range(5)) + " |",
-              "|---|---|" + "---|" * 5,
-              f"| l1 (blog) | {mean_std(blog.L1_TEST_ERRORS)} | "
-              + " | ".join(f"{e:.2f}" for e in blog.L1_TEST_ERRORS) + " |", ""]
+        final, tail_mean = ([r[k] if r["diverged_at_step"] < 0 else np.nan for r in mine]
+                            for k in ("test_error_final", "test_error_tail_mean"))
+        lines.append(f"| {m} | {mean_std(final)} | {mean_std(tail_mean)} | "
+                     + " | ".join(cell(r) for r in mine) + " |")
+    lines += ["", last_sample_note(cfg, rows, data), ""]
+    if data_mod.is_protocol_data(data):
+        lines += ["The blog's five L1 runs (final test error; its own data set, not published):",
+                  "", "| method | mean ± std | " + " | ".join(f"run {k}" for k in range(5)) + " |",
+                  "|---|---|" + "---|" * 5,
+                  f"| l1 (blog) | {mean_std(blog.L1_TEST_ERRORS)} | "
+                  + " | ".join(f"{e:.2f}" for e in blog.L1_TEST_ERRORS) + " |", ""]
     return "\n".join(lines)
+
+
+ORDER_WORDS = {"file": "the file's, every epoch (the blog's protocol)",
+               "shuffle": "shuffled every epoch, from each run's seed"}
+
+
+def last_sample_note(cfg, rows, data) -> str:
+    """One sentence on what the last SGD step does to the final number, measured."""
+    means = []
+    for m in cfg.methods:
+        ok = [r for r in rows if r["method"] == m and r["diverged_at_step"] < 0]
+        if len(ok) >= 2:
+            final = np.mean([r["test_error_final"] for r in ok])
+            tail = np.mean([r["test_error_tail_mean"] for r in ok])
+            means.append(f"{m} {tail:.2f} -> {final:.2f}")
+    if not means:
+        return "Fewer than two runs per method converged: no comparison of final and tail means."
+    if cfg.order == "file":
+        n = len(data.x_train)
+        last = n - 1 - (n - 1) % cfg.batch_size
+        x, y = data.x_train[last:], data.y_train[last:]
+        what = (f"the same training sample (x = {x[0]:.2f}, y = {y[0]:.2f}"
+                + (", an outlier" if data.outlier[data.train][last] else "") + ")"
+                if len(x) == 1 else f"the same batch of training samples (rows {last} to {n - 1})")
+        head = f"In the file's order every run takes its last SGD step on {what}"
+    else:
+        head = "Shuffled, every run takes its last SGD step on a sample drawn by its seed"
+    return (f"{head}; the mean test error goes from the tail mean to the final one as "
+            + ", ".join(means) + ".")
 
 
 def fit_curves(cfg, runs, trained, penalty):
@@ -88,24 +133,31 @@ class Outcome:
     trained: object      # train.Trained (frames: one per epoch, plus the initial weights)
     rows: list           # result_rows()
     started: float
+    curves: tuple        # (runs, Trained) of every order, for the learning curves
 
 
 # What one run writes to <out>; a new run replaces all of it, so the folder never mixes two runs
 # (what other commands add, like sweep/ or analysis/, stays).
 OWNED = ("results.csv", "results.md", "config.json", recording.FILE, "figures", "gifs", "tensorboard",
-         "checkpoints", "pruning.md")
+         "checkpoints", "pruning.md", "curves.csv")
 
 
 def main(cfg) -> None:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
-    data = prepare(cfg, cfg.runs * len(cfg.methods), cfg.sizes, cfg.epochs + 1, cfg.batch_size)
-    runs = plan(cfg)
+    n_models = 2 * cfg.runs * len(cfg.methods)
+    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs + 1 + cfg.tail_epochs * 40, cfg.batch_size)
+    runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
+    other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
     with staged(cfg.out, owns=OWNED) as stage:   # locked from here: a second run on --out stops at once
-        params0, penalty, trained = train_runs(cfg, data, runs, progress=cfg.progress, record=True)
+        params0, penalty, both = train_runs(cfg, data, runs + other, progress=cfg.progress,
+                                            record=True)
+        mine = np.arange(len(runs))
+        trained, params0 = both.take(mine), {k: v[mine] for k, v in params0.items()}
+        penalty = regularizers.stack([penalty.pick(i) for i in mine])
         rows = result_rows(cfg, data, runs, penalty, trained)
-        o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started)
-        table = to_markdown(cfg, rows, len(data.x_test))
+        o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started, (runs + other, both))
+        table = to_markdown(cfg, rows, data)
         write_outputs(stage, o, table)
         record.write(stage / "config.json", cfg, started, seeds={r.name: r.seed for r in runs})
     print(table)
@@ -136,6 +188,10 @@ def write_results(stage, o, table):
     (stage / "results.csv").write_text(to_csv(o.rows))
     (stage / "results.md").write_text(table)
     (stage / "figures").mkdir(exist_ok=True)
+    per_epoch = len(o.data.x_train) // o.cfg.batch_size
+    (stage / "curves.csv").write_text(curves.to_csv(curves.rows(*o.curves, per_epoch)))
+    curves.figure(stage / "figures" / "learning_curves.png", *o.curves, per_epoch,
+                  o.cfg.tail_epochs * per_epoch, len(o.data.x_test))
     grid, preds = fit_curves(o.cfg, o.runs, o.trained, o.penalty)
     plots.fit_figure(o.data, grid, preds, stage / "figures" / "fit.png",
                      f"Fits of run 0, lambda = {o.cfg.lam}")

@@ -17,15 +17,20 @@ def trajectories(cfg, d, update):
     """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    return train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.record_epochs, batch_size=cfg.batch_size,
-                             every=1, record=True, l1_update=update)
+    order = train.sample_order(cfg.order, d.x_train, d.y_train, cfg.record_epochs,
+                               cfg.batch_size, cfg.seed)[:, None]
+    return train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.record_epochs,
+                       batch_size=cfg.batch_size, order=order, eval_steps=np.arange(len(order) + 1),
+                       record=True, l1_update=update)
 
 
 def final(cfg, d, update):
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
+    order = train.sample_order(cfg.order, d.x_train, d.y_train, cfg.epochs, cfg.batch_size,
+                               cfg.seed)[:, None]
     t = train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.epochs,
-                    batch_size=cfg.batch_size, l1_update=update)
+                    batch_size=cfg.batch_size, order=order, l1_update=update)
     return model.unstack(t.params, 0), float(train.evaluate(t.params, d.x_test, d.y_test, pen)[1][0])
 
 

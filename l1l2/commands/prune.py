@@ -118,7 +118,7 @@ def prune_runs(cfg, o, folder):
                                            f"{cfg.activation} activation (its slopes are learned).\n")
         return []
     items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
-                     o.rows[i]["test_error"], o.penalty.pick(i), cfg.activation)
+                     o.rows[i]["test_error_final"], o.penalty.pick(i), cfg.activation)
              for i, r in enumerate(o.runs) if has_l1(o.penalty.pick(i)) and o.rows[i]["diverged_at_step"] < 0]
     for how in ("scratch", "finetune"):
         retrain(items, o.data, cfg, how)

@@ -1,7 +1,15 @@
-"""Many seeds x lambdas x methods at once: does "L2 did better than L1" survive more than five runs?"""
+"""Many seeds x lambdas x methods x sample orders at once: does "L2 did better than L1" survive?
+
+Seed s gives every method, lambda and order the same initial weights, and every method and
+lambda of that seed the same shuffled order, so L1 and L2 are compared in pairs. Lambda 0 is
+one model whatever the method ("none"), trained once per seed and order.
+"""
+
 import csv
+import io
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,133 +21,178 @@ from ..core.engine import train_graph
 from ..output import record
 from ..output.folder import staged
 from ..output.plots import METHOD_COLORS, plt
+from . import verdict
 from .common import prepare
 
-FIELDS = ["method", "lam", "seed", "test_error", "train_cost", "dead_fraction", "pruned_sizes"]
+FIELDS = ["method", "lam", "seed", "order", "test_error_final", "test_error_tail_mean",
+          "train_cost", "diverged", "dead_fraction", "pruned_sizes"]
 
 
-def plan(cfg):
-    """Every (method, lam, seed); seed s gives the same initial weights to every method and lambda."""
-    return [(m, lam, cfg.seed + s) for m in cfg.methods for lam in cfg.lams for s in range(cfg.seeds)]
+@dataclass(frozen=True)
+class Model:
+    method: str
+    lam: float
+    seed: int
+    order: str
+
+
+def orders(cfg) -> list[str]:
+    """The headline's order first, then the other one if the config compares them."""
+    return [cfg.order] + ([o for o in train.ORDERS if o != cfg.order] if cfg.compare_orders else [])
+
+
+def plan(cfg) -> list[Model]:
+    """Every model once: lambda 0 is the same model for every method."""
+    models = []
+    for order in orders(cfg):
+        for lam in cfg.lams:
+            for m in (["none"] if lam == 0 else cfg.methods):
+                models += [Model(m, lam, cfg.seed + s, order) for s in range(cfg.seeds)]
+    return models
 
 
 def run_chunk(cfg, d, chunk, bar):
-    """Train one chunk of models together; yield one CSV row per model."""
-    params0 = model.stack([model.glorot_init(cfg.sizes, s) for _, _, s in chunk])
-    pen = regularizers.stack([regularizers.for_method(m, lam) for m, lam, _ in chunk])
+    """Train one chunk of models together; (one row per model, [epochs + 1, R] epoch errors)."""
+    params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
+    pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
+    order = np.stack([train.sample_order(m.order, d.x_train, d.y_train, cfg.epochs,
+                                         cfg.batch_size, m.seed) for m in chunk], axis=1)
+    per_epoch = len(d.x_train) // cfg.batch_size
+    steps = train.evaluation_steps(len(order), per_epoch, cfg.tail_epochs * per_epoch)
     out = train_graph(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
-                            batch_size=cfg.batch_size, progress=bar.update)
-    _, test, _ = train.evaluate(out.params, d.x_test, d.y_test, pen)
+                      batch_size=cfg.batch_size, order=order, eval_steps=steps,
+                      test=(d.x_test, d.y_test), progress=bar.update)
     _, loss, reg = train.evaluate(out.params, d.x_train, d.y_train, pen)
+    tail = out.tail_error(cfg.tail_epochs * per_epoch)
     n_hidden = sum(cfg.sizes[1:-1])
-    for i, (m, lam, seed) in enumerate(chunk):
+    rows = []
+    for i, m in enumerate(chunk):
         dead = prune.find_dead(model.unstack(out.params, i), cfg.zero_tol)
         sizes = [n - len(x) for n, x in zip(cfg.sizes[1:-1], dead)]
-        yield {"method": m, "lam": lam, "seed": seed, "test_error": test[i], "train_cost": loss[i] + reg[i],
-               "dead_fraction": sum(map(len, dead)) / n_hidden,
-               "pruned_sizes": "constant" if 0 in sizes else "-".join(map(str, (1, *sizes, 1)))}
+        final = out.test_error[-1, i]
+        rows.append({"method": m.method, "lam": m.lam, "seed": m.seed, "order": m.order,
+                     "test_error_final": final, "test_error_tail_mean": tail[i],
+                     "train_cost": loss[i] + reg[i],
+                     "diverged": bool(out.diverged_at[i] >= 0 or not np.isfinite(tail[i])),
+                     "dead_fraction": sum(map(len, dead)) / n_hidden,
+                     "pruned_sizes": "constant" if 0 in sizes
+                     else "-".join(map(str, (1, *sizes, 1)))})
+    return rows, out.test_error[out.frame_steps % per_epoch == 0]
 
 
 def main(cfg) -> None:
     started = time.time()
     models = plan(cfg)
     chunk = min(cfg.chunk, len(models))
-    d = prepare(cfg, chunk, cfg.sizes, 1, cfg.batch_size)
+    d = prepare(cfg, chunk, cfg.sizes, cfg.epochs + 2 + cfg.tail_epochs * 40, cfg.batch_size)
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
-    rows = []
-    with staged(cfg.out) as stage, tqdm(total=steps * len(models), unit="model-step", unit_scale=True,
-                                        disable=not cfg.progress, leave=False) as bar:
-        (stage / "sweep").mkdir()
-        with open(stage / "sweep" / "sweep.csv", "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=FIELDS, lineterminator="\n")
-            w.writeheader()
-            for start in range(0, len(models), chunk):
-                for row in run_chunk(cfg, d, models[start:start + chunk], bar):
-                    w.writerow({k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v
-                                for k, v in row.items()})
-                    rows.append({k: row[k] for k in ("method", "lam", "seed", "test_error",
-                                                     "dead_fraction", "pruned_sizes")})
-        report = to_markdown(cfg, rows)
-        (stage / "sweep" / "sweep.md").write_text(report)
-        figure(cfg, rows, stage / "sweep" / "sweep.png")
-        record.write(stage / "sweep" / "config.json", cfg, started)
+    rows, curves = [], []
+    with staged(cfg.out) as stage, tqdm(total=steps * len(models), unit="model-step",
+                                        unit_scale=True, disable=not cfg.progress, leave=False,
+                                        desc=f"training {len(models)} models") as bar:
+        for start in range(0, len(models), chunk):
+            got, epoch_errors = run_chunk(cfg, d, models[start:start + chunk], bar)
+            rows += got
+            curves.append(epoch_errors)
+        folder = stage / "sweep"
+        folder.mkdir()
+        entries = verdict.paired_entries(cfg, rows, orders(cfg))
+        report = to_markdown(cfg, rows, entries, len(d.x_test))
+        (folder / "sweep.csv").write_text(to_csv(rows))
+        (folder / "sweep.md").write_text(report)
+        (folder / "paired.json").write_text(verdict.to_json(entries))
+        figure(cfg, rows, folder / "sweep.png")
+        verdict.epoch_figure(cfg, models, np.concatenate(curves, axis=1), folder / "paired_vs_epoch.png")
+        record.write(folder / "config.json", cfg, started)
     print(report)
-    print(f"done: {len(models)} models in {time.time() - started:.1f} s -> {Path(cfg.out) / 'sweep'}")
+    print(f"done: {len(models)} models in {time.time() - started:.1f} s -> "
+          f"{Path(cfg.out) / 'sweep'}")
 
 
-def _select(rows, method, lam):
-    return [r for r in rows if r["method"] == method and r["lam"] == lam]
+def to_csv(rows) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    for row in rows:
+        w.writerow({k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v
+                    for k, v in row.items()})
+    return buf.getvalue()
 
 
-def _errors(rows):
-    e = np.array([r["test_error"] for r in rows], float)
-    return e[np.isfinite(e)]
+def select(rows, method, lam, order, evaluation="test_error_tail_mean"):
+    """{seed: test error} of one cell, diverged models left out (lambda 0: the shared model)."""
+    method = "none" if lam == 0 else method
+    return {r["seed"]: r[evaluation] for r in rows
+            if (r["method"], r["lam"], r["order"]) == (method, lam, order) and not r["diverged"]}
 
 
-def to_markdown(cfg, rows):
-    lines = [f"# Sweep: {cfg.seeds} seeds per cell, {cfg.epochs} epochs, lr {cfg.lr}", "",
-             "Test error = total absolute error on the test samples. CI: 95% t-interval of the mean. "
-             f"Dead: hidden units with all incoming or all outgoing |w| < {cfg.zero_tol:g}.", "",
-             "| method | lambda | n | mean test error [95% CI] | median | dead units | pruned sizes (most common) |",
-             "|---|---|---|---|---|---|---|"]
+def to_markdown(cfg, rows, entries, n_test) -> str:
+    tail = "last epoch" if cfg.tail_epochs == 1 else f"last {cfg.tail_epochs} epochs"
+    lines = [f"# Sweep: {cfg.seeds} seeds per cell, {cfg.epochs} epochs, lr {cfg.lr:g}", "",
+             f"Test error = total absolute error on the {n_test} test samples; **tail mean** = "
+             f"averaged over the weights after every SGD step of the {tail} (it does not depend "
+             "on where within an epoch training stops); **final** = after the last step. CI: 95% "
+             "t-interval of the mean over seeds. Dead: hidden units with all incoming or all "
+             f"outgoing |w| < {cfg.zero_tol:g}.", "",
+             *verdict.design_note(cfg, orders(cfg)), "",
+             *verdict.to_markdown(cfg, entries), "",
+             f"## Every cell, sample order {cfg.order}", "",
+             "| method | lambda | n | tail mean [95% CI] | final [95% CI] | dead units | "
+             "pruned sizes (most common) |", "|---|---|---|---|---|---|---|"]
     for m in cfg.methods:
         for lam in cfg.lams:
-            sel = _select(rows, m, lam)
-            e = _errors(sel)
-            mean, lo, hi = stats.mean_ci(e) if len(e) > 1 else (np.nan,) * 3
+            if lam == 0 and m != cfg.methods[0]:
+                continue  # the same model for every method
+            sel = [r for r in rows if r["lam"] == lam and r["order"] == cfg.order
+                   and r["method"] == ("none" if lam == 0 else m)]
+            ok = [r for r in sel if not r["diverged"]]
+            n = f"{len(ok)}" + ("" if len(ok) == len(sel) else f" ({len(sel) - len(ok)} diverged)")
+            cis = [_ci_text([r[k] for r in ok]) for k in ("test_error_tail_mean", "test_error_final")]
             common = pruned_sizes_text(Counter(r["pruned_sizes"] for r in sel))
-            lines.append(f"| {m} | {lam:g} | {len(e)}{'' if len(e) == len(sel) else f' ({len(sel) - len(e)} diverged)'} "
-                         f"| {mean:.2f} [{lo:.2f}, {hi:.2f}] | {np.median(e):.2f} | "
+            label = "any (none)" if lam == 0 else m
+            lines.append(f"| {label} | {lam:g} | {n} | {cis[0]} | {cis[1]} | "
                          f"{np.mean([r['dead_fraction'] for r in sel]):.0%} | {common} |")
-    return "\n".join(lines + ["", *paired_section(cfg, rows), ""])
+    return "\n".join(lines + [""])
 
 
-def pruned_sizes_text(counts, shown=3):
-    """'1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 3 other sizes ×3': the distribution, most common first."""
+def _ci_text(values) -> str:
+    if len(values) < 2:
+        return "- (fewer than 2 finite values)"
+    mean, lo, hi = stats.mean_ci(values)
+    return f"{mean:.2f} [{lo:.2f}, {hi:.2f}]"
+
+
+def pruned_sizes_text(counts, shown=3) -> str:
+    """'1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 3 other sizes ×3': most common first."""
     top = counts.most_common(shown)
     rest = counts.most_common()[shown:]
     return ", ".join(f"{s} ×{c}" for s, c in top) + (
-        f", {len(rest)} other size{'s' * (len(rest) > 1)} ×{sum(c for _, c in rest)}" if rest else "")
+        f", {len(rest)} other size{'s' * (len(rest) > 1)} ×{sum(c for _, c in rest)}"
+        if rest else "")
 
 
-def paired_section(cfg, rows, lam=0.3):
-    if not {"l1", "l2"} <= set(cfg.methods) or lam not in cfg.lams:
-        return []
-    l1 = {r["seed"]: r["test_error"] for r in _select(rows, "l1", lam)}
-    l2 = {r["seed"]: r["test_error"] for r in _select(rows, "l2", lam)}
-    seeds = [s for s in l1 if np.isfinite(l1[s]) and np.isfinite(l2.get(s, np.nan))]
-    p = stats.paired([l1[s] for s in seeds], [l2[s] for s in seeds])
-    lo, hi = p["ci"]
-    if hi < 0:
-        verdict = "L2 is better than L1: the blog's conclusion holds on our data."
-    elif lo > 0:
-        verdict = "L1 is better than L2: the blog's conclusion does not hold on our data."
-    else:
-        verdict = "the interval contains 0: on our data neither method is shown better than the other."
-    return [f"## Paired comparison at lambda = {lam:g} (same initial weights per seed)", "",
-            f"Test error of L2 minus L1 over {p['n']} seeds: mean {p['mean_diff']:+.2f} "
-            f"(95% CI [{lo:+.2f}, {hi:+.2f}]); paired t-test p = {p['t_p']:.3g}, Wilcoxon p = "
-            f"{p['wilcoxon_p']:.3g}; L2 lower in {p['b_better']} of {p['n']} seeds.", "",
-            f"In plain words: {verdict}"]
-
-
-def figure(cfg, rows, path):
+def figure(cfg, rows, path) -> None:
+    """Tail-mean test error and dead units against lambda, per method, the headline's order."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     x = np.array(cfg.lams, float)
     for m in cfg.methods:
-        cis = [stats.mean_ci(e) if len(e := _errors(_select(rows, m, lam))) > 1 else (np.nan,) * 3
-               for lam in cfg.lams]
-        mean, lo, hi = np.array(cis).T
-        a.plot(x, mean, "o-", c=METHOD_COLORS.get(m), label=m)
-        a.fill_between(x, lo, hi, color=METHOD_COLORS.get(m), alpha=0.2)
-        b.plot(x, [np.mean([r["dead_fraction"] for r in _select(rows, m, lam)]) for lam in cfg.lams],
-               "o-", c=METHOD_COLORS.get(m), label=m)
+        cells = [select(rows, m, lam, cfg.order) for lam in cfg.lams]
+        cis = np.array([stats.mean_ci(list(c.values())) if len(c) > 1 else (np.nan,) * 3
+                        for c in cells])
+        a.plot(x, cis[:, 0], "o-", c=METHOD_COLORS.get(m), label=m)
+        a.fill_between(x, cis[:, 1], cis[:, 2], color=METHOD_COLORS.get(m), alpha=0.2)
+        dead = [np.mean([r["dead_fraction"] for r in rows if r["order"] == cfg.order
+                         and r["lam"] == lam and r["method"] == ("none" if lam == 0 else m)])
+                for lam in cfg.lams]
+        b.plot(x, dead, "o-", c=METHOD_COLORS.get(m), label=m)
     for ax in (a, b):
         ax.set_xscale("symlog", linthresh=min([v for v in x if v > 0], default=1e-3))
         ax.set_xlabel("lambda (symlog axis: 0 included)")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
-    a.set(ylabel="test error (mean, 95% CI band)", title=f"Test error vs lambda, {cfg.seeds} seeds")
+    a.set_ylim(bottom=0)
+    a.set(ylabel="test error, tail mean (mean over seeds, 95% CI band)",
+          title=f"Test error vs lambda, {cfg.seeds} seeds, order {cfg.order}")
     b.set(ylabel="fraction of dead hidden units", title="Units disconnected", ylim=(-0.02, 1.02))
     fig.tight_layout()
     fig.savefig(path)

@@ -29,7 +29,7 @@ def measure(cfg, data):
         _, penalty, trained = train_runs(c, data, runs, progress=False)
         for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
             p = model.unstack(trained.params, runs.index(r))
-            rows.append({"setting": label, "method": r.method, "test_error": row["test_error"],
+            rows.append({"setting": label, "method": r.method, "test_error": row["test_error_final"],
                          "diverged": row["diverged_at_step"] >= 0,
                          **near_zero(p, data.x_train, cfg.zero_tol, c.activation)})
     return rows

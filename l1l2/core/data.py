@@ -58,6 +58,12 @@ def generate(seed=0, n=50, lo=0.5, hi=9.5, slope=2.0, n_outliers=10,
     return Dataset(x[order].astype(np.float32), y[order].astype(np.float32), train, outlier[order])
 
 
+def is_protocol_data(d: Dataset) -> bool:
+    """Whether d is the protocol's data set, generate() with its defaults (data/line.csv)."""
+    p = generate()
+    return all(np.array_equal(getattr(d, k), getattr(p, k)) for k in ("x", "y", "train", "outlier"))
+
+
 def to_csv(d: Dataset) -> str:
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

@@ -13,56 +13,72 @@ import numpy as np
 from ..tf1 import session, tf, v1
 from . import model
 from .regularizers import proximal_split, soft_threshold
-from .train import Trained, batches, l1_term, segment_ends, step_noise, variables_named
+from .train import (Trained, default_eval_steps, file_order, first_nonfinite, l1_term, step_noise,
+                    variables_named)
 
 PROGRESS_CALLS = 10  # session calls when a progress bar wants updates (one call is ~10% faster)
 
 
-def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation="identity",
-                every=0, record=False, progress=None, l1_update="subgradient", seed=0):
-    """Train the stacked models params0 on (x, y) with the in-graph loop.
+def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None, eval_steps=None,
+                test=None, record=False, activation="identity", l1_update="subgradient", seed=0,
+                progress=None):
+    """Train the stacked models params0 on (x, y) with the in-graph loop; see train.train_one
+    for the arguments (order here is [steps, R, batch_size]: every model has its own).
 
-    The SGD steps form segments of `every` steps (default: one epoch); with `record`, the
-    weights after each segment are written to TensorArrays inside the loop (a frame). All
-    segments run in one session call, or in PROGRESS_CALLS calls if `progress` wants updates.
-    `seed` and the step number seed RReLU's random slopes (see step_noise).
+    The SGD steps between two eval_steps form a segment; after each, the models' test errors
+    on test=(x, y) are computed and, with `record`, their weights written to TensorArrays, all
+    inside the loop. All segments run in one session call, or in PROGRESS_CALLS calls if
+    `progress` wants updates. `seed` and the step number seed RReLU's random slopes.
     """
-    idx = batches(len(x), batch_size)
-    ends = segment_ends(epochs * len(idx), every or len(idx))
+    n_models = len(params0["dense1/W"])
+    order = file_order(len(x), epochs, batch_size, n_models) if order is None else order
+    bounds_np = default_eval_steps(len(order), eval_steps).astype(np.int32)
     names = list(params0)
     g = tf.Graph()
     with g.as_default():
         xs, ys = tf.constant(x[:, None]), tf.constant(y[:, None])
-        model.build(xs, ys, params0, penalty, activation)  # the variables, and the TF1 graph to inspect
+        model.build(xs, ys, params0, penalty, activation)  # the variables, the TF1 graph to see
         variables = variables_named(names)
-        f0, f1 = v1.placeholder(tf.int32, []), v1.placeholder(tf.int32, [])  # segments [f0, f1) this call
-        bounds = tf.constant(np.append(0, ends).astype(np.int32))          # segment f: steps bounds[f:f+2]
-        step = _sgd_step(xs, ys, idx, params0, penalty, lr, activation, l1_update, seed, first=bounds[f0])
+        order_in = v1.placeholder(tf.int32, order.shape, name="order")
+        f0, f1 = v1.placeholder(tf.int32, []), v1.placeholder(tf.int32, [])  # segments this call
+        bounds = tf.constant(bounds_np)  # segment f: steps bounds[f] .. bounds[f + 1] - 1
+        step = _sgd_step(xs, ys, order_in, params0, penalty, lr, activation, l1_update, seed,
+                         first=bounds[f0])
+        test_error = _test_error(test, params0, activation)
 
-        def segment(f, costs, frames, *w):
+        def segment(f, costs, frames, errors, *w):
             out = v1.while_loop(lambda i, *_: i < bounds[f + 1], step, [bounds[f], costs, *w])
-            frames = [ta.write(f - f0, wi) for ta, wi in zip(frames, out[2:])]  # weights after segment f
-            return (f + 1, out[1], frames, *out[2:])
+            w = out[2:]
+            frames = [ta.write(f - f0, wi) for ta, wi in zip(frames, w)]  # after segment f
+            errors = [ta.write(f - f0, test_error(w)) for ta in errors]
+            return (f + 1, out[1], frames, errors, *w)
 
         costs = tf.TensorArray(tf.float32, size=bounds[f1] - bounds[f0])
         frames = [tf.TensorArray(tf.float32, size=f1 - f0) for _ in names] if record else []
-        out = v1.while_loop(lambda f, *_: f < f1, segment,
-                            [f0, costs, frames, *[v.read_value() for v in variables]])
-        final = out[3:]
-        with tf.control_dependencies([v.assign(w) for v, w in zip(variables, final)]):  # the next call goes on
-            fetch = [out[1].stack(), [ta.stack() for ta in out[2]], [tf.identity(w) for w in final]]
+        errors = [tf.TensorArray(tf.float32, size=f1 - f0)] if test is not None else []
+        w0 = [v.read_value() for v in variables]
+        out = v1.while_loop(lambda f, *_: f < f1, segment, [f0, costs, frames, errors, *w0])
+        final = out[4:]
+        with tf.control_dependencies([v.assign(w) for v, w in zip(variables, final)]):
+            fetch = {"cost": out[1].stack(), "frames": [ta.stack() for ta in out[2]],
+                     "errors": [ta.stack() for ta in out[3]],
+                     "final": [tf.identity(w) for w in final]}  # and the next call goes on
+        initial_error = [test_error(w0)] if test is not None else []
         with session(g) as sess:
             sess.run(v1.global_variables_initializer())
-            return _run_segments(sess, (f0, f1), fetch, params0, ends, record, progress)
+            first = sess.run(initial_error)
+            run = lambda a, b: sess.run(fetch, {order_in: order, f0: a, f1: b})
+            return _run_segments(run, params0, bounds_np, record, first, progress)
 
 
-def _sgd_step(xs, ys, idx, params0, penalty, lr, activation, l1_update, seed, first):
-    """The loop body: one SGD step of every stacked model on batch i, its cost written at i - first."""
+def _sgd_step(xs, ys, order, params0, penalty, lr, activation, l1_update, seed, first):
+    """The loop body: one SGD step of every stacked model on its batch of step i, its cost
+    written at i - first."""
     grad_penalty, l1 = proximal_split(penalty, l1_update)
     names = list(params0)
 
     def step(i, costs, *w):
-        b = tf.gather(tf.constant(idx), i % len(idx))
+        b = tf.gather(order, i)  # [R, batch]: each model's samples
         with on_tensors(dict(zip(names, w))):
             net = model.build(tf.gather(xs, b), tf.gather(ys, b), params0, grad_penalty,
                               activation, step_noise(seed, i))
@@ -70,27 +86,47 @@ def _sgd_step(xs, ys, idx, params0, penalty, lr, activation, l1_update, seed, fi
         new = [wi - lr * gi for wi, gi in zip(w, grads)]  # plain SGD step
         cost = net.cost
         if l1 is not None:
-            new = [soft_threshold(v, lr * l1) if name.endswith("/W") else v for name, v in zip(names, new)]
+            new = [soft_threshold(v, lr * l1) if name.endswith("/W") else v
+                   for name, v in zip(names, new)]
             cost += l1_term(names, w, l1)
         return (i + 1, costs.write(i - first, cost), *new)
+
     return step
 
 
-def _run_segments(sess, feeds, fetch, params0, ends, record, progress):
-    """Run the segments in one session call (or PROGRESS_CALLS for progress) and collect the results."""
+def _test_error(test, params0, activation):
+    """weights -> [R] total absolute error on test=(x, y), the same model built on them."""
+    if test is None:
+        return None
+    x_test, y_test = (tf.constant(a[:, None]) for a in test)
+    names = list(params0)
+
+    def error(w):
+        with on_tensors(dict(zip(names, w))):
+            return model.build(x_test, y_test, params0, None, activation).data_loss
+
+    return error
+
+
+def _run_segments(run, params0, bounds, record, first_error, progress):
+    """Run the segments in one call of run(f0, f1) (or PROGRESS_CALLS for progress); collect."""
     names, n_models = list(params0), len(params0["dense1/W"])
-    calls = [c for c in np.array_split(np.arange(len(ends)), PROGRESS_CALLS if progress else 1) if len(c)]
-    costs, frames = [], [[params0[k][None]] for k in names]
+    n_segments = len(bounds) - 1
+    calls = [c for c in np.array_split(np.arange(n_segments), PROGRESS_CALLS if progress else 1)
+             if len(c)]
+    costs, frames, errors = [], [[params0[k][None]] for k in names], [e[None] for e in first_error]
     for c in calls:
-        cost, fr, w = sess.run(fetch, dict(zip(feeds, (c[0], c[-1] + 1))))
-        costs.append(cost)
-        for got, f in zip(frames, fr):
-            got.append(f)
+        got = run(c[0], c[-1] + 1)
+        costs.append(got["cost"])
+        for have, f in zip(frames, got["frames"]):
+            have.append(f)
+        errors += got["errors"]
         if progress:
-            progress(int(ends[c[-1]] - (ends[c[0] - 1] if c[0] else 0)) * n_models)
-    recorded = {k: np.concatenate(f) for k, f in zip(names, frames)} if record else {}
-    steps = np.concatenate([[0], ends]) if record else np.zeros(0, int)
-    return Trained(dict(zip(names, w)), np.concatenate(costs).reshape(ends[-1], -1), steps, recorded)
+            progress(int(bounds[c[-1] + 1] - bounds[c[0]]) * n_models)
+    step_cost = np.concatenate(costs).reshape(bounds[-1], -1)
+    return Trained(dict(zip(names, got["final"])), step_cost, first_nonfinite(step_cost), bounds,
+                   {k: np.concatenate(f) for k, f in zip(names, frames)} if record else {},
+                   np.concatenate(errors) if first_error else None)
 
 
 def on_tensors(weights):

@@ -18,12 +18,17 @@ from . import model
 from .regularizers import Penalty, proximal_split, soft_threshold
 
 
-def train_one(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation="identity",
-              record_at=(), l1_update="subgradient", seed=0, progress=None):
-    """Train one model (single-model params) on (x, y); (final params, step costs, frames).
+def train_one(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None, eval_steps=None,
+              test=None, record=False, activation="identity", l1_update="subgradient", seed=0,
+              progress=None):
+    """Train one model (single-model params) on (x, y): the TF1 way, one sess.run per SGD step.
 
-    record_at: the steps after which the weights are fetched (a frame)."""
-    batch = batches(len(x), batch_size)
+    order: [steps, batch_size] the sample indices of every step (default: the file order).
+    After each of eval_steps (0: the initial weights) the model's test error on test=(x, y) is
+    measured and, with `record`, its weights are kept. Returns (final params, step costs [steps],
+    frames [dict per eval step], test errors [per eval step])."""
+    order = file_order(len(x), epochs, batch_size) if order is None else order
+    eval_steps = set(default_eval_steps(len(order), eval_steps).tolist())
     grad_penalty, l1 = proximal_split(penalty, l1_update)
     g = tf.Graph()
     with g.as_default():
@@ -40,62 +45,120 @@ def train_one(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation="i
             with tf.control_dependencies([train_op]):
                 train_op = tf.group([w.assign(soft_threshold(w, lr * l1))
                                      for n, w in zip(names, weights) if n.endswith("/W")])
+        if test is not None:  # the same variables (reuse), evaluated on the test samples
+            with v1.variable_scope(v1.get_variable_scope(), reuse=True):
+                x_test, y_test = (tf.constant(a[:, None]) for a in test)
+                test_net = model.build(x_test, y_test, params0, None, activation)
         with session(g) as sess:
             sess.run(v1.global_variables_initializer())
-            costs, frames = [], [params0] if record_at else []
-            for step in range(epochs * len(batch)):
-                b = batch[step % len(batch)]
+            costs, frames, errors = [], [], []
+
+            def evaluate_now():
+                if record:
+                    frames.append(dict(zip(names, sess.run(weights))))
+                if test is not None:
+                    errors.append(sess.run(test_net.data_loss))
+
+            evaluate_now()
+            for step, b in enumerate(order):
                 feed = {x_in: x[b, None], y_in: y[b, None], step_in: step}
                 _, c = sess.run([train_op, cost], feed)  # <- one SGD step
                 costs.append(c)
-                if step + 1 in record_at:
-                    frames.append(dict(zip(names, sess.run(weights))))
+                if step + 1 in eval_steps:
+                    evaluate_now()
                 if progress:
                     progress(1)
             final = dict(zip(names, sess.run(weights)))
-    return final, np.array(costs, np.float32), frames
+    return final, np.array(costs, np.float32), frames, np.array(errors, np.float32)
 
 
 @dataclass
 class Trained:
     params: dict  # final weights, stacked: W [R, in, out], b [R, 1, out]
-    step_cost: np.ndarray  # [steps, R] cost of each SGD step on its batch, before the update
-    frame_steps: np.ndarray  # [F] step after which each frame was taken (0 = initial weights)
+    step_cost: np.ndarray | None  # [steps, R] cost of each SGD step on its batch, before the update
+    diverged_at: np.ndarray  # [R] first step whose cost was not finite, -1 if none
+    frame_steps: np.ndarray  # [F] steps after which the models were evaluated (0 = initial)
     frames: dict  # name -> [F, R, ...] weights at frame_steps ({} if not recorded)
+    test_error: np.ndarray | None  # [F, R] total absolute test error at frame_steps
 
-    @property
-    def diverged_at(self) -> np.ndarray:
-        """[R] first step whose cost was not finite, -1 if none."""
-        bad = ~np.isfinite(self.step_cost)
-        return np.where(bad.any(0), bad.argmax(0), -1)
+    def take(self, models) -> "Trained":
+        """The models `models` (indices) alone."""
+        m = np.asarray(models)
+        return Trained({k: v[m] for k, v in self.params.items()},
+                       None if self.step_cost is None else self.step_cost[:, m],
+                       self.diverged_at[m], self.frame_steps,
+                       {k: v[:, m] for k, v in self.frames.items()},
+                       None if self.test_error is None else self.test_error[:, m])
+
+    def tail_error(self, tail_steps: int) -> np.ndarray:
+        """[R] the test error averaged over the iterates after each of the last tail_steps steps."""
+        last = self.frame_steps[-1]
+        tail = self.frame_steps > last - tail_steps
+        assert tail.sum() == tail_steps, "the tail steps were not all evaluated"
+        return self.test_error[tail].mean(0)
 
 
-def train_reference(x, y, params0, penalty, *, lr, epochs, batch_size=1, activation="identity",
-                    every=0, record=False, progress=None, l1_update="subgradient", seed=0):
-    """Train each of the stacked models params0 alone with train_one; a frame every `every` steps
-    (default: every epoch) if `record`."""
-    ends = segment_ends(epochs * len(batches(len(x), batch_size)), every or len(x) // batch_size)
-    runs = []
-    for r in range(len(params0["dense1/W"])):
-        runs.append(train_one(x, y, model.unstack(params0, r), penalty.pick(r), lr=lr,
-                              epochs=epochs, batch_size=batch_size, activation=activation,
-                              record_at=set(ends.tolist()) if record else (),
-                              l1_update=l1_update, seed=seed, progress=progress))
-    finals, costs, frames = zip(*runs)
+def first_nonfinite(step_cost: np.ndarray) -> np.ndarray:
+    """[R] first step whose cost was not finite, -1 if none."""
+    bad = ~np.isfinite(step_cost)
+    return np.where(bad.any(0), bad.argmax(0), -1)
+
+
+def train_reference(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None,
+                    eval_steps=None, test=None, record=False, activation="identity",
+                    l1_update="subgradient", seed=0, progress=None):
+    """Train each of the stacked models params0 alone with train_one; order [steps, R, batch]."""
+    n_models = len(params0["dense1/W"])
+    order = file_order(len(x), epochs, batch_size, n_models) if order is None else order
+    eval_steps = default_eval_steps(len(order), eval_steps)
+    runs = [train_one(x, y, model.unstack(params0, r), penalty.pick(r), lr=lr, epochs=epochs,
+                      batch_size=batch_size, order=order[:, r], eval_steps=eval_steps, test=test,
+                      record=record, activation=activation, l1_update=l1_update, seed=seed,
+                      progress=progress)
+            for r in range(n_models)]
+    finals, costs, frames, errors = zip(*runs)
     per_frame = [model.stack(models) for models in zip(*frames)]
-    return Trained(model.stack(finals), np.stack(costs, axis=1),
-                   np.concatenate([[0], ends]) if record else np.zeros(0, int),
-                   {k: np.stack([f[k] for f in per_frame]) for k in params0} if record else {})
+    step_cost = np.stack(costs, axis=1)
+    return Trained(model.stack(finals), step_cost, first_nonfinite(step_cost), eval_steps,
+                   {k: np.stack([f[k] for f in per_frame]) for k in params0} if record else {},
+                   np.stack(errors, axis=1) if test is not None else None)
 
 
-def batches(n_train: int, batch_size: int) -> np.ndarray:
-    """[steps_per_epoch, batch_size] sample indices: the file order, cut into batches."""
-    return np.arange(n_train).reshape(-1, batch_size)
+def file_order(n_train: int, epochs: int, batch_size: int, n_models: int | None = None):
+    """[steps, batch_size] (or [steps, n_models, batch_size]): every epoch in the file's order."""
+    order = np.tile(np.arange(n_train, dtype=np.int32), epochs).reshape(-1, batch_size)
+    return order if n_models is None else np.repeat(order[:, None], n_models, axis=1)
 
 
-def segment_ends(total: int, every: int) -> np.ndarray:
-    """Steps after which a frame is taken: every `every` steps, and after the last one."""
-    return np.append(np.arange(every, total, every), total)
+def shuffled_order(x, y, epochs: int, batch_size: int, seed: int) -> np.ndarray:
+    """[steps, batch_size]: a new random order of the training samples every epoch, drawn from
+    `seed`. The permutations act on the samples sorted by (x, y), so the order, like every
+    result, does not depend on how the data file happens to list its rows."""
+    rank = np.lexsort((y, x)).astype(np.int32)  # sample indices sorted by x, then y
+    rng = np.random.default_rng([seed, ORDER_STREAM])
+    return rng.permuted(np.tile(rank, (epochs, 1)), axis=1).reshape(-1, batch_size)
+
+
+ORDER_STREAM = 1  # the order's random stream: seed s draws its weights from [s], its order from [s, 1]
+ORDERS = ("file", "shuffle")
+
+
+def sample_order(kind: str, x, y, epochs: int, batch_size: int, seed: int) -> np.ndarray:
+    """[steps, batch_size]: one model's samples at each step, in the 'file' or 'shuffle' order."""
+    if kind == "file":
+        return file_order(len(x), epochs, batch_size)
+    return shuffled_order(x, y, epochs, batch_size, seed)
+
+
+def default_eval_steps(total: int, eval_steps=None) -> np.ndarray:
+    return np.array([0, total]) if eval_steps is None else np.asarray(eval_steps)
+
+
+def evaluation_steps(total: int, every: int, tail: int = 0) -> np.ndarray:
+    """The steps after which models are evaluated: 0 (the initial weights), every `every` steps,
+    each of the last `tail` steps, and the last."""
+    ends = set(range(every, total, every)) if every else set()
+    return np.array(sorted({0, total} | ends | set(range(total - tail + 1, total + 1))))
 
 
 def step_noise(seed: int, step):

@@ -21,6 +21,7 @@ SPEC = {  # name -> (ndim, kind) of every array the GIFs and figures read
     "runs": (1, INTEGERS),          # [R]
     "seeds": (1, INTEGERS),         # [R]
     "test_error": (1, NUMBERS),     # [R]
+    "frame_test_error": (2, NUMBERS),  # [F, R] test error at frame_steps
     "lam": (0, NUMBERS),
     "zero_tol": (0, NUMBERS),
 }
@@ -47,13 +48,16 @@ class _Bad(Exception):
 def from_outcome(o):
     """The arrays the GIFs and figures need, from an experiment.Outcome."""
     t, layers = o.trained, model.layer_names(o.trained.params)
+    per_epoch = len(o.data.x_train) // o.cfg.batch_size
+    keep = t.frame_steps % per_epoch == 0  # epoch ends (not the single steps of the tail)
     return {"layers": np.array(layers),
-            "kernels": [t.frames[f"{n}/W"] for n in layers],
-            "frame_steps": t.frame_steps, "step_cost": t.step_cost,
-            "steps_per_epoch": len(o.data.x_train) // o.cfg.batch_size,
+            "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
+            "frame_steps": t.frame_steps[keep], "step_cost": t.step_cost,
+            "frame_test_error": t.test_error[keep],
+            "steps_per_epoch": per_epoch,
             "methods": np.array([r.method for r in o.runs]), "runs": np.array([r.run for r in o.runs]),
             "seeds": np.array([r.seed for r in o.runs]),
-            "test_error": np.array([row["test_error"] for row in o.rows]), "lam": o.cfg.lam,
+            "test_error": np.array([row["test_error_final"] for row in o.rows]), "lam": o.cfg.lam,
             "zero_tol": o.cfg.zero_tol}
 
 

@@ -12,30 +12,26 @@ from ..tf1 import session, tf, v1
 TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
 
 
-def frame_params(trained):
-    """Every frame of every model as one stacked param dict: index f * R + r."""
-    return {k: v.reshape(-1, *v.shape[2:]) for k, v in trained.frames.items()}
-
-
-def epoch_metrics(o):
-    """[F, R] data loss, penalty and test error of the recorded frames."""
-    F, R = len(o.trained.frame_steps), len(o.runs)
+def epoch_metrics(o, keep):
+    """[F, R] data loss, penalty and test error of the recorded frames `keep`."""
+    t, R = o.trained, len(o.runs)
+    F = int(keep.sum())
     pen = regularizers.stack([o.penalty.pick(r) for r in range(R)] * F)
-    params, act = frame_params(o.trained), o.cfg.activation
-    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen, act)
-    _, test, _ = train.evaluate(params, o.data.x_test, o.data.y_test, pen, act)
-    return loss.reshape(F, R), reg.reshape(F, R), test.reshape(F, R)
+    params = {k: v[keep].reshape(-1, *v.shape[2:]) for k, v in t.frames.items()}  # f * R + r
+    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen, o.cfg.activation)
+    return loss.reshape(F, R), reg.reshape(F, R), t.test_error[keep]
 
 
 def write_all(folder, o):
     """tensorboard/<method>_run<k>/: scalars per epoch, a histogram per kernel, and the model graph."""
-    loss, reg, test = epoch_metrics(o)
     steps_per_epoch = len(o.data.x_train) // o.cfg.batch_size
-    epochs = o.trained.frame_steps // steps_per_epoch
+    keep = o.trained.frame_steps % steps_per_epoch == 0  # epoch ends
+    loss, reg, test = epoch_metrics(o, keep)
+    epochs = o.trained.frame_steps[keep] // steps_per_epoch
     g = tf.Graph()
     with g.as_default():
         feeds = {t: v1.placeholder(tf.float32, []) for t in TAGS}
-        kernels = [n for n in o.trained.frames if n.endswith("/W")]
+        kernels = {n: f[keep] for n, f in o.trained.frames.items() if n.endswith("/W")}
         hist = {n: v1.placeholder(tf.float32, None) for n in kernels}
         merged = v1.summary.merge([v1.summary.scalar(t, p) for t, p in feeds.items()] +
                                   [v1.summary.histogram(n, p) for n, p in hist.items()])
@@ -46,7 +42,7 @@ def write_all(folder, o):
                 for f, epoch in enumerate(epochs):
                     values = dict(zip(TAGS, (loss[f, r] + reg[f, r], loss[f, r], reg[f, r], test[f, r])))
                     feed = {feeds[t]: v for t, v in values.items()}
-                    weights = {n: o.trained.frames[n][f, r] for n in kernels}
+                    weights = {n: k[f, r] for n, k in kernels.items()}
                     feed.update({hist[n]: w[np.isfinite(w)] for n, w in weights.items()})  # diverged: none
                     writer.add_summary(sess.run(merged, feed), int(epoch))
                 writer.close()

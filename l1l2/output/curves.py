@@ -1,0 +1,75 @@
+"""Learning curves: the test error after every epoch, and after every SGD step of the last ones.
+
+The file order ends every epoch on the same sample, so the error at epoch ends is one phase of
+an oscillation; the step-by-step panels show the whole of it, and the shuffled order beside.
+"""
+
+import csv
+import io
+
+import numpy as np
+
+from .plots import METHOD_COLORS, plt
+
+FIELDS = ["order", "method", "run", "seed", "step", "epoch", "test_error"]
+
+
+def rows(runs, trained, steps_per_epoch: int) -> list[dict]:
+    """One row per run and evaluated step (every epoch end, every step of the tail)."""
+    out = []
+    for f, step in enumerate(trained.frame_steps):
+        for i, r in enumerate(runs):
+            out.append({"order": r.order, "method": r.method, "run": r.run, "seed": r.seed,
+                        "step": int(step), "epoch": round(step / steps_per_epoch, 6),
+                        "test_error": trained.test_error[f, i]})
+    return out
+
+
+def to_csv(table: list[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
+    w.writeheader()
+    for row in table:
+        w.writerow({**row, "test_error": f"{row['test_error']:.6f}"})
+    return buf.getvalue()
+
+
+def figure(path, runs, trained, steps_per_epoch: int, tail_steps: int, n_test: int) -> None:
+    """Top: test error at every epoch end; bottom: after every step of the tail. One column per
+    sample order; per method the mean over runs and the range (min to max) as a band."""
+    orders = list(dict.fromkeys(r.order for r in runs))
+    fig, axes = plt.subplots(2, len(orders), figsize=(5.5 * len(orders), 7.5), dpi=100,
+                             squeeze=False, sharey="row")
+    steps = trained.frame_steps
+    at_epochs = steps % steps_per_epoch == 0
+    in_tail = steps > steps[-1] - tail_steps
+    for col, order in enumerate(orders):
+        top, bottom = axes[0, col], axes[1, col]
+        for m in dict.fromkeys(r.method for r in runs):
+            sel = [i for i, r in enumerate(runs) if r.order == order and r.method == m]
+            err = trained.test_error[:, sel]
+            label = f"{m} ({len(sel)} runs)"
+            _band(top, steps[at_epochs] / steps_per_epoch, err[at_epochs], m, label)
+            _band(bottom, steps[in_tail], err[in_tail], m, label)
+        top.set(title=f"sample order: {order}", xlabel="epoch", yscale="log")
+        bottom.set(title=f"{order}: after every SGD step of the last {tail_steps} steps",
+                   xlabel="SGD step")
+        for ax in (top, bottom):
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(frameon=False, fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel(f"total absolute error on the {n_test} test samples")
+    fig.suptitle("Test error while training: mean over runs (line) and range (band)")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _band(ax, x, err, method, label):
+    ok = np.isfinite(err).all(0)  # a diverged run has no curve
+    if not ok.any():
+        return
+    e = err[:, ok]
+    color = METHOD_COLORS.get(method)
+    ax.plot(x, e.mean(1), c=color, lw=1.8, label=label)
+    ax.fill_between(x, e.min(1), e.max(1), color=color, alpha=0.15, lw=0)
