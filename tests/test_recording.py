@@ -20,7 +20,8 @@ def valid():
                         rng.normal(size=(F, R, 3, 1)).astype(np.float32)],
             "frame_steps": np.array([0, 2, 4]), "step_cost": rng.random((STEPS, R)).astype(np.float32),
             "steps_per_epoch": 2, "methods": np.array(["l1", "l2"]), "runs": np.array([0, 0]),
-            "seeds": np.array([7, 7]), "test_error": np.array([1.5, np.nan]), "lam": 0.3, "zero_tol": 0.01}
+            "seeds": np.array([7, 7]), "test_error": np.array([1.5, np.nan]), "lam": 0.3, "zero_tol": 0.01,
+            "frame_test_error": rng.random((F, R)).astype(np.float32)}
 
 
 def saved(**changes):
@@ -211,7 +212,8 @@ def test_smallest_valid_recording_redraws(tmp_path, capsys):
         "layers": np.array(["dense1"]), "kernels": [np.full((2, 1, 1, 1), 0.5, np.float32)],
         "frame_steps": np.array([0, 1]), "step_cost": np.array([[2.0]]), "steps_per_epoch": 1,
         "methods": np.array(["l1"]), "runs": np.array([0]), "seeds": np.array([0]),
-        "test_error": np.array([1.0]), "lam": 0.0, "zero_tol": 0.01})
+        "test_error": np.array([1.0]), "lam": 0.0, "zero_tol": 0.01,
+        "frame_test_error": np.array([[3.0], [1.0]])})
     main(["gifs", "--out", str(tmp_path), "--gif-seconds", "0.1"])
     assert "redrew figures and GIFs" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "gifs").iterdir()) == ["weights_l1.gif", "weights_l1.png"]

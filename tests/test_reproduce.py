@@ -12,7 +12,8 @@ def test_quick_run_writes_results(quick_run):
     assert [(r["method"], r["run"], r["seed"]) for r in rows] == \
         [(m, str(k), str(k)) for m in ("none", "l1", "l2") for k in range(2)]
     for r in rows:
-        assert float(r["test_error"]) > 0 and float(r["train_cost"]) > 0
+        assert float(r["test_error_final"]) > 0 and float(r["train_cost"]) > 0
+        assert float(r["test_error_tail_mean"]) > 0
         assert all(0 <= int(r[f"near_zero_dense{k}"]) <= 100 for k in range(1, 5))
     md = (quick_run / "results.md").read_text()
     assert "| l1 |" in md and "| l2 |" in md and "| l1 (blog) |" in md

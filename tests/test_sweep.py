@@ -30,15 +30,19 @@ def test_paired_comparison():
 
 
 def test_tiny_sweep_writes_expected_rows(tmp_path):
-    res = run_reproduce("sweep", "--seeds", 2, "--lams", "0.01,0.3", "--epochs", 5, "--out", tmp_path,
+    res = run_reproduce("sweep", "--seeds", 2, "--lams", "0,0.3", "--epochs", 5, "--out", tmp_path,
                         "--no-progress")
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
-    assert [(r["method"], float(r["lam"]), int(r["seed"])) for r in rows] == \
-        [(m, lam, s) for m in ("l1", "l2", "l1l2") for lam in (0.01, 0.3) for s in (0, 1)]
-    assert all(np.isfinite(float(r["test_error"])) and 0 <= float(r["dead_fraction"]) <= 1 for r in rows)
+    want = [("none", 0.0, s, o) for o in ("shuffle", "file") for s in (0, 1)]  # lambda 0: once
+    want = [(m, lam, s, o) for o in ("shuffle", "file") for lam in (0.0, 0.3)
+            for m in (("none",) if lam == 0 else ("l1", "l2", "l1l2")) for s in (0, 1)]
+    assert [(r["method"], float(r["lam"]), int(r["seed"]), r["order"]) for r in rows] == want
+    for r in rows:
+        assert np.isfinite(float(r["test_error_final"])) and np.isfinite(float(r["test_error_tail_mean"]))
+        assert 0 <= float(r["dead_fraction"]) <= 1 and r["diverged"] == "False"
     md = (tmp_path / "sweep" / "sweep.md").read_text()
-    assert "Paired comparison at lambda = 0.3" in md and "In plain words:" in md
+    assert "Does L2 beat L1?" in md and "In plain words" in md
     assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 10_000
 
 

@@ -29,7 +29,7 @@ def test_events_hold_tags_steps_and_graph(quick_run):
     assert set(hists) == {f"dense{k}/W" for k in range(1, 5)} and hists["dense1/W"] == list(range(6))
     # the last epoch's test error is the one in results.csv
     row = next(r for r in csv.DictReader(open(quick_run / "results.csv")) if r["method"] == "l1" and r["run"] == "0")
-    assert np.isclose(scalars["error/test"][-1][1], float(row["test_error"]), rtol=1e-5)
+    assert np.isclose(scalars["error/test"][-1][1], float(row["test_error_final"]), rtol=1e-5)
     # the penalty of an L1 run is positive, of an unregularized run zero
     assert scalars["cost/regularization"][-1][1] > 0
     none, _, _ = read_events(quick_run / "tensorboard" / "none_run0")

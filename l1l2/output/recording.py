@@ -145,8 +145,10 @@ def _check_counts(rec):
         raise _Bad(f"has {n_frames} frame(s); it needs the initial weights and at least one more")
     per_model = {"runs": len(rec["runs"]), "seeds": len(rec["seeds"]), "test_error": len(rec["test_error"]),
                  "step_cost's axis 1": rec["step_cost"].shape[1],
+                 "frame_test_error's axis 1": rec["frame_test_error"].shape[1],
                  **{f"kernel_{i}'s axis 1": k.shape[1] for i, k in enumerate(rec["kernels"])}}
     per_frame = {f"kernel_{i}'s axis 0": len(k) for i, k in enumerate(rec["kernels"])}
+    per_frame["frame_test_error's axis 0"] = len(rec["frame_test_error"])
     for counts, n, axis in ((per_model, n_models, "methods"), (per_frame, n_frames, "frame_steps")):
         for what, count in counts.items():
             if count != n:
