@@ -70,9 +70,17 @@ def _list_type(item):
     return convert
 
 
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, except an empty one (which means 'not set')."""
+
+    def _get_help_string(self, action):
+        if action.default in ("", None):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser_for(cls, prog, description=None):
-    p = _Parser(prog=prog, description=description or cls.__doc__,
-                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = _Parser(prog=prog, description=description or cls.__doc__, formatter_class=_Formatter)
     for f in _own_fields_first(cls):
         help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):
