@@ -110,10 +110,9 @@ def test_proximal_engines_agree_and_give_exact_zeros():
     assert prune.sizes_of(prune.prune(one, 1e-12).params) == prune.sizes_of(prune.prune(one, 0.01).params)
 
 
-def test_l1_update_command(tmp_path):
-    from conftest import run_reproduce
-    res = run_reproduce("l1-update", "--epochs", 5, "--record-epochs", 1, "--out", tmp_path)
-    assert res.returncode == 0, res.stderr
+def test_l1_update_command(tmp_path, capsys):
+    from l1l2.cli import main
+    main(["l1-update", "--epochs", "5", "--record-epochs", "1", "--out", str(tmp_path)])
     md = (tmp_path / "analysis" / "l1_update.md").read_text()
     zeros = next(line for line in md.splitlines() if line.startswith("| exact zeros"))
     sub, prox = (int(v) for v in zeros.strip(" |").split("|")[1:])

@@ -45,10 +45,13 @@ def test_bad_flags_exit_2_and_leave_outputs_alone(tmp_path, args, message):
     assert (out / "results.csv").read_text() == "earlier results\n"
 
 
-def test_missing_data_file_is_one_line(tmp_path):
-    res = run_reproduce("--quick", "--data", tmp_path / "nope.csv", "--out", tmp_path / "out")
-    assert res.returncode == 2 and "nope.csv: not found" in res.stderr
-    assert res.stderr.count("\n") == 1 and not (tmp_path / "out").exists()
+def test_missing_data_file_is_one_line(tmp_path, capsys):
+    from l1l2.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["--quick", "--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "nope.csv: not found" in err
+    assert err.count("\n") == 1 and not (tmp_path / "out").exists()
 
 
 def test_help_of_every_command(capsys):

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 from scipy import stats as sp
 
-from conftest import run_reproduce
 from l1l2.core import stats
 
 
@@ -29,10 +28,10 @@ def test_paired_comparison():
     assert p["b_better"] == (d < 0).sum()
 
 
-def test_tiny_sweep_writes_expected_rows(tmp_path):
-    res = run_reproduce("sweep", "--seeds", 2, "--lams", "0,0.3", "--epochs", 5, "--out", tmp_path,
-                        "--no-progress")
-    assert res.returncode == 0, res.stderr
+def test_tiny_sweep_writes_expected_rows(tmp_path, capsys):
+    from l1l2.cli import main
+    main(["sweep", "--seeds", "2", "--lams", "0,0.3", "--epochs", "5", "--out", str(tmp_path),
+          "--no-progress"])
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
     want = [("none", 0.0, s, o) for o in ("shuffle", "file") for s in (0, 1)]  # lambda 0: once
     want = [(m, lam, s, o) for o in ("shuffle", "file") for lam in (0.0, 0.3)
