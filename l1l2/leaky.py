@@ -85,19 +85,40 @@ def identity_error(alpha=LEAKY_ALPHA):
 
 
 def figure(rows, path):
+    """Cosines of the first-layer gradient changes per epoch, every symbol defined on the figure."""
     from .plots import plt
     e = [r["epoch"] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    ax.plot(e, [r["cos_A"] for r in rows], label="cos(LeakyReLU change, L1 activity gradient), weights A")
-    ax.plot(e, [r["cos_B"] for r in rows], label="same, bias B")
-    ax.plot(e, [r["cos_formula"] for r in rows], "k--", label="cos(LeakyReLU change, write-up's formula)")
-    ax.plot(e, [r["negative_units"] for r in rows], ":", c="gray", label="fraction of x2 < 0")
-    ax.set(xlabel="epoch of ReLU training", ylabel="cosine / fraction", ylim=(-1.05, 1.05),
-           title=f"ReLU -> LeakyReLU({LEAKY_ALPHA}) vs L1 on x2, first-layer gradients")
+    fig, ax = plt.subplots(figsize=(9, 5.6), dpi=100)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.38)
+    ax.plot(e, [r["cos_A"] for r in rows], c="tab:blue",
+            label="cos(LeakyReLU change, L1 activity gradient) for the weights A")
+    ax.plot(e, [r["cos_B"] for r in rows], c="tab:cyan", label="the same for the bias B")
+    ax.plot(e, [r["cos_formula"] for r in rows], "k--",
+            label="cos(LeakyReLU change, write-up's formula) for A and B together")
+    ax.plot(e, [r["negative_units"] for r in rows], ":", c="gray",
+            label="fraction of pre-activations x2 < 0 (units x samples)")
+    ax.set(xlabel="epoch of ReLU training (the gradients are taken at that epoch's weights)",
+           ylabel="cosine / fraction", ylim=(-1.05, 1.05),
+           title=f"Switching ReLU to LeakyReLU(a = {LEAKY_ALPHA}) vs an L1 penalty on x2: "
+                 "first-layer gradients")
+    ax.title.set_fontsize(10)
     ax.axhline(0, c="k", lw=0.5)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.text(0.09, 0.26, "\n".join([
+        "LeakyReLU change = dL/d(A, B) with LeakyReLU - dL/d(A, B) with ReLU, "
+        "L = 1/2 sum (y - t)^2 (exact, both nets' forward passes)",
+        "L1 activity gradient = d(lambda sum |x2|)/d(A, B) = sum over samples of "
+        "lambda sign(x2)·x1 (for B, read x1 as 1)",
+        "write-up's formula = sum over samples of (y - t)·C·a·(1 - H(x2))·x1, "
+        "y from the ReLU net (for B, read x1 as 1)",
+        "x1: input;  A, B: first-layer weights, bias;  x2 = A·x1 + B: pre-activation;  "
+        "H: Heaviside step (1 where x2 >= 0, else 0);",
+        "C, D: second-layer weights, bias;  y = C·relu(x2) + D: ReLU net's prediction;  "
+        "t: target;",
+        f"a = {LEAKY_ALPHA}: LeakyReLU slope;  lambda: strength of the L1 penalty "
+        "(in the report)"]),
+        va="top", fontsize=8, linespacing=1.5)
     fig.savefig(path)
     plt.close(fig)
 
@@ -119,6 +140,13 @@ def to_markdown(cfg, rows, ident, n_train):
         f"Network 1-{cfg.hidden}-1, ReLU, MSE, per-sample SGD lr {cfg.lr:g} for {cfg.epochs} epochs on "
         f"{cfg.data}; alpha = {LEAKY_ALPHA}, lambda = {cfg.lam:g}. Gradients over the {n_train} training samples "
         "at each epoch; `l1l2/leaky.py` defines each quantity.", "",
+        "Notation: x1 the input; A, B the first-layer weights and bias; x2 = A·x1 + B the "
+        "pre-activation; H the Heaviside step (H(x2) = 1 where x2 >= 0, else 0); C, D the "
+        "second-layer weights and bias; y = C·relu(x2) + D the prediction; t the target; "
+        f"a = alpha = {LEAKY_ALPHA} the LeakyReLU slope; lambda = {cfg.lam:g} the L1 strength. "
+        "The LeakyReLU change is dL/d(A, B) with LeakyReLU minus dL/d(A, B) with ReLU, at the "
+        "same weights, L = 1/2 sum (y - t)^2; the L1 activity gradient is "
+        "d(lambda sum |x2|)/d(A, B) = lambda sign(x2) x1.", "",
         "| what | first 10% of epochs | last 10% of epochs |", "|---|---|---|",
         f"| cosine(LeakyReLU change, L1 activity gradient), first-layer weights A | {m(first, 'cos_A'):+.3f} | {m(last, 'cos_A'):+.3f} |",
         f"| same, first-layer bias B | {m(first, 'cos_B'):+.3f} | {m(last, 'cos_B'):+.3f} |",
