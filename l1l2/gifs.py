@@ -1,20 +1,22 @@
 """Animated weight heatmaps, drawn as arrays of palette indices and written as GIFs.
 
-Why arrays: drawing every frame with matplotlib cost about 25 ms a frame, 10 s for the default
-run's four GIFs. Here what never changes (titles, unit ticks, axis labels, colour bar) is drawn
-once per GIF, with Pillow in matplotlib's font; each frame pastes the heatmaps, where every weight
-is one of N_LEVELS colour-map levels and every unit a block of pixels, and a caption pasted from
-cached words. Every pixel is a palette index from the start, so the GIF needs no quantization:
-its colours are exact and the colour bar shows the very levels the heatmaps use.
+Why arrays: redrawing every frame with matplotlib and quantizing it to 256 colours took ~11 s
+for the default run's four GIFs and banded the colour bar. Here what never changes (titles,
+unit ticks, axis labels, colour bar) is drawn once per GIF, with Pillow in matplotlib's font;
+each frame only changes the heatmaps, where every weight is one of N_LEVELS colour-map levels and
+every unit a block of pixels, and a caption pasted from cached pieces of text. Every pixel is a
+palette index from the start: no quantization, exact colours, a colour bar with the very levels
+the heatmaps use. The GIF stores, after the first frame, only the rectangle that changed.
 """
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import matplotlib
 import numpy as np
 from matplotlib.ticker import MaxNLocator
-from PIL import Image, ImageDraw, ImageFont
+from PIL import GifImagePlugin, Image, ImageDraw, ImageFont
 
 from .plots import METHOD_COLORS
 
@@ -94,8 +96,8 @@ UNCHANGED = WHITE + 1 + len(METHOD_COLORS)   # transparent in a GIF: "as in the 
 
 
 def _unique(colours):
-    """Nudge repeated colours by one step of blue: Pillow maps colours back to indices when it
-    reads or converts a GIF, and a repeated colour would make two indices one."""
+    """Nudge repeated colours to the nearest free blue: then every colour names one index, and
+    a GIF read back as colours (viewers, tests) still tells every level apart."""
     seen, out = set(), colours.astype(int)
     for c in out:
         blue = c[2]
@@ -183,7 +185,8 @@ def _word(word, pt):
     caption is pasted from cached words, ~10x faster than Pillow drawing every caption."""
     f = font(pt)
     left, top, right, bottom = f.getbbox(word, anchor="ls")
-    im = Image.new("L", (max(right - left, 1), max(bottom - top, 1)), 0)
+    right, bottom = max(right, left + 1), max(bottom, top + 1)   # a run of spaces: no ink
+    im = Image.new("L", (right - left, bottom - top), 0)
     ImageDraw.Draw(im).text((-left, -top), word, font=f, fill=255, anchor="ls")
     return np.asarray(im), left, top, f.getlength(word)
 
@@ -198,27 +201,19 @@ def _paste_max(cover, mask, x, y):
 
 
 def _pieces(text):
-    """(piece, advance after it) to paste: whole words, cached across frames; words with digits
-    (new in every frame) glyph by glyph, as digits have no kerning."""
-    for word in text.split(" "):
-        parts = list(word) if any(c.isdigit() for c in word) else [word] if word else []
-        yield from ((p, 0.0) for p in parts[:-1])
-        yield (parts[-1] if parts else ""), 1.0
+    """A caption in pieces to paste: runs without digits (the same in every frame: each drawn
+    once, then cached) and single digits (numbers change every frame; digits have no kerning)."""
+    return [p for p in re.split(r"(\d)", text) if p]
 
 
 def caption_strip(text: str, w: int, h: int, pt: float = CAPTION_PT) -> np.ndarray:
     """A line of text centred in an h x w strip, as palette indices (greys)."""
-    space = text_px(" ", pt)
-    pieces = list(_pieces(text))
-    total = sum(_word(p, pt)[3] + gap * space for p, gap in pieces if p) - space
+    pieces = [_word(p, pt) for p in _pieces(text)]
     cover = np.zeros((h, w), np.uint8)
-    pen, base = (w - total) / 2, round(h / 2 + _half_digit(pt))
-    for piece, gap in pieces:
-        if piece:
-            mask, left, top, advance = _word(piece, pt)
-            _paste_max(cover, mask, round(pen) + left, base + top)
-            pen += advance
-        pen += gap * space
+    pen, base = (w - sum(p[3] for p in pieces)) / 2, round(h / 2 + _half_digit(pt))
+    for mask, left, top, advance in pieces:
+        _paste_max(cover, mask, round(pen) + left, base + top)
+        pen += advance
     return GREY_LUT[255 - cover]
 
 
@@ -397,22 +392,65 @@ def draw_sheet(lay, titles, shapes, vmax, title, row_labels=(), notes="") -> np.
 
 # ---- frames -------------------------------------------------------------------------------------
 
-def heat_blocks(frames, vmax, box) -> np.ndarray:
-    """[F, h, w] palette indices of a panel's heatmap in every frame: each unit a block of
-    pixels (or, for a layer wider than the panel, each pixel the unit under it)."""
-    w, h = box[2], box[3]
-    level = to_levels(frames, vmax)
-    rows = (np.arange(h) * frames.shape[1]) // h
-    cols = (np.arange(w) * frames.shape[2]) // w
-    return level[:, rows][:, :, cols]
+def _pixel_map(n: int, px: int) -> np.ndarray:
+    """For each of px pixels along an axis of n units, the unit it shows: blocks of px / n
+    pixels, or, for a layer wider than its panel, every (n / px)-th unit."""
+    return (np.arange(px) * n) // px
+
+
+@dataclass
+class Region:
+    """A rectangle that changes from frame to frame: cells [F, rows, cols] of palette indices,
+    pixel (y, x) of the rectangle showing cells[:, ys[y], xs[x]]. The heatmaps compare frames
+    cell by cell (a 10x10 kernel is 100 cells, not 40 000 pixels)."""
+    x0: int
+    y0: int
+    cells: np.ndarray
+    ys: np.ndarray
+    xs: np.ndarray
+
+    def pixels(self, k, rows=slice(None), cols=slice(None)):
+        return self.cells[k][self.ys[rows]][:, self.xs[cols]]
+
+    @cached_property
+    def changes(self):
+        """(diff [F-1, rows, cols]: cells that differ from the frame before; spans [F-1, 4]: the
+        first and past-the-last row and column of those cells, 0 0 0 0 where none), for all
+        frames at once: NumPy over whole stacks, not a Python loop over frames."""
+        diff = self.cells[1:] != self.cells[:-1]
+        spans = []
+        for hit in (diff.any(axis=2), diff.any(axis=1)):        # rows hit, columns hit
+            first, last = hit.argmax(axis=1), hit.shape[1] - hit[:, ::-1].argmax(axis=1)
+            spans += [np.where(hit.any(axis=1), first, 0), np.where(hit.any(axis=1), last, 0)]
+        return diff, np.stack(spans, axis=1)
+
+
+def heat_region(frames, vmax, box) -> Region:
+    """A panel's heatmap in every frame: each weight its colour level, each unit a block."""
+    x0, y0, w, h = box
+    return Region(x0, y0, to_levels(frames, vmax), _pixel_map(frames.shape[1], h),
+                  _pixel_map(frames.shape[2], w))
 
 
 @dataclass
 class Rendered:
-    """An animation's frames as palette indices, and where its panels are."""
-    frames: list       # [F] arrays [H, W] of palette indices
+    """An animation kept as its parts: the static sheet and the regions that change (heatmaps,
+    caption). Whole frames are put together only on request (frame(k)): the GIF stores just
+    what changed (see delta)."""
+    sheet: np.ndarray      # [H, W] palette indices
+    regions: list          # [Region], not overlapping
     layout: Layout
     vmax: float
+
+    def __len__(self):
+        return len(self.regions[0].cells)
+
+    def frame(self, k: int) -> np.ndarray:
+        """Frame k, whole, as palette indices [H, W]."""
+        out = self.sheet.copy()
+        for g in self.regions:
+            out[g.y0:g.y0 + len(g.ys), g.x0:g.x0 + len(g.xs)] = g.pixels(k)
+        return out
 
 
 def render(panels, captions_, grid, title="", row_labels=()) -> Rendered:
@@ -425,46 +463,66 @@ def render(panels, captions_, grid, title="", row_labels=()) -> Rendered:
     bad = any(not np.isfinite(f).all() for f in stacks)
     notes = "one scale for\nall frames" + ("\nblack: not finite" if bad else "")
     sheet = draw_sheet(lay, titles, shapes, vmax, title, row_labels, notes)
-    blocks = [heat_blocks(f, vmax, box) for f, box in zip(stacks, lay.boxes)]
     cx, cy, cw, ch = lay.caption
-    frames = []
-    for k, text in enumerate(captions_):
-        index = sheet.copy()
-        for (x0, y0, w, h), b in zip(lay.boxes, blocks):
-            index[y0:y0 + h, x0:x0 + w] = b[k]
-        index[cy:cy + ch, cx:cx + cw] = caption_strip(text, cw, ch)
-        frames.append(index)
-    return Rendered(frames, lay, vmax)
+    strips = np.stack([caption_strip(text, cw, ch) for text in captions_])
+    regions = [heat_region(f, vmax, box) for f, box in zip(stacks, lay.boxes)]
+    regions.append(Region(cx, cy, strips, np.arange(ch), np.arange(cw)))
+    return Rendered(sheet, regions, lay, vmax)
 
 
-def _image(index):
-    im = Image.fromarray(index, "P")
-    im.putpalette(PALETTE.tobytes())
+def _changed(g: Region, k: int):
+    """(x, y, changed mask, pixels) of the smallest rectangle of region g around every pixel that
+    differs between frames k - 1 and k, or None."""
+    diff, spans = g.changes
+    r0, r1, c0, c1 = spans[k - 1]
+    if r1 == 0:
+        return None
+    ys = np.s_[np.searchsorted(g.ys, r0):np.searchsorted(g.ys, r1 - 1, "right")]
+    xs = np.s_[np.searchsorted(g.xs, c0):np.searchsorted(g.xs, c1 - 1, "right")]
+    mask = diff[k - 1][g.ys[ys]][:, g.xs[xs]]
+    return g.x0 + xs.start, g.y0 + ys.start, mask, g.pixels(k, ys, xs)
+
+
+def delta(r: Rendered, k: int) -> tuple:
+    """Frame k (k >= 1) as the GIF stores it: ((x, y), crop), the smallest rectangle around every
+    pixel that differs from frame k - 1, its unchanged pixels UNCHANGED (transparent: the viewer
+    keeps frame k - 1's). Only the regions are compared; nothing else ever changes."""
+    parts = [p for p in (_changed(g, k) for g in r.regions) if p is not None]
+    if not parts:  # a frame that changes nothing: one transparent pixel keeps the frame count
+        return (0, 0), np.full((1, 1), UNCHANGED, np.uint8)
+    left, top = min(p[0] for p in parts), min(p[1] for p in parts)
+    right = max(p[0] + p[2].shape[1] for p in parts)
+    bottom = max(p[1] + p[2].shape[0] for p in parts)
+    crop = np.full((bottom - top, right - left), UNCHANGED, np.uint8)
+    for x, y, mask, cur in parts:
+        h, w = mask.shape
+        np.copyto(crop[y - top:y - top + h, x - left:x - left + w], cur, where=mask)
+    return (int(left), int(top)), crop
+
+
+def _image(index, palette=True):
+    im = Image.fromarray(np.ascontiguousarray(index), "P")
+    if palette:
+        im.putpalette(PALETTE.tobytes())
     return im
 
 
-def changes(prev, cur, regions=None) -> np.ndarray:
-    """cur with every pixel equal to prev's made UNCHANGED (transparent: the viewer keeps the
-    previous frame's pixel); regions [(x0, y0, w, h)], if given, are the only places that can
-    differ, so only they are compared."""
-    if regions is None:
-        return np.where(cur == prev, np.uint8(UNCHANGED), cur)
-    out = np.full_like(cur, UNCHANGED)
-    for x0, y0, w, h in regions:
-        box = np.s_[y0:y0 + h, x0:x0 + w]
-        np.copyto(out[box], cur[box], where=cur[box] != prev[box])
-    return out
-
-
-def write_gif(path, frames, durations, regions=None) -> None:
-    """Palette-index frames as a looping GIF with the given durations (ms), colours exact (no
-    quantization). After the first frame only changed pixels are kept (see changes), and Pillow
-    stores just the rectangle around them: GIFs a third the size, written twice as fast."""
-    images = [_image(frames[0])]
-    images += [_image(changes(a, b, regions)) for a, b in zip(frames[:-1], frames[1:])]
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:],
-                   duration=list(durations), loop=0, optimize=False, disposal=1,
-                   transparency=UNCHANGED)
+def write_gif(path, r: Rendered, durations) -> None:
+    """A looping GIF of the rendered frames with the given durations (ms): one global palette,
+    colours exact (no quantization); after the first frame only the rectangle that changed
+    (see delta). Pillow's own multi-frame writer would compare whole frames to find it."""
+    first = _image(r.frame(0))
+    header, _ = GifImagePlugin.getheader(first, info={"loop": 0})
+    frame = {"disposal": 1, "transparency": UNCHANGED}   # 1: draw each frame over the last
+    with open(path, "wb") as fp:
+        fp.write(b"".join(header))
+        for k, ms in enumerate(durations):
+            offset, im = (0, 0), first
+            if k:
+                offset, crop = delta(r, k)
+                im = _image(crop, palette=False)   # the global palette applies
+            fp.write(b"".join(GifImagePlugin.getdata(im, offset, duration=ms, **frame)))
+        fp.write(b";")
 
 
 def write_png(path, index) -> None:
@@ -477,8 +535,7 @@ def animate(path, panels, captions_, grid, total_s, title="", row_labels=()) -> 
     keep = pick_frames(len(captions_), total_s)
     panels = [(t, np.asarray(f)[keep]) for t, f in panels]
     out = render(panels, [captions_[i] for i in keep], grid, title, row_labels)
-    write_gif(path, out.frames, durations_ms(len(keep), total_s, weights=motion(panels)),
-              [*out.layout.boxes, out.layout.caption])
+    write_gif(path, out, durations_ms(len(keep), total_s, weights=motion(panels)))
     return out
 
 
@@ -595,4 +652,4 @@ def write_all(folder, rec, total_s: float) -> None:
     for job in jobs(rec):
         out = animate(folder / f"weights_{job.name}.gif", job.panels, job.captions, job.grid,
                       total_s, job.title, job.row_labels)
-        write_png(folder / f"weights_{job.name}.png", out.frames[-1])
+        write_png(folder / f"weights_{job.name}.png", out.frame(len(out) - 1))

@@ -9,7 +9,8 @@ import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
 METHOD_COLORS = {"none": "tab:gray", "l1": "tab:red", "l2": "tab:blue", "l1l2": "tab:purple"}
 
@@ -56,7 +57,8 @@ def sparsity_figure(rec, path) -> None:
         frac = (np.abs(k) < tol).reshape(k.shape[0], k.shape[1], -1).mean(-1)  # [F, R]
         for m in _methods(rec):
             sel = rec["methods"] == m
-            ax.plot(epochs, frac[:, sel], c=method_color(m), lw=0.6, alpha=0.4)
+            runs = [np.column_stack([epochs, f]) for f in frac[:, sel].T]  # one artist for all
+            ax.add_collection(LineCollection(runs, colors=method_color(m), lw=0.6, alpha=0.4))
             ax.plot(epochs, frac[:, sel].mean(1), c=method_color(m), lw=2,
                     label=f"{m} ({_runs_words(rec, m)})")
         ax.set(title=f"{name} W ({k.shape[2]}x{k.shape[3]})", xlabel="epoch", ylim=(-0.02, 1.02))
@@ -78,8 +80,10 @@ def pooled_final_weights(rec, method) -> tuple:
 
 
 def _log_label(v, _pos):
-    """'1e-4' for a power of ten: plain text, no mathtext."""
-    return f"{v:.0e}".replace("e-0", "e-").replace("e+0", "e") if v > 0 else ""
+    """'1e-4', '0.1' ... '1', '10' for powers of ten: plain text, no mathtext."""
+    if v <= 0:
+        return ""
+    return f"{v:g}" if v >= 0.1 else f"{v:.0e}".replace("e-0", "e-")
 
 
 def weights_hist_figure(rec, path) -> None:
@@ -97,9 +101,10 @@ def weights_hist_figure(rec, path) -> None:
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, numticks=10))
     ax.xaxis.set_major_formatter(FuncFormatter(_log_label))
-    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_minor_locator(NullLocator())  # 80 minor ticks took half the figure's time
     ax.set(xlabel="|w| after training, log scale (values below 1e-6 counted in the first bin)",
-           ylabel="number of weights per bin", title="Final kernel weight magnitudes, all layers")
+           ylabel="number of weights per bin",
+           title="Final kernel weight magnitudes, all layers' kernels pooled")
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     _save(fig, path, (0.65, 0.2, 0.55, 0.35))
 
@@ -121,7 +126,7 @@ def error_points(rec, blog_l1) -> list:
         label = m + (f"\n({(~ok).sum()} diverged)" if (~ok).any() else "")
         cols.append((label, method_color(m), "o", runs[ok], strip_x(i, len(e))[ok], e[ok]))
     blog = np.asarray(blog_l1, float)
-    cols.append(("l1 (blog)", method_color("l1"), "x", np.arange(len(blog)),
+    cols.append(("l1 (blog,\nits own data)", method_color("l1"), "x", np.arange(len(blog)),
                  strip_x(len(cols), len(blog)), blog))
     return cols
 
@@ -139,17 +144,18 @@ def errors_figure(rec, path, blog_l1) -> None:
     for i, (label, colour, marker, runs, x, e) in enumerate(cols):
         ax.scatter(x, e, c=colour, s=36, marker=marker, zorder=3)
         for xi, ei, r in zip(x, e, runs):
-            ax.annotate(str(r), (xi, ei), xytext=(4, 2), textcoords="offset points", fontsize=6,
-                        color="0.35")
+            ax.annotate(str(r), (xi, ei), xytext=(4, 2), textcoords="offset points", fontsize=7,
+                        color="0.3")
         if len(e):
             ax.hlines(e.mean(), i - 0.32, i + 0.32, colors=colour, lw=2, zorder=2)
     ax.set_xticks(range(len(cols)), [c[0] for c in cols])
     ax.set_xlim(-0.6, len(cols) - 0.4)
     ax.set(ylabel=f"total absolute error on {samples_words(rec)}",
-           title="Test error of every run (number: run; bar: mean of the runs)")
+           title="Test error of every run after training\n"
+                 "(small number: the run, left to right; bar: mean over the runs)")
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path, (0.7, 0.15, 0.6, 0.35))
+    _save(fig, path, (0.7, 0.15, 0.6, 0.5))
 
 
 def _save(fig, path, margins=None):

@@ -2,7 +2,6 @@
 import shutil
 import time
 
-import imageio.v3 as iio
 import numpy as np
 import pytest
 from PIL import Image
@@ -16,7 +15,8 @@ PEN = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")]
 
 
 def test_frame_k_is_the_weights_after_step_k():
-    """Frames of the in-graph loop equal those the reference loop fetches with a separate sess.run."""
+    """Frames of the in-graph loop equal those the reference loop fetches with a separate
+    sess.run."""
     x, y = D.x_train[:10], D.y_train[:10]
     g = train.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
     r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, every=7, record=True)
@@ -63,7 +63,8 @@ def test_pick_frames_spreads_evenly_and_keeps_the_ends():
 
 def test_durations_follow_weights_with_a_floor():
     # by hand: 100 cs; last = max(10% = 10, 2 shares = round(200/7) = 29); five frames get 2 cs each
-    # and split the spare 61 cs as 9:0:4:1:0 = 39.2, 0, 17.4, 4.4, 0 -> 39, 0, 18, 4, 0 (largest remainder)
+    # and split the spare 61 cs as 9:0:4:1:0 = 39.2, 0, 17.4, 4.4, 0 -> 39, 0, 18, 4, 0
+    # (largest remainder)
     d = gifs.durations_ms(6, 1.0, weights=np.array([9.0, 0.0, 4.0, 1.0, 0.0, 1.0]))
     assert d == [410, 20, 200, 60, 20, 290]
 
@@ -134,7 +135,8 @@ def test_levels_cover_the_scale_and_white_is_zero():
     lv = idx[:1001].astype(int)
     assert lv.min() == 0 and lv.max() == gifs.N_LEVELS - 1
     assert ((edges[lv] <= w[:1001] + 1e-12) & ((w[:1001] < edges[lv + 1]) | (lv == lv.max()))).all()
-    assert idx[-2] == idx[-1] == gifs.NOT_FINITE and tuple(gifs.PALETTE[gifs.NOT_FINITE]) == (0, 0, 0)
+    assert idx[-2] == idx[-1] == gifs.NOT_FINITE
+    assert tuple(gifs.PALETTE[gifs.NOT_FINITE]) == (0, 0, 0)
     zero = gifs.PALETTE[idx[1001]]
     assert idx[1001] == gifs.N_LEVELS // 2 and zero.min() >= 240          # white at 0
     red, blue = gifs.PALETTE[gifs.N_LEVELS - 1].astype(int), gifs.PALETTE[0].astype(int)
@@ -155,7 +157,7 @@ def test_gif_pixels_are_the_weights_through_the_palette(tmp_path):
     colour_to_index = {tuple(c): i for i, c in enumerate(gifs.PALETTE)}
     edges = gifs.level_edges(out.vmax)
     for k, rgb in enumerate(frames):
-        np.testing.assert_array_equal(rgb, gifs.PALETTE[out.frames[k]])  # exact colours
+        np.testing.assert_array_equal(rgb, gifs.PALETTE[out.frame(k)])  # exact colours
         for (_, f), box in zip(panels, out.layout.boxes):
             for i, j in np.ndindex(f.shape[1:]):
                 index = colour_to_index[tuple(rgb[cell_centre(box, f.shape[1:], i, j)])]
@@ -173,14 +175,14 @@ def test_colour_bar_shows_every_level_in_order_with_labels():
     f = np.linspace(-2, 1, 300).reshape(3, 10, 10)
     out = gifs.render([("a", f), ("b", f / 2)], ["x"] * 3, (2, 1))
     x0, y0, w, h = out.layout.cbar
-    column = out.frames[0][y0:y0 + h, x0 + w // 2].astype(int)
+    column = out.frame(0)[y0:y0 + h, x0 + w // 2].astype(int)
     assert column[0] == gifs.N_LEVELS - 1 and column[-1] == 0             # red on top
     assert (np.diff(column) <= 0).all() and len(set(column)) == gifs.N_LEVELS  # smooth
     values, labels = gifs.cbar_ticks(2.0)
     assert 0 in values and (np.abs(values) <= 2.0).all()
     np.testing.assert_allclose(values, -values[::-1])                     # symmetric
     assert "0" in labels and len(labels) >= 3
-    right = out.frames[0][y0:y0 + h, x0 + w + 4:x0 + w + 60]
+    right = out.frame(0)[y0:y0 + h, x0 + w + 4:x0 + w + 60]
     assert (right != gifs.WHITE).any()                                    # tick labels drawn
 
 
@@ -191,7 +193,7 @@ def test_unit_ticks_and_axis_labels_are_drawn():
     shapes = [(1, 10), (10, 10), (10, 10), (10, 1)]
     panels = [(f"dense{i + 1} W ({r}x{c})", np.zeros((2, r, c))) for i, (r, c) in enumerate(shapes)]
     out = gifs.render(panels, ["a", "b"], (2, 2), "title")
-    sheet = out.frames[0]
+    sheet = out.frame(0)
     for (x0, y0, w, h), (rows, cols) in zip(out.layout.boxes, shapes):
         assert w == 20 * cols and h == 20 * rows                           # 20 px a unit
         for j in range(cols):                                             # a tick under each
@@ -207,14 +209,16 @@ def test_captions_say_the_epoch_and_a_named_number():
     rec = synthetic_rec(frame_test_error=True)
     caps = gifs.captions(rec, [2])
     assert caps[0].startswith("initial weights")
-    assert caps[37] == f"epoch 37 of 100  ·  total absolute test error {rec['frame_test_error'][37, 2]:.1f}"
+    error = rec["frame_test_error"][37, 2]
+    assert caps[37] == f"epoch 37 of 100  ·  total absolute test error {error:.1f}"
     two = gifs.captions(rec, [2, 4], ("L1", "L2"))[37]
     assert "L1 " in two and "L2 " in two and "epoch 37 of 100" in two
     del rec["frame_test_error"]
     caps = gifs.captions(rec, [2])
     assert caps[0] == "initial weights"
     cost = rec["step_cost"][36 * 40:37 * 40, 2].mean()
-    assert caps[37] == f"epoch 37 of 100  ·  mean training cost per step over the last epoch {cost:.2f}"
+    assert caps[37] == ("epoch 37 of 100  ·  mean training cost per step over the last epoch "
+                        f"{cost:.2f}")
 
 
 def test_titles_name_the_method_lambda_and_seed():
@@ -248,7 +252,7 @@ def test_errors_figure_places_every_run_apart():
     rec = {"methods": np.repeat(["none", "l1"], 5), "runs": np.tile(np.arange(5), 2),
            "test_error": np.array([1, 2, 3, 4, np.nan, 11, 11, 11, 30, 40.0])}
     cols = plots.error_points(rec, [5, 6, 7, 8, 9])
-    assert [c[0] for c in cols] == ["none\n(1 diverged)", "l1", "l1 (blog)"]
+    assert [c[0] for c in cols] == ["none\n(1 diverged)", "l1", "l1 (blog,\nits own data)"]
     for i, (_, _, _, runs, x, e) in enumerate(cols):
         assert len(set(np.round(x, 6))) == len(x) and np.all(np.abs(x - i) < 0.5)
     assert cols[0][3].tolist() == [0, 1, 2, 3] and cols[1][3].tolist() == [0, 1, 2, 3, 4]
@@ -302,10 +306,11 @@ def test_quick_run_writes_gifs_under_2mb(quick_run):
 
 @pytest.mark.parametrize("sizes", ["1,5,5,5,5,1", "1,3,1"])
 def test_gifs_lay_out_any_number_of_layers(tmp_path, capsys, sizes):
-    """Per method: 2 rows of layers; side by side: a row of all layers per method (was fixed at 4 layers)."""
+    """Per method: 2 rows of layers; side by side: a row of all layers per method (was fixed
+    at 4 layers)."""
     from l1l2.cli import main
-    main(["--quick", "--sizes", sizes, "--methods", "l1,l2", "--no-progress", "--no-tensorboard", "--no-prune",
-          "--out", str(tmp_path)])
+    main(["--quick", "--sizes", sizes, "--methods", "l1,l2", "--no-progress", "--no-tensorboard",
+          "--no-prune", "--out", str(tmp_path)])
     for name in ("weights_l1", "weights_l1_vs_l2"):
         with Image.open(tmp_path / "gifs" / f"{name}.gif") as im:
             assert im.n_frames == 6
