@@ -231,6 +231,7 @@ def _upright(img, centre, text, pt, fill=INK):
 # ---- layout, in pixels -------------------------------------------------------------------------
 
 PANEL_PX, MAX_CELL, MAX_PANEL_PX = 200, 24, 240   # a 10-unit axis: 20 px a unit
+MIN_AXIS_PX = 12                  # a 1-unit axis beside 300-unit ones still shows
 HEADER = 60                       # the title line and the caption line
 CAPTION_Y, CAPTION_H = 32, 24
 TICK_LEN = 3
@@ -245,6 +246,11 @@ def cell_px(shapes) -> int:
     """Pixels per unit, the same in every panel of a GIF so the panels compare: a 10-unit axis
     gets 20 px; wide layers get at least 1 px a unit (then MAX_PANEL_PX caps the panel)."""
     return int(np.clip(PANEL_PX // max(max(s) for s in shapes), 1, MAX_CELL))
+
+
+def axis_px(n: int, cell: int) -> int:
+    """Length of an axis of n units: n cells, at least MIN_AXIS_PX, at most MAX_PANEL_PX."""
+    return min(MAX_PANEL_PX, n * max(cell, -(-MIN_AXIS_PX // n)))
 
 
 def unit_ticks(n: int, px: int) -> np.ndarray:
@@ -285,7 +291,7 @@ def layout(titles, shapes, grid, row_labels=(), texts=()) -> Layout:
     """Panels on a grid of (rows, cols), one cell size for all, the colour bar on the right; wide
     enough for every text in `texts` (title, captions)."""
     cell = cell_px(shapes)
-    wh = [(min(c * cell, MAX_PANEL_PX), min(r * cell, MAX_PANEL_PX)) for r, c in shapes]
+    wh = [(axis_px(c, cell), axis_px(r, cell)) for r, c in shapes]
     slots = [_slot(t, s, w, h) for t, s, (w, h) in zip(titles, shapes, wh)]
     n_rows, n_cols = grid
     col_w, row_h = [0] * n_cols, [TOP + BOTTOM] * n_rows
