@@ -37,15 +37,6 @@ def _sizes(p):
     return "constant" if p.constant else "-".join(map(str, prune.sizes_of(p.params)))
 
 
-def _dying(w, band, n=3):
-    """n weights that enter the band early, midway and late (those that never do come last)."""
-    inside = np.abs(w) < band
-    first_in = np.where(inside.any(0), inside.argmax(0), len(w))
-    order = np.argsort(first_in, kind="stable")
-    order = order[: max(int((first_in < len(w)).sum()), n)]
-    return order[np.round(np.linspace(0, len(order) - 1, n)).astype(int)]
-
-
 def figure(cfg, paths, path):
     """Small multiples, one weight a row: three weights of dense2 that subgradient L1 pulls into
     the one-step band early, midway and late, under each update from the same start; below, how
@@ -57,7 +48,10 @@ def figure(cfg, paths, path):
     w = {u: paths[u].frames["dense2/W"][:, 0].reshape(len(steps), -1) for u in UPDATES}
     cols = paths["subgradient"].frames["dense2/W"].shape[-1]
     band = cfg.lr * cfg.lam
-    pick = _dying(w["subgradient"], band)
+    inside = np.abs(w["subgradient"]) < band                 # pick 3 that enter the band early,
+    first_in = np.where(inside.any(0), inside.argmax(0), len(steps))   # midway and late
+    order = np.argsort(first_in, kind="stable")[: max(int((first_in < len(steps)).sum()), 3)]
+    pick = order[np.round(np.linspace(0, len(order) - 1, 3)).astype(int)]
     colours = dict(zip(UPDATES, ("tab:orange", "tab:green")))
     fig = plt.figure(figsize=(11, 8), dpi=100)
     grid = fig.add_gridspec(len(pick) + 1, 2, height_ratios=(1,) * len(pick) + (1.7,),
