@@ -1,4 +1,4 @@
-"""Write-up 000's identity and gradients, checked exactly against NumPy."""
+"""LeakyReLU vs an L1 activity penalty: the identity and gradients, exactly against NumPy."""
 import numpy as np
 import pytest
 
@@ -38,7 +38,7 @@ def test_gradient_differences_against_numpy():
     np.testing.assert_allclose(out["delta"][1], (dL - dR).sum(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out["l1"][0], lam * x1.T @ np.sign(x2), rtol=1e-5)
     np.testing.assert_allclose(out["l1"][1], lam * np.sign(x2).sum(0), rtol=1e-5)
-    # the write-up's first-order formula: the LeakyReLU change with y held at the ReLU net's value
+    # the post's first-order formula: the LeakyReLU change with y held at the ReLU net's value
     fa, fb = leaky.formula(x1, t, out)
     first_order = (yR - t) * C[:, 0] * A * (1 - H)
     np.testing.assert_allclose(fa, x1.T @ first_order, rtol=1e-4, atol=1e-5)

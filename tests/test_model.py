@@ -31,7 +31,7 @@ def np_penalty(p, method, lam):
 
 
 def np_sgd_step(p, x, y, method, lam, lr, act=lambda z: z, dact=lambda z: np.ones_like(z)):
-    """One SGD step on |pred - y| + penalty, gradients by the chain rule (seed 000's derivation)."""
+    """One SGD step on |pred - y| + penalty, gradients by the chain rule (the chain rule, by hand)."""
     hs, zs = np_forward(p, x, act)
     names = model.layer_names(p)
     dz = np.sign(zs[-1] - y)                      # d|e|/de = sign(e)

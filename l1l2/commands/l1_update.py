@@ -47,20 +47,54 @@ def _sizes(p):
 
 
 def figure(cfg, paths, path):
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), dpi=100, sharey=True)
+    """Small multiples, one weight a row: three weights of dense2 that subgradient L1 pulls into
+    the one-step band early, midway and late, under each update from the same start; below, how
+    many of dense2's weights are exactly 0 or inside the band. Every SGD step of the first
+    cfg.record_epochs epochs."""
     steps = paths["subgradient"].frame_steps
-    w_sub = paths["subgradient"].frames["dense2/W"][:, 0].reshape(len(steps), -1)
-    w_prox = paths["proximal"].frames["dense2/W"][:, 0].reshape(len(steps), -1)
-    pick = np.argsort(np.abs(w_sub[-1]))[:8]          # the weights subgradient L1 kills first
-    for ax, w, update in zip(axes, (w_sub, w_prox), UPDATES):
-        ax.plot(steps, w[:, pick], lw=0.8)
-        ax.axhspan(-cfg.lr * cfg.lam, cfg.lr * cfg.lam, color="k", alpha=0.08, label="±lr·lambda")
-        ax.set_yscale("symlog", linthresh=1e-4)
-        ax.set(xlabel="SGD step", title=f"{update}: 8 weights of dense2 W")
-        ax.grid(alpha=0.3)
-    axes[0].set_ylabel("weight (symlog axis, linear within ±1e-4)")
-    axes[0].legend(frameon=False)
-    fig.tight_layout()
+    epochs = steps / (steps[-1] / cfg.record_epochs)
+    w = {u: paths[u].frames["dense2/W"][:, 0].reshape(len(steps), -1) for u in UPDATES}
+    cols = paths["subgradient"].frames["dense2/W"].shape[-1]
+    band = cfg.lr * cfg.lam
+    inside = np.abs(w["subgradient"]) < band                 # pick 3 that enter the band early,
+    first_in = np.where(inside.any(0), inside.argmax(0), len(steps))   # midway and late
+    order = np.argsort(first_in, kind="stable")[: max(int((first_in < len(steps)).sum()), 3)]
+    pick = order[np.round(np.linspace(0, len(order) - 1, 3)).astype(int)]
+    colours = dict(zip(UPDATES, ("tab:orange", "tab:green")))
+    fig = plt.figure(figsize=(11, 8), dpi=100)
+    grid = fig.add_gridspec(len(pick) + 1, 2, height_ratios=(1,) * len(pick) + (1.7,),
+                            hspace=0.35, wspace=0.06, left=0.11, right=0.98, top=0.88,
+                            bottom=0.07)
+    for row, k in enumerate(pick):
+        left = fig.add_subplot(grid[row, 0])
+        for col, u in enumerate(UPDATES):
+            ax = left if col == 0 else fig.add_subplot(grid[row, 1], sharey=left, sharex=left)
+            ax.axhspan(-band, band, color="k", alpha=0.1, lw=0)
+            ax.axhline(0, c="k", lw=0.5)
+            ax.plot(epochs, w[u][:, k], lw=0.7, c=colours[u])
+            ax.set_yscale("symlog", linthresh=1e-4)
+            ax.set_yticks([-0.1, -1e-3, 0, 1e-3, 0.1], ["-0.1", "-1e-3", "0", "1e-3", "0.1"])
+            ax.grid(alpha=0.3)
+            ax.tick_params(labelbottom=row == len(pick) - 1, labelleft=col == 0, labelsize=8)
+            if row == 0:
+                ax.set_title(f"{u} L1 update", fontsize=11)
+        left.set_ylabel(f"dense2 W[{k // cols}, {k % cols}]", fontsize=9)
+    fig.text(0.01, 0.6, "weight (symlog axis: linear within ±1e-4)", rotation=90, va="center",
+             fontsize=9)
+    bottom = fig.add_subplot(grid[-1, :])
+    for u in UPDATES:
+        bottom.plot(epochs, (w[u] == 0).sum(1), c=colours[u], lw=2, label=f"{u}: exactly 0")
+        bottom.plot(epochs, (np.abs(w[u]) < band).sum(1), c=colours[u], lw=1, ls="--",
+                    label=f"{u}: inside the band")
+    n = w["subgradient"].shape[1]
+    bottom.set(xlabel=f"epoch (every SGD step of the first {cfg.record_epochs} epochs)",
+               ylabel=f"dense2 weights (of {n})", ylim=(-3, n + 3))
+    bottom.legend(frameon=False, fontsize=8, ncol=2, loc="center right")
+    bottom.grid(alpha=0.3)
+    fig.suptitle(f"L1 on one model (seed {cfg.seed}, lambda {cfg.lam:g}, lr {cfg.lr:g}), first "
+                 f"{cfg.record_epochs} of {cfg.epochs} epochs. Grey band: |w| < lr·lambda = "
+                 f"{band:g}, one L1 step:\nfrom inside it a subgradient step jumps across 0 and "
+                 "back (the weight hovers), a proximal step lands on exactly 0", fontsize=10)
     fig.savefig(path)
     plt.close(fig)
 
@@ -75,7 +109,13 @@ def to_markdown(cfg, rows):
              "within lr*lam of 0 becomes exactly 0 and stays there until the data pulls it out.", "",
              "| | " + " | ".join(UPDATES) + " |", "|---|---|---|"]
     lines += [f"| {k} | " + " | ".join(str(rows[u][k]) for u in UPDATES) + " |" for k in keys]
-    lines += ["", "![trajectories](l1_update.png)", ""]
+    band = cfg.lr * cfg.lam
+    lines += ["", f"The figure shows every SGD step of the first {cfg.record_epochs} of the "
+              f"{cfg.epochs} epochs. Top: three weights of dense2 (W[input, output]) that "
+              "subgradient L1 pulls into the grey band |w| < lr*lam = "
+              f"{band:g} early, midway and late, one a row, under each update from the same start. "
+              "Bottom: how many of dense2's weights are exactly 0 (solid) and inside the band "
+              "(dashed), per update.", "", "![trajectories](l1_update.png)", ""]
     return "\n".join(lines)
 
 

@@ -1,11 +1,11 @@
-"""Write-up 000's claim, measured: does switching ReLU to LeakyReLU change the first layer's
+"""The claim of the post "Comparison of L1 regularization and Leaky ReLU", measured: does switching ReLU to LeakyReLU change the first layer's
 gradient the way an L1 activity penalty on its pre-activation would?
 
 Network x1 -> x2 = A x1 + B -> relu -> y = C x3 + D, loss 1/2 sum (t - y)^2, trained with
 per-sample SGD. At every epoch, with the same weights, TensorFlow gives
   delta = dL/d(A,B) with LeakyReLU(alpha) - dL/d(A,B) with ReLU     (exact, both forward passes)
   l1    = d(lambda * sum |x2|)/d(A,B)                               (the L1 activity gradient)
-  formula = the write-up's delta: sum x1 * (y - t) C * alpha (1 - H(x2)), y from the ReLU net.
+  formula = the post's delta: sum x1 * (y - t) C * alpha (1 - H(x2)), y from the ReLU net.
 The three are built by model.build on shared variables (custom getter), not by a second model.
 """
 import time
@@ -50,7 +50,7 @@ def build(params, lam, lr):
 
 
 def formula(x1, t, f):
-    """The write-up's delta for A and B, from the ReLU net's y."""
+    """The post's delta for A and B, from the ReLU net's y."""
     neg = (f["x2"] < 0).astype(np.float64)                                   # 1 - H(x2)
     per_unit = (f["y"] - t) * f["C"][:, 0][None, :] * LEAKY_ALPHA * neg      # [n, hidden]
     return [x1.T @ per_unit, per_unit.sum(0)]
@@ -89,18 +89,39 @@ def identity_error(alpha=LEAKY_ALPHA):
 
 
 def figure(rows, path):
+    """Cosines of the first-layer gradient changes per epoch, every symbol defined on the figure."""
     e = [r["epoch"] for r in rows]
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    ax.plot(e, [r["cos_A"] for r in rows], label="cos(LeakyReLU change, L1 activity gradient), weights A")
-    ax.plot(e, [r["cos_B"] for r in rows], label="same, bias B")
-    ax.plot(e, [r["cos_formula"] for r in rows], "k--", label="cos(LeakyReLU change, write-up's formula)")
-    ax.plot(e, [r["negative_units"] for r in rows], ":", c="gray", label="fraction of x2 < 0")
-    ax.set(xlabel="epoch of ReLU training", ylabel="cosine / fraction", ylim=(-1.05, 1.05),
-           title=f"ReLU -> LeakyReLU({LEAKY_ALPHA}) vs L1 on x2, first-layer gradients")
+    fig, ax = plt.subplots(figsize=(9, 5.6), dpi=100)
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.38)
+    ax.plot(e, [r["cos_A"] for r in rows], c="tab:blue",
+            label="cos(LeakyReLU change, L1 activity gradient) for the weights A")
+    ax.plot(e, [r["cos_B"] for r in rows], c="tab:cyan", label="the same for the bias B")
+    ax.plot(e, [r["cos_formula"] for r in rows], "k--",
+            label="cos(LeakyReLU change, the post's formula) for A and B together")
+    ax.plot(e, [r["negative_units"] for r in rows], ":", c="gray",
+            label="fraction of pre-activations x2 < 0 (units x samples)")
+    ax.set(xlabel="epoch of ReLU training (the gradients are taken at that epoch's weights)",
+           ylabel="cosine / fraction", ylim=(-1.05, 1.05),
+           title=f"Switching ReLU to LeakyReLU(a = {LEAKY_ALPHA}) vs an L1 penalty on x2: "
+                 "first-layer gradients")
+    ax.title.set_fontsize(10)
     ax.axhline(0, c="k", lw=0.5)
-    ax.legend(frameon=False, fontsize=8)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
     ax.grid(alpha=0.3)
-    fig.tight_layout()
+    fig.text(0.09, 0.26, "\n".join([
+        "LeakyReLU change = dL/d(A, B) with LeakyReLU - dL/d(A, B) with ReLU, "
+        "L = 1/2 sum (y - t)^2 (exact, both nets' forward passes)",
+        "L1 activity gradient = d(lambda sum |x2|)/d(A, B) = sum over samples of "
+        "lambda sign(x2)·x1 (for B, read x1 as 1)",
+        "the post's formula = sum over samples of (y - t)·C·a·(1 - H(x2))·x1, "
+        "y from the ReLU net (for B, read x1 as 1)",
+        "x1: input;  A, B: first-layer weights, bias;  x2 = A·x1 + B: pre-activation;  "
+        "H: Heaviside step (1 where x2 >= 0, else 0);",
+        "C, D: second-layer weights, bias;  y = C·relu(x2) + D: ReLU net's prediction;  "
+        "t: target;",
+        f"a = {LEAKY_ALPHA}: LeakyReLU slope;  lambda: strength of the L1 penalty "
+        "(in the report)"]),
+        va="top", fontsize=8, linespacing=1.5)
     fig.savefig(path)
     plt.close(fig)
 
@@ -109,8 +130,8 @@ def agreement(early, late):
     """What the cosines of the two gradient changes (for A) say, in words."""
     way = ("point partly the same way" if min(early, late) > 0 else
            "point partly against each other" if max(early, late) < 0 else "change from one to the other")
-    when = ("closer early in training, as the write-up expects" if early > late else
-            "closer late in training than early, the opposite of what the write-up expects")
+    when = ("closer early in training, as the post expects" if early > late else
+            "closer late in training than early, the opposite of what the post expects")
     return f"The two gradient changes {way} (cosine {early:+.2f} early, {late:+.2f} late) and are {when}."
 
 
@@ -118,21 +139,28 @@ def to_markdown(cfg, rows, ident, n_train):
     first, last = rows[: max(len(rows) // 10, 1)], rows[-max(len(rows) // 10, 1):]
     m = lambda rs, k: np.nanmean([r[k] for r in rs])
     return "\n".join([
-        f"# ReLU -> LeakyReLU vs an L1 activity penalty (write-up 000), seed {cfg.seed}", "",
+        f"# ReLU -> LeakyReLU vs an L1 activity penalty, after the post \"Comparison of L1 regularization and Leaky ReLU\", seed {cfg.seed}", "",
         f"Network 1-{cfg.hidden}-1, ReLU, MSE, per-sample SGD lr {cfg.lr:g} for {cfg.epochs} epochs on "
         f"{cfg.data}; alpha = {LEAKY_ALPHA}, lambda = {cfg.lam:g}. Gradients over the {n_train} training samples "
-        "at each epoch; `l1l2/leaky.py` defines each quantity.", "",
+        "at each epoch; `l1l2/commands/leaky.py` defines each quantity.", "",
+        "Notation: x1 the input; A, B the first-layer weights and bias; x2 = A·x1 + B the "
+        "pre-activation; H the Heaviside step (H(x2) = 1 where x2 >= 0, else 0); C, D the "
+        "second-layer weights and bias; y = C·relu(x2) + D the prediction; t the target; "
+        f"a = alpha = {LEAKY_ALPHA} the LeakyReLU slope; lambda = {cfg.lam:g} the L1 strength. "
+        "The LeakyReLU change is dL/d(A, B) with LeakyReLU minus dL/d(A, B) with ReLU, at the "
+        "same weights, L = 1/2 sum (y - t)^2; the L1 activity gradient is "
+        "d(lambda sum |x2|)/d(A, B) = lambda sign(x2) x1.", "",
         "| what | first 10% of epochs | last 10% of epochs |", "|---|---|---|",
         f"| cosine(LeakyReLU change, L1 activity gradient), first-layer weights A | {m(first, 'cos_A'):+.3f} | {m(last, 'cos_A'):+.3f} |",
         f"| same, first-layer bias B | {m(first, 'cos_B'):+.3f} | {m(last, 'cos_B'):+.3f} |",
-        f"| cosine(LeakyReLU change, the write-up's formula) | {m(first, 'cos_formula'):+.3f} | "
+        f"| cosine(LeakyReLU change, the post's formula) | {m(first, 'cos_formula'):+.3f} | "
         f"{m(last, 'cos_formula'):+.3f} |",
         f"| fraction of pre-activations x2 < 0 | {m(first, 'negative_units'):.2f} | {m(last, 'negative_units'):.2f} |",
         "", "What holds:", "",
         f"- The identity LeakyReLU(x) = (1+a)ReLU(x) - a|x| is exact (max error {ident:.1e} in float32).",
         f"- {agreement(m(first, 'cos_A'), m(last, 'cos_A'))}",
         "", "What does not:", "",
-        "- The write-up's formula (y-t)·C·a·(1-H(x2))·x1 keeps y fixed, but LeakyReLU also changes the "
+        "- The post's formula (y-t)·C·a·(1-H(x2))·x1 keeps y fixed, but LeakyReLU also changes the "
         "forward pass (negative x2 now reach y), which changes (y-t) for every unit; the cosine of the "
         "formula with the exact change shows how much of the change it misses.",
         "- The LeakyReLU change lives only on units with x2 < 0 and is weighted by (y-t)·C, whose sign varies "

@@ -1,7 +1,7 @@
 """Beyond the blog's setting, through the experiment's own code path.
 
 - Activations (the blog's second half): the five-run none/L1/L2 comparison under each one.
-- Targets (write-up 003, Keras' kernel/bias/activity regularizers): L1 on the kernels, on the
+- Targets (Keras' kernel/bias/activity regularizers): L1 on the kernels, on the
   biases or on the hidden layers' outputs -- which numbers does each drive to zero?
 """
 import time

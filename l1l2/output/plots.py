@@ -1,89 +1,171 @@
-"""Static figures (matplotlib, no display needed)."""
+"""Static figures (matplotlib, no display needed).
+
+Every figure says in its own text what it pools and what its marks are, so it can be read
+without the code. Nothing uses mathtext (its parser costs ~0.5 s the first time): log axes get
+plain '1e-4' labels. Method colours are METHOD_COLORS everywhere, GIFs included.
+"""
 import matplotlib
 import numpy as np
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.collections import LineCollection  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
 METHOD_COLORS = {"none": "tab:gray", "l1": "tab:red", "l2": "tab:blue", "l1l2": "tab:purple"}
 
 
-def fit_figure(data, grid, preds, path, title):
-    """The data (train, test, outliers) and one fitted line per method: preds = {label: y(grid)}."""
+def method_color(method: str) -> str:
+    return METHOD_COLORS.get(method, "k")
+
+
+def fit_figure(data, grid, preds: dict, path, title: str) -> None:
+    """The data (train, test, outliers) and one fitted line per method: preds = {label: y(grid)},
+    each label starting with its method."""
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     tr, te, out = data.train & ~data.outlier, ~data.train, data.outlier
-    ax.scatter(data.x[tr], data.y[tr], s=22, c="k", label="train")
+    ax.scatter(data.x[tr], data.y[tr], s=22, c="k", label=f"train ({tr.sum()})")
     ax.scatter(data.x[out], data.y[out], s=40, facecolors="none", edgecolors="tab:orange",
-               linewidths=1.5, label="train (outlier)")
-    ax.scatter(data.x[te], data.y[te], s=30, marker="s", c="tab:green", label="test")
+               linewidths=1.5, label=f"train, outlier ({out.sum()})")
+    ax.scatter(data.x[te], data.y[te], s=30, marker="s", c="tab:green", label=f"test ({te.sum()})")
     for label, p in preds.items():
-        ax.plot(grid, p, lw=2, c=METHOD_COLORS.get(label.split()[0]), label=label)
+        ax.plot(grid, p, lw=2, c=method_color(label.split()[0]), label=label)
     ax.set(xlabel="x", ylabel="y", title=title)
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    _save(fig, path, (0.6, 0.15, 0.5, 0.35))
 
 
 def _methods(rec):
     return list(dict.fromkeys(rec["methods"]))
 
 
-def sparsity_figure(rec, path):
+def _runs_words(rec, method):
+    n = int((rec["methods"] == method).sum())
+    return f"{n} run" + ("s" if n != 1 else "")
+
+
+def sparsity_figure(rec, path) -> None:
     """Fraction of |w| < zero_tol per layer over training, each run a thin line, the mean thick."""
     tol, layers = float(rec["zero_tol"]), rec["layers"]
     epochs = rec["frame_steps"] / int(rec["steps_per_epoch"])
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.2), dpi=100, sharey=True)
-    for ax, name, k in zip(np.atleast_1d(axes), layers, rec["kernels"]):
+    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.4), dpi=100,
+                             sharey=True, squeeze=False)
+    axes = axes[0]
+    fig.subplots_adjust(wspace=0.08)
+    for ax, name, k in zip(axes, layers, rec["kernels"]):
         frac = (np.abs(k) < tol).reshape(k.shape[0], k.shape[1], -1).mean(-1)  # [F, R]
         for m in _methods(rec):
             sel = rec["methods"] == m
-            ax.plot(epochs, frac[:, sel], c=METHOD_COLORS.get(m), lw=0.6, alpha=0.4)
-            ax.plot(epochs, frac[:, sel].mean(1), c=METHOD_COLORS.get(m), lw=2, label=m)
-        ax.set(title=f"{name} W {k.shape[2]}x{k.shape[3]}", xlabel="epoch", ylim=(-0.02, 1.02))
+            runs = [np.column_stack([epochs, f]) for f in frac[:, sel].T]  # one artist for all
+            ax.add_collection(LineCollection(runs, colors=method_color(m), lw=0.6, alpha=0.4))
+            ax.plot(epochs, frac[:, sel].mean(1), c=method_color(m), lw=2,
+                    label=f"{m} ({_runs_words(rec, m)})")
+        ax.set(title=f"{name} W ({k.shape[2]}x{k.shape[3]})", xlabel="epoch", ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
-    np.atleast_1d(axes)[0].set_ylabel(f"fraction of weights with |w| < {tol:g}")
-    np.atleast_1d(axes)[0].legend(frameon=False)
-    _save(fig, path)
+    axes[0].set_ylabel(f"fraction of weights with |w| < {tol:g}")
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.suptitle("Near-zero kernel weights during training: thin line = one run, "
+                 "thick line = mean over the runs", fontsize=10)
+    _save(fig, path, (0.65, 0.15, 0.5, 0.6))
 
 
-def weights_hist_figure(rec, path):
-    """Final |w| of every kernel weight of every run, per method, on a log axis."""
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
-    final = np.concatenate([k[-1].reshape(k.shape[1], -1) for k in rec["kernels"]], axis=1)  # [R, n]
+def pooled_final_weights(rec, method) -> tuple:
+    """(|w| of every final kernel weight of the method's finite runs, pooled; runs pooled;
+    runs left out as not finite)."""
+    final = np.concatenate([k[-1].reshape(k.shape[1], -1) for k in rec["kernels"]], axis=1)
+    mine = np.abs(final[rec["methods"] == method])          # [runs, weights]
+    ok = np.isfinite(mine).all(axis=1)                       # a diverged run has no weights
+    return mine[ok].ravel(), int(ok.sum()), int((~ok).sum())
+
+
+def _log_label(v, _pos):
+    """'1e-4', '0.1' ... '1', '10' for powers of ten: plain text, no mathtext."""
+    if v <= 0:
+        return ""
+    return f"{v:g}" if v >= 0.1 else f"{v:.0e}".replace("e-0", "e-")
+
+
+def weights_hist_figure(rec, path) -> None:
+    """Final |w| of every kernel weight of every run, pooled per method, on a log axis."""
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
     bins = np.logspace(-6, 1, 50)
     for m in _methods(rec):
-        w = np.abs(final[rec["methods"] == m]).ravel()
-        w = w[np.isfinite(w)]  # a diverged run has no weights to show
+        w, runs, bad = pooled_final_weights(rec, m)
+        note = f", {bad} diverged left out" if bad else ""
         ax.hist(np.clip(w, bins[0], bins[-1]), bins=bins, histtype="step", lw=2,
-                color=METHOD_COLORS.get(m), label=f"{m} ({len(w)} weights)")
-    ax.axvline(float(rec["zero_tol"]), c="k", ls=":", label=f"|w| = {float(rec['zero_tol']):g}")
-    ax.set(xscale="log", xlabel="|w| after training (values below 1e-6 in the first bin)",
-           ylabel="count", title="Final kernel weight magnitudes")
-    ax.legend(frameon=False)
-    _save(fig, path)
+                color=method_color(m), label=f"{m} ({len(w)} weights pooled over {runs} runs"
+                                             f"{note})")
+    tol = float(rec["zero_tol"])
+    ax.axvline(tol, c="k", ls=":", label=f"|w| = {tol:g} (zero tolerance)")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=10))
+    ax.xaxis.set_major_formatter(FuncFormatter(_log_label))
+    ax.xaxis.set_minor_locator(NullLocator())  # 80 minor ticks took half the figure's time
+    ax.set(xlabel="|w| after training, log scale (values below 1e-6 counted in the first bin)",
+           ylabel="number of weights per bin",
+           title="Final kernel weight magnitudes, all layers' kernels pooled")
+    ax.legend(frameon=False, fontsize=8, loc="upper left")
+    _save(fig, path, (0.65, 0.2, 0.55, 0.35))
 
 
-def errors_figure(rec, path, blog_l1):
-    """Test error of every run per method, with the blog's five L1 runs beside."""
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-    methods = _methods(rec)
-    for i, m in enumerate(methods):
-        e = rec["test_error"][rec["methods"] == m]
-        e = e[np.isfinite(e)]  # diverged runs are left out
-        ax.scatter(np.full(len(e), i), e, c=METHOD_COLORS.get(m), s=40, zorder=3)
+def strip_x(centre: float, n: int, width: float = 0.5) -> np.ndarray:
+    """x of n points in a strip around centre, in run order, spread over `width`: no two runs
+    fall on one spot even when their values are equal."""
+    return centre + (np.arange(n) - (n - 1) / 2) * (width / max(n - 1, 1) if n > 1 else 0)
+
+
+def error_points(rec, blog_l1) -> list:
+    """Per column of errors.png: (label, colour, marker, run indices, x, test errors), diverged
+    runs left out (and counted in the label)."""
+    cols = []
+    for i, m in enumerate(_methods(rec)):
+        sel = rec["methods"] == m
+        e, runs = np.asarray(rec["test_error"][sel], float), np.asarray(rec["runs"][sel])
+        ok = np.isfinite(e)
+        label = m + (f"\n({(~ok).sum()} diverged)" if (~ok).any() else "")
+        cols.append((label, method_color(m), "o", runs[ok], strip_x(i, len(e))[ok], e[ok]))
+    blog = np.asarray(blog_l1, float)
+    cols.append(("l1 (blog,\nits own data)", method_color("l1"), "x", np.arange(len(blog)),
+                 strip_x(len(cols), len(blog)), blog))
+    return cols
+
+
+def samples_words(rec) -> str:
+    n = rec.get("n_test")
+    return f"the {int(n)} test samples" if n is not None else "the test samples"
+
+
+def errors_figure(rec, path, blog_l1) -> None:
+    """Test error of every run per method, runs side by side in run order, with the blog's
+    five L1 runs beside; the bar is the mean."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=100)
+    cols = error_points(rec, blog_l1)
+    for i, (label, colour, marker, runs, x, e) in enumerate(cols):
+        ax.scatter(x, e, c=colour, s=36, marker=marker, zorder=3)
+        for xi, ei, r in zip(x, e, runs):
+            ax.annotate(str(r), (xi, ei), xytext=(4, 2), textcoords="offset points", fontsize=7,
+                        color="0.3")
         if len(e):
-            ax.hlines(e.mean(), i - 0.25, i + 0.25, colors=METHOD_COLORS.get(m), lw=2)
-    ax.scatter(np.full(len(blog_l1), len(methods)), blog_l1, marker="x", c="tab:red", s=50, zorder=3)
-    ax.hlines(np.mean(blog_l1), len(methods) - 0.25, len(methods) + 0.25, colors="tab:red", lw=2)
-    ax.set_xticks(range(len(methods) + 1), [*methods, "l1 (blog)"])
-    ax.set(ylabel="total absolute test error", title="Test error per run (bar: mean)")
+            ax.hlines(e.mean(), i - 0.32, i + 0.32, colors=colour, lw=2, zorder=2)
+    ax.set_xticks(range(len(cols)), [c[0] for c in cols])
+    ax.set_xlim(-0.6, len(cols) - 0.4)
+    ax.set(ylabel=f"total absolute error on {samples_words(rec)}",
+           title="Test error of every run after training\n"
+                 "(small number: the run, left to right; bar: mean over the runs)")
+    ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path)
+    _save(fig, path, (0.7, 0.15, 0.6, 0.5))
 
 
-def _save(fig, path):
-    fig.tight_layout()
+def _save(fig, path, margins=None):
+    """Fixed margins (inches) when given: tight_layout would cost a second layout pass, about as
+    much as drawing the figure."""
+    if margins is None:
+        fig.tight_layout()
+    else:
+        w, h = fig.get_size_inches()
+        left, right, bottom, top = margins
+        fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h)
     fig.savefig(path)
     plt.close(fig)

@@ -53,7 +53,7 @@ def from_outcome(o):
     return {"layers": np.array(layers),
             "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
             "frame_steps": t.frame_steps[keep], "step_cost": t.step_cost,
-            "frame_test_error": t.test_error[keep],
+            "frame_test_error": t.test_error[keep], "n_test": len(o.data.x_test),
             "steps_per_epoch": per_epoch,
             "methods": np.array([r.method for r in o.runs]), "runs": np.array([r.run for r in o.runs]),
             "seeds": np.array([r.seed for r in o.runs]),
