@@ -3,6 +3,10 @@
 Tolerances: one step agrees to ~1e-6 (XLA sums a layer's products in its own order, so the
 last bit may differ from TF's MatMul). Over a few epochs such differences stay ~1e-6 relative
 with L2; with L1 the subgradient sign(w) flips for weights near 0, so short runs are used.
+
+Speed: each distinct set of shapes is one XLA compilation (~1 s), so most tests share one:
+3 models, the 40 training samples in file order, a test set, recording, 6 eval steps, and an
+L1 and an L2 term somewhere in the stack (see run()).
 """
 import numpy as np
 import pytest
@@ -62,63 +66,57 @@ def assert_params_close(a, b, atol, rtol=0.0):
         np.testing.assert_allclose(a[k], b[k], rtol=rtol, atol=atol, err_msg=k)
 
 
-@pytest.mark.parametrize("pen", [(0.3, 0.0), (0.0, 0.3), (0.3, 0.2), (0.0, 0.0)])
-def test_one_step_matches_graph_engine_and_numpy(pen):
+def run(p0, pens, epochs=3, **kw):
+    """train_compiled in the shared configuration; eval after steps 0, 1, 2, 40, steps-1, steps."""
+    steps = epochs * len(D.x_train)
+    kw = {"eval_steps": [0, 1, 2, 40, steps - 1, steps], "x_test": D.x_test, "y_test": D.y_test,
+          "record": True, "lr": LR, **kw}
+    return compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), epochs=epochs, **kw)
+
+
+def frame(t, f):
+    return {k: v[f] for k, v in t.frames.items()}
+
+
+PENS = [(0.3, 0.0), (0.0, 0.3), (0.3, 0.2)]  # L1, L2, L1+L2
+
+
+@pytest.fixture(scope="module")
+def trained():
     p0 = stacked([3, 4, 5])
-    x, y = D.x_train[:1], D.y_train[:1]
-    penalty = penalties([pen] * 3)
-    got = compiled.train_compiled(x, y, p0, penalty, lr=LR, epochs=1)
-    ref = train.train_graph(x, y, p0, penalty, lr=LR, epochs=1)
-    assert_params_close(got.params, ref.params, atol=1e-6)
-    for r in range(3):
-        want = np_sgd(model.unstack(p0, r), x, y, [[0]], *pen, LR)
-        assert_params_close(model.unstack(got.params, r), want, atol=1e-6)
+    return p0, run(p0, PENS)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "leaky_relu"])
-def test_one_step_with_activations(activation):
-    p0 = stacked([7, 8])
-    p0 = {k: v + 0.05 if k.endswith("/b") else v for k, v in p0.items()}  # some units off
-    got = compiled.train_compiled(D.x_train[:2], D.y_train[:2], p0, penalties([(0.3, 0.1)] * 2),
-                                  lr=LR, epochs=1, activation=activation)
-    for r in range(2):
-        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0], [1]], 0.3, 0.1, LR,
-                      activation)
-        assert_params_close(model.unstack(got.params, r), want, atol=1e-5)
+def test_one_step_matches_graph_engine_and_numpy(trained):
+    p0, t = trained
+    one = frame(t, 1)   # the weights after step 1: one SGD step on sample 0
+    ref = train.train_graph(D.x_train[:1], D.y_train[:1], p0, penalties(PENS), lr=LR, epochs=1)
+    assert_params_close(one, ref.params, atol=1e-6)
+    for r, pen in enumerate(PENS):
+        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0]], *pen, LR)
+        assert_params_close(model.unstack(one, r), want, atol=1e-6)
 
 
-def test_penalty_targets_and_activations_are_checked():
-    p0, kw = stacked([0]), dict(lr=LR, epochs=1)
-    kernel_only = regularizers.Targets(kernel=penalties([(0.1, 0.0)]))
-    compiled.train_compiled(D.x_train, D.y_train, p0, kernel_only, **kw)
-    with pytest.raises(ValueError, match="kernel"):
-        compiled.train_compiled(D.x_train, D.y_train, p0,
-                                regularizers.Targets(bias=penalties([(0.1, 0.0)])), **kw)
-    for bad in ("prelu", "rrelu", "softplus"):
-        with pytest.raises(ValueError, match="activation"):
-            compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0, 0)]), activation=bad,
-                                    **kw)
+def test_test_error_matches_recorded_frames(trained):
+    p0, t = trained
+    assert t.frame_steps.tolist() == [0, 1, 2, 40, 119, 120] and t.test_error.shape == (6, 3)
+    assert_params_close(frame(t, -1), t.params, atol=0)
+    assert_params_close(frame(t, 0), p0, atol=0)
+    for f in range(6):
+        for r in range(3):
+            p = {k: v.astype(np.float64) for k, v in model.unstack(frame(t, f), r).items()}
+            want = np.abs(np_forward(p, D.x_test[:, None])[1][-1][:, 0] - D.y_test).sum()
+            assert t.test_error[f, r] == pytest.approx(want, rel=1e-5)
 
 
 def test_short_training_matches_graph_engine():
-    """3 epochs, file order, batch size 1 and 4: L2 and no penalty stay within 1e-5."""
-    p0 = stacked(range(4))
-    penalty = penalties([(0.0, 0.1), (0.0, 0.3), (0.0, 0.0), (0.0, 0.05)])
-    for b in (1, 4):
-        got = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, lr=LR, epochs=3,
-                                      batch_size=b)
-        ref = train.train_graph(D.x_train, D.y_train, p0, penalty, lr=LR, epochs=3, batch_size=b)
-        assert_params_close(got.params, ref.params, atol=1e-5)
-        assert (got.diverged_at == -1).all()
-
-
-def test_short_l1_training_matches_graph_engine():
-    """One epoch with L1: sign(w) may flip on a last-bit difference, so a looser bound."""
-    p0 = stacked(range(3))
-    penalty = penalties([(0.3, 0.0), (0.1, 0.1), (0.01, 0.0)])
-    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, lr=LR, epochs=1)
-    ref = train.train_graph(D.x_train, D.y_train, p0, penalty, lr=LR, epochs=1)
-    assert_params_close(got.params, ref.params, atol=1e-4)
+    """3 epochs in file order: L2 and no penalty within 1e-5, L1 (sign flips) within 1e-4."""
+    p0, pens = stacked(range(3)), [(0.0, 0.1), (0.0, 0.0), (0.01, 0.05)]
+    got = run(p0, pens)
+    ref = train.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=3)
+    for r, atol in enumerate((1e-5, 1e-5, 1e-4)):
+        assert_params_close(model.unstack(got.params, r), model.unstack(ref.params, r), atol=atol)
+    assert (got.diverged_at == -1).all()
 
 
 def test_per_model_order_matches_numpy():
@@ -136,99 +134,92 @@ def test_per_model_order_matches_numpy():
         assert_params_close(model.unstack(got.params, r), want, atol=2e-5, rtol=1e-5)
 
 
-def test_test_error_matches_recorded_frames():
-    p0 = stacked(range(3))
-    steps = 2 * len(D.x_train)
-    ev = [0, 1, 2, 40, 57, steps - 1, steps]
-    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0.1, 0.1)] * 3), lr=LR,
-                                  epochs=2, eval_steps=ev, x_test=D.x_test, y_test=D.y_test,
-                                  record=True)
-    assert got.frame_steps.tolist() == ev and got.test_error.shape == (len(ev), 3)
-    assert_params_close({k: v[-1] for k, v in got.frames.items()}, got.params, atol=0)
-    assert_params_close({k: v[0] for k, v in got.frames.items()}, p0, atol=0)
-    for f in range(len(ev)):
-        for r in range(3):
-            p = model.unstack({k: v[f] for k, v in got.frames.items()}, r)
-            pred = np_forward({k: v.astype(np.float64) for k, v in p.items()}, D.x_test[:, None])[1][-1]
-            want = np.abs(pred[:, 0] - D.y_test).sum()
-            assert got.test_error[f, r] == pytest.approx(want, rel=1e-5)
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_one_step_with_activations(activation):
+    p0 = stacked([7, 8, 9])
+    p0 = {k: v + 0.05 if k.endswith("/b") else v for k, v in p0.items()}  # some units off
+    t = run(p0, PENS, epochs=2, activation=activation)
+    for r, pen in enumerate(PENS):
+        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0], [1]], *pen, LR, activation)
+        assert_params_close(model.unstack(frame(t, 2), r), want, atol=1e-5)
 
 
-def test_progress_splits_give_the_same_result():
-    p0, penalty = stacked(range(2)), penalties([(0.1, 0.0), (0.0, 0.1)])
-    kw = dict(lr=LR, epochs=3, eval_steps=[0, 5, 40, 41, 119, 120], x_test=D.x_test,
-              y_test=D.y_test, record=True)
-    one = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, **kw)
+def test_penalty_targets_and_activations_are_checked(trained):
+    p0, t = trained
+    kernel_only = regularizers.Targets(kernel=penalties(PENS))
+    again = compiled.train_compiled(D.x_train, D.y_train, p0, kernel_only, lr=LR, epochs=3,
+                                    eval_steps=t.frame_steps, x_test=D.x_test, y_test=D.y_test,
+                                    record=True)
+    assert_params_close(again.params, t.params, atol=0)
+    kw = dict(lr=LR, epochs=1)
+    with pytest.raises(ValueError, match="kernel"):
+        compiled.train_compiled(D.x_train, D.y_train, p0,
+                                regularizers.Targets(bias=penalties(PENS)), **kw)
+    for bad in ("prelu", "rrelu", "softplus"):
+        with pytest.raises(ValueError, match="activation"):
+            compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), activation=bad, **kw)
+
+
+def test_progress_splits_give_the_same_result(trained):
+    p0, t = trained
     seen = []
-    split = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, progress=seen.append, **kw)
-    assert sum(seen) == 120 * 2 and len(seen) == compiled.PROGRESS_CALLS
-    assert_params_close(split.params, one.params, atol=0)
-    assert_params_close(split.frames, one.frames, atol=0)
-    np.testing.assert_array_equal(split.test_error, one.test_error)
-
-
-def test_unrolled_loop_gives_the_same_result(monkeypatch):
-    p0, penalty = stacked(range(2)), penalties([(0.1, 0.0), (0.0, 0.1)])
-    kw = dict(lr=LR, epochs=2, eval_steps=[0, 3, 40, 41, 80], x_test=D.x_test, y_test=D.y_test)
-    plain = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, **kw)
-    monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
-    unrolled = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, **kw)
-    assert_params_close(unrolled.params, plain.params, atol=0)
-    np.testing.assert_array_equal(unrolled.test_error, plain.test_error)
+    split = run(p0, PENS, progress=seen.append)
+    assert sum(seen) == 120 * 3 and len(seen) == compiled.PROGRESS_CALLS
+    assert_params_close(split.params, t.params, atol=0)
+    assert_params_close(split.frames, t.frames, atol=0)
+    np.testing.assert_array_equal(split.test_error, t.test_error)
 
 
 def test_a_diverging_model_leaves_its_neighbour_untouched():
-    p0 = stacked([0, 1])
-    pens = [(0.0, 1e6), (0.3, 0.0)]  # w <- w (1 - 1e4): explodes
-    kw = dict(lr=LR, epochs=3, x_test=D.x_test, y_test=D.y_test)
-    both = compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), **kw)
-    alone = compiled.train_compiled(D.x_train, D.y_train, stacked([1]), penalties(pens[1:]), **kw)
-    assert both.diverged_at[0] >= 0 and both.diverged_at[1] == -1
-    for k in p0:
+    pens = [(0.0, 1e6), (0.3, 0.0), (0.0, 0.1)]  # model 0: w <- w (1 - 1e4), explodes
+    both = run(stacked([0, 1, 2]), pens)
+    alone = compiled.train_compiled(D.x_train, D.y_train, stacked([1]), penalties(pens[1:2]),
+                                    lr=LR, epochs=3, x_test=D.x_test, y_test=D.y_test)
+    assert both.diverged_at[0] >= 0 and (both.diverged_at[1:] == -1).all()
+    for k in both.params:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])
-    np.testing.assert_array_equal(both.test_error[:, 1], alone.test_error[:, 0])
+    np.testing.assert_array_equal(both.test_error[-1, 1], alone.test_error[-1, 0])
     assert not np.isfinite(both.test_error[-1, 0])
 
 
 def test_diverged_at_is_the_first_non_finite_cost():
     """train_graph keeps every step's cost: its first non-finite one is where ours says."""
-    p0 = stacked([0, 1, 2])
-    penalty = penalties([(0.0, 0.0), (0.0, 1e6), (0.0, 0.0)])
-    kw = dict(lr=5.0, epochs=3)
-    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, **kw)
-    ref = train.train_graph(D.x_train, D.y_train, p0, penalty, **kw)
+    p0, pens = stacked([0, 1, 2]), [(0.0, 0.0), (0.0, 1e6), (0.01, 0.0)]
+    got = run(p0, pens, lr=5.0)
+    ref = train.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=5.0, epochs=3)
     assert (ref.diverged_at >= 0).all()
     np.testing.assert_array_equal(got.diverged_at, ref.diverged_at)
 
 
 def test_penalty_overflow_alone_counts_as_divergence():
     """A finite loss whose penalty overflows (sum W^2 > float32 max) is a non-finite cost."""
-    p0 = stacked([0, 1])
-    p0["dense2/W"][0, 0, 0] = 3e19  # W^2 overflows; the prediction stays finite
+    p0 = stacked([0, 1, 2])
+    p0["dense2/W"][0, 0, 0] = 3e19   # W^2 overflows; the prediction stays finite
     p0["dense3/W"][0, 0, :] = 0.0
-    got = compiled.train_compiled(D.x_train[:1], D.y_train[:1], p0,
-                                  penalties([(0.0, 1e-3), (0.0, 1e-3)]), lr=0.0, epochs=1)
-    assert got.diverged_at.tolist() == [0, -1]
+    got = run(p0, [(0.0, 1e-3), (0.0, 1e-3), (0.1, 0.0)], lr=0.0)
+    assert got.diverged_at.tolist() == [0, -1, -1]
 
 
-def test_two_calls_are_byte_identical():
-    p0, penalty = stacked(range(3)), penalties([(0.3, 0.0), (0.0, 0.3), (0.1, 0.1)])
-    kw = dict(lr=LR, epochs=2, x_test=D.x_test, y_test=D.y_test, record=True,
-              eval_steps=[0, 40, 79, 80])
-    a = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, **kw)
-    b = compiled.train_compiled(D.x_train, D.y_train, p0, penalty, **kw)
-    for k in a.params:
-        assert a.params[k].tobytes() == b.params[k].tobytes()
-        assert a.frames[k].tobytes() == b.frames[k].tobytes()
-    assert a.test_error.tobytes() == b.test_error.tobytes()
+def test_fresh_compilations_give_byte_identical_results(trained):
+    p0, t = trained
+    compiled.clear_cache()
+    again = run(p0, PENS)
+    for k in t.params:
+        assert t.params[k].tobytes() == again.params[k].tobytes()
+        assert t.frames[k].tobytes() == again.frames[k].tobytes()
+    assert t.test_error.tobytes() == again.test_error.tobytes()
+    assert t.diverged_at.tobytes() == again.diverged_at.tobytes()
 
 
-def test_other_layer_sizes_and_bad_inputs():
+def test_other_layer_sizes_unrolled_and_bad_inputs(monkeypatch):
+    """A 1-4-3-1 network, with the loop doing two steps per iteration (as on big runs)."""
+    monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
     sizes = (1, 4, 3, 1)
     p0 = stacked([0, 1], sizes)
     got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0.0, 0.1)] * 2), lr=LR,
                                   epochs=1)
     assert {k: v.shape for k, v in got.params.items()} == {k: v.shape for k, v in p0.items()}
+    assert got.frames == {} and got.test_error is None and got.frame_steps.tolist() == [0, 40]
     for r in range(2):
         want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, np.arange(40)[:, None], 0, 0.1,
                       LR)
