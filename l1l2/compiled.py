@@ -23,11 +23,11 @@ import numpy as np
 
 from l1l2._tf import session, tf, v1
 
-LEAKY_ALPHA = 0.2   # tf.nn.leaky_relu's default slope, as in model.py
-UNROLL = 2                 # SGD steps per loop iteration on big runs: ~20% faster, compiles ~1 s longer
-UNROLL_MIN_WORK = 20_000_000  # model-steps from which that pays
-MIN_MODELS = 2             # fewer models are padded with copies (see train_compiled)
-PROGRESS_CALLS = 10        # session calls when a progress callback wants updates  # session calls when a progress callback wants updates
+LEAKY_ALPHA = 0.2              # tf.nn.leaky_relu's default slope, as in model.py
+UNROLL = 2                     # SGD steps per loop iteration on big runs (~20% faster)...
+UNROLL_MIN_WORK = 20_000_000   # ...from this many model-steps on (it compiles ~1 s longer)
+MIN_MODELS = 2                 # fewer models are padded with copies (see train_compiled)
+PROGRESS_CALLS = 10            # session calls when a progress callback wants updates
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")
 
 
@@ -73,7 +73,8 @@ def kernel_penalty(penalty):
     """(l1 [R], l2 [R]) of a Penalty, or of a Targets that penalises only kernels."""
     if hasattr(penalty, "kernel"):
         if penalty.bias or penalty.activity:
-            raise ValueError("train_compiled supports kernel penalties only, not bias or activity ones")
+            raise ValueError("train_compiled supports kernel penalties only, "
+                             "not bias or activity ones")
         penalty = penalty.kernel
     return penalty.l1, penalty.l2
 
@@ -262,7 +263,8 @@ def check_eval_steps(eval_steps, steps: int) -> np.ndarray:
 def order_table(order, n_train: int, batch_size: int, steps: int, n_models: int) -> np.ndarray:
     """The sample table [P, 1 or R, B] that step i reads at row i mod P (file order) or i."""
     if order is None:
-        return np.arange(n_train // batch_size * batch_size, dtype=np.int32).reshape(-1, 1, batch_size)
+        n = n_train // batch_size * batch_size
+        return np.arange(n, dtype=np.int32).reshape(-1, 1, batch_size)
     order = np.asarray(order)
     if order.shape != (steps, n_models, batch_size):
         raise ValueError(f"order must have shape (steps, models, batch_size) = "
@@ -279,7 +281,8 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
     calls = []
     for s0, s1 in zip(bounds[:-1], bounds[1:]):
         f_first = 0 if s0 == 0 else int(np.searchsorted(eval_steps, s0, side="right"))
-        calls.append((int(s0), int(s1), f_first, int(np.searchsorted(eval_steps, s1, side="right"))))
+        f_stop = int(np.searchsorted(eval_steps, s1, side="right"))
+        calls.append((int(s0), int(s1), f_first, f_stop))
     return calls
 
 
@@ -296,7 +299,8 @@ def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batc
     """
     name, alpha = parse_activation(activation)
     n_models = len(params0["dense1/W"])
-    l1, l2 = (np.broadcast_to(np.asarray(c, np.float32), (n_models,)) for c in kernel_penalty(penalty))
+    l1, l2 = (np.broadcast_to(np.asarray(c, np.float32), (n_models,))
+              for c in kernel_penalty(penalty))
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
     steps = epochs * (len(x) // batch_size)
     ev = check_eval_steps(eval_steps, steps)
@@ -310,7 +314,8 @@ def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batc
     # one model runs as two (a copy): XLA compiles a single model's loop with other roundings
     pad = max(0, MIN_MODELS - n_models)
     ws = [pad_models(to_models_last(params0)[k], pad) for k in names]
-    data = {"x": x, "y": y, "lr": np.float32(lr), "l1": pad_models(l1, pad), "l2": pad_models(l2, pad),
+    data = {"x": x, "y": y, "lr": np.float32(lr),
+            "l1": pad_models(l1, pad), "l2": pad_models(l2, pad),
             "x_test": np.asarray(x_test if has_test else [], np.float32),
             "y_test": np.asarray(y_test if has_test else [], np.float32), "eval_steps": ev}
     if order is not None:
@@ -355,7 +360,8 @@ class Loop:
         with self.graph.as_default():
             self.ws = [v1.placeholder(tf.float32, w.shape) for w in ws]
             self.diverged = v1.placeholder(tf.int32, [ws[0].shape[-1]])
-            self.data = {k: v1.placeholder(tf.as_dtype(v.dtype), np.shape(v)) for k, v in data.items()}
+            self.data = {k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
+                         for k, v in data.items()}
             self.table = v1.placeholder(tf.int32, table_shape)
             self.base = v1.placeholder(tf.int32, [])
             self.call = [v1.placeholder(tf.int32, []) for _ in range(4)]  # s0, s1, f_first, f_stop
