@@ -1,0 +1,402 @@
+"""Per-sample SGD of many stacked models, the whole multi-epoch loop compiled by XLA.
+
+Why the model axis is last: the network is tiny (1-10-10-10-1), so one model's step is a
+few hundred multiply-adds, far too little for a kernel call. Stacking R models makes each
+op R times bigger; putting R LAST (W [in, out, R], b [out, R], activations [B, units, R])
+makes every op, the small matmuls included, an elementwise multiply or a reduction over
+a leading axis, i.e. a loop over contiguous runs of R floats that XLA vectorises with
+full-width SIMD loads. With R first, the innermost loops run over 1 or 10 floats.
+The small matmuls are written as broadcast-multiply + reduce_sum for that reason.
+
+Why XLA: one `tf.function(jit_compile=True)` holds the while loops over all the SGD
+steps, so a step costs no executor dispatch, and XLA fuses each layer's ops into a few
+loops. It is called from a TF1 graph (eager is off in this repo): a fresh tf.Graph holds
+one call op of the compiled function, fed with placeholders and run by a v1.Session.
+
+Only kernel penalties (L1 and/or L2, one pair of coefficients per model) are supported;
+gradients are written by hand (the chain rule of the same network as model.build), with
+TF's conventions: d|e|/de = sign(e), d|w|/dw = sign(w), sign(0) = 0.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from l1l2._tf import session, tf, v1
+
+LEAKY_ALPHA = 0.2              # tf.nn.leaky_relu's default slope, as in model.py
+UNROLL = 2                     # SGD steps per loop iteration on big runs (~20% faster)...
+UNROLL_MIN_WORK = 20_000_000   # ...from this many model-steps on (it compiles ~1 s longer)
+MIN_MODELS = 2                 # fewer models are padded with copies (see train_compiled)
+PROGRESS_CALLS = 10            # session calls when a progress callback wants updates
+ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")
+
+
+@dataclass
+class Compiled:
+    """What train_compiled returns: the fields of train.Trained it can fill, plus two."""
+    params: dict              # final weights, models first: W [R, in, out], b [R, 1, out]
+    frame_steps: np.ndarray   # [F] the eval steps (0 = initial weights)
+    frames: dict              # name -> [F, R, ...] weights at frame_steps ({} if not recorded)
+    test_error: object        # [F, R] float32 sum |pred - y_test|, or None without a test set
+    diverged_at: np.ndarray   # [R] first step whose cost was not finite, -1 if none
+
+
+# ---------------------------------------------------------------- layout and checks
+
+
+def layer_names(params: dict) -> list:
+    """['dense1', 'dense2', ...] in order."""
+    return sorted({k.split("/")[0] for k in params}, key=lambda s: int(s[5:]))
+
+
+def to_models_last(params: dict) -> dict:
+    """Models-first stacked weights -> W [in, out, R], b [out, R] (contiguous copies)."""
+    out = {}
+    for k, v in params.items():
+        v = np.asarray(v, np.float32)
+        out[k] = np.ascontiguousarray(np.moveaxis(v, 0, -1) if k.endswith("/W") else v[:, 0].T)
+    return out
+
+
+def to_models_first(params: dict, lead: int = 0) -> dict:
+    """The inverse of to_models_last, with `lead` extra leading axes (frames) kept in front."""
+    out = {}
+    for k, v in params.items():
+        if k.endswith("/W"):
+            out[k] = np.ascontiguousarray(np.moveaxis(v, -1, lead))
+        else:
+            out[k] = np.ascontiguousarray(np.expand_dims(np.moveaxis(v, -1, lead), lead + 1))
+    return out
+
+
+def kernel_penalty(penalty):
+    """(l1 [R], l2 [R]) of a Penalty, or of a Targets that penalises only kernels."""
+    if hasattr(penalty, "kernel"):
+        if penalty.bias or penalty.activity:
+            raise ValueError("train_compiled supports kernel penalties only, "
+                             "not bias or activity ones")
+        penalty = penalty.kernel
+    return penalty.l1, penalty.l2
+
+
+def parse_activation(spec: str):
+    """(name, leaky slope) of a supported activation spec; ValueError for the others."""
+    name, colon, arg = spec.partition(":")
+    if name not in ACTIVATIONS or (colon and name != "leaky_relu"):
+        raise ValueError(f"train_compiled does not support activation {spec!r}: "
+                         f"use one of {', '.join(ACTIVATIONS)} (or leaky_relu:A)")
+    return name, float(arg) if colon else LEAKY_ALPHA
+
+
+# ---------------------------------------------------------------- the network, models last
+
+
+def activation_fn(name: str, alpha: float):
+    """act(z) -> (h, dh/dz as a function of z and h), TF's gradient conventions."""
+    if name == "relu":
+        return lambda z: (tf.nn.relu(z), lambda z, h: tf.cast(z > 0, z.dtype))
+    if name == "leaky_relu":
+        return lambda z: (tf.nn.leaky_relu(z, alpha),
+                          lambda z, h: tf.where(z > 0, tf.ones_like(z), alpha * tf.ones_like(z)))
+    if name == "tanh":
+        return lambda z: (tf.tanh(z), lambda z, h: 1 - h * h)
+    if name == "elu":
+        return lambda z: (tf.nn.elu(z), lambda z, h: tf.where(h < 0, h + 1, tf.ones_like(h)))
+    return lambda z: (z, None)
+
+
+def dense(h, W, b, penalised=()):
+    """h [B, in, R] @ W [in, out, R] + b [out, R] -> [B, out, R]: a multiply, then a sum over `in`.
+
+    `penalised` lists elementwise functions of W (|W|, W^2) whose sums over `in` ride along in
+    the same reduction (stacked behind the batch), so the penalty costs no extra pass over W.
+    Returns (z, [those sums, each [out, R]])."""
+    prod = h[:, :, None, :] * W[None]
+    if not penalised:
+        return tf.reduce_sum(prod, axis=1) + b, []
+    sums = tf.reduce_sum(tf.concat([prod] + [f(W)[None] for f in penalised], 0), axis=1)
+    n = h.shape[0]
+    return sums[:n] + b, [sums[n + j] for j in range(len(penalised))]
+
+
+def forward(ws, h, act, l1=None, l2=None):
+    """(inputs hs[k], pre-activations zs[k], derivatives ds[k], penalty [R] or None) of the
+    network on h [B, 1, 1 or R]; the last layer is linear. The penalty, sum over kernels of
+    l1*sum|W| + l2*sum(W^2)/2 as model.build's collection has it, is that of ws."""
+    penalised = [f for f, c in ((tf.abs, l1), (tf.square, l2)) if c is not None]
+    hs, zs, ds, terms = [h], [], [], []
+    n = len(ws) // 2
+    for k in range(n):
+        z, sums = dense(hs[-1], ws[2 * k], ws[2 * k + 1], penalised)
+        zs.append(z)
+        scales = [(c, d) for c, d in ((l1, 1), (l2, 2)) if c is not None]
+        terms += [c * tf.reduce_sum(s, axis=0) / d for (c, d), s in zip(scales, sums)]
+        if k < n - 1:
+            h, d = act(z)
+            hs.append(h)
+            ds.append(d)
+    return hs, zs, ds, tf.add_n(terms) if terms else None
+
+
+def predict(ws, x, act):
+    """Predictions [B, 1, R] of x [B, 1, 1 or R]."""
+    return forward(ws, x, act)[1][-1]
+
+
+def cost_and_grads(ws, x, y, act, l1, l2):
+    """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws)."""
+    hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
+    e = zs[-1] - y
+    dz = tf.sign(e)                                    # d|e|/de
+    grads = [None] * len(ws)
+    for k in reversed(range(len(ws) // 2)):
+        grads[2 * k] = tf.reduce_sum(hs[k][:, :, None, :] * dz[:, None, :, :], axis=0)
+        grads[2 * k + 1] = tf.reduce_sum(dz, axis=0)
+        if k:
+            dh = tf.reduce_sum(dz[:, None, :, :] * ws[2 * k][None], axis=2)
+            deriv = ds[k - 1]
+            dz = dh if deriv is None else dh * deriv(zs[k - 1], hs[k])
+    loss = tf.reduce_sum(tf.abs(e), axis=[0, 1])
+    return (loss if penalty is None else loss + penalty), grads
+
+
+def sgd_update(ws, grads, lr, l1, l2):
+    """w <- w - lr * (data gradient + penalty gradient); biases carry no penalty."""
+    new = []
+    for j, (w, g) in enumerate(zip(ws, grads)):
+        if j % 2 == 0:
+            if l1 is not None:
+                g = g + l1 * tf.sign(w)
+            if l2 is not None:
+                g = g + l2 * w
+        new.append(w - lr * g)
+    return new
+
+
+# ---------------------------------------------------------------- the compiled loop
+
+
+@dataclass(frozen=True)
+class LoopSpec:
+    """What the traced loop depends on (each distinct value is one XLA compilation)."""
+    activation: str
+    alpha: float
+    has_l1: bool
+    has_l2: bool
+    has_test: bool
+    record: bool
+    n_frames: int    # frame slots of one call
+    unroll: int      # SGD steps per iteration of the inner loop
+
+
+def sample_batch(table, base, i, x, y):
+    """x and y [B, 1, 1 or R] of step i: row (i - base) mod len(table) of table [P, 1 or R, B]."""
+    rows = tf.transpose(table[tf.math.floormod(i - base, tf.shape(table)[0])])   # [B, 1 or R]
+    return tf.gather(x, rows)[:, None, :], tf.gather(y, rows)[:, None, :]
+
+
+def make_loop(spec: LoopSpec):
+    """The compiled function: SGD steps s0..s1, evaluating (and recording) at the eval steps
+    eval_steps[f_first:f_stop] that fall in [s0, s1], into frame slots 0, 1, ..."""
+    act = activation_fn(spec.activation, spec.alpha)
+
+    def step(i, ws, diverged, data):
+        x, y, table, base, lr, l1, l2 = data
+        xb, yb = sample_batch(table, base, i, x, y)
+        cost, grads = cost_and_grads(ws, xb, yb, act, l1, l2)
+        diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)
+        return sgd_update(ws, grads, lr, l1, l2), diverged
+
+    def evaluate(ws, slot, errs, frames, x_test, y_test):
+        if spec.has_test:
+            pred = predict(ws, x_test[:, None, None], act)
+            err = tf.reduce_sum(tf.abs(pred - y_test[:, None, None]), axis=[0, 1])
+            errs = tf.tensor_scatter_nd_update(errs, [[slot]], err[None])
+        if spec.record:
+            frames = [tf.tensor_scatter_nd_update(f, [[slot]], w[None]) for f, w in zip(frames, ws)]
+        return errs, frames
+
+    @tf.function(jit_compile=True, autograph=False)
+    def run(ws, diverged, x, y, x_test, y_test, table, base, lr, l1, l2,
+            eval_steps, s0, s1, f_first, f_stop):
+        data = (x, y, table, base, lr, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
+        n_models = tf.shape(diverged)[0]
+        errs = tf.zeros([spec.n_frames if spec.has_test else 0, n_models])
+        frames = [tf.zeros([spec.n_frames if spec.record else 0, *w.shape]) for w in ws]
+
+        def unrolled(i, ws, d):
+            for k in range(spec.unroll):
+                ws, d = step(i + k, ws, d, data)
+            return i + spec.unroll, ws, d
+
+        def segment(i, f, ws, diverged, errs, frames):
+            evaluates = f < f_stop
+            end = tf.where(evaluates, eval_steps[tf.minimum(f, tf.size(eval_steps) - 1)], s1)
+            # XLA copies the loop state once per iteration: unrolling saves copies
+            if spec.unroll > 1:
+                i, ws, diverged = tf.while_loop(lambda i, *_: i + spec.unroll <= end, unrolled,
+                                                [i, ws, diverged])
+            i, ws, diverged = tf.while_loop(
+                lambda i, *_: i < end,
+                lambda i, ws, d: (i + 1, *step(i, ws, d, data)), [i, ws, diverged])
+            errs, frames = tf.cond(
+                evaluates, lambda: evaluate(ws, f - f_first, errs, frames, x_test, y_test),
+                lambda: (errs, frames))
+            return i, f + tf.cast(evaluates, tf.int32), ws, diverged, errs, frames
+
+        out = tf.while_loop(lambda i, f, *_: (i < s1) | (f < f_stop), segment,
+                            [s0, f_first, list(ws), diverged, errs, frames])
+        return out[2], out[3], out[4], out[5]
+    return run
+
+
+# ---------------------------------------------------------------- the driver
+
+
+def check_eval_steps(eval_steps, steps: int) -> np.ndarray:
+    ev = np.array([0, steps] if eval_steps is None else eval_steps, np.int64).ravel()
+    if len(ev) < 2 or ev[0] != 0 or ev[-1] != steps or np.any(np.diff(ev) <= 0):
+        raise ValueError(f"eval_steps must rise strictly from 0 to steps={steps}, got {ev}")
+    return ev.astype(np.int32)
+
+
+def order_table(order, n_train: int, batch_size: int, steps: int, n_models: int) -> np.ndarray:
+    """The sample table [P, 1 or R, B] that step i reads at row i mod P (file order) or i."""
+    if order is None:
+        n = n_train // batch_size * batch_size
+        return np.arange(n, dtype=np.int32).reshape(-1, 1, batch_size)
+    order = np.asarray(order)
+    if order.shape != (steps, n_models, batch_size):
+        raise ValueError(f"order must have shape (steps, models, batch_size) = "
+                         f"{(steps, n_models, batch_size)}, got {order.shape}")
+    if order.min() < 0 or order.max() >= n_train:
+        raise ValueError(f"order holds sample indices outside 0..{n_train - 1}")
+    return order.astype(np.int32, copy=False)
+
+
+def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
+    """(s0, s1, f_first, f_stop) of each session call: steps [s0, s1), and the eval points
+    f_first..f_stop-1 it evaluates (step 0 in the first call, the others in [s0+1, s1])."""
+    bounds = np.linspace(0, steps, min(n_calls, steps) + 1).round().astype(int)
+    calls = []
+    for s0, s1 in zip(bounds[:-1], bounds[1:]):
+        f_first = 0 if s0 == 0 else int(np.searchsorted(eval_steps, s0, side="right"))
+        f_stop = int(np.searchsorted(eval_steps, s1, side="right"))
+        calls.append((int(s0), int(s1), f_first, f_stop))
+    return calls
+
+
+def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batch_size: int = 1,
+                   order=None, eval_steps=None, x_test=None, y_test=None, record: bool = False,
+                   progress=None, activation: str = "identity") -> Compiled:
+    """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
+    SGD on (x, y), every step of every model inside one XLA-compiled loop.
+
+    order [steps, R, batch_size] gives the samples model r uses at step i (default: the file
+    order for all). After each of eval_steps (0 = before training; default [0, steps]) the
+    loop measures sum |pred - y_test| of every model and, with `record`, keeps its weights.
+    `progress(n_model_steps)` splits the loop into PROGRESS_CALLS calls of one compilation.
+    """
+    name, alpha = parse_activation(activation)
+    n_models = len(params0["dense1/W"])
+    l1, l2 = (np.broadcast_to(np.asarray(c, np.float32), (n_models,))
+              for c in kernel_penalty(penalty))
+    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
+    steps = epochs * (len(x) // batch_size)
+    ev = check_eval_steps(eval_steps, steps)
+    table = order_table(order, len(x), batch_size, steps, n_models)
+    calls = plan_calls(steps, ev, PROGRESS_CALLS if progress else 1)
+    has_test = x_test is not None
+    spec = LoopSpec(name, alpha, bool(np.any(l1)), bool(np.any(l2)), has_test, record,
+                    max(f1 - f0 for *_, f0, f1 in calls),
+                    UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1)
+    names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
+    # one model runs as two (a copy): XLA compiles a single model's loop with other roundings
+    pad = max(0, MIN_MODELS - n_models)
+    ws = [pad_models(to_models_last(params0)[k], pad) for k in names]
+    data = {"x": x, "y": y, "lr": np.float32(lr),
+            "l1": pad_models(l1, pad), "l2": pad_models(l2, pad),
+            "x_test": np.asarray(x_test if has_test else [], np.float32),
+            "y_test": np.asarray(y_test if has_test else [], np.float32), "eval_steps": ev}
+    if order is not None:
+        table = pad_models(np.moveaxis(table, 1, -1), pad)     # [steps, B, R]: pad the models
+        table = np.moveaxis(table, -1, 1)
+    chunk_len = len(table) if order is None else max(s1 - s0 for s0, s1, *_ in calls)
+    loop = compiled_loop(spec, ws, data, (chunk_len, *table.shape[1:]))
+
+    diverged = np.full(n_models + pad, -1, np.int32)
+    errs, frames = [], []
+    for s0, s1, f0, f1 in calls:
+        chunk = table if order is None else pad_rows(table[s0:s1], chunk_len)
+        ws, diverged, err, fr = loop.run(ws, diverged, data, chunk, 0 if order is None else s0,
+                                         (s0, s1, f0, f1))
+        errs.append(err[:f1 - f0, :n_models])
+        frames.append([f[:f1 - f0, ..., :n_models] for f in fr])
+        if progress:
+            progress((s1 - s0) * n_models)
+    recorded = {k: np.concatenate([f[j] for f in frames]) for j, k in enumerate(names)}
+    return Compiled(params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
+                    frame_steps=ev, frames=to_models_first(recorded, lead=1) if record else {},
+                    test_error=np.concatenate(errs) if has_test else None,
+                    diverged_at=diverged[:n_models])
+
+
+def pad_models(a: np.ndarray, pad: int) -> np.ndarray:
+    """a with `pad` copies of its last model appended along the last (model) axis."""
+    return a if not pad else np.concatenate([a] + [a[..., -1:]] * pad, axis=-1)
+
+
+def pad_rows(a: np.ndarray, n: int) -> np.ndarray:
+    """a with its first axis padded by zeros to length n (the last call may be a step shorter)."""
+    return a if len(a) == n else np.concatenate([a, np.zeros((n - len(a), *a.shape[1:]), a.dtype)])
+
+
+class Loop:
+    """One compiled loop in its own graph and session, fed through placeholders, so that calls
+    with the same shapes (a sweep, a progress bar's calls) reuse the compilation."""
+
+    def __init__(self, spec: LoopSpec, ws, data, table_shape):
+        self.graph = tf.Graph()
+        with self.graph.as_default():
+            self.ws = [v1.placeholder(tf.float32, w.shape) for w in ws]
+            self.diverged = v1.placeholder(tf.int32, [ws[0].shape[-1]])
+            self.data = {k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
+                         for k, v in data.items()}
+            self.table = v1.placeholder(tf.int32, table_shape)
+            self.base = v1.placeholder(tf.int32, [])
+            self.call = [v1.placeholder(tf.int32, []) for _ in range(4)]  # s0, s1, f_first, f_stop
+            d = self.data
+            self.fetch = make_loop(spec)(
+                self.ws, self.diverged, d["x"], d["y"], d["x_test"], d["y_test"], self.table,
+                self.base, d["lr"], d["l1"], d["l2"], d["eval_steps"], *self.call)
+            self.session = session(self.graph)
+
+    def run(self, ws, diverged, data, table, base, call):
+        feed = {**dict(zip(self.ws, ws)), self.diverged: diverged, self.table: table,
+                self.base: base, **dict(zip(self.call, call))}
+        feed.update((self.data[k], v) for k, v in data.items())
+        return self.session.run(self.fetch, feed)
+
+    def close(self):
+        self.session.close()
+
+
+_LOOPS = {}          # key -> Loop, most recently used last
+CACHED_LOOPS = 4     # compiled loops kept for later calls with the same shapes
+
+
+def compiled_loop(spec: LoopSpec, ws, data, table_shape) -> Loop:
+    """The Loop for these shapes: from the cache, or built (and compiled at its first run)."""
+    key = (spec, tuple(w.shape for w in ws), tuple(table_shape),
+           tuple((k, np.shape(v)) for k, v in sorted(data.items())))
+    loop = _LOOPS.pop(key, None) or Loop(spec, ws, data, table_shape)
+    _LOOPS[key] = loop
+    while len(_LOOPS) > CACHED_LOOPS:
+        _LOOPS.pop(next(iter(_LOOPS))).close()
+    return loop
+
+
+def clear_cache() -> None:
+    """Close the cached compiled loops (the next call compiles again)."""
+    while _LOOPS:
+        _LOOPS.popitem()[1].close()

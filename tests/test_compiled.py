@@ -1,0 +1,232 @@
+"""The XLA-compiled engine against the TF1 model, train_graph and NumPy.
+
+Tolerances: one step agrees to ~1e-6 (XLA sums a layer's products in its own order, so the
+last bit may differ from TF's MatMul). Over a few epochs such differences stay ~1e-6 relative
+with L2; with L1 the subgradient sign(w) flips for weights near 0, so short runs are used.
+
+Speed: each distinct set of shapes is one XLA compilation (~1 s), so most tests share one:
+3 models, the 40 training samples in file order, a test set, recording, 6 eval steps, and an
+L1 and an L2 term somewhere in the stack (see run()).
+"""
+import numpy as np
+import pytest
+
+from l1l2 import compiled, data, model, regularizers, train
+
+D = data.load("data/line.csv")
+SIZES = (1, 10, 10, 10, 1)
+LR = 0.01
+
+
+def stacked(seeds, sizes=SIZES):
+    return model.stack([model.glorot_init(sizes, s) for s in seeds])
+
+
+def penalties(specs):
+    return regularizers.stack([regularizers.Penalty(*s) for s in specs])
+
+
+NP_ACT = {"identity": (lambda z: z, lambda z: np.ones_like(z)),
+          "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
+          "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+          "leaky_relu": (lambda z: np.where(z > 0, z, 0.2 * z),
+                         lambda z: np.where(z > 0, 1.0, 0.2))}
+
+
+def np_forward(p, x, act="identity"):
+    """Inputs and pre-activations of one model (single-model params) on x [B, 1]."""
+    f = NP_ACT[act][0]
+    hs, zs, names = [x], [], model.layer_names(p)
+    for k, n in enumerate(names):
+        zs.append(hs[-1] @ p[f"{n}/W"] + p[f"{n}/b"])
+        if k < len(names) - 1:
+            hs.append(f(zs[-1]))
+    return hs, zs
+
+
+def np_sgd(p, x, y, order, l1, l2, lr, act="identity"):
+    """Per-sample SGD of one model in float64, visiting the batches order [steps, B]."""
+    p = {k: v.astype(np.float64) for k, v in p.items()}
+    names, dact = model.layer_names(p), NP_ACT[act][1]
+    for rows in order:
+        hs, zs = np_forward(p, x[rows, None], act)
+        dz = np.sign(zs[-1] - y[rows, None])
+        for k in reversed(range(len(names))):
+            n, W = names[k], p[f"{names[k]}/W"]
+            p[f"{n}/W"] = W - lr * (hs[k].T @ dz + l1 * np.sign(W) + l2 * W)
+            p[f"{n}/b"] = p[f"{n}/b"] - lr * dz.sum(0)
+            if k:
+                dz = (dz @ W.T) * dact(zs[k - 1])
+    return p
+
+
+def assert_params_close(a, b, atol, rtol=0.0):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_allclose(a[k], b[k], rtol=rtol, atol=atol, err_msg=k)
+
+
+def run(p0, pens, epochs=3, **kw):
+    """train_compiled in the shared configuration; eval after steps 0, 1, 2, 40, steps-1, steps."""
+    steps = epochs * len(D.x_train)
+    kw = {"eval_steps": [0, 1, 2, 40, steps - 1, steps], "x_test": D.x_test, "y_test": D.y_test,
+          "record": True, "lr": LR, **kw}
+    return compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), epochs=epochs, **kw)
+
+
+def frame(t, f):
+    return {k: v[f] for k, v in t.frames.items()}
+
+
+PENS = [(0.3, 0.0), (0.0, 0.3), (0.3, 0.2)]  # L1, L2, L1+L2
+
+
+@pytest.fixture(scope="module")
+def trained():
+    p0 = stacked([3, 4, 5])
+    return p0, run(p0, PENS)
+
+
+def test_one_step_matches_graph_engine_and_numpy(trained):
+    p0, t = trained
+    one = frame(t, 1)   # the weights after step 1: one SGD step on sample 0
+    ref = train.train_graph(D.x_train[:1], D.y_train[:1], p0, penalties(PENS), lr=LR, epochs=1)
+    assert_params_close(one, ref.params, atol=1e-6)
+    for r, pen in enumerate(PENS):
+        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0]], *pen, LR)
+        assert_params_close(model.unstack(one, r), want, atol=1e-6)
+
+
+def test_test_error_matches_recorded_frames(trained):
+    p0, t = trained
+    assert t.frame_steps.tolist() == [0, 1, 2, 40, 119, 120] and t.test_error.shape == (6, 3)
+    assert_params_close(frame(t, -1), t.params, atol=0)
+    assert_params_close(frame(t, 0), p0, atol=0)
+    for f in range(6):
+        for r in range(3):
+            p = {k: v.astype(np.float64) for k, v in model.unstack(frame(t, f), r).items()}
+            want = np.abs(np_forward(p, D.x_test[:, None])[1][-1][:, 0] - D.y_test).sum()
+            assert t.test_error[f, r] == pytest.approx(want, rel=1e-5)
+
+
+def test_short_training_matches_graph_engine():
+    """3 epochs in file order: L2 and no penalty within 1e-5, L1 (sign flips) within 1e-4."""
+    p0, pens = stacked(range(3)), [(0.0, 0.1), (0.0, 0.0), (0.01, 0.05)]
+    got = run(p0, pens)
+    ref = train.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=3)
+    for r, atol in enumerate((1e-5, 1e-5, 1e-4)):
+        assert_params_close(model.unstack(got.params, r), model.unstack(ref.params, r), atol=atol)
+    assert (got.diverged_at == -1).all()
+
+
+def test_per_model_order_matches_numpy():
+    """Each model visits the samples in its own order; batch size 2, 3 epochs, L2 and L1."""
+    rng = np.random.default_rng(0)
+    n, b, epochs, models = len(D.x_train), 2, 3, 3
+    steps = epochs * n // b
+    order = np.stack([np.concatenate([rng.permutation(n) for _ in range(epochs)]).reshape(steps, b)
+                      for _ in range(models)], axis=1)                   # [steps, R, B]
+    p0, pens = stacked(range(models)), [(0.0, 0.2), (0.0, 0.0), (0.05, 0.0)]
+    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), lr=LR,
+                                  epochs=epochs, batch_size=b, order=order)
+    for r in range(models):
+        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, order[:, r], *pens[r], LR)
+        assert_params_close(model.unstack(got.params, r), want, atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_one_step_with_activations(activation):
+    p0 = stacked([7, 8, 9])
+    p0 = {k: v + 0.05 if k.endswith("/b") else v for k, v in p0.items()}  # some units off
+    t = run(p0, PENS, epochs=2, activation=activation)
+    for r, pen in enumerate(PENS):
+        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0], [1]], *pen, LR, activation)
+        assert_params_close(model.unstack(frame(t, 2), r), want, atol=1e-5)
+
+
+def test_penalty_targets_and_activations_are_checked(trained):
+    p0, t = trained
+    kernel_only = regularizers.Targets(kernel=penalties(PENS))
+    again = compiled.train_compiled(D.x_train, D.y_train, p0, kernel_only, lr=LR, epochs=3,
+                                    eval_steps=t.frame_steps, x_test=D.x_test, y_test=D.y_test,
+                                    record=True)
+    assert_params_close(again.params, t.params, atol=0)
+    kw = dict(lr=LR, epochs=1)
+    with pytest.raises(ValueError, match="kernel"):
+        compiled.train_compiled(D.x_train, D.y_train, p0,
+                                regularizers.Targets(bias=penalties(PENS)), **kw)
+    for bad in ("prelu", "rrelu", "softplus"):
+        with pytest.raises(ValueError, match="activation"):
+            compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), activation=bad, **kw)
+
+
+def test_progress_splits_give_the_same_result(trained):
+    p0, t = trained
+    seen = []
+    split = run(p0, PENS, progress=seen.append)
+    assert sum(seen) == 120 * 3 and len(seen) == compiled.PROGRESS_CALLS
+    assert_params_close(split.params, t.params, atol=0)
+    assert_params_close(split.frames, t.frames, atol=0)
+    np.testing.assert_array_equal(split.test_error, t.test_error)
+
+
+def test_a_diverging_model_leaves_its_neighbour_untouched():
+    pens = [(0.0, 1e6), (0.3, 0.0), (0.0, 0.1)]  # model 0: w <- w (1 - 1e4), explodes
+    both = run(stacked([0, 1, 2]), pens)
+    alone = compiled.train_compiled(D.x_train, D.y_train, stacked([1]), penalties(pens[1:2]),
+                                    lr=LR, epochs=3, x_test=D.x_test, y_test=D.y_test)
+    assert both.diverged_at[0] >= 0 and (both.diverged_at[1:] == -1).all()
+    for k in both.params:
+        np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])
+    np.testing.assert_array_equal(both.test_error[-1, 1], alone.test_error[-1, 0])
+    assert not np.isfinite(both.test_error[-1, 0])
+
+
+def test_diverged_at_is_the_first_non_finite_cost():
+    """train_graph keeps every step's cost: its first non-finite one is where ours says."""
+    p0, pens = stacked([0, 1, 2]), [(0.0, 0.0), (0.0, 1e6), (0.01, 0.0)]
+    got = run(p0, pens, lr=5.0)
+    ref = train.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=5.0, epochs=3)
+    assert (ref.diverged_at >= 0).all()
+    np.testing.assert_array_equal(got.diverged_at, ref.diverged_at)
+
+
+def test_penalty_overflow_alone_counts_as_divergence():
+    """A finite loss whose penalty overflows (sum W^2 > float32 max) is a non-finite cost."""
+    p0 = stacked([0, 1, 2])
+    p0["dense2/W"][0, 0, 0] = 3e19   # W^2 overflows; the prediction stays finite
+    p0["dense3/W"][0, 0, :] = 0.0
+    got = run(p0, [(0.0, 1e-3), (0.0, 1e-3), (0.1, 0.0)], lr=0.0)
+    assert got.diverged_at.tolist() == [0, -1, -1]
+
+
+def test_fresh_compilations_give_byte_identical_results(trained):
+    p0, t = trained
+    compiled.clear_cache()
+    again = run(p0, PENS)
+    for k in t.params:
+        assert t.params[k].tobytes() == again.params[k].tobytes()
+        assert t.frames[k].tobytes() == again.frames[k].tobytes()
+    assert t.test_error.tobytes() == again.test_error.tobytes()
+    assert t.diverged_at.tobytes() == again.diverged_at.tobytes()
+
+
+def test_other_layer_sizes_unrolled_and_bad_inputs(monkeypatch):
+    """A 1-4-3-1 network, with the loop doing two steps per iteration (as on big runs)."""
+    monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
+    sizes = (1, 4, 3, 1)
+    p0 = stacked([0, 1], sizes)
+    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0.0, 0.1)] * 2), lr=LR,
+                                  epochs=1)
+    assert {k: v.shape for k, v in got.params.items()} == {k: v.shape for k, v in p0.items()}
+    assert got.frames == {} and got.test_error is None and got.frame_steps.tolist() == [0, 40]
+    for r in range(2):
+        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, np.arange(40)[:, None], 0, 0.1,
+                      LR)
+        assert_params_close(model.unstack(got.params, r), want, atol=1e-5)
+    with pytest.raises(ValueError, match="eval_steps"):
+        compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0, 0)] * 2), lr=LR,
+                                epochs=1, eval_steps=[0, 10])
+    with pytest.raises(ValueError, match="order"):
+        compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0, 0)] * 2), lr=LR,
+                                epochs=1, order=np.zeros((40, 1, 1), np.int32))
