@@ -1,9 +1,17 @@
-"""Training throughput of the engines, side by side in one process, plus the default run's wall time.
+"""Training throughput of four engines side by side, each case in its own process (own peak RSS).
 
-    python bench/bench_engine.py            # add --no-reproduce to skip the end-to-end timing
+    python bench/bench_engine.py             # the whole table (several minutes)
+    python bench/bench_engine.py compiled 1000 100    # one case, as JSON
 
-One model-step = one per-sample SGD update of one model. "steady" leaves out building the graph.
+One model-step = one per-sample SGD update of one model (batch size 1, 1-10-10-10-1, identity,
+half the models L1 0.3, half L2 0.3). "steady" is the marginal rate of a call with twice the
+epochs (graph build and XLA compilation left out; for `compiled` both calls reuse one cached
+compilation), "end to end" the rate of one whole first call, compilation included. Times are
+the best of REPEATS calls, the least disturbed on a shared machine; "per CPU-s" is the steady
+rate per second of CPU time the process used (all its threads), which other processes on the
+machine disturb less than the wall clock.
 """
+import json
 import os
 import resource
 import subprocess
@@ -13,66 +21,75 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from l1l2.core import data, engine, model, regularizers, train  # noqa: E402
+sys.path.insert(0, str(ROOT / "bench"))
+from numpy_engine import train_numpy  # noqa: E402
+
+from l1l2.core import compiled, data, engine, model, regularizers, train  # noqa: E402
 
 SIZES = (1, 10, 10, 10, 1)
+REPEATS = 3
+# (engine, models, epochs); an engine is left out where one call would take over ~60 s
+CASES = [("reference", 1, 25),
+         ("graph", 1, 500), ("graph", 100, 100), ("graph", 1000, 100), ("graph", 10000, 10),
+         ("numpy", 1, 10), ("numpy", 100, 25), ("numpy", 1000, 25), ("numpy", 10000, 5),
+         ("compiled", 1, 100), ("compiled", 100, 100), ("compiled", 1000, 100),
+         ("compiled", 10000, 100)]
+SKIPPED = "reference at 100+ models (~2.5k model-steps/s: 100 models x 4000 steps > 160 s)"
 
-ENGINES = {"graph": engine.train_graph, "reference": train.train_reference}
+
+def engines():
+    return {"reference": train.train_reference, "graph": engine.train_graph,
+            "compiled": compiled.train_compiled,
+            "numpy": lambda x, y, p0, pen, **kw: train_numpy(x, y, p0, pen, **kw)}
 
 
-def seconds(engine, n_models, epochs, d, repeats=3):
-    """Wall time of one training call (graph built, session run), without a progress bar; the best of
-    `repeats` calls, as the least disturbed by other work on a shared machine."""
+def run_case(engine, n_models, epochs):
+    """{e2e, steady (model-steps/s), first_s (seconds of the first call), rss_mb} of one case."""
+    d = data.load(ROOT / "data" / "line.csv")
     p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n_models)])
-    pen = regularizers.stack([regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n_models)])
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        ENGINES[engine](d.x_train, d.y_train, p0, pen, lr=0.01, epochs=epochs)
-        times.append(time.perf_counter() - t)
-    return min(times)
+    pen = regularizers.stack([regularizers.for_method(("l1", "l2")[s % 2], 0.3)
+                              for s in range(n_models)])
+    train = engines()[engine]
 
+    def seconds(ep):
+        """(wall, CPU) seconds of one call."""
+        t, c = time.perf_counter(), time.process_time()
+        train(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=ep)
+        return time.perf_counter() - t, time.process_time() - c
 
-def throughput(engine, n_models, epochs, d):
-    """(model-steps/s of a whole call, model-steps/s of the marginal epochs, seconds of the call).
-
-    The second is the extra time a call with twice the epochs takes: building the graph left out."""
+    first = seconds(epochs)[0]          # compiled: builds and compiles, then trains
+    once = [min(t) for t in zip(*(seconds(epochs) for _ in range(REPEATS)))]
+    twice = [min(t) for t in zip(*(seconds(2 * epochs) for _ in range(REPEATS)))]
     steps = n_models * epochs * len(d.x_train)
-    once, twice = seconds(engine, n_models, epochs, d), seconds(engine, n_models, 2 * epochs, d)
-    return steps / once, steps / (twice - once), once
-
-
-def peak_rss_mb():
-    """Peak RSS of the process so far; the cases run from small to large, so it is the last case's."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    e2e = steps / (first if engine == "compiled" else once[0])   # the others build every call
+    return {"e2e": e2e, "steady": steps / max(twice[0] - once[0], 1e-9),
+            "steady_cpu": steps / max(twice[1] - once[1], 1e-9), "first_s": first,
+            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def main():
-    d = data.load(ROOT / "data" / "line.csv")
-    if "--xla-row" in sys.argv:
-        print(*throughput("graph", 1000, 100, d)[:2])  # read by the parent
+    if len(sys.argv) == 4:
+        print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
         return
-    cases = [("reference", 1, 50), ("graph", 1, 100), ("graph", 10, 100), ("graph", 100, 100),
-             ("graph", 1000, 100)]
-    print(f"{'engine':<10} {'models':>6} {'steps':>6} {'seconds':>8} {'model-steps/s':>14} "
-          f"{'x reference':>11} {'steady /s':>12} {'x reference':>11} {'peak RSS MB':>11}")
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    print(f"{'engine':<10} {'models':>6} {'epochs':>6} {'1st call s':>10} {'end to end /s':>14} "
+          f"{'x ref':>7} {'steady /s':>12} {'x ref':>7} {'per CPU-s':>12} {'peak RSS MB':>11}",
+          flush=True)
     base = None
-    for engine, n, epochs in cases:
-        rate, steady, dt = throughput(engine, n, epochs, d)
-        base = base or (rate, steady)
-        print(f"{engine:<10} {n:>6} {epochs * len(d.x_train):>6} {dt:>8.2f} {rate:>14,.0f} "
-              f"{rate / base[0]:>10.1f}x {steady:>12,.0f} {steady / base[1]:>10.1f}x {peak_rss_mb():>11.0f}")
-    env = {**os.environ, "TF_XLA_FLAGS": "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"}
-    child = subprocess.run([sys.executable, __file__, "--xla-row"], env=env, capture_output=True, text=True)
-    rate, steady = map(float, child.stdout.split()[-2:])
-    print(f"{'graph+XLA':<10} {1000:>6} {4000:>6} {'':>8} {rate:>14,.0f} {rate / base[0]:>10.1f}x "
-          f"{steady:>12,.0f} {steady / base[1]:>10.1f}x {'(own process)':>11}")
-    if "--no-reproduce" not in sys.argv:
-        t = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "reproduce"), "--no-progress", "--out",
-                        "/tmp/bench-reproduce"], check=True, capture_output=True)
-        print(f"default ./reproduce (15 models, GIFs, pruning, TF import): "
-              f"{time.perf_counter() - t:.1f} s wall")
+    for engine, n, epochs in CASES:
+        child = subprocess.run([sys.executable, __file__, engine, str(n), str(epochs)], env=env,
+                               capture_output=True, text=True)
+        if child.returncode:
+            print(f"{engine:<10} {n:>6} failed: {child.stderr.strip().splitlines()[-1]}")
+            continue
+        r = json.loads(child.stdout.strip().splitlines()[-1])
+        base = base or r
+        print(f"{engine:<10} {n:>6} {epochs:>6} {r['first_s']:>10.2f} {r['e2e']:>14,.0f} "
+              f"{r['e2e'] / base['e2e']:>6.0f}x {r['steady']:>12,.0f} "
+              f"{r['steady'] / base['steady']:>6.0f}x {r['steady_cpu']:>12,.0f} "
+              f"{r['rss_mb']:>11.0f}", flush=True)
+    print(f"skipped: {SKIPPED}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ L1 and an L2 term somewhere in the stack (see run()).
 import numpy as np
 import pytest
 
-from l1l2 import compiled, data, model, regularizers, train
+from l1l2.core import compiled, data, engine, model, regularizers, train
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)
@@ -69,7 +69,7 @@ def assert_params_close(a, b, atol, rtol=0.0):
 def run(p0, pens, epochs=3, **kw):
     """train_compiled in the shared configuration; eval after steps 0, 1, 2, 40, steps-1, steps."""
     steps = epochs * len(D.x_train)
-    kw = {"eval_steps": [0, 1, 2, 40, steps - 1, steps], "x_test": D.x_test, "y_test": D.y_test,
+    kw = {"eval_steps": [0, 1, 2, 40, steps - 1, steps], "test": (D.x_test, D.y_test),
           "record": True, "lr": LR, **kw}
     return compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), epochs=epochs, **kw)
 
@@ -90,7 +90,7 @@ def trained():
 def test_one_step_matches_graph_engine_and_numpy(trained):
     p0, t = trained
     one = frame(t, 1)   # the weights after step 1: one SGD step on sample 0
-    ref = train.train_graph(D.x_train[:1], D.y_train[:1], p0, penalties(PENS), lr=LR, epochs=1)
+    ref = engine.train_graph(D.x_train[:1], D.y_train[:1], p0, penalties(PENS), lr=LR, epochs=1)
     assert_params_close(one, ref.params, atol=1e-6)
     for r, pen in enumerate(PENS):
         want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0]], *pen, LR)
@@ -113,7 +113,7 @@ def test_short_training_matches_graph_engine():
     """3 epochs in file order: L2 and no penalty within 1e-5, L1 (sign flips) within 1e-4."""
     p0, pens = stacked(range(3)), [(0.0, 0.1), (0.0, 0.0), (0.01, 0.05)]
     got = run(p0, pens)
-    ref = train.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=3)
+    ref = engine.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=3)
     for r, atol in enumerate((1e-5, 1e-5, 1e-4)):
         assert_params_close(model.unstack(got.params, r), model.unstack(ref.params, r), atol=atol)
     assert (got.diverged_at == -1).all()
@@ -148,7 +148,7 @@ def test_penalty_targets_and_activations_are_checked(trained):
     p0, t = trained
     kernel_only = regularizers.Targets(kernel=penalties(PENS))
     again = compiled.train_compiled(D.x_train, D.y_train, p0, kernel_only, lr=LR, epochs=3,
-                                    eval_steps=t.frame_steps, x_test=D.x_test, y_test=D.y_test,
+                                    eval_steps=t.frame_steps, test=(D.x_test, D.y_test),
                                     record=True)
     assert_params_close(again.params, t.params, atol=0)
     kw = dict(lr=LR, epochs=1)
@@ -174,7 +174,7 @@ def test_a_diverging_model_leaves_its_neighbour_untouched():
     pens = [(0.0, 1e6), (0.3, 0.0), (0.0, 0.1)]  # model 0: w <- w (1 - 1e4), explodes
     both = run(stacked([0, 1, 2]), pens)
     alone = compiled.train_compiled(D.x_train, D.y_train, stacked([1]), penalties(pens[1:2]),
-                                    lr=LR, epochs=3, x_test=D.x_test, y_test=D.y_test)
+                                    lr=LR, epochs=3, test=(D.x_test, D.y_test))
     assert both.diverged_at[0] >= 0 and (both.diverged_at[1:] == -1).all()
     for k in both.params:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])
@@ -186,7 +186,7 @@ def test_diverged_at_is_the_first_non_finite_cost():
     """train_graph keeps every step's cost: its first non-finite one is where ours says."""
     p0, pens = stacked([0, 1, 2]), [(0.0, 0.0), (0.0, 1e6), (0.01, 0.0)]
     got = run(p0, pens, lr=5.0)
-    ref = train.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=5.0, epochs=3)
+    ref = engine.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=5.0, epochs=3)
     assert (ref.diverged_at >= 0).all()
     np.testing.assert_array_equal(got.diverged_at, ref.diverged_at)
 

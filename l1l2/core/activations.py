@@ -14,20 +14,25 @@ PRELU_INIT = 0.25  # PReLU's initial slope (He et al. 2015)
 RRELU_RANGE = (1 / 8, 1 / 3)  # RReLU's slopes are drawn from U[1/8, 1/3] in training (Xu et al. 2015)
 RRELU_MEAN = sum(RRELU_RANGE) / 2  # ... and are their mean at test time
 
-# name: (TensorFlow, NumPy), each f(z, slope); slope is leaky_relu's (LEAKY_ALPHA unless given)
+# name: (TensorFlow f(z, a), NumPy f(z, a), TensorFlow derivative f'(z, h = f(z), a)), a being
+# leaky_relu's slope (LEAKY_ALPHA unless given). The derivatives follow TensorFlow's gradients
+# (0 at the kink of relu); the compiled engine, which writes its backward pass by hand, uses them.
 TABLE = {
-    "identity": (lambda z, a: tf.identity(z), lambda z, a: z),
-    "relu": (lambda z, a: tf.nn.relu(z), lambda z, a: np.maximum(z, 0)),
-    "leaky_relu": (
-        lambda z, a: tf.nn.leaky_relu(z, alpha=a),
-        lambda z, a: np.where(z > 0, z, a * z),
-    ),
-    "elu": (lambda z, a: tf.nn.elu(z), lambda z, a: np.where(z > 0, z, np.expm1(np.minimum(z, 0)))),
-    "tanh": (lambda z, a: tf.nn.tanh(z), lambda z, a: np.tanh(z)),
-    "prelu": (None, None),  # a learned slope per unit: model.activate
+    "identity": (lambda z, a: tf.identity(z), lambda z, a: z, None),  # None: the derivative is 1
+    "relu": (lambda z, a: tf.nn.relu(z), lambda z, a: np.maximum(z, 0),
+             lambda z, h, a: tf.cast(z > 0, z.dtype)),
+    "leaky_relu": (lambda z, a: tf.nn.leaky_relu(z, alpha=a),
+                   lambda z, a: np.where(z > 0, z, a * z),
+                   lambda z, h, a: tf.where(z > 0, tf.ones_like(z), a * tf.ones_like(z))),
+    "elu": (lambda z, a: tf.nn.elu(z),
+            lambda z, a: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda z, h, a: tf.where(h < 0, h + 1, tf.ones_like(h))),
+    "tanh": (lambda z, a: tf.nn.tanh(z), lambda z, a: np.tanh(z), lambda z, h, a: 1 - h * h),
+    "prelu": (None, None, None),  # a learned slope per unit: model.activate
     "rrelu": (  # at test time; random slopes in training: model.activate
         lambda z, a: tf.where(z >= 0, z, RRELU_MEAN * z),
         lambda z, a: np.where(z >= 0, z, RRELU_MEAN * z),
+        None,
     ),
 }
 NAMES = tuple(TABLE)
@@ -59,6 +64,13 @@ def tf_activation(spec: str):
     name, slope = parse(spec)
     f = TABLE[name][0]
     return None if f is None else lambda z: f(z, slope)
+
+
+def tf_derivative(spec: str):
+    """(z, h) -> d activation / dz in TensorFlow; None for identity (1 everywhere)."""
+    name, slope = parse(spec)
+    f = TABLE[name][2]
+    return None if f is None else lambda z, h: f(z, h, slope)
 
 
 def np_activation(spec: str):

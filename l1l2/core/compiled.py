@@ -21,32 +21,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from l1l2._tf import session, tf, v1
+from ..tf1 import session, tf, v1
+from .activations import parse, tf_activation, tf_derivative
+from .model import layer_names
+from .train import Trained
 
-LEAKY_ALPHA = 0.2              # tf.nn.leaky_relu's default slope, as in model.py
 UNROLL = 2                     # SGD steps per loop iteration on big runs (~20% faster)...
 UNROLL_MIN_WORK = 20_000_000   # ...from this many model-steps on (it compiles ~1 s longer)
 MIN_MODELS = 2                 # fewer models are padded with copies (see train_compiled)
 PROGRESS_CALLS = 10            # session calls when a progress callback wants updates
-ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")
-
-
-@dataclass
-class Compiled:
-    """What train_compiled returns: the fields of train.Trained it can fill, plus two."""
-    params: dict              # final weights, models first: W [R, in, out], b [R, 1, out]
-    frame_steps: np.ndarray   # [F] the eval steps (0 = initial weights)
-    frames: dict              # name -> [F, R, ...] weights at frame_steps ({} if not recorded)
-    test_error: object        # [F, R] float32 sum |pred - y_test|, or None without a test set
-    diverged_at: np.ndarray   # [R] first step whose cost was not finite, -1 if none
+ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
 
 # ---------------------------------------------------------------- layout and checks
-
-
-def layer_names(params: dict) -> list:
-    """['dense1', 'dense2', ...] in order."""
-    return sorted({k.split("/")[0] for k in params}, key=lambda s: int(s[5:]))
 
 
 def to_models_last(params: dict) -> dict:
@@ -79,30 +66,27 @@ def kernel_penalty(penalty):
     return penalty.l1, penalty.l2
 
 
-def parse_activation(spec: str):
-    """(name, leaky slope) of a supported activation spec; ValueError for the others."""
-    name, colon, arg = spec.partition(":")
-    if name not in ACTIVATIONS or (colon and name != "leaky_relu"):
+def check_activation(spec: str) -> str:
+    """spec, if the compiled engine supports it; ValueError for the others."""
+    try:
+        name = parse(spec)[0]
+    except ValueError:
+        name = None
+    if name not in ACTIVATIONS:
         raise ValueError(f"train_compiled does not support activation {spec!r}: "
                          f"use one of {', '.join(ACTIVATIONS)} (or leaky_relu:A)")
-    return name, float(arg) if colon else LEAKY_ALPHA
+    return spec
 
 
 # ---------------------------------------------------------------- the network, models last
 
 
-def activation_fn(name: str, alpha: float):
-    """act(z) -> (h, dh/dz as a function of z and h), TF's gradient conventions."""
-    if name == "relu":
-        return lambda z: (tf.nn.relu(z), lambda z, h: tf.cast(z > 0, z.dtype))
-    if name == "leaky_relu":
-        return lambda z: (tf.nn.leaky_relu(z, alpha),
-                          lambda z, h: tf.where(z > 0, tf.ones_like(z), alpha * tf.ones_like(z)))
-    if name == "tanh":
-        return lambda z: (tf.tanh(z), lambda z, h: 1 - h * h)
-    if name == "elu":
-        return lambda z: (tf.nn.elu(z), lambda z, h: tf.where(h < 0, h + 1, tf.ones_like(h)))
-    return lambda z: (z, None)
+def activation_fn(spec: str):
+    """act(z) -> (h, dh/dz as a function of z and h or None for 1), from the activation table."""
+    f, d = tf_activation(spec), tf_derivative(spec)
+    if d is None:
+        return lambda z: (z, None)  # identity: no op at all
+    return lambda z: (f(z), d)
 
 
 def dense(h, W, b, penalised=()):
@@ -180,7 +164,6 @@ def sgd_update(ws, grads, lr, l1, l2):
 class LoopSpec:
     """What the traced loop depends on (each distinct value is one XLA compilation)."""
     activation: str
-    alpha: float
     has_l1: bool
     has_l2: bool
     has_test: bool
@@ -198,7 +181,7 @@ def sample_batch(table, base, i, x, y):
 def make_loop(spec: LoopSpec):
     """The compiled function: SGD steps s0..s1, evaluating (and recording) at the eval steps
     eval_steps[f_first:f_stop] that fall in [s0, s1], into frame slots 0, 1, ..."""
-    act = activation_fn(spec.activation, spec.alpha)
+    act = activation_fn(spec.activation)
 
     def step(i, ws, diverged, data):
         x, y, table, base, lr, l1, l2 = data
@@ -287,17 +270,18 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
 
 
 def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batch_size: int = 1,
-                   order=None, eval_steps=None, x_test=None, y_test=None, record: bool = False,
-                   progress=None, activation: str = "identity") -> Compiled:
+                   order=None, eval_steps=None, test=None, record: bool = False,
+                   progress=None, activation: str = "identity") -> Trained:
     """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
     SGD on (x, y), every step of every model inside one XLA-compiled loop.
 
     order [steps, R, batch_size] gives the samples model r uses at step i (default: the file
     order for all). After each of eval_steps (0 = before training; default [0, steps]) the
-    loop measures sum |pred - y_test| of every model and, with `record`, keeps its weights.
+    loop measures sum |pred - y| on test = (x, y) of every model and, with `record`, keeps its weights.
     `progress(n_model_steps)` splits the loop into PROGRESS_CALLS calls of one compilation.
     """
-    name, alpha = parse_activation(activation)
+    activation = check_activation(activation)
+    x_test, y_test = test if test is not None else (None, None)
     n_models = len(params0["dense1/W"])
     l1, l2 = (np.broadcast_to(np.asarray(c, np.float32), (n_models,))
               for c in kernel_penalty(penalty))
@@ -307,7 +291,7 @@ def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batc
     table = order_table(order, len(x), batch_size, steps, n_models)
     calls = plan_calls(steps, ev, PROGRESS_CALLS if progress else 1)
     has_test = x_test is not None
-    spec = LoopSpec(name, alpha, bool(np.any(l1)), bool(np.any(l2)), has_test, record,
+    spec = LoopSpec(activation, bool(np.any(l1)), bool(np.any(l2)), has_test, record,
                     max(f1 - f0 for *_, f0, f1 in calls),
                     UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1)
     names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
@@ -335,10 +319,10 @@ def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batc
         if progress:
             progress((s1 - s0) * n_models)
     recorded = {k: np.concatenate([f[j] for f in frames]) for j, k in enumerate(names)}
-    return Compiled(params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
-                    frame_steps=ev, frames=to_models_first(recorded, lead=1) if record else {},
-                    test_error=np.concatenate(errs) if has_test else None,
-                    diverged_at=diverged[:n_models])
+    return Trained(params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
+                   step_cost=None, diverged_at=diverged[:n_models], frame_steps=ev,
+                   frames=to_models_first(recorded, lead=1) if record else {},
+                   test_error=np.concatenate(errs) if has_test else None)
 
 
 def pad_models(a: np.ndarray, pad: int) -> np.ndarray:
