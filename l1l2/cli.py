@@ -5,7 +5,6 @@ answer at once instead of after the ~5 s it takes to import TensorFlow and matpl
 """
 
 import importlib
-import os
 import signal
 import sys
 
@@ -52,8 +51,6 @@ def main(argv=None) -> None:
     cls, module, _ = COMMANDS[name]
     prog = f"reproduce {name}" if name != "run" else "reproduce"
     cfg = parse(cls, argv, prog=prog)
-    if getattr(cfg, "xla", False):  # read by TensorFlow when it loads
-        os.environ["TF_XLA_FLAGS"] = "--tf_xla_auto_jit=2 --tf_xla_cpu_global_jit"
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGINT, _interrupt)  # even where the shell started us with SIGINT ignored
     try:

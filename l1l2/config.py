@@ -217,8 +217,10 @@ class SweepConfig(Training):
                               "last this many epochs")
     zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
     chunk: int = doc(1000, "models trained together in one graph (memory grows with it)")
-    xla: bool = doc(False, "compile the training loop with XLA auto-clustering: faster for large "
-                           "chunks, results differ from the default engine by ~1e-6")
+    engine: str = doc("compiled", "compiled: the whole SGD loop compiled by XLA, models last in "
+                                  "memory (fastest; reruns on one machine are identical, other "
+                                  "CPUs may round differently); graph: the in-graph loop of the "
+                                  "five-run comparison")
     seed: int = doc(0, "first seed")
     progress: bool = doc(True, "show a progress bar")
 
@@ -235,6 +237,7 @@ class SweepConfig(Training):
         check_sizes(self.sizes)
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
+        check_choice(self.engine, "engine", ("compiled", "graph"))
         check_tail(self)
 
 

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from ..core import model, regularizers, stats, train
 from ..core import pruning as prune
+from ..core.compiled import train_compiled
 from ..core.engine import train_graph
 from ..output import record
 from ..output.folder import staged
@@ -59,9 +60,10 @@ def run_chunk(cfg, d, chunk, bar):
                                          cfg.batch_size, m.seed) for m in chunk], axis=1)
     per_epoch = len(d.x_train) // cfg.batch_size
     steps = train.evaluation_steps(len(order), per_epoch, cfg.tail_epochs * per_epoch)
-    out = train_graph(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
-                      batch_size=cfg.batch_size, order=order, eval_steps=steps,
-                      test=(d.x_test, d.y_test), progress=bar.update)
+    engine = train_compiled if cfg.engine == "compiled" else train_graph
+    out = engine(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
+                 batch_size=cfg.batch_size, order=order, eval_steps=steps,
+                 test=(d.x_test, d.y_test), progress=bar.update)
     _, loss, reg = train.evaluate(out.params, d.x_train, d.y_train, pen)
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
     n_hidden = sum(cfg.sizes[1:-1])

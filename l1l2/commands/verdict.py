@@ -57,13 +57,14 @@ def _compare(pairs) -> dict:
     """n, L2 - L1 mean and 95% CI, the tests, and the verdict; numbers None below 2 pairs."""
     if len(pairs) < 2:
         return {"n": len(pairs), "mean_diff": None, "ci_low": None, "ci_high": None,
-                "verdict": None, "t_p": None, "wilcoxon_p": None, "l2_lower": None}
+                "verdict": None, "t_p": None, "wilcoxon_p": None, "l2_lower": None,
+                "l1_mean": None}
     p = stats.paired(pairs[:, 0], pairs[:, 1])
     lo, hi = (float(c) for c in p["ci"])
     verdict = "l1" if lo > 0 else "l2" if hi < 0 else "none"
     return {"n": p["n"], "mean_diff": float(p["mean_diff"]), "ci_low": lo, "ci_high": hi,
             "verdict": verdict, "t_p": p["t_p"], "wilcoxon_p": p["wilcoxon_p"],
-            "l2_lower": p["b_better"]}
+            "l2_lower": p["b_better"], "l1_mean": float(pairs[:, 0].mean())}
 
 
 def to_json(entries) -> str:
@@ -125,9 +126,11 @@ def _sentence(lam, head, cells) -> str:
     if head["verdict"] is None:
         return (f"lambda = {lam:g}: only {head['n']} seed(s) converged for both methods: "
                 "no verdict.")
+    share = abs(head["mean_diff"]) / head["l1_mean"] if head["l1_mean"] else np.nan
     text = (f"lambda = {lam:g}, {DESIGN[head['order']]}, tail mean: {WORDS[head['verdict']]} "
-            f"(L2 - L1 = {head['mean_diff']:+.2f}, 95% CI [{head['ci_low']:+.2f}, "
-            f"{head['ci_high']:+.2f}], {head['n']} seeds).")
+            f"(L2 - L1 = {head['mean_diff']:+.2f}, {share:.1%} of L1's mean error of "
+            f"{head['l1_mean']:.2f}; 95% CI [{head['ci_low']:+.2f}, {head['ci_high']:+.2f}], "
+            f"{head['n']} seeds).")
     others = [e for e in cells if e is not head]
     differ = [e for e in others if e["verdict"] != head["verdict"]]
     if not others:
