@@ -69,6 +69,22 @@ def motion(panels):
     return np.concatenate([[change.max(initial=0.0)], change])
 
 
+def figure_pixels(grid, row_labels=False, panel_in=2.9, dpi=80) -> int:
+    """Pixels of an Animator's figure (the same margins as Animator)."""
+    left, right, top, bottom = 0.3 + 0.4 * row_labels, 1.2, 0.75, 0.2
+    return round((left + grid[1] * panel_in + right) * dpi) * round((top + grid[0] * panel_in
+                                                                     + bottom) * dpi)
+
+
+def drawing_gb(n_layers: int, n_frames: int, total_s: float) -> float:
+    """Memory write_all needs at its peak, the L1-vs-L2 GIF (the widest): each kept frame as RGB,
+    its palette indices and Pillow's copy (5 bytes a pixel), and the canvas with its saved
+    background (8 bytes a pixel). A hundred layers of 100 epochs need about 6 GB."""
+    kept = min(n_frames, max_frames(total_s))
+    pixels = figure_pixels((2, n_layers), row_labels=True)
+    return pixels * (5 * kept + 8) / 1e9
+
+
 class Animator:
     """A grid of heatmap panels; render(f) gives frame f as an RGB array."""
 
