@@ -254,7 +254,7 @@ class _Folder:
         for root in roots:
             kind = _kind(self.out / root)
             odd = kind in (LINK, OTHER) and (not self.force or self.manifest.get(root) == DIR)
-            problem = _blocked(self.out, root) or (_foreign_folder(self.out, root) if odd else None)
+            problem = _blocked(self.out, root) or (odd and _foreign_folder(self.out, root))
             if problem:
                 self.fail(f"{problem} where this command writes; reproduce never writes through "
                           "a link, over what it did not write or into another run's folder")
@@ -302,7 +302,7 @@ def _plan(folder: _Folder, stage: Path, roots, merge: bool) -> tuple[list, dict,
             if kind is None:
                 steps.append(("mkdir", rel))
             elif _foreign_folder(out, rel):
-                problems.append(f"{_foreign_folder(out, rel)} where this run writes a folder")
+                problems.append(_foreign_folder(out, rel))
         elif kind == DIR:
             problems.append(f"{rel} is a folder where this run writes a file")
         elif kind is None or (kind == FILE and old.get(rel) == FILE):
@@ -331,7 +331,8 @@ def _commit(folder: _Folder, stage: Path, roots, merge: bool) -> None:
     """Move the stage into place, all of it or (on any problem found first) nothing."""
     steps, manifest, problems = _plan(folder, stage, roots, merge)
     if problems:
-        folder.fail(f"{_listing(problems)}; nothing was changed")
+        folder.fail(f"{_listing(problems)}; nothing was changed (reproduce never writes through "
+                    "a link, over a file it did not write or into another run's output folder)")
     journal = {"stage": stage.name, "displaced": time.strftime("displaced-%Y%m%d-%H%M%S-")
                + str(os.getpid()), "steps": steps + [("manifest", ""), ("done", "")]}
     try:
@@ -439,7 +440,8 @@ def _run(folder: _Folder, stage: Path, owns, merge: bool):
         problem = storage_problem(e)
         if problem is None:
             raise
-        folder.fail(f"{problem} while writing the outputs; {folder.out} was left as it was")
+        raise OutputError(f"cannot write to output folder {folder.out}: {problem} while writing "
+                          f"the outputs; {folder.out} was left as it was") from None
     roots = owns or sorted(p.name for p in stage.iterdir())
     with signals_held():
         _commit(folder, stage, roots, merge)
