@@ -16,6 +16,6 @@ def main(cfg) -> None:
                                                        cfg.gif_seconds)
     require(gb <= MAX_GB, f"drawing {path} needs about {gb:,.1f} GB of memory, more than the "
                           f"{MAX_GB} GB allowed: lower --gif-seconds (fewer frames)")
-    with staged(cfg.out, merge=True, force=cfg.force) as stage:
+    with staged(cfg.out, merge=True, owns=("figures", "gifs"), force=cfg.force) as stage:
         write_figures(stage, rec, cfg.gif_seconds)
     print(f"redrew figures and GIFs from {path}")

@@ -413,8 +413,9 @@ def staged(out, merge=False, owns=(), force=False):
     """Yield a fresh staging folder; on success commit its contents into `out` (see above).
 
     `owns` names the files and folders of `out` that are this command's (default: the names
-    it writes at the top of the stage): files of ours under them that it did not write this
-    time are removed. With merge=True nothing is removed, only files are added or replaced."""
+    it writes at the top of the stage): they are checked before the work, and files of ours
+    under them that it did not write this time are removed. With merge=True nothing is
+    removed, only files are added or replaced."""
     folder = _Folder(out, force)
     folder.check()
     fd = folder.lock()
