@@ -5,12 +5,18 @@ answer at once instead of after the ~5 s it takes to import TensorFlow and matpl
 """
 
 import importlib
+import io
+import logging
+import os
 import signal
 import sys
+import threading
 
 from . import config
 from .errors import InputError
+from .files import storage_problem
 from .flags import fail, parse
+from .output import folder
 
 # name: (config class, module whose main(cfg) runs it, one-line summary)
 COMMANDS = {
@@ -51,19 +57,57 @@ def main(argv=None) -> None:
     cls, module, _ = COMMANDS[name]
     prog = f"reproduce {name}" if name != "run" else "reproduce"
     cfg = parse(cls, argv, prog=prog)
-    signal.signal(signal.SIGTERM, _interrupt)
-    signal.signal(signal.SIGINT, _interrupt)  # even where the shell started us with SIGINT ignored
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # even if started with them ignored
+        signal.signal(sig, _interrupt)
+    _one_line_errors()
     try:
         importlib.import_module(module).main(cfg)
     except (InputError, OSError) as e:  # anything else is a bug: let it show
         fail(_one_line(e), prog)
     except KeyboardInterrupt:
-        print("reproduce: interrupted; earlier outputs were left as they were", file=sys.stderr)
+        print(interrupted_message(), file=sys.stderr)
         sys.exit(130)
 
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def interrupted_message() -> str:
+    """What an interrupt left, truly: outputs are committed whole or not at all (folder.py)."""
+    done = folder.committed()
+    if done:
+        return f"reproduce: interrupted after the outputs in {', '.join(done)} were complete"
+    return "reproduce: interrupted; nothing was written, earlier outputs are as they were"
+
+
+def _one_line_errors() -> None:
+    """Keep stderr to the one line of a user error.
+
+    Messages are printed with backslash escapes where the locale cannot encode them (the
+    tables hold '±'; under LC_ALL=C print would fail). A full disk also reaches other threads
+    and finalizers (TensorFlow's event writer thread, imageio's writer): the main thread
+    reports it as one line, so their tracebacks and log lines are not shown."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="backslashreplace")
+    threading.excepthook = _quiet_if_storage(threading.__excepthook__, lambda a: a.exc_value)
+    sys.unraisablehook = _quiet_if_storage(sys.__unraisablehook__, lambda a: a.exc_value)
+    tf_log = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _StorageFilter) for f in tf_log.filters):
+        tf_log.addFilter(_StorageFilter())
+
+
+def _quiet_if_storage(default, exception_of):
+    def hook(args):
+        if storage_problem(exception_of(args)) is None:
+            default(args)
+    return hook
+
+
+class _StorageFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return storage_problem(RuntimeError(record.getMessage())) is None
 
 
 def _one_line(e: Exception) -> str:

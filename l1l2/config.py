@@ -12,9 +12,14 @@ from .checks import (ENGINES, MAX_EPOCHS, MAX_MODELS, MAX_RATE, MAX_WIDTH, check
                      check_sizes, check_spec, check_tail)
 from .core.activations import NAMES as ACTIVATIONS
 from .core.train import ORDERS
-from .core.data import FLOAT32_MAX
+from .core.data import overflow_problem
 from .errors import require
 from .flags import doc
+
+
+FORCE_HELP = ("also write into an output folder that holds files no reproduce run recorded as "
+              "its own (.reproduce/manifest.json); a file in the way of one this run writes is "
+              "moved to <out>/.reproduce/displaced-<time>/, nothing is deleted")
 
 
 @dataclass(frozen=True)
@@ -24,6 +29,7 @@ class Files:
     data: str = doc("data/line.csv", "the data set: a CSV with columns x,y,split[,outlier]",
                     path=True)
     out: str = doc("outputs", "output folder", path=True)
+    force: bool = doc(False, FORCE_HELP)
 
     def check(self) -> None:
         pass
@@ -134,7 +140,9 @@ class DataConfig:
                                      "u ~ U[0, 1)")
     noise: float = doc(2.0, "every sample gets U[0, noise) added")
     train_frac: float = doc(0.8, "fraction of samples used for training")
-    out: str = doc("data/line.csv", "where to write the CSV", path=True)
+    out: str = doc("data/line.csv", "where to write the CSV (a regular file: a FIFO, device "
+                                    "or link there is refused)", path=True)
+    force: bool = doc(False, "replace --out if it exists")
 
     def check(self) -> None:
         require(2 <= self.n <= 100_000,
@@ -144,9 +152,11 @@ class DataConfig:
         require(0 <= self.n_outliers <= self.n, "--n-outliers must be between 0 and --n")
         require(self.outlier_scale >= 0 and self.noise >= 0,
                 "--outlier-scale and --noise must be non-negative")
-        largest = abs(self.slope) * max(abs(self.lo), abs(self.hi)) + self.outlier_scale + self.noise
-        require(largest <= FLOAT32_MAX, "the data would not fit float32 (the network's numbers): "
-                                        "lower --slope, --lo/--hi, --outlier-scale or --noise")
+        x_max = max(abs(self.lo), abs(self.hi))
+        y_max = abs(self.slope) * x_max + self.outlier_scale + self.noise
+        require(overflow_problem(self.n, x_max, y_max) is None,   # the loader's rule
+                "the data would not fit float32 (the network's numbers): lower --slope, "
+                "--lo/--hi, --outlier-scale or --noise")
         n_train = round(self.train_frac * self.n)
         require(0 < n_train < self.n,
                 "--train-frac must leave at least one train and one test sample")
@@ -158,6 +168,7 @@ class GifsConfig:
 
     out: str = doc("outputs", "the output folder of that run", path=True)
     gif_seconds: float = doc(5.0, "duration of each GIF in seconds")
+    force: bool = doc(False, FORCE_HELP)
 
     def check(self) -> None:
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")

@@ -14,9 +14,20 @@ loop reproduces the reference loop and a seed gives the same numbers on any x86 
 
 import functools
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"  # read by TensorFlow when it loads; recorded in run records
+ONEDNN_ASKED = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # what the environment asked for, recorded
+ONEDNN_FORCED = "0"
+os.environ["TF_ENABLE_ONEDNN_OPTS"] = ONEDNN_FORCED  # read by TensorFlow when it loads
+
+
+def onednn_enabled() -> bool | None:
+    """Whether TensorFlow runs with oneDNN, by its own account; None if it is not loaded."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from tensorflow.python.util import _pywrap_util_port
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 @functools.cache

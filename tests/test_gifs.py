@@ -284,7 +284,7 @@ def test_short_gif_drops_frames_rather_than_go_below_20ms(tmp_path):
 
 def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path):
     shutil.copy(quick_run / "recording.npz", tmp_path)
-    res = run_reproduce("gifs", "--out", tmp_path, "--gif-seconds", "2")
+    res = run_reproduce("gifs", "--out", tmp_path, "--gif-seconds", "2", "--force")  # a copy
     assert res.returncode == 0, res.stderr
     for m in ("none", "l1", "l2"):
         with Image.open(tmp_path / "gifs" / f"weights_{m}.gif") as im:

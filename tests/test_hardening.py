@@ -1,11 +1,21 @@
-"""Determinism, interrupts, concurrent runs and divergence, each through the real command."""
+"""Determinism, interrupts, concurrent runs and divergence, each through the real command;
+limits checked before the work."""
 import csv
+import fcntl
+import os
 import signal
 import subprocess
 import sys
 import time
 
+import numpy as np
+import pytest
+
 from conftest import ROOT, run_reproduce
+from l1l2.cli import main
+from l1l2.commands.common import check_fits
+from l1l2.output import gifs, recording
+from l1l2.output.folder import CONTROL, staged
 
 
 def test_same_command_twice_gives_identical_results(quick_run, tmp_path):
@@ -21,62 +31,73 @@ def start(out, *args):
 
 
 def test_interrupt_leaves_previous_results(tmp_path):
-    (tmp_path / "results.csv").write_text("previous\n")
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    with staged(tmp_path, owns=("results.csv",)) as stage:   # an earlier run's output
+        (stage / "results.csv").write_text("previous\n")
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         p = start(tmp_path)
         time.sleep(6)  # past the TensorFlow import, into training
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
-        assert p.returncode == 130 and "interrupted" in err and "Traceback" not in err
-        # the lock (taken before training) stays; no partial results
-        assert sorted(x.name for x in tmp_path.iterdir() if x.name != ".lock") == ["results.csv"]
+        assert p.returncode == 130 and "Traceback" not in err
+        assert "interrupted; nothing was written" in err
+        assert sorted(x.name for x in tmp_path.iterdir()) == [CONTROL, "results.csv"]
         assert (tmp_path / "results.csv").read_text() == "previous\n"
+        assert sorted(x.name for x in (tmp_path / CONTROL).iterdir()) == ["lock", "manifest.json"]
 
 
 def test_second_writer_to_the_same_folder_is_refused(tmp_path):
-    import fcntl
-    import os
-    fd = os.open(tmp_path / ".lock", os.O_CREAT | os.O_WRONLY)
+    (tmp_path / CONTROL).mkdir()
+    fd = os.open(tmp_path / CONTROL / "lock", os.O_CREAT | os.O_WRONLY)
     fcntl.flock(fd, fcntl.LOCK_EX)          # as a running reproduce holds it
     try:
         res = run_reproduce("--quick", "--no-progress", "--no-gifs", "--out", tmp_path)
     finally:
         os.close(fd)
     assert res.returncode == 2 and "another reproduce is writing to" in res.stderr
-    assert sorted(x.name for x in tmp_path.iterdir()) == [".lock"]
+    assert sorted(x.name for x in tmp_path.iterdir()) == [CONTROL]
+    assert sorted(x.name for x in (tmp_path / CONTROL).iterdir()) == ["lock"]
 
 
 def test_divergence_is_reported_not_crashed(tmp_path):
     res = run_reproduce("--quick", "--lr", "5", "--no-progress", "--no-gifs", "--out", tmp_path)
     assert res.returncode == 0, res.stderr
     rows = list(csv.DictReader(open(tmp_path / "results.csv")))
-    assert all(int(r["diverged_at_step"]) >= 0 for r in rows)
+    assert all(int(r["diverged_at_step"]) >= 0 and r["diverged"] == "True" for r in rows)
     md = (tmp_path / "results.md").read_text()
     assert "diverged at step" in md and "nan" not in md.lower()
 
 
-def test_staged_replaces_folders_or_merges_files(tmp_path):
-    from l1l2.output.folder import staged
-    (tmp_path / "figures").mkdir()
-    (tmp_path / "figures" / "fit.png").write_text("old fit")
-    (tmp_path / "figures" / "other.png").write_text("old other")
-    with staged(tmp_path, merge=True) as stage:
-        (stage / "figures").mkdir()
-        (stage / "figures" / "other.png").write_text("new other")
-    assert {p.name: p.read_text() for p in (tmp_path / "figures").iterdir()} == \
-        {"fit.png": "old fit", "other.png": "new other"}
-    with staged(tmp_path) as stage:
-        (stage / "figures").mkdir()
-        (stage / "figures" / "other.png").write_text("newest")
-    assert [p.name for p in (tmp_path / "figures").iterdir()] == ["other.png"]
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith((".staging", ".old"))]
+# --- limits checked before the work: recordings, and the memory of drawing ----------------------
+
+def small_recording(n_layers, frames=2):
+    return {"layers": np.array([f"dense{i + 1}" for i in range(n_layers)]),
+            "kernels": [np.zeros((frames, 1, 1, 1), np.float32) for _ in range(n_layers)],
+            "frame_steps": np.arange(frames), "step_cost": np.ones((frames, 1)),
+            "steps_per_epoch": 1, "methods": np.array(["l1"]), "runs": np.array([0]),
+            "seeds": np.array([0]), "test_error": np.array([1.0]), "lam": 0.3, "zero_tol": 0.01,
+            "frame_test_error": np.ones((frames, 1))}
 
 
-def test_staged_removes_what_the_command_owns_but_did_not_write(tmp_path):
-    from l1l2.output.folder import staged
-    for name in ("gifs", "sweep"):
-        (tmp_path / name).mkdir()
-    (tmp_path / "pruning.md").write_text("from an earlier run")
-    with staged(tmp_path, owns=("results.md", "gifs", "pruning.md")) as stage:
-        (stage / "results.md").write_text("new")
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name != ".lock") == ["results.md", "sweep"]
+def test_recording_sizes_are_checked_before_decompressing(tmp_path, monkeypatch):
+    path = tmp_path / recording.FILE
+    recording.save(path, small_recording(300))               # crashed Pillow after minutes
+    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("decompressed"))
+    with pytest.raises(recording.RecordingError, match="300 kernels, more than the 99 layers"):
+        recording.load(path)
+    recording.save(path, small_recording(2, frames=1000))
+    monkeypatch.setattr(recording, "MAX_BYTES", 10_000)       # as if it declared gigabytes
+    with pytest.raises(recording.RecordingError, match="MB of arrays, more than the"):
+        recording.load(path)
+
+
+def test_the_memory_guard_counts_drawing_the_gifs(capsys):
+    """1-1000-1000-1, two runs of L1 and L2: about 2 GB of recorded weights, and drawing their
+    GIFs took 2.0 GB more (measured; the estimate says 2.6): together over the 4 GB allowed."""
+    assert 2.0 <= gifs.drawing_gb((1, 1000, 1000, 1), 101, 5.0) <= 3.0
+    with pytest.raises(SystemExit) as e:
+        main(["--sizes", "1,1000,1000,1", "--runs", "1", "--methods", "l1,l2",
+              "--out", "/nonexistent/never"])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1
+    assert "GB of it to draw the GIFs" in err and "--no-gifs" in err
+    check_fits(40, 1, "d", 4, (1, 1000, 1000, 1), 100, 101 + 40)  # without the GIFs it fits

@@ -223,8 +223,9 @@ def prunable():
 
 def test_main_run_saves_the_retrained_nets(tmp_path):
     cfg = config.Config(runs=1, epochs=2, methods=("l1",))
+    row = {"test_error_final": 9.0, "diverged_at_step": -1, "diverged": False}
     o = SimpleNamespace(trained=SimpleNamespace(params=model.stack([prunable()])), data=data.load(cfg.data),
-                        runs=[common.Run("l1", 0, 0)], rows=[{"test_error_final": 9.0, "diverged_at_step": -1}],
+                        runs=[common.Run("l1", 0, 0)], rows=[row],
                         penalty=regularizers.stack([common.run_penalty(cfg, "l1")]))
     [item] = retrain.prune_runs(cfg, o, tmp_path)
     for how in ("scratch", "finetune"):

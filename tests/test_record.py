@@ -1,7 +1,11 @@
 """The run record: what it holds, and which changes count as a dirty checkout."""
+import hashlib
 import subprocess
 
+import pytest
+
 from l1l2 import config
+from l1l2.core import data
 from l1l2.output import record
 
 
@@ -30,6 +34,25 @@ def test_git_commit_is_dirty_only_when_the_code_changed(tmp_path, monkeypatch):
 
 def test_record_holds_config_seeds_data_hash_and_versions(tmp_path):
     cfg = config.Config(data="data/line.csv")
-    rec = record.make(cfg, started=0.0, seeds={"l1_run0": 0})
+    d = data.load(cfg.data)
+    rec = record.make(cfg, started=0.0, seeds={"l1_run0": 0}, data_sha256=d.sha256)
     assert rec["config"]["lam"] == 0.3 and rec["seeds"] == {"l1_run0": 0}
-    assert len(rec["data_sha256"]) == 64 and {"tensorflow", "numpy", "scipy"} <= set(rec["versions"])
+    assert rec["data_sha256"] == hashlib.sha256(open(cfg.data, "rb").read()).hexdigest()
+    assert {"tensorflow", "numpy", "scipy"} <= set(rec["versions"])
+    assert rec["numerics"]["onednn"]["forced"] == "0"
+
+
+def test_a_record_of_a_command_that_reads_data_needs_the_hash_taken_when_it_was_read():
+    with pytest.raises(TypeError, match="data_sha256"):
+        record.make(config.Config(), started=0.0)
+    assert "data_sha256" not in record.make(config.GifsConfig(), started=0.0)
+
+
+def test_the_hash_is_of_the_bytes_that_were_parsed(tmp_path, monkeypatch):
+    """The file changes after it was read: the hash still names what the run used."""
+    path = tmp_path / "d.csv"
+    path.write_text(open("data/line.csv").read())
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    d = data.load(path)
+    path.write_text("x,y,split\n1,2,train\n3,4,test\n")
+    assert d.sha256 == before and len(d.x) == 50

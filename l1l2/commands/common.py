@@ -13,6 +13,7 @@ from ..errors import require
 from ..output.folder import check_writable
 
 MAX_GB = 4  # memory the arrays of one command may need (this machine class has 24 GB)
+ABSURD = 1e30  # a cost or error beyond this is an overflow on its way to inf, not a result
 
 
 @dataclass(frozen=True)
@@ -76,34 +77,43 @@ def train_runs(cfg, data, runs, progress=True, record=False):
     return params0, penalty, trained
 
 
-def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1):
+def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1, drawing_gb: float = 0):
     """Load the data and check, before any work, that the batch size divides the training set,
-    that the arrays fit in MAX_GB and that cfg.out can be written; the data set."""
+    that the arrays (and drawing_gb for the GIFs) fit in MAX_GB and that cfg.out can be
+    written; the data set."""
     data = data_mod.load(cfg.data)
-    check_fits(len(data.x_train), batch_size, cfg.data, n_models, sizes, cfg.epochs, frames)
+    check_fits(len(data.x_train), batch_size, cfg.data, n_models, sizes, cfg.epochs, frames,
+               drawing_gb)
     check_writable(cfg.out)
     return data
 
 
-def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames):
-    """`frames` recorded copies of every model's weights and one cost per SGD step fit in MAX_GB."""
+def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames, drawing_gb=0.0):
+    """`frames` recorded copies of every model's weights, one cost per SGD step and the frames
+    of the GIFs (drawing_gb, drawn while the weights are still held) fit in MAX_GB."""
     require(n_train % batch_size == 0,
             f"--batch-size {batch_size} does not divide the {n_train} training samples of {data}")
     n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
     gb = 4 * n_models * (n_params * (frames + 4) + epochs * n_train // batch_size) / 1e9
-    require(gb <= MAX_GB,
-            f"this needs about {gb:,.1f} GB of memory, more than the {MAX_GB} GB allowed: "
-            "lower --epochs, --sizes or the number of models")
+    gifs = drawing_gb >= 0.05
+    require(gb + drawing_gb <= MAX_GB,
+            f"this needs about {gb + drawing_gb:,.1f} GB of memory, more than the {MAX_GB} GB "
+            "allowed" + (f" ({drawing_gb:,.1f} GB of it to draw the GIFs)" if gifs else "")
+            + ": lower --epochs, --sizes or the number of models" + (", or use --no-gifs" * gifs))
+
+
+def is_diverged(diverged_at: int, *values) -> bool:
+    """A run diverged when its step costs became non-finite (diverged_at >= 0) or any of its
+    results (test errors, training cost) is non-finite or absurd: one rule for every table."""
+    return bool(diverged_at >= 0 or not all(abs(float(v)) <= ABSURD for v in values))
 
 
 def mean_std(values) -> str:
-    """'mean ± std' (ddof=1) of the finite values, saying how many were left out."""
+    """'mean ± std' (ddof=1) of the finite values, saying how many were left out (non-finite or
+    absurd values: diverged). Below two finite values there is no mean to print: '-'."""
     v = np.asarray(values, float)
-    ok = v[np.isfinite(v)]
-    if len(ok) == 0:
-        text = "-"
-    elif len(ok) == 1:
-        text = f"{ok.mean():.2f}"
-    else:
-        text = f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}"
-    return text + (f" ({len(v) - len(ok)} of {len(v)} diverged)" if len(ok) < len(v) else "")
+    ok = v[np.abs(v) <= ABSURD]                       # also drops nan
+    lost = f"{len(v) - len(ok)} of {len(v)} diverged" if len(ok) < len(v) else ""
+    if len(ok) < 2:
+        return "- (" + "; ".join(filter(None, [lost, "fewer than 2 finite values"])) + ")"
+    return f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}" + (f" ({lost})" if lost else "")

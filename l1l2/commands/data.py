@@ -8,5 +8,6 @@ from ..output.folder import write_text
 
 def main(cfg) -> None:
     args = asdict(cfg)
-    write_text(args.pop("out"), data.to_csv(data.generate(**args)))
+    out, force = args.pop("out"), args.pop("force")
+    write_text(out, data.to_csv(data.generate(**args)), overwrite=force)
     print(f"wrote {cfg.out}")

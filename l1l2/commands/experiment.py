@@ -15,12 +15,13 @@ from ..core.train import ORDERS
 from ..output import curves, gifs, plots, record, recording, tensorboard
 from ..output.folder import staged
 from . import prune
-from .common import mean_std, plan, prepare, train_runs
+from .common import ABSURD, is_diverged, mean_std, plan, prepare, train_runs
 
 
 def result_rows(cfg, data, runs, penalty, trained):
-    """One dict per run: final and tail-averaged test error, final training cost, near-zero
-    weights per layer."""
+    """One dict per run: final and tail-averaged test error, final training cost, whether it
+    diverged (common.is_diverged: the one rule every table and CSV uses), near-zero weights per
+    layer."""
     _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty,
                                               cfg.activation)
     tail = trained.tail_error(cfg.tail_epochs * len(data.x_train) // cfg.batch_size)
@@ -30,6 +31,8 @@ def result_rows(cfg, data, runs, penalty, trained):
                "test_error_final": trained.test_error[-1, i], "test_error_tail_mean": tail[i],
                "train_cost": train_loss[i] + train_pen[i],
                "diverged_at_step": int(trained.diverged_at[i])}
+        row["diverged"] = is_diverged(row["diverged_at_step"], row["test_error_final"],
+                                      row["test_error_tail_mean"], row["train_cost"])
         for layer in model.layer_names(trained.params):
             w = trained.params[f"{layer}/W"][i]
             row[f"near_zero_{layer}"] = int((np.abs(w) < cfg.zero_tol).sum())
@@ -51,6 +54,8 @@ def cell(row):
     d = row["diverged_at_step"]
     if d >= 0:
         return f"diverged at step {d}"
+    if row["diverged"]:
+        return f"diverged (a cost or test error beyond {ABSURD:.0e})"
     return f"{row['test_error_final']:.2f} / {row['test_error_tail_mean']:.2f}"
 
 
@@ -72,7 +77,7 @@ def to_markdown(cfg, rows, data):
              + " |", "|---|---|---|" + "---|" * cfg.runs]
     for m in cfg.methods:
         mine = [r for r in rows if r["method"] == m]
-        final, tail_mean = ([r[k] if r["diverged_at_step"] < 0 else np.nan for r in mine]
+        final, tail_mean = ([np.nan if r["diverged"] else r[k] for r in mine]
                             for k in ("test_error_final", "test_error_tail_mean"))
         lines.append(f"| {m} | {mean_std(final)} | {mean_std(tail_mean)} | "
                      + " | ".join(cell(r) for r in mine) + " |")
@@ -94,7 +99,7 @@ def last_sample_note(cfg, rows, data) -> str:
     """One sentence on what the last SGD step does to the final number, measured."""
     means = []
     for m in cfg.methods:
-        ok = [r for r in rows if r["method"] == m and r["diverged_at_step"] < 0]
+        ok = [r for r in rows if r["method"] == m and not r["diverged"]]
         if len(ok) >= 2:
             final = np.mean([r["test_error_final"] for r in ok])
             tail = np.mean([r["test_error_tail_mean"] for r in ok])
@@ -136,8 +141,9 @@ class Outcome:
     curves: tuple        # (runs, Trained) of every order, for the learning curves
 
 
-# What one run writes to <out>; a new run replaces all of it, so the folder never mixes two runs
-# (what other commands add, like sweep/ or analysis/, stays).
+# The names one run owns in <out>: a new run replaces or removes every file reproduce wrote under
+# them, so the folder never mixes two runs (folder.py); other commands' sweep/ or analysis/, and
+# files of yours, stay.
 OWNED = ("results.csv", "results.md", "config.json", recording.FILE, "figures", "gifs", "tensorboard",
          "checkpoints", "pruning.md", "curves.csv")
 
@@ -146,10 +152,14 @@ def main(cfg) -> None:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
-    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs + 1 + cfg.tail_epochs * 40, cfg.batch_size)
+    drawing = (gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs
+               else 0)
+    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs + 1 + cfg.tail_epochs * 40, cfg.batch_size,
+                   drawing)
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
-    with staged(cfg.out, owns=OWNED) as stage:   # locked from here: a second run on --out stops at once
+    # locked from here: a second run on --out stops at once
+    with staged(cfg.out, owns=OWNED, force=cfg.force) as stage:
         params0, penalty, both = train_runs(cfg, data, runs + other, progress=cfg.progress,
                                             record=True)
         mine = np.arange(len(runs))
@@ -159,7 +169,8 @@ def main(cfg) -> None:
         o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started, (runs + other, both))
         table = to_markdown(cfg, rows, data)
         write_outputs(stage, o, table)
-        record.write(stage / "config.json", cfg, started, seeds={r.name: r.seed for r in runs})
+        record.write(stage / "config.json", cfg, started, seeds={r.name: r.seed for r in runs},
+                     data_sha256=data.sha256)
     print(table)
     print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "
           f"-> {cfg.out}/results.md")
@@ -185,11 +196,12 @@ def write_outputs(stage, o, table):
 
 
 def write_results(stage, o, table):
-    (stage / "results.csv").write_text(to_csv(o.rows))
-    (stage / "results.md").write_text(table)
+    (stage / "results.csv").write_text(to_csv(o.rows), encoding="utf-8")
+    (stage / "results.md").write_text(table, encoding="utf-8")
     (stage / "figures").mkdir(exist_ok=True)
     per_epoch = len(o.data.x_train) // o.cfg.batch_size
-    (stage / "curves.csv").write_text(curves.to_csv(curves.rows(*o.curves, per_epoch)))
+    (stage / "curves.csv").write_text(curves.to_csv(curves.rows(*o.curves, per_epoch)),
+                                      encoding="utf-8")
     curves.figure(stage / "figures" / "learning_curves.png", *o.curves, per_epoch,
                   o.cfg.tail_epochs * per_epoch, len(o.data.x_test))
     grid, preds = fit_curves(o.cfg, o.runs, o.trained, o.penalty)

@@ -128,4 +128,4 @@ def main(cfg) -> None:
         paths = {u: trajectories(cfg, d, u) for u in UPDATES}
         rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
         return to_markdown(cfg, rows), lambda path: figure(cfg, paths, path)
-    write_analysis(cfg, "l1_update", started, measure)
+    write_analysis(cfg, "l1_update", started, measure, d)

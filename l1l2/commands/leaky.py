@@ -126,8 +126,21 @@ def figure(rows, path):
     plt.close(fig)
 
 
+def window_mean(rows, key) -> float:
+    """The mean of `key` over a window of epochs; nan below 2 finite values (a cosine is nan
+    when a gradient is zero): no number is made up from too few measurements."""
+    v = np.array([r[key] for r in rows], float)
+    ok = v[np.isfinite(v)]
+    return float(ok.mean()) if len(ok) >= 2 else np.nan
+
+
 def agreement(early, late):
-    """What the cosines of the two gradient changes (for A) say, in words."""
+    """What the cosines of the two gradient changes (for A) say, in words; nothing when either
+    mean is missing (window_mean: fewer than 2 finite cosines)."""
+    if not (np.isfinite(early) and np.isfinite(late)):
+        return ("No conclusion on how the two gradient changes compare: the first or last 10% of "
+                "epochs have fewer than 2 finite cosines (a zero gradient has no direction; "
+                "train more epochs or more units).")
     way = ("point partly the same way" if min(early, late) > 0 else
            "point partly against each other" if max(early, late) < 0 else "change from one to the other")
     when = ("closer early in training, as the post expects" if early > late else
@@ -137,7 +150,7 @@ def agreement(early, late):
 
 def to_markdown(cfg, rows, ident, n_train):
     first, last = rows[: max(len(rows) // 10, 1)], rows[-max(len(rows) // 10, 1):]
-    m = lambda rs, k: np.nanmean([r[k] for r in rs])
+    m = window_mean
     return "\n".join([
         f"# ReLU -> LeakyReLU vs an L1 activity penalty, after the post \"Comparison of L1 regularization and Leaky ReLU\", seed {cfg.seed}", "",
         f"Network 1-{cfg.hidden}-1, ReLU, MSE, per-sample SGD lr {cfg.lr:g} for {cfg.epochs} epochs on "
@@ -176,4 +189,4 @@ def main(cfg) -> None:
     def measured():
         rows = measure(cfg, d)
         return to_markdown(cfg, rows, identity_error(), len(d.x_train)), lambda path: figure(rows, path)
-    write_analysis(cfg, "leaky_vs_l1", started, measured)
+    write_analysis(cfg, "leaky_vs_l1", started, measured, d)

@@ -114,12 +114,14 @@ def has_l1(penalty):
 def prune_runs(cfg, o, folder):
     """Prune every run with an L1 kernel term, retrain both ways, write pruning.md."""
     if np_activation(cfg.activation) is None:
-        (folder / "pruning.md").write_text(f"# Pruning\n\nNot done: pruning does not support the "
-                                           f"{cfg.activation} activation (its slopes are learned).\n")
+        (folder / "pruning.md").write_text(
+            f"# Pruning\n\nNot done: pruning does not support the {cfg.activation} activation "
+            "(its slopes are learned).\n", encoding="utf-8")
         return []
     items = [analyse(r.name, r.seed, model.unstack(o.trained.params, i), o.data, cfg.zero_tol,
                      o.rows[i]["test_error_final"], o.penalty.pick(i), cfg.activation)
-             for i, r in enumerate(o.runs) if has_l1(o.penalty.pick(i)) and o.rows[i]["diverged_at_step"] < 0]
+             for i, r in enumerate(o.runs)
+             if has_l1(o.penalty.pick(i)) and not o.rows[i]["diverged"]]
     for how in ("scratch", "finetune"):
         retrain(items, o.data, cfg, how)
         for p in items:
@@ -127,7 +129,7 @@ def prune_runs(cfg, o, folder):
                 checkpoints.save(folder / "checkpoints" / f"{p.name}_{how}", p.retrained[how], cfg.activation)
     text = to_markdown(items, cfg.zero_tol, cfg, saved_runs_note(items)) if items else \
         "# Pruning\n\nNo run with an L1 term converged.\n"
-    Path(folder / "pruning.md").write_text(text)
+    Path(folder / "pruning.md").write_text(text, encoding="utf-8")
     return items
 
 
@@ -161,11 +163,11 @@ def main(cfg) -> None:
         print(f"nothing to prune: every hidden unit has an incoming and an outgoing weight with "
               f"|w| >= {cfg.tol:g}; nothing written")
         return
-    with staged(cfg.out) as stage:
+    with staged(cfg.out, owns=("pruned",), force=cfg.force) as stage:
         if cfg.retrain != "none":
             retrain([p], data, cfg, cfg.retrain)
         write_pruned(stage / "pruned", p, cfg)
-        record.write(stage / "pruned" / "config.json", cfg, started)
+        record.write(stage / "pruned" / "config.json", cfg, started, data_sha256=data.sha256)
     print(summary_line(p, cfg))
 
 
@@ -178,7 +180,7 @@ def write_pruned(folder, p, cfg):
     for how, params in p.retrained.items():
         checkpoints.save(folder / f"retrained_{how}", params, cfg.activation)
         saved += f"; retrained ({how}) in `pruned/retrained_{how}/`"
-    (folder / "report.md").write_text(to_markdown([p], cfg.tol, cfg, saved + "."))
+    (folder / "report.md").write_text(to_markdown([p], cfg.tol, cfg, saved + "."), encoding="utf-8")
 
 
 def summary_line(p, cfg):

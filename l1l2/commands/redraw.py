@@ -2,13 +2,21 @@
 
 from pathlib import Path
 
-from ..output import recording
+from ..errors import require
+from ..output import gifs, recording
 from ..output.folder import staged
+from .common import MAX_GB
 from .experiment import write_figures
 
 
 def main(cfg) -> None:
-    rec = recording.load(Path(cfg.out) / recording.FILE)
-    with staged(cfg.out, merge=True) as stage:
+    path = Path(cfg.out) / recording.FILE
+    rec = recording.load(path)
+    sizes = [rec["kernels"][0].shape[2]] + [k.shape[3] for k in rec["kernels"]]
+    gb = recording.nbytes(rec) / 1e9 + gifs.drawing_gb(sizes, len(rec["frame_steps"]),
+                                                       cfg.gif_seconds)
+    require(gb <= MAX_GB, f"drawing {path} needs about {gb:,.1f} GB of memory, more than the "
+                          f"{MAX_GB} GB allowed: lower --gif-seconds (fewer frames)")
+    with staged(cfg.out, merge=True, owns=("figures", "gifs"), force=cfg.force) as stage:
         write_figures(stage, rec, cfg.gif_seconds)
-    print(f"redrew figures and GIFs from {Path(cfg.out) / recording.FILE}")
+    print(f"redrew figures and GIFs from {path}")

@@ -23,7 +23,7 @@ from ..output import record
 from ..output.folder import staged
 from ..output.plots import METHOD_COLORS, plt
 from . import verdict
-from .common import prepare
+from .common import is_diverged, prepare
 
 FIELDS = ["method", "lam", "seed", "order", "test_error_final", "test_error_tail_mean",
           "train_cost", "diverged", "dead_fraction", "pruned_sizes"]
@@ -75,7 +75,7 @@ def run_chunk(cfg, d, chunk, bar):
         rows.append({"method": m.method, "lam": m.lam, "seed": m.seed, "order": m.order,
                      "test_error_final": final, "test_error_tail_mean": tail[i],
                      "train_cost": loss[i] + reg[i],
-                     "diverged": bool(out.diverged_at[i] >= 0 or not np.isfinite(tail[i])),
+                     "diverged": is_diverged(out.diverged_at[i], final, tail[i], loss[i] + reg[i]),
                      "dead_fraction": sum(map(len, dead)) / n_hidden,
                      "pruned_sizes": "constant" if 0 in sizes
                      else "-".join(map(str, (1, *sizes, 1)))})
@@ -89,9 +89,9 @@ def main(cfg) -> None:
     d = prepare(cfg, chunk, cfg.sizes, cfg.epochs + 2 + cfg.tail_epochs * 40, cfg.batch_size)
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
     rows, curves = [], []
-    with staged(cfg.out) as stage, tqdm(total=steps * len(models), unit="model-step",
-                                        unit_scale=True, disable=not cfg.progress, leave=False,
-                                        desc=f"training {len(models)} models") as bar:
+    with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage, tqdm(
+            total=steps * len(models), unit="model-step", unit_scale=True,
+            disable=not cfg.progress, leave=False, desc=f"training {len(models)} models") as bar:
         for start in range(0, len(models), chunk):
             got, epoch_errors = run_chunk(cfg, d, models[start:start + chunk], bar)
             rows += got
@@ -100,12 +100,12 @@ def main(cfg) -> None:
         folder.mkdir()
         entries = verdict.paired_entries(cfg, rows, orders(cfg))
         report = to_markdown(cfg, rows, entries, len(d.x_test))
-        (folder / "sweep.csv").write_text(to_csv(rows))
-        (folder / "sweep.md").write_text(report)
-        (folder / "paired.json").write_text(verdict.to_json(entries))
+        (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
+        (folder / "sweep.md").write_text(report, encoding="utf-8")
+        (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
         figure(cfg, rows, folder / "sweep.png")
         verdict.epoch_figure(cfg, models, np.concatenate(curves, axis=1), folder / "paired_vs_epoch.png")
-        record.write(folder / "config.json", cfg, started)
+        record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
     print(report)
     print(f"done: {len(models)} models in {time.time() - started:.1f} s -> "
           f"{Path(cfg.out) / 'sweep'}")

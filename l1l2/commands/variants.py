@@ -30,7 +30,7 @@ def measure(cfg, data):
         for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
             p = model.unstack(trained.params, runs.index(r))
             rows.append({"setting": label, "method": r.method, "test_error": row["test_error_final"],
-                         "diverged": row["diverged_at_step"] >= 0,
+                         "diverged": row["diverged"],
                          **near_zero(p, data.x_train, cfg.zero_tol, c.activation)})
     return rows
 
@@ -111,4 +111,4 @@ def main(cfg) -> None:
     def measured():
         rows = measure(cfg, d)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)
-    write_analysis(cfg, "variants", started, measured)
+    write_analysis(cfg, "variants", started, measured, d)

@@ -1,6 +1,8 @@
 """The noisy line with outliers: a pure generator, a CSV writer and a validating loader."""
 import csv
+import hashlib
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +22,7 @@ class Dataset:
     y: np.ndarray        # float32 [n]
     train: np.ndarray    # bool [n]
     outlier: np.ndarray  # bool [n]
+    sha256: str = ""     # of the file's bytes, as they were parsed (load); "" if generated
 
     @property
     def x_train(self): return self.x[self.train]
@@ -77,17 +80,45 @@ class DataError(InputError):
     pass
 
 
-def load(path) -> Dataset:
-    """Read a CSV written by to_csv; every problem is a DataError naming the file."""
-    def fail(msg):
-        raise DataError(f"data file {path}: {msg}")
+def overflow_problem(n: int, x_max: float, y_max: float) -> str | None:
+    """None if n samples with |x| <= x_max and |y| <= y_max keep the network's sums finite.
+
+    The network computes in float32: its costs add up squared errors (pred - y)^2 and its test
+    errors |pred - y| over the samples, and pred starts near the size of x. Those sums are
+    bounded by n * (x_max + y_max)^2; beyond FLOAT32_MAX they are inf and every number is NaN."""
+    if float(x_max) + float(y_max) <= math.sqrt(FLOAT32_MAX / n):
+        return None
+    return (f"values up to |x| = {x_max:.3g} and |y| = {y_max:.3g} overflow float32 in the "
+            f"network's sums of squared errors over {n} samples: n * (max|x| + max|y|)^2 must be "
+            f"at most {FLOAT32_MAX:.3g}")
+
+
+def _read(path, fail) -> tuple[bytes, str]:
+    """The file's bytes, read once (the hash and the parsed numbers come from the same bytes)."""
     problem = file_problem(path, MAX_BYTES)
     if problem:
         fail(problem)
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:   # -sig: a BOM (Excel's CSV) is not data
-            rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_BYTES + 1)
+    except OSError as e:
+        fail(f"cannot be read ({e.strerror})")
+    if len(raw) > MAX_BYTES:
+        fail(f"grew beyond the {MAX_BYTES / 1e6:.0f} MB allowed while it was read")
+    return raw, hashlib.sha256(raw).hexdigest()
+
+
+def load(path) -> Dataset:
+    """Read a CSV written by to_csv; every problem is a DataError naming the file.
+
+    The SHA-256 in the Dataset is of the very bytes that were parsed, so the run record names
+    the data the run used even if the file changes while the run goes on."""
+    def fail(msg):
+        raise DataError(f"data file {path}: {msg}")
+    raw, sha256 = _read(path, fail)
+    try:   # -sig: a BOM (Excel's CSV) is not data
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+    except (UnicodeDecodeError, csv.Error) as e:
         fail(f"cannot be read as CSV text ({e.__class__.__name__})")
     if not rows:
         fail("is empty")
@@ -116,4 +147,8 @@ def load(path) -> Dataset:
     for name, mask in (("train", train), ("test", ~train)):
         if not mask.any():
             fail(f"the {name} split is empty")
-    return Dataset(np.array(xs, np.float32), np.array(ys, np.float32), train, np.array(outlier, bool))
+    problem = overflow_problem(len(xs), np.max(np.abs(xs)), np.max(np.abs(ys)))
+    if problem:
+        fail(problem)
+    return Dataset(np.array(xs, np.float32), np.array(ys, np.float32), train,
+                   np.array(outlier, bool), sha256)

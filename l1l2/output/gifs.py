@@ -84,6 +84,17 @@ def motion(panels) -> np.ndarray:
     return np.concatenate([[change.max(initial=0.0)], change])
 
 
+def drawing_gb(sizes, n_frames: int, total_s: float) -> float:
+    """Memory the GIFs need at their peak, the L1-vs-L2 GIF (two models): the colour level of
+    every weight in every frame kept (a byte each), the float temporaries of the largest layer
+    while it is mapped to levels, and the static sheet (a panel is at most MAX_PANEL_PX
+    square, whatever the layer's width)."""
+    kept = min(n_frames, max_frames(total_s))
+    layers = [a * b for a, b in zip(sizes[:-1], sizes[1:])]
+    sheet_px = 2 * len(layers) * (MAX_PANEL_PX + 150) ** 2
+    return (kept * (2 * sum(layers) + 24 * max(layers)) + 8 * sheet_px) / 1e9
+
+
 # ---- the palette: colour-map levels, greys for text, the method colours -----------------------
 
 N_GREYS = 17                      # black to white: text and its anti-aliasing, lines, background

@@ -1,6 +1,6 @@
 """The run record written next to every result: what is needed to trace it back to what made it."""
-import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -9,17 +9,29 @@ from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
+from .. import tf1
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tensorflow", "numpy", "scipy", "matplotlib", "imageio", "pillow", "tqdm")
+# environment variables that TensorFlow or its thread pools read: they can change the numbers
+NUMERIC_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_XLA_FLAGS", "TF_DETERMINISTIC_OPS",
+               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
+               "MKL_NUM_THREADS", "PYTHONHASHSEED")
 
 
-def make(cfg, started, seeds=None):
-    """The resolved config, the seeds, the data file's hash, library versions, git commit, times."""
-    data = getattr(cfg, "data", None)
+def make(cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None) -> dict:
+    """The resolved config, the seeds, the hash of the data as it was read, library versions, the
+    settings of the environment that change numbers, git commit, times.
+
+    A config with a data file needs data_sha256, taken when the file was read (data.load):
+    hashing the file now would name whatever it holds at the end of the run."""
+    if hasattr(cfg, "data") and data_sha256 is None:
+        raise TypeError("a run record of a command that reads data needs its data_sha256")
     return {"config": asdict(cfg),
             **({"seeds": seeds} if seeds is not None else {}),
-            **({"data_sha256": hashlib.sha256(Path(data).read_bytes()).hexdigest()} if data else {}),
+            **({"data_sha256": data_sha256} if data_sha256 is not None else {}),
             "versions": {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}},
+            "numerics": numerics(),
             "git_commit": git_commit(),
             "command": " ".join(sys.argv),
             "started": _timestamp(started),
@@ -27,8 +39,18 @@ def make(cfg, started, seeds=None):
             "wall_seconds": round(time.time() - started, 2)}
 
 
-def write(path, cfg, started, seeds=None):
-    Path(path).write_text(json.dumps(make(cfg, started, seeds), indent=2) + "\n")
+def numerics() -> dict:
+    """oneDNN (forced off by tf1, whatever the environment asked for; 'effective' is TensorFlow's
+    own answer once it is loaded) and the environment variables that can change the numbers."""
+    return {"onednn": {"forced": tf1.ONEDNN_FORCED, "environment_asked_for": tf1.ONEDNN_ASKED,
+                       "effective": tf1.onednn_enabled()},
+            "environment": {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ}}
+
+
+def write(path, cfg, started: float, seeds: dict | None = None,
+          data_sha256: str | None = None) -> None:
+    text = json.dumps(make(cfg, started, seeds, data_sha256), indent=2) + "\n"
+    Path(path).write_text(text, encoding="utf-8")
 
 
 def _timestamp(t):

@@ -9,6 +9,8 @@ from ..errors import InputError
 from ..files import file_problem
 
 FILE = "recording.npz"
+MAX_BYTES = 1_000_000_000   # declared size of all arrays; the default run's is 2 MB
+MAX_LAYERS = 99             # kernels: --sizes allows 100 sizes; a GIF is at most 65535 px wide
 
 NUMBERS, INTEGERS, TEXT = "fiu", "iu", "U"  # NumPy dtype kinds
 KIND_WORDS = {NUMBERS: "numbers", INTEGERS: "integers", TEXT: "text"}
@@ -82,16 +84,60 @@ def load(path):
     return rec
 
 
+def nbytes(rec) -> int:
+    """Bytes of a loaded recording's arrays."""
+    return sum(a.nbytes for k, a in rec.items() if k != "kernels") + sum(
+        k.nbytes for k in rec["kernels"])
+
+
 def _read(path):
     try:
         with open(path, "rb") as f:
-            z = np.load(f, allow_pickle=False) if zipfile.is_zipfile(f) else None
-            if not isinstance(z, np.lib.npyio.NpzFile):
+            if not zipfile.is_zipfile(f):
                 raise _Bad("cannot be read: not an .npz (zip) archive")
-            with z:
+            with zipfile.ZipFile(f) as zf:
+                _check_declared(zf)
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
     except READ_ERRORS as e:
         raise _Bad(f"cannot be read ({e.__class__.__name__}: {e})") from None
+
+
+def _check_declared(zf: zipfile.ZipFile) -> None:
+    """Refuse, before decompressing anything but the headers, an archive whose arrays declare
+    more than MAX_BYTES or more than MAX_LAYERS kernels: a 2 MB file can declare 2 GB."""
+    infos = zf.infolist()
+    kernels = sum(i.filename.startswith("kernel_") for i in infos)
+    if kernels > MAX_LAYERS:
+        raise _Bad(f"has {kernels} kernels, more than the {MAX_LAYERS} layers reproduce draws")
+    if len(infos) > len(SPEC) + MAX_LAYERS:
+        raise _Bad(f"has {len(infos)} members, more than a recording holds")
+    total = sum(i.file_size for i in infos)
+    if total > MAX_BYTES:
+        raise _Bad(f"declares {total / 1e6:,.0f} MB of arrays, more than the "
+                   f"{MAX_BYTES / 1e6:,.0f} MB allowed")
+    for info in infos:
+        declared = _array_bytes(zf, info)
+        if declared > info.file_size:
+            raise _Bad(f"{info.filename} declares {declared:,} bytes but holds "
+                       f"{info.file_size:,}")
+
+
+def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
+    """The bytes an .npy member's header declares (only the header is decompressed); 0 for a
+    member NumPy reads as plain bytes (no .npy magic), whose size is its file_size."""
+    with zf.open(info) as member:
+        if member.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+            return 0
+    with zf.open(info) as member:
+        major, _ = np.lib.format.read_magic(member)
+        read_header = {1: np.lib.format.read_array_header_1_0,
+                       2: np.lib.format.read_array_header_2_0}.get(major)
+        if read_header is None:
+            raise _Bad(f"{info.filename} has an unknown .npy version {major}")
+        shape, _, dtype = read_header(member)
+    return int(np.prod(shape, dtype=object)) * dtype.itemsize
 
 
 def _check(rec):
@@ -128,6 +174,8 @@ def _pop_kernels(rec):
     have = sorted(k for k in rec if k.startswith("kernel_"))
     if not want:
         raise _Bad("has no layers")
+    if len(want) > MAX_LAYERS:
+        raise _Bad(f"has {len(want)} layers, more than the {MAX_LAYERS} reproduce draws")
     if set(have) != set(want):
         raise _Bad(f"has kernels {', '.join(have) or 'none'} for {len(want)} layers "
                    f"(expected {', '.join(want)})")
