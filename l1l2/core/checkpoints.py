@@ -28,7 +28,7 @@ PREFIX = "model"
 LAYER_VAR = re.compile(r"dense([1-9]\d*)/([Wb])")
 FORMAT = "l1l2 checkpoint record 1"
 MAX_RECORD_BYTES = 1_000_000
-# the tensors of model.meta a TF1 user fetches or feeds by name; "train" is an op (plain SGD)
+# the tensors of model.meta a TF1 user fetches or feeds by name
 TENSORS = {"input": "x:0", "target": "y:0", "prediction": "prediction:0", "cost": "cost:0"}
 NUMBER = (int, float)
 # The record, model.json. Every key but format and sizes may be missing (or null): a reader
@@ -75,8 +75,9 @@ class Entry(NamedTuple):
 def graph(params: dict, penalty=None, activation: str = "identity", lr=None):
     """The TF1 graph of one model of params' shapes, as a TF1 user would build it: placeholders
     x and y, the layers with their penalties in REGULARIZATION_LOSSES, `prediction` and `cost`
-    by name and, given lr, a plain SGD op `train`. It is model.meta and the TensorBoard graph;
-    the variables start at zero (a checkpoint's restore, not the graph, holds the values)."""
+    by name and, given lr, a plain SGD op `train`. Without lr it is model.meta (half the size:
+    no gradients), with it the TensorBoard graph. The variables start at zero: a checkpoint's
+    restore, not its graph, holds the values."""
     g = tf.Graph()
     with g.as_default():
         x = v1.placeholder(tf.float32, [None, 1], name="x")
@@ -99,14 +100,14 @@ def save_all(entries: list, activation: str = "identity") -> None:
     """Write each Entry's model as folder/model.* (tf.compat.v1.train.Saver, with model.meta)
     and, if it has one, its record as folder/model.json.
 
-    Models of one structure (sizes, penalties, lr in the record) share one graph and session:
-    each is loaded into the variables and saved. The `checkpoint` state file holds paths
-    relative to the folder, so the folder can be moved."""
+    Models of one structure (sizes, penalties in the record) share one graph and session: each
+    is loaded into the variables and saved. The `checkpoint` state file holds paths relative to
+    the folder, so the folder can be moved."""
     groups = {}
     for e in entries:
         groups.setdefault(_structure(e, activation), []).append(e)
-    for (_, specs, lr), group in groups.items():
-        g = graph(group[0].params, _penalty(specs), activation, lr)
+    for (_, specs), group in groups.items():
+        g = graph(group[0].params, _penalty(specs), activation)
         with g.as_default():
             variables = {v.op.name: v for v in v1.global_variables()}
             saver = v1.train.Saver(save_relative_paths=True, max_to_keep=None)
@@ -116,17 +117,16 @@ def save_all(entries: list, activation: str = "identity") -> None:
                 for name, value in e.params.items():  # the initializer, fed the value
                     init = variables[name].initializer
                     sess.run(init, {init.inputs[1]: value})
-                saver.save(sess, str(e.folder / PREFIX), write_meta_graph=True)
+                saver.save(sess, str(e.folder / PREFIX), write_meta_graph=True,
+                           strip_default_attrs=True)
                 if e.record is not None:
                     write_record(e.folder, e.params, activation, e.record)
 
 
 def _structure(e, activation):
-    """What the graph of an entry depends on: variables and shapes, penalties, lr."""
+    """What the graph of an entry depends on: variables and shapes, penalties."""
     shapes = tuple(sorted((k, np.shape(v)) for k, v in e.params.items()))
-    r = e.record or {}
-    specs = tuple(sorted((r.get("penalty") or {}).items()))
-    return shapes, specs, r.get("lr")
+    return shapes, tuple(sorted(((e.record or {}).get("penalty") or {}).items()))
 
 
 def _penalty(specs):
