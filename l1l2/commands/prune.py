@@ -6,6 +6,7 @@ redoes that run's row of pruning.md without retyping its flags (records.py). One
 serves both: <run> for a trained run, <run>_pruned, <run>_scratch and <run>_finetune for the
 nets derived from it.
 """
+import dataclasses
 import sys
 import time
 from collections import defaultdict
@@ -16,7 +17,7 @@ import numpy as np
 
 from .. import blog
 from ..core import checkpoints, model, regularizers, train
-from ..core.activations import np_activation
+from ..core.activations import np_activation, parse as parse_activation
 from ..core import pruning as prune
 from ..core.train import sample_order
 from ..output import record
@@ -79,18 +80,23 @@ def analyse(p: Pruned, data, tol, activation="identity") -> Pruned:
 def retrain(items, data, cfg, hows=HOWS):
     """Retrain every pruned net each way in `hows` with its run's penalty, sample order and seed:
     from scratch (Glorot weights from the seed) or from its pruned weights. Nets of one size are
-    trained together, every way at once: one training call per pruned size."""
+    trained together, every way at once: one training call per pruned size. RReLU draws its
+    slopes for the whole stack from the call's seed: there each run gets a call of its own,
+    seeded by the run's seed, so that `reproduce prune` (one run, both ways) draws the same."""
     groups = defaultdict(list)
+    own_call = parse_activation(cfg.activation)[0] == "rrelu"
     for p in items if hows else ():
         if not p.pruning.constant and any(p.pruning.dead):
-            groups[prune.sizes_of(p.pruning.params)] += [(p, how) for how in hows]
-    for sizes, jobs in groups.items():
+            key = (prune.sizes_of(p.pruning.params), p.seed if own_call else None)
+            groups[key] += [(p, how) for how in hows]
+    for (sizes, seed), jobs in groups.items():
         starts = [model.glorot_init(sizes, p.seed) if how == "scratch" else p.pruning.params
                   for p, how in jobs]
         pen = regularizers.stack([p.penalty for p, _ in jobs])
         order = np.stack([sample_order(p.order, data.x_train, data.y_train, cfg.epochs,
                                        cfg.batch_size, p.seed) for p, _ in jobs], axis=1)
-        out = train_models(cfg, data.x_train, data.y_train, model.stack(starts), pen, order=order)
+        call = cfg if seed is None else dataclasses.replace(cfg, seed=seed)
+        out = train_models(call, data.x_train, data.y_train, model.stack(starts), pen, order=order)
         errs = train.evaluate(out.params, data.x_test, data.y_test, pen, cfg.activation)[1]
         for i, ((p, how), e) in enumerate(zip(jobs, errs)):
             setattr(p, f"error_{how}", float(e))
