@@ -198,7 +198,7 @@ def test_float64_and_int32_checkpoints_load_as_float32(tmp_path):
     raw = {"dense1/W": p["dense1/W"].astype(np.float64), "dense1/b": np.array([1, -2, 3], np.int32),
            "dense2/W": p["dense2/W"].astype(np.float64), "dense2/b": np.array([7], np.int32)}
     save_raw(tmp_path / "model", raw)
-    q = checkpoints.load(tmp_path / "model.index").params         # the index file names the checkpoint too
+    q = checkpoints.load(tmp_path / "model.index").params   # the index file names it too
     assert all(q[k].dtype == np.float32 for k in raw)
     np.testing.assert_array_equal(q["dense1/W"], p["dense1/W"])
     np.testing.assert_array_equal(q["dense1/b"], [1, -2, 3])
@@ -224,7 +224,8 @@ def prunable():
 
 def fake_outcome(cfg, nets):
     """What prune_runs reads of a main run whose trained L1 runs are `nets`."""
-    return SimpleNamespace(trained=SimpleNamespace(params=model.stack(nets)), data=data.load(cfg.data),
+    return SimpleNamespace(trained=SimpleNamespace(params=model.stack(nets)),
+                           data=data.load(cfg.data),
                            runs=[common.Run("l1", k, k) for k in range(len(nets))],
                            rows=[{"test_error_final": 9.0, "diverged_at_step": -1}] * len(nets),
                            penalty=regularizers.stack([common.run_penalty(cfg, "l1")] * len(nets)))
@@ -246,16 +247,19 @@ def test_main_run_saves_the_pruned_and_retrained_nets(tmp_path, monkeypatch):
             q, rec = checkpoints.load(tmp_path / "checkpoints" / f"{p.name}_{kind}")
             assert prune.sizes_of(q) == (1, 3, 2, 1) and rec["kind"] == kind
             assert rec["name"] == f"{p.name}_{kind}" and rec["seed"] == p.seed
-            assert rec["derived_from"]["checkpoint"] == str(tmp_path / "out" / "checkpoints" / p.name)
+            source = tmp_path / "out" / "checkpoints" / p.name
+            assert rec["derived_from"]["checkpoint"] == str(source)
             assert rec["derived_from"]["removed"] == {"dense1": {"in": [1], "out": []},
                                                       "dense2": {"in": [], "out": [2]}}
             want = p.pruning.params if kind == "pruned" else p.retrained[kind]
             assert all(np.array_equal(q[k], want[k]) for k in q)
     [a, b] = items
     assert not np.array_equal(a.retrained["finetune"]["dense1/W"], a.pruning.params["dense1/W"])
-    assert not np.array_equal(a.retrained["scratch"]["dense1/W"], b.retrained["scratch"]["dense1/W"])
+    assert not np.array_equal(a.retrained["scratch"]["dense1/W"],
+                              b.retrained["scratch"]["dense1/W"])
     text = (tmp_path / "pruning.md").read_text()
-    assert "of l1_run0, l1_run1 in `checkpoints/<run>_pruned/`, retrained in `checkpoints/<run>_scratch/`" in text
+    assert ("of l1_run0, l1_run1 in `checkpoints/<run>_pruned/`, retrained in "
+            "`checkpoints/<run>_scratch/`") in text
     assert "| dense1: in 1; dense2: out 2 |" in text
 
 
@@ -271,19 +275,21 @@ def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     retrain.main(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
                                     out=str(tmp_path / "out")))
     folder = tmp_path / "out" / "pruned"
-    assert sorted(f.name for f in folder.iterdir()) == ["ck_finetune", "ck_pruned", "config.json", "report.md"]
+    names = sorted(f.name for f in folder.iterdir())
+    assert names == ["ck_finetune", "ck_pruned", "config.json", "report.md"]
     run = json.loads((folder / "config.json").read_text())["config"]
-    assert run["retrain"] == "finetune" and run["epochs"] == 2 and run["seed"] == 0 and run["tol"] == 0.01
+    assert (run["retrain"], run["epochs"], run["seed"], run["tol"]) == ("finetune", 2, 0, 0.01)
     q, rec = checkpoints.load(folder / "ck_finetune")
     assert prune.sizes_of(q) == (1, 3, 2, 1) and rec["kind"] == "finetune" and rec["epochs"] == 2
     assert rec["derived_from"]["checkpoint"] == str(tmp_path / "ck")
     assert prune.sizes_of(checkpoints.load(folder / "ck_pruned").params) == (1, 3, 2, 1)
     report = (folder / "report.md").read_text()
     assert "`pruned/ck_finetune/` (finetune)" in report
-    assert "The checkpoint has no record (`model.json`): the settings are the flags' values" in report
+    assert "The checkpoint has no record (`model.json`): the settings are the flags'" in report
     out, err = capsys.readouterr()
     assert "1-4-3-1 -> 1-3-2-1 (dead: dense1: in 1; dense2: out 2)" in out and "fine-tuned" in out
-    assert err.count("\n") == 1 and f"note: {tmp_path / 'ck'} has no record (model.json): using the flags" in err
+    assert err.count("\n") == 1
+    assert f"note: {tmp_path / 'ck'} has no record (model.json): using the flags" in err
 
 
 def test_prune_command_errors(tmp_path):

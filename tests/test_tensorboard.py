@@ -45,7 +45,8 @@ def test_events_hold_tags_steps_and_graph(quick_run):
 def graph_ops(folder):
     """{op name: op type} of the graph in a run's event file."""
     (path,) = list(folder.glob("events.out.tfevents.*"))
-    (graph,) = [e.graph_def for e in v1.train.summary_iterator(str(path)) if e.HasField("graph_def")]
+    events = v1.train.summary_iterator(str(path))
+    (graph,) = [e.graph_def for e in events if e.HasField("graph_def")]
     g = v1.GraphDef()
     g.ParseFromString(graph)
     return {n.name: n.op for n in g.node}
@@ -70,11 +71,13 @@ def test_each_run_shows_its_own_models_graph(quick_run):
 def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
     """l2 listed first and a bias penalty on every run: each run still has its own kernel
     penalty, every run the bias one, and the relu activation."""
-    cfg = config.Config(runs=1, epochs=1, methods=("l2", "l1"), activation="relu", bias_reg="l2:0.1")
+    cfg = config.Config(runs=1, epochs=1, methods=("l2", "l1"), activation="relu",
+                        bias_reg="l2:0.1")
     d = data.load(cfg.data)
     runs = common.plan(cfg)
     params0, penalty, trained = common.train_runs(cfg, d, runs, progress=False, record=True)
-    o = SimpleNamespace(cfg=cfg, data=d, runs=runs, params0=params0, penalty=penalty, trained=trained)
+    o = SimpleNamespace(cfg=cfg, data=d, runs=runs, params0=params0, penalty=penalty,
+                        trained=trained)
     tensorboard.write_all(tmp_path, o)
     l2, l1 = (graph_ops(tmp_path / "tensorboard" / f"{m}_run0") for m in ("l2", "l1"))
     assert penalty_ops(l2) & {"Abs", "Square"} == {"Square"}

@@ -29,9 +29,9 @@ def test_readme_snippet_runs_as_written(tmp_path):
     """Exactly the README's code, in a fresh Python without this project, on a saved run."""
     params = model.glorot_init((1, 10, 10, 10, 1), 0)
     checkpoints.save(tmp_path / "outputs" / "checkpoints" / "l1_run0", params, record=record())
-    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    res = subprocess.run([sys.executable, "-c", readme_snippet()], cwd=tmp_path, capture_output=True,
-                         text=True, timeout=300, env=env)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    res = subprocess.run([sys.executable, "-c", readme_snippet()], cwd=tmp_path, text=True,
+                         capture_output=True, timeout=300, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"})
     assert res.returncode == 0, res.stderr
     own, imported, shape = res.stdout.strip().splitlines()
     want = prune.forward(params, X.astype(np.float64))[-1].ravel()
@@ -47,7 +47,8 @@ def test_meta_graph_is_the_model_with_its_penalty(tmp_path):
     checkpoints.save(tmp_path, params, "relu", record(activation="relu"))
     g = tf.Graph()
     with g.as_default(), session(g) as sess:
-        v1.train.import_meta_graph(str(tmp_path / "model.meta")).restore(sess, str(tmp_path / "model"))
+        saver = v1.train.import_meta_graph(str(tmp_path / "model.meta"))
+        saver.restore(sess, str(tmp_path / "model"))
         pred, cost = sess.run(["prediction:0", "cost:0"], {"x:0": X, "y:0": np.zeros_like(X)})
         losses = v1.get_collection(v1.GraphKeys.REGULARIZATION_LOSSES)
         ops = {op.type for op in g.get_operations() if "/Regularizer/" in op.name}
