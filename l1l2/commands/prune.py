@@ -77,7 +77,7 @@ def analyse(p: Pruned, data, tol, activation="identity") -> Pruned:
     return p
 
 
-def retrain(items, data, cfg, hows=HOWS):
+def retrain(items: list, data, cfg, hows: tuple = HOWS) -> None:
     """Retrain every pruned net each way in `hows` with its run's penalty, sample order and seed:
     from scratch (Glorot weights from the seed) or from its pruned weights. Nets of one size are
     trained together, every way at once: one training call per pruned size. RReLU draws its
@@ -177,7 +177,7 @@ def derived_entries(folder, p: Pruned, tol) -> list:
 
 # --- the main run ---------------------------------------------------------------------------
 
-def prune_runs(cfg, o, folder):
+def prune_runs(cfg, o, folder: Path) -> list:
     """Prune every run with an L1 kernel term, retrain both ways, write pruning.md (and, with
     cfg.checkpoints, the pruned and retrained nets)."""
     if np_activation(cfg.activation) is None:
@@ -206,7 +206,8 @@ def prune_runs(cfg, o, folder):
     return items
 
 
-def saved_runs_note(items, saved=True):
+def saved_runs_note(items: list, saved: bool = True) -> str:
+    """pruning.md's sentence on where the checkpoints are, naming the folders of the scheme."""
     if not saved:
         return "No checkpoints were saved (--no-checkpoints)."
     done = [p.name for p in items if p.retrained]
@@ -218,7 +219,7 @@ def saved_runs_note(items, saved=True):
                else "no pruned net was retrained."))
 
 
-def save_checkpoints(folder, o):
+def save_checkpoints(folder: Path, o) -> None:
     """checkpoints/<run>/ of every trained run, with its record."""
     cfg, data = o.cfg, records.data_record(o.cfg.data)
     entries = []
@@ -279,10 +280,11 @@ def prunable(p: Pruned, tol) -> bool:
 
 
 def hows(retrain_flag: str) -> tuple:
+    """--retrain's ways of retraining: both, none or the one it names."""
     return {"both": HOWS, "none": ()}.get(retrain_flag, (retrain_flag,))
 
 
-def write_pruned(folder, p, cfg, intro, warned=()):
+def write_pruned(folder: Path, p: Pruned, cfg, intro: str, warned=()) -> None:
     """<out>/pruned/: report.md (with the warnings), the pruned net in <run>_pruned/, the
     retrained in <run>_<how>/."""
     folder.mkdir()
@@ -295,7 +297,8 @@ def write_pruned(folder, p, cfg, intro, warned=()):
     (folder / "report.md").write_text(text + "".join(f"\nWarning: {w}.\n" for w in warned))
 
 
-def summary_line(p, cfg):
+def summary_line(p: Pruned, cfg) -> str:
+    """The one line prune prints: sizes, dead units, the test errors, where it wrote."""
     after = sizes_text(prune.sizes_of(p.pruning.params))
     retrained = ", ".join(f"{getattr(p, 'error_' + how):.2f} {RETRAINED[how]}"
                           for how in p.retrained)

@@ -132,6 +132,7 @@ def warnings(run, rec, error: float) -> list:
 
 
 def flag(name: str) -> str:
+    """The flag of a config field, as the user types it."""
     return "--" + name.replace("_", "-")
 
 
