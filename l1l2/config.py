@@ -88,8 +88,11 @@ class Config(Training):
                           "default)")
     tensorboard: bool = doc(True, "write TensorBoard event files to "
                                   "<out>/tensorboard/<method>_run<k>/")
-    prune: bool = doc(True, "prune every L1 run, retrain the smaller nets, write pruning.md and "
-                            "checkpoints")
+    prune: bool = doc(True, "prune every L1 run, retrain the smaller nets from scratch and "
+                            "from the pruned weights, write pruning.md")
+    checkpoints: bool = doc(True, "save every run in <out>/checkpoints/<run>/ as a TF1 checkpoint "
+                                  "with model.json (how it was trained) and model.meta (its "
+                                  "graph); with --prune also <run>_pruned, _scratch, _finetune")
     engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: "
                                "one sess.run per step")
     gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")
@@ -175,35 +178,94 @@ class GifsConfig:
 
 
 @dataclass(frozen=True)
+class FromCheckpoint:
+    """The default of a `reproduce prune` flag that the checkpoint's record supplies, with the
+    value used without a record. A flag given on the command line is told apart from it:
+    `--seed 0` overrides a record's seed 3, leaving --seed out does not."""
+
+    fallback: object
+
+    def __repr__(self) -> str:  # what --help shows
+        return f"the checkpoint's, else {self.fallback}"
+
+
+def _recorded(name, help):
+    """A prune flag whose default is the checkpoint's record, else the main run's default."""
+    return doc(FromCheckpoint(getattr(Config, name)), help)
+
+
+@dataclass(frozen=True)
 class PruneConfig(Training):
     """Prune a saved model (a checkpoints/<run> folder) and retrain the smaller network; the
-    results go to <out>/pruned/."""
+    results go to <out>/pruned/. How the model was trained (activation, penalties, lr, epochs,
+    batch size, order, seed, data) comes from the checkpoint's record, model.json; a flag
+    given overrides it."""
 
     checkpoint: str = doc("", "checkpoint folder written by ./reproduce, e.g. "
                               "outputs/checkpoints/l1_run0")
-    tol: float = doc(0.01, "|w| below this counts as zero; above the ~lr*lam oscillation of dead "
-                           "L1 weights")
-    retrain: str = doc("scratch", "scratch: fresh Glorot weights of the pruned sizes; finetune: "
-                                  "start from the pruned weights; none: only prune")
-    method: str = doc("l1", "regularizer for retraining and for the reported cost: none, l1, l2 "
-                            "or l1l2")
-    activation: str = doc("identity", "the activation the model was trained with, as for the "
-                                      "main run (prelu is not supported)")
-    lam: float = doc(0.3, "regularization strength for retraining")
-    seed: int = doc(0, "seed of the fresh weights when retraining from scratch")
+    retrain: str = doc("both", "scratch: fresh Glorot weights of the pruned sizes, from --seed; "
+                               "finetune: start from the pruned weights; both (as the main run "
+                               "does); none: only prune")
+    tol: float = doc(FromCheckpoint(Config.zero_tol), "|w| below this counts as zero; above the "
+                     "~lr*lam oscillation of dead L1 weights")
+    activation: str = _recorded("activation", "the activation the model was trained with, as for "
+                                              "the main run; prelu is not supported")
+    method: str = doc(FromCheckpoint("l1"), "kernel regularizer for retraining and the reported "
+                      "cost: none, l1, l2 or l1l2 at --lam; giving --method or --lam replaces the "
+                      "record's kernel penalty")
+    lam: float = _recorded("lam", "strength of the --method kernel penalty")
+    bias_reg: str = _recorded("bias_reg", "penalty on every bias: none, l1:A, l2:B or l1l2:A,B")
+    activity_reg: str = _recorded("activity_reg", "penalty on every hidden layer's output, as for "
+                                                  "the main run")
+    l1_update: str = _recorded("l1_update", "subgradient or proximal, as for the main run")
+    data: str = _recorded("data", "the data set: a CSV with columns x,y,split[,outlier]")
+    epochs: int = _recorded("epochs", "passes over the training samples when retraining")
+    lr: float = _recorded("lr", "learning rate of plain SGD")
+    batch_size: int = _recorded("batch_size", "samples per SGD step; must divide the number of "
+                                              "training samples")
+    seed: int = _recorded("seed", "the run's seed: the fresh weights when retraining from scratch, "
+                                  "and the shuffled order")
+    order: str = _recorded("order", "file or shuffle: the order SGD visits the training samples "
+                                    "in when retraining")
     engine: str = doc("graph", "graph or reference, as for the main run")
 
+    def from_checkpoint(self) -> tuple:
+        """The flags not given on the command line, which the checkpoint's record supplies."""
+        return tuple(f.name for f in dataclasses.fields(self)
+                     if isinstance(getattr(self, f.name), FromCheckpoint))
+
+    def given(self) -> tuple:
+        """The flags a record could supply that were given on the command line."""
+        return tuple(f.name for f in dataclasses.fields(self)
+                     if isinstance(f.default, FromCheckpoint)
+                     and not isinstance(getattr(self, f.name), FromCheckpoint))
+
+    def settled(self, record: dict) -> "PruneConfig":
+        """Every flag not given takes record[name], else its value without a record."""
+        return dataclasses.replace(self, **{n: record.get(n, getattr(self, n).fallback)
+                                            for n in self.from_checkpoint()})
+
     def check(self) -> None:
+        if self.from_checkpoint():  # the flags given, each with the others at their fallbacks
+            return self.settled({}).check()
         require(self.checkpoint != "", "--checkpoint is required")
+        require(self.data.strip() != "", "--data must not be empty")
         require(self.tol > 0, "--tol must be positive")
-        check_choice(self.retrain, "retrain", ("scratch", "finetune", "none"))
+        require(self.retrain in RETRAIN, "--retrain must be scratch, finetune or none, or both "
+                                         f"(scratch and finetune), got {self.retrain!r}")
         check_choice(self.method, "method", ("none", "l1", "l2", "l1l2"))
         check_activation(self.activation)
         require(self.activation != "prelu", "pruning does not support --activation prelu: its "
                                             "learned slopes would have to be cut with the units")
         check_lam(self)
+        check_spec(self, "bias_reg")
+        check_spec(self, "activity_reg")
+        check_choice(self.l1_update, "l1_update", ("subgradient", "proximal"))
         super().check()
         check_choice(self.engine, "engine", ENGINES)
+
+
+RETRAIN = ("scratch", "finetune", "both", "none")
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,9 @@ def test_small_weights_change_the_function_within_the_bound(activation):
 def test_checkpoint_round_trip(tmp_path):
     p = net((1, 10, 3, 1), seed=6)
     checkpoints.save(tmp_path / "ck", p)
-    q = checkpoints.load(tmp_path / "ck")
+    q, record = checkpoints.load(tmp_path / "ck")
     assert q.keys() == p.keys() and all(np.array_equal(p[k], q[k]) for k in p)
+    assert record is None                   # saved without one
 
 
 def save_raw(prefix, arrays):
@@ -197,7 +198,7 @@ def test_float64_and_int32_checkpoints_load_as_float32(tmp_path):
     raw = {"dense1/W": p["dense1/W"].astype(np.float64), "dense1/b": np.array([1, -2, 3], np.int32),
            "dense2/W": p["dense2/W"].astype(np.float64), "dense2/b": np.array([7], np.int32)}
     save_raw(tmp_path / "model", raw)
-    q = checkpoints.load(tmp_path / "model.index")                # the index file names the checkpoint too
+    q = checkpoints.load(tmp_path / "model.index").params   # the index file names it too
     assert all(q[k].dtype == np.float32 for k in raw)
     np.testing.assert_array_equal(q["dense1/W"], p["dense1/W"])
     np.testing.assert_array_equal(q["dense1/b"], [1, -2, 3])
@@ -221,35 +222,75 @@ def prunable():
     return p
 
 
-def test_main_run_saves_the_retrained_nets(tmp_path):
-    cfg = config.Config(runs=1, epochs=2, methods=("l1",))
-    row = {"test_error_final": 9.0, "diverged_at_step": -1, "diverged": False}
-    o = SimpleNamespace(trained=SimpleNamespace(params=model.stack([prunable()])), data=data.load(cfg.data),
-                        runs=[common.Run("l1", 0, 0)], rows=[row],
-                        penalty=regularizers.stack([common.run_penalty(cfg, "l1")]))
-    [item] = retrain.prune_runs(cfg, o, tmp_path)
-    for how in ("scratch", "finetune"):
-        q = checkpoints.load(tmp_path / "checkpoints" / f"l1_run0_{how}")
-        assert prune.sizes_of(q) == (1, 3, 2, 1)
-        assert all(np.array_equal(q[k], item.retrained[how][k]) for k in q)
-    assert not np.array_equal(item.retrained["finetune"]["dense1/W"], item.pruning.params["dense1/W"])
+def fake_outcome(cfg, nets):
+    """What prune_runs reads of a main run whose trained L1 runs are `nets`."""
+    return SimpleNamespace(trained=SimpleNamespace(params=model.stack(nets)),
+                           data=data.load(cfg.data),
+                           runs=[common.Run("l1", k, k) for k in range(len(nets))],
+                           rows=[{"test_error_final": 9.0, "diverged_at_step": -1,
+                                  "diverged": False}] * len(nets),
+                           penalty=regularizers.stack([common.run_penalty(cfg, "l1")] * len(nets)))
+
+
+def test_main_run_saves_the_pruned_and_retrained_nets(tmp_path, monkeypatch):
+    cfg = config.Config(runs=2, epochs=2, methods=("l1",), out=str(tmp_path / "out"))
+    calls = []
+
+    def counting(*args, **kw):
+        calls.append(1)
+        return common.train(*args, **kw)
+
+    monkeypatch.setattr(retrain, "train_models", counting)
+    items = retrain.prune_runs(cfg, fake_outcome(cfg, [prunable(), prunable()]), tmp_path)
+    assert len(calls) == 1                   # both runs, scratch and finetune: one training call
+    for p in items:
+        for kind in ("pruned", "scratch", "finetune"):
+            q, rec = checkpoints.load(tmp_path / "checkpoints" / f"{p.name}_{kind}")
+            assert prune.sizes_of(q) == (1, 3, 2, 1) and rec["kind"] == kind
+            assert rec["name"] == f"{p.name}_{kind}" and rec["seed"] == p.seed
+            source = tmp_path / "out" / "checkpoints" / p.name
+            assert rec["derived_from"]["checkpoint"] == str(source)
+            assert rec["derived_from"]["removed"] == {"dense1": {"in": [1], "out": []},
+                                                      "dense2": {"in": [], "out": [2]}}
+            want = p.pruning.params if kind == "pruned" else p.retrained[kind]
+            assert all(np.array_equal(q[k], want[k]) for k in q)
+    [a, b] = items
+    assert not np.array_equal(a.retrained["finetune"]["dense1/W"], a.pruning.params["dense1/W"])
+    assert not np.array_equal(a.retrained["scratch"]["dense1/W"],
+                              b.retrained["scratch"]["dense1/W"])
     text = (tmp_path / "pruning.md").read_text()
-    assert "of l1_run0 in `checkpoints/<run>_scratch/` and `checkpoints/<run>_finetune/`" in text
+    assert ("of l1_run0, l1_run1 in `checkpoints/<run>_pruned/`, retrained in "
+            "`checkpoints/<run>_scratch/`") in text
     assert "| dense1: in 1; dense2: out 2 |" in text
+
+
+def test_main_run_without_checkpoints_still_prunes(tmp_path):
+    cfg = config.Config(runs=1, epochs=1, methods=("l1",), checkpoints=False)
+    [item] = retrain.prune_runs(cfg, fake_outcome(cfg, [prunable()]), tmp_path)
+    assert item.retrained and not (tmp_path / "checkpoints").exists()
+    assert "No checkpoints were saved (--no-checkpoints)." in (tmp_path / "pruning.md").read_text()
 
 
 def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     checkpoints.save(tmp_path / "ck", prunable())
     retrain.main(config.PruneConfig(checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2,
-                                       out=str(tmp_path / "out")))
+                                    out=str(tmp_path / "out")))
     folder = tmp_path / "out" / "pruned"
-    assert sorted(f.name for f in folder.iterdir()) == ["checkpoint", "config.json", "report.md",
-                                                        "retrained_finetune"]
-    assert json.loads((folder / "config.json").read_text())["config"]["retrain"] == "finetune"
-    assert prune.sizes_of(checkpoints.load(folder / "retrained_finetune")) == (1, 3, 2, 1)
-    assert prune.sizes_of(checkpoints.load(folder / "checkpoint")) == (1, 3, 2, 1)
-    assert "retrained (finetune) in `pruned/retrained_finetune/`" in (folder / "report.md").read_text()
-    assert "1-4-3-1 -> 1-3-2-1 (dead: dense1: in 1; dense2: out 2)" in capsys.readouterr().out
+    names = sorted(f.name for f in folder.iterdir())
+    assert names == ["ck_finetune", "ck_pruned", "config.json", "report.md"]
+    run = json.loads((folder / "config.json").read_text())["config"]
+    assert (run["retrain"], run["epochs"], run["seed"], run["tol"]) == ("finetune", 2, 0, 0.01)
+    q, rec = checkpoints.load(folder / "ck_finetune")
+    assert prune.sizes_of(q) == (1, 3, 2, 1) and rec["kind"] == "finetune" and rec["epochs"] == 2
+    assert rec["derived_from"]["checkpoint"] == str(tmp_path / "ck")
+    assert prune.sizes_of(checkpoints.load(folder / "ck_pruned").params) == (1, 3, 2, 1)
+    report = (folder / "report.md").read_text()
+    assert "`pruned/ck_finetune/` (finetune)" in report
+    assert "The checkpoint has no record (`model.json`): the settings are the flags'" in report
+    out, err = capsys.readouterr()
+    assert "1-4-3-1 -> 1-3-2-1 (dead: dense1: in 1; dense2: out 2)" in out and "fine-tuned" in out
+    assert err.count("\n") == 1
+    assert f"note: {tmp_path / 'ck'} has no record (model.json): using the flags" in err
 
 
 def test_prune_command_errors(tmp_path):

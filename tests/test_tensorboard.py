@@ -1,8 +1,14 @@
 """TensorBoard events read back: the expected tags at every epoch, values matching results.csv."""
 import csv
 
+from types import SimpleNamespace
+
 import numpy as np
 
+from l1l2 import config
+from l1l2.commands import common
+from l1l2.core import data
+from l1l2.output import tensorboard
 from l1l2.tf1 import v1
 
 
@@ -34,3 +40,47 @@ def test_events_hold_tags_steps_and_graph(quick_run):
     assert scalars["cost/regularization"][-1][1] > 0
     none, _, _ = read_events(quick_run / "tensorboard" / "none_run0")
     assert all(v == 0 for _, v in none["cost/regularization"])
+
+
+def graph_ops(folder):
+    """{op name: op type} of the graph in a run's event file."""
+    (path,) = list(folder.glob("events.out.tfevents.*"))
+    events = v1.train.summary_iterator(str(path))
+    (graph,) = [e.graph_def for e in events if e.HasField("graph_def")]
+    g = v1.GraphDef()
+    g.ParseFromString(graph)
+    return {n.name: n.op for n in g.node}
+
+
+def penalty_ops(ops, var="W"):
+    """The op types get_variable's regularizer added for the variables denseK/<var>."""
+    return {t for n, t in ops.items() if f"/{var}/Regularizer/" in n}
+
+
+def test_each_run_shows_its_own_models_graph(quick_run):
+    """none: no penalty ops; l1: |W| (Abs) and no square; l2: W^2 (Square) and no Abs."""
+    want = {"none": set(), "l1": {"Abs"}, "l2": {"Square"}}
+    for method, kinds in want.items():
+        for k in range(2):
+            ops = graph_ops(quick_run / "tensorboard" / f"{method}_run{k}")
+            assert penalty_ops(ops) & {"Abs", "Square"} == kinds, (method, k)
+            assert {"x", "y", "prediction", "cost", "train"} <= set(ops)
+            assert "Relu" not in ops.values()                            # identity, the default
+
+
+def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
+    """l2 listed first and a bias penalty on every run: each run still has its own kernel
+    penalty, every run the bias one, and the relu activation."""
+    cfg = config.Config(runs=1, epochs=1, methods=("l2", "l1"), activation="relu",
+                        bias_reg="l2:0.1")
+    d = data.load(cfg.data)
+    runs = common.plan(cfg)
+    params0, penalty, trained = common.train_runs(cfg, d, runs, progress=False, record=True)
+    o = SimpleNamespace(cfg=cfg, data=d, runs=runs, params0=params0, penalty=penalty,
+                        trained=trained)
+    tensorboard.write_all(tmp_path, o)
+    l2, l1 = (graph_ops(tmp_path / "tensorboard" / f"{m}_run0") for m in ("l2", "l1"))
+    assert penalty_ops(l2) & {"Abs", "Square"} == {"Square"}
+    assert penalty_ops(l1) & {"Abs", "Square"} == {"Abs"}
+    assert all(penalty_ops(ops, "b") & {"Abs", "Square"} == {"Square"} for ops in (l1, l2))
+    assert all("Relu" in ops.values() for ops in (l1, l2))

@@ -188,11 +188,12 @@ def write_outputs(stage, o, table):
     if cfg.tensorboard:
         say("TensorBoard event files...")
         tensorboard.write_all(stage, o)
-    if cfg.prune:
-        say("checkpoints, pruning and retraining the L1 runs...")
+    if cfg.checkpoints:
+        say("checkpoints...")
         prune.save_checkpoints(stage, o)
-        if any(prune.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
-            prune.prune_runs(cfg, o, stage)
+    if cfg.prune and any(prune.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
+        say("pruning and retraining the L1 runs...")
+        prune.prune_runs(cfg, o, stage)
 
 
 def write_results(stage, o, table):
