@@ -7,7 +7,6 @@ answer at once instead of after the ~5 s it takes to import TensorFlow and matpl
 import importlib
 import io
 import logging
-import os
 import signal
 import sys
 import threading

@@ -7,15 +7,28 @@ line. Fields every command shares live in the bases `Files` and `Training`.
 import dataclasses
 from dataclasses import dataclass
 
-from .checks import (ENGINES, MAX_EPOCHS, MAX_MODELS, MAX_RATE, MAX_WIDTH, check_activation,
-                     check_at_most, check_choice, check_lam, check_methods, check_seed, check_sgd,
-                     check_sizes, check_spec, check_tail)
+from .checks import (
+    ENGINES,
+    MAX_EPOCHS,
+    MAX_MODELS,
+    MAX_RATE,
+    MAX_WIDTH,
+    check_activation,
+    check_at_most,
+    check_choice,
+    check_lam,
+    check_methods,
+    check_seed,
+    check_sgd,
+    check_sizes,
+    check_spec,
+    check_tail,
+)
 from .core.activations import NAMES as ACTIVATIONS
-from .core.train import ORDERS
 from .core.data import overflow_problem
+from .core.train import ORDERS
 from .errors import require
 from .flags import doc
-
 
 FORCE_HELP = ("also write into an output folder that holds files no reproduce run recorded as "
               "its own (.reproduce/manifest.json); a file in the way of one this run writes is "
@@ -23,7 +36,18 @@ FORCE_HELP = ("also write into an output folder that holds files no reproduce ru
 
 
 @dataclass(frozen=True)
-class Files:
+class Display:
+    """What a command shows while it works (on stderr; the results go to stdout)."""
+
+    progress: bool = doc(True, "show progress bars (--no-progress: only a line per phase)")
+    quiet: bool = doc(False, "show neither bars nor phase lines")
+
+    def check(self) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class Files(Display):
     """What every command that reads the data set shares."""
 
     data: str = doc("data/line.csv", "the data set: a CSV with columns x,y,split[,outlier]",
@@ -99,7 +123,6 @@ class Config(Training):
     gif_seconds: float = doc(5.0, "duration of each GIF in seconds (the last frame is held 10% of "
                                   "it)")
     quick: bool = doc(False, "smoke test: 2 runs of 5 epochs (overrides --runs and --epochs)")
-    progress: bool = doc(True, "show a progress bar")
 
     def check(self) -> None:
         super().check()
@@ -166,7 +189,7 @@ class DataConfig:
 
 
 @dataclass(frozen=True)
-class GifsConfig:
+class GifsConfig(Display):
     """Redraw the GIFs and figures of an earlier run from its recording.npz, without training."""
 
     out: str = doc("outputs", "the output folder of that run", path=True)
@@ -295,7 +318,6 @@ class SweepConfig(Training):
                                   "CPUs may round differently); graph: the in-graph loop of the "
                                   "five-run comparison")
     seed: int = doc(0, "first seed")
-    progress: bool = doc(True, "show a progress bar")
 
     def check(self) -> None:
         require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
@@ -374,7 +396,6 @@ class VariantsConfig(Files):
     activations: tuple = doc(ACTIVATIONS, "activations to compare, comma separated", item=str)
     zero_tol: float = doc(0.01, "|value| below this counts as zero")
     seed: int = doc(0, "base seed")
-    progress: bool = doc(True, "show a progress bar")
 
     def check(self) -> None:
         require(1 <= self.runs <= 1000, "--runs must be between 1 and 1,000")

@@ -45,6 +45,11 @@ def _tensorflow():
     return tensorflow
 
 
+def load() -> None:
+    """Import TensorFlow now (a command says so, as it takes seconds)."""
+    _tensorflow()
+
+
 class _Lazy:
     """A module that is imported when one of its attributes is first read."""
 

@@ -313,3 +313,17 @@ def test_l1_prunes_and_l2_barely_on_the_committed_data():
 def test_prelu_is_refused():
     with pytest.raises(ValueError, match="does not support the prelu activation"):
         prune.prune(net((1, 3, 1)), 0.01, "prelu")
+
+
+def test_dead_counts_of_a_stack_equal_find_dead_model_by_model():
+    rng = np.random.default_rng(0)
+    nets = []
+    for s in range(60):
+        p = model.glorot_init((1, 10, 10, 10, 1), s)
+        keep = rng.uniform(0.05, 0.5)  # from nearly every unit dead to nearly none
+        nets.append({k: v * (rng.random(v.shape) < keep) if k.endswith("/W") else v
+                     for k, v in p.items()})
+    got = prune.dead_counts(model.stack(nets), 0.01)
+    want = [[len(d) for d in prune.find_dead(p, 0.01)] for p in nets]
+    np.testing.assert_array_equal(got, want)
+    assert got.sum() > 100 and (got.sum(1) < 30).any()

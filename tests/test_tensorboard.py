@@ -84,3 +84,18 @@ def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
     assert penalty_ops(l1) & {"Abs", "Square"} == {"Abs"}
     assert all(penalty_ops(ops, "b") & {"Abs", "Square"} == {"Square"} for ops in (l1, l2))
     assert all("Relu" in ops.values() for ops in (l1, l2))
+
+
+def test_histograms_count_like_numpy_and_skip_what_is_not_finite():
+    from l1l2.output.tensorboard import histograms
+    w = np.random.default_rng(0).normal(size=(4, 100))
+    w[2, :50], w[3] = np.nan, np.inf
+    hs = histograms(w)
+    for i in range(3):
+        x = w[i][np.isfinite(w[i])]
+        counts, edges = np.histogram(x, bins=30)
+        assert hs[i].bucket == counts.tolist() and hs[i].num == len(x)
+        np.testing.assert_allclose(hs[i].bucket_limit, edges[1:])
+        assert (hs[i].min, hs[i].max) == (x.min(), x.max())
+        assert np.isclose(hs[i].sum, x.sum()) and np.isclose(hs[i].sum_squares, (x * x).sum())
+    assert hs[3].num == 0  # a diverged model: no histogram

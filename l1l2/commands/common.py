@@ -1,16 +1,19 @@
 """What the commands share: the runs of a comparison, their penalties, and the set-up checks."""
 
+from contextlib import nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
+from .. import tf1
 from ..core import data as data_mod
 from ..core import model, regularizers
 from ..core.engine import train_graph
 from ..core.train import evaluation_steps, sample_order, train_reference
 from ..errors import require
 from ..output.folder import check_writable
+from ..output.progress import Progress
 
 MAX_GB = 4  # memory the arrays of one command may need (this machine class has 24 GB)
 ABSURD = 1e30  # a cost or error beyond this is an overflow on its way to inf, not a result
@@ -56,8 +59,9 @@ def train(cfg, x, y, params0, penalty, **kw):
                   batch_size=cfg.batch_size, **engine_options(cfg), **kw)
 
 
-def train_runs(cfg, data, runs, progress=True, record=False):
+def train_runs(cfg, data, runs, progress=None, record=False):
     """Train all runs together (stacked models); (initial params, penalty, Trained).
+    `progress(n)` is told of every n model-steps done.
 
     Each run visits the samples in its order (drawn from its seed when shuffled); the test error
     is measured after every step of the last cfg.tail_epochs epochs and, with `record`, after
@@ -69,12 +73,30 @@ def train_runs(cfg, data, runs, progress=True, record=False):
     per_epoch = len(data.x_train) // cfg.batch_size
     tail = getattr(cfg, "tail_epochs", 0) * per_epoch
     steps = evaluation_steps(len(order), per_epoch if record else 0, tail)
-    with tqdm(total=len(order) * len(runs), unit="step", unit_scale=True, disable=not progress,
-              desc=f"training {len(runs)} models", leave=False) as bar:
-        trained = train(cfg, data.x_train, data.y_train, params0, penalty, order=order,
-                        eval_steps=steps, test=(data.x_test, data.y_test), record=record,
-                        progress=bar.update)
+    trained = train(cfg, data.x_train, data.y_train, params0, penalty, order=order,
+                    eval_steps=steps, test=(data.x_test, data.y_test), record=record,
+                    progress=progress)
     return params0, penalty, trained
+
+
+def show(cfg, tensorflow: bool = True) -> Progress:
+    """The phase lines and bars cfg asks for; the first phase imports TensorFlow."""
+    say = Progress(bars=cfg.progress, lines=not cfg.quiet)
+    with say.phase("importing TensorFlow") if tensorflow else nullcontext():
+        tf1.load()
+    return say
+
+
+def written(stage: Path, out) -> str:
+    """'wrote outputs/: results.md, figures/ (6 files), ...': what a command put in its stage."""
+    parts = []
+    for entry in sorted(stage.iterdir(), key=lambda p: (p.is_dir(), p.name)):
+        if entry.is_dir():
+            n = sum(1 for f in entry.rglob("*") if f.is_file())
+            parts.append(f"{entry.name}/ ({n} file{'s' * (n != 1)})")
+        else:
+            parts.append(entry.name)
+    return f"wrote {Path(out)}/: " + ", ".join(parts)
 
 
 def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1, drawing_gb: float = 0):

@@ -1,7 +1,6 @@
 """The blog's experiment: R runs each of none, L1 and L2 on one data set, then the tables."""
 import csv
 import io
-import sys
 import time
 from dataclasses import dataclass
 
@@ -9,13 +8,12 @@ import numpy as np
 
 from .. import blog
 from ..core import data as data_mod
-from ..core import model, train
-from ..core import regularizers
+from ..core import model, regularizers, train
 from ..core.train import ORDERS
-from ..output import curves, gifs, plots, record, recording, tensorboard
+from ..output import curves, drawing, gifs, record, recording, tensorboard
 from ..output.folder import staged
 from . import prune
-from .common import ABSURD, is_diverged, mean_std, plan, prepare, train_runs
+from .common import ABSURD, is_diverged, mean_std, plan, prepare, show, train_runs, written
 
 
 def result_rows(cfg, data, runs, penalty, trained):
@@ -158,63 +156,62 @@ def main(cfg) -> None:
                    drawing)
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
+    steps = cfg.epochs * len(data.x_train) // cfg.batch_size
+    say = show(cfg)
     # locked from here: a second run on --out stops at once
     with staged(cfg.out, owns=OWNED, force=cfg.force) as stage:
-        params0, penalty, both = train_runs(cfg, data, runs + other, progress=cfg.progress,
-                                            record=True)
+        what = (f"training {len(runs)} models ({len(runs)} more in the {other[0].order} order "
+                "for the learning curves)")
+        with say.phase(what, total=steps * len(runs + other), unit="model-step") as update:
+            params0, penalty, both = train_runs(cfg, data, runs + other, progress=update,
+                                                record=True)
         mine = np.arange(len(runs))
         trained, params0 = both.take(mine), {k: v[mine] for k, v in params0.items()}
         penalty = regularizers.stack([penalty.pick(i) for i in mine])
         rows = result_rows(cfg, data, runs, penalty, trained)
         o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started, (runs + other, both))
         table = to_markdown(cfg, rows, data)
-        write_outputs(stage, o, table)
+        write_outputs(stage, o, table, say)
         record.write(stage / "config.json", cfg, started, seeds={r.name: r.seed for r in runs},
                      data_sha256=data.sha256)
+        wrote = written(stage, cfg.out)
     print(table)
-    print(f"done: {len(runs)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s "
-          f"-> {cfg.out}/results.md")
+    print(f"done: {len(runs + other)} models x {cfg.epochs} epochs in "
+          f"{time.time() - started:.1f} s; {wrote}")
 
 
-def write_outputs(stage, o, table):
-    """Tables, recording, figures and, as the config asks, GIFs, TensorBoard events, checkpoints, pruning."""
+def write_outputs(stage, o, table, say):
+    """Tables, recording, figures and, as the config asks, GIFs, TensorBoard events,
+    checkpoints, pruning; a phase line each. The pictures are drawn by a second process while
+    TensorFlow writes the rest, so the two cores share the work."""
     cfg = o.cfg
-    say = (lambda msg: print(msg, file=sys.stderr)) if cfg.progress else (lambda msg: None)
-    write_results(stage, o, table)
-    rec = recording.from_outcome(o)
-    recording.save(stage / recording.FILE, rec)
-    say("figures" + (" and GIFs" if cfg.gifs else "") + "...")
-    write_figures(stage, rec, cfg.gif_seconds if cfg.gifs else None)
-    if cfg.tensorboard:
-        say("TensorBoard event files...")
-        tensorboard.write_all(stage, o)
-    if cfg.checkpoints:
-        say("checkpoints...")
-        prune.save_checkpoints(stage, o)
-    if cfg.prune and any(prune.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
-        say("pruning and retraining the L1 runs...")
-        prune.prune_runs(cfg, o, stage)
+    with say.phase("tables, recording and fits"):
+        write_results(stage, o, table)
+        rec = recording.from_outcome(o)
+        recording.save(stage / recording.FILE, rec)
+        per_epoch = len(o.data.x_train) // cfg.batch_size
+        curve_args = (*o.curves, per_epoch, cfg.tail_epochs * per_epoch, len(o.data.x_test))
+        fit_args = (o.data, *fit_curves(cfg, o.runs, o.trained, o.penalty),
+                    f"Fits of run 0, lambda = {cfg.lam}")
+    with drawing.second_process() as pool:
+        drawn = pool.submit(drawing.everything, stage, rec, cfg.gif_seconds if cfg.gifs else None,
+                            curve_args, fit_args)
+        if cfg.tensorboard:
+            with say.phase("TensorBoard event files (written after training, one per epoch)"):
+                tensorboard.write_all(stage, o)
+        if cfg.checkpoints:
+            with say.phase(f"{len(o.runs)} checkpoints"):
+                prune.save_checkpoints(stage, o)
+        if cfg.prune and any(prune.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
+            with say.phase("pruning the L1 runs and retraining the smaller nets"):
+                prune.prune_runs(cfg, o, stage)
+        with say.phase("figures" + (" and GIFs" if cfg.gifs else "") + ", drawn meanwhile"):
+            drawn.result()
 
 
 def write_results(stage, o, table):
     (stage / "results.csv").write_text(to_csv(o.rows), encoding="utf-8")
     (stage / "results.md").write_text(table, encoding="utf-8")
-    (stage / "figures").mkdir(exist_ok=True)
     per_epoch = len(o.data.x_train) // o.cfg.batch_size
     (stage / "curves.csv").write_text(curves.to_csv(curves.rows(*o.curves, per_epoch)),
                                       encoding="utf-8")
-    curves.figure(stage / "figures" / "learning_curves.png", *o.curves, per_epoch,
-                  o.cfg.tail_epochs * per_epoch, len(o.data.x_test))
-    grid, preds = fit_curves(o.cfg, o.runs, o.trained, o.penalty)
-    plots.fit_figure(o.data, grid, preds, stage / "figures" / "fit.png",
-                     f"Fits of run 0, lambda = {o.cfg.lam}")
-
-
-def write_figures(folder, rec, gif_seconds):
-    """sparsity, weight histogram and error figures; the GIFs too unless gif_seconds is None."""
-    (folder / "figures").mkdir(exist_ok=True)
-    plots.sparsity_figure(rec, folder / "figures" / "sparsity.png")
-    plots.weights_hist_figure(rec, folder / "figures" / "weights_hist.png")
-    plots.errors_figure(rec, folder / "figures" / "errors.png", blog.L1_TEST_ERRORS)
-    if gif_seconds is not None:
-        gifs.write_all(folder / "gifs", rec, gif_seconds)

@@ -17,8 +17,9 @@ import numpy as np
 
 from .. import blog
 from ..core import checkpoints, model, regularizers, train
-from ..core.activations import np_activation, parse as parse_activation
 from ..core import pruning as prune
+from ..core.activations import np_activation
+from ..core.activations import parse as parse_activation
 from ..core.train import sample_order
 from ..output import record
 from ..output.folder import staged
@@ -62,19 +63,26 @@ def test_errors(models, data, penalty, activation="identity"):
     return train.evaluate(model.stack(models), data.x_test, data.y_test, pen, activation)[1]
 
 
-def analyse(p: Pruned, data, tol, activation="identity") -> Pruned:
-    """Prune one trained model; measure its test error and the prediction change against the
-    bound."""
-    p.pruning = prune.prune(p.before, tol, activation)
-    if p.pruning.constant or not any(p.pruning.dead):
-        return p
+def analyse(items: list, data, tol, activation="identity") -> list:
+    """Prune each trained model; measure the prediction change against the bound, and the
+    pruned nets' test errors (one evaluation per pruned size)."""
     x = data.x[:, None].astype(np.float64)
-    diff = (prune.forward(p.before, x, activation)[-1]
-            - prune.forward(p.pruning.params, x, activation)[-1])
-    p.max_diff = float(np.abs(diff).max())
-    p.bound = float(prune.error_bound(p.before, p.pruning.zeroed, x, activation).max())
-    p.error_pruned = float(test_errors([p.pruning.params], data, p.penalty, activation)[0])
-    return p
+    groups = defaultdict(list)
+    for p in items:
+        p.pruning = prune.prune(p.before, tol, activation)
+        if p.pruning.constant or not any(p.pruning.dead):
+            continue
+        diff = (prune.forward(p.before, x, activation)[-1]
+                - prune.forward(p.pruning.params, x, activation)[-1])
+        p.max_diff = float(np.abs(diff).max())
+        p.bound = float(prune.error_bound(p.before, p.pruning.zeroed, x, activation).max())
+        groups[prune.sizes_of(p.pruning.params)].append(p)
+    for ps in groups.values():
+        pen = regularizers.stack([p.penalty for p in ps])
+        nets = model.stack([p.pruning.params for p in ps])
+        for p, e in zip(ps, train.evaluate(nets, data.x_test, data.y_test, pen, activation)[1]):
+            p.error_pruned = float(e)
+    return items
 
 
 def retrain(items: list, data, cfg, hows: tuple = HOWS) -> None:
@@ -190,11 +198,12 @@ def prune_runs(cfg, o, folder: Path) -> list:
     for i, r in enumerate(o.runs):
         pen = o.penalty.pick(i)
         if has_l1(pen) and not o.rows[i]["diverged"]:
-            p = Pruned(r.name, r.seed, r.order, pen, model.unstack(o.trained.params, i),
-                       o.rows[i]["test_error_final"],
-                       records.run_settings(cfg, r.method, r.seed, pen, cfg.zero_tol, data),
-                       str(Path(cfg.out) / "checkpoints" / checkpoint_name(r.name)))
-            items.append(analyse(p, o.data, cfg.zero_tol, cfg.activation))
+            items.append(Pruned(r.name, r.seed, r.order, pen, model.unstack(o.trained.params, i),
+                                o.rows[i]["test_error_final"],
+                                records.run_settings(cfg, r.method, r.seed, pen, cfg.zero_tol,
+                                                     data),
+                                str(Path(cfg.out) / "checkpoints" / checkpoint_name(r.name))))
+    analyse(items, o.data, cfg.zero_tol, cfg.activation)
     retrain(items, o.data, cfg, HOWS)
     if cfg.checkpoints:
         checkpoints.save_all([e for p in items if p.retrained
@@ -247,12 +256,12 @@ def main(cfg) -> None:
     error = float(test_errors([ck.params], data, penalty, run.activation)[0])
     for note in records.notes(cfg, run, ck, penalty, error, data.sha256):
         print(f"note: {note}", file=sys.stderr)
-    p = analyse(Pruned((ck.record or {}).get("name") or Path(cfg.checkpoint).name, run.seed,
-                       run.order, penalty, ck.params, error,
-                       records.run_settings(run, run.method, run.seed, penalty, run.tol,
-                                            records.data_record(run.data, data.sha256)),
-                       str(cfg.checkpoint), records.overrides(cfg, run, ck.record)),
-                data, run.tol, run.activation)
+    [p] = analyse([Pruned((ck.record or {}).get("name") or Path(cfg.checkpoint).name, run.seed,
+                          run.order, penalty, ck.params, error,
+                          records.run_settings(run, run.method, run.seed, penalty, run.tol,
+                                               records.data_record(run.data, data.sha256)),
+                          str(cfg.checkpoint), records.overrides(cfg, run, ck.record))],
+                  data, run.tol, run.activation)
     if not prunable(p, run.tol):
         return
     with staged(run.out, owns=("pruned",), force=run.force) as stage:

@@ -3,10 +3,9 @@
 from pathlib import Path
 
 from ..errors import require
-from ..output import gifs, recording
+from ..output import drawing, gifs, recording
 from ..output.folder import staged
 from .common import MAX_GB
-from .experiment import write_figures
 
 
 def main(cfg) -> None:
@@ -18,5 +17,5 @@ def main(cfg) -> None:
     require(gb <= MAX_GB, f"drawing {path} needs about {gb:,.1f} GB of memory, more than the "
                           f"{MAX_GB} GB allowed: lower --gif-seconds (fewer frames)")
     with staged(cfg.out, merge=True, owns=("figures", "gifs"), force=cfg.force) as stage:
-        write_figures(stage, rec, cfg.gif_seconds)
+        drawing.figures(stage, rec, cfg.gif_seconds)
     print(f"redrew figures and GIFs from {path}")

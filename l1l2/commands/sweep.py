@@ -10,10 +10,8 @@ import io
 import time
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from ..core import model, regularizers, stats, train
 from ..core import pruning as prune
@@ -23,7 +21,7 @@ from ..output import record
 from ..output.folder import staged
 from ..output.plots import METHOD_COLORS, plt
 from . import verdict
-from .common import is_diverged, prepare
+from .common import is_diverged, prepare, show, written
 
 FIELDS = ["method", "lam", "seed", "order", "test_error_final", "test_error_tail_mean",
           "train_cost", "diverged", "dead_fraction", "pruned_sizes"]
@@ -52,7 +50,7 @@ def plan(cfg) -> list[Model]:
     return models
 
 
-def run_chunk(cfg, d, chunk, bar):
+def run_chunk(cfg, d, chunk, progress):
     """Train one chunk of models together; (one row per model, [epochs + 1, R] epoch errors)."""
     params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
@@ -63,20 +61,20 @@ def run_chunk(cfg, d, chunk, bar):
     engine = train_compiled if cfg.engine == "compiled" else train_graph
     out = engine(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
                  batch_size=cfg.batch_size, order=order, eval_steps=steps,
-                 test=(d.x_test, d.y_test), progress=bar.update)
+                 test=(d.x_test, d.y_test), progress=progress)
     _, loss, reg = train.evaluate(out.params, d.x_train, d.y_train, pen)
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
-    n_hidden = sum(cfg.sizes[1:-1])
+    hidden = np.array(cfg.sizes[1:-1])
+    dead = prune.dead_counts(out.params, cfg.zero_tol)  # [R, hidden layers]
     rows = []
     for i, m in enumerate(chunk):
-        dead = prune.find_dead(model.unstack(out.params, i), cfg.zero_tol)
-        sizes = [n - len(x) for n, x in zip(cfg.sizes[1:-1], dead)]
+        sizes = (hidden - dead[i]).tolist()
         final = out.test_error[-1, i]
         rows.append({"method": m.method, "lam": m.lam, "seed": m.seed, "order": m.order,
                      "test_error_final": final, "test_error_tail_mean": tail[i],
                      "train_cost": loss[i] + reg[i],
                      "diverged": is_diverged(out.diverged_at[i], final, tail[i], loss[i] + reg[i]),
-                     "dead_fraction": sum(map(len, dead)) / n_hidden,
+                     "dead_fraction": dead[i].sum() / hidden.sum(),
                      "pruned_sizes": "constant" if 0 in sizes
                      else "-".join(map(str, (1, *sizes, 1)))})
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
@@ -89,26 +87,29 @@ def main(cfg) -> None:
     d = prepare(cfg, chunk, cfg.sizes, cfg.epochs + 2 + cfg.tail_epochs * 40, cfg.batch_size)
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
     rows, curves = [], []
-    with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage, tqdm(
-            total=steps * len(models), unit="model-step", unit_scale=True,
-            disable=not cfg.progress, leave=False, desc=f"training {len(models)} models") as bar:
-        for start in range(0, len(models), chunk):
-            got, epoch_errors = run_chunk(cfg, d, models[start:start + chunk], bar)
-            rows += got
-            curves.append(epoch_errors)
-        folder = stage / "sweep"
-        folder.mkdir()
-        entries = verdict.paired_entries(cfg, rows, orders(cfg))
-        report = to_markdown(cfg, rows, entries, len(d.x_test))
-        (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
-        (folder / "sweep.md").write_text(report, encoding="utf-8")
-        (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
-        figure(cfg, rows, folder / "sweep.png")
-        verdict.epoch_figure(cfg, models, np.concatenate(curves, axis=1), folder / "paired_vs_epoch.png")
-        record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
+    say = show(cfg)
+    with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage:
+        what = f"training {len(models)} models ({cfg.engine} engine)"
+        with say.phase(what, total=steps * len(models), unit="model-step") as update:
+            for start in range(0, len(models), chunk):
+                got, epoch_errors = run_chunk(cfg, d, models[start:start + chunk], update)
+                rows += got
+                curves.append(epoch_errors)
+        with say.phase("the paired comparison, tables and figures"):
+            folder = stage / "sweep"
+            folder.mkdir()
+            entries = verdict.paired_entries(cfg, rows, orders(cfg))
+            report = to_markdown(cfg, rows, entries, len(d.x_test))
+            (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
+            (folder / "sweep.md").write_text(report, encoding="utf-8")
+            (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
+            figure(cfg, rows, folder / "sweep.png")
+            verdict.epoch_figure(cfg, models, np.concatenate(curves, axis=1),
+                                 folder / "paired_vs_epoch.png")
+            record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
+            wrote = written(stage, cfg.out)
     print(report)
-    print(f"done: {len(models)} models in {time.time() - started:.1f} s -> "
-          f"{Path(cfg.out) / 'sweep'}")
+    print(f"done: {len(models)} models in {time.time() - started:.1f} s; {wrote}")
 
 
 def to_csv(rows) -> str:

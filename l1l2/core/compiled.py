@@ -172,9 +172,9 @@ class LoopSpec:
     unroll: int      # SGD steps per iteration of the inner loop
 
 
-def sample_batch(table, base, i, x, y):
-    """x and y [B, 1, 1 or R] of step i: row (i - base) mod len(table) of table [P, 1 or R, B]."""
-    rows = tf.transpose(table[tf.math.floormod(i - base, tf.shape(table)[0])])   # [B, 1 or R]
+def sample_batch(table, i, x, y):
+    """x and y [B, 1, 1 or R] of step i: row i mod len(table) of table [P, 1 or R, B]."""
+    rows = tf.transpose(table[tf.math.floormod(i, tf.shape(table)[0])])   # [B, 1 or R]
     return tf.gather(x, rows)[:, None, :], tf.gather(y, rows)[:, None, :]
 
 
@@ -184,8 +184,8 @@ def make_loop(spec: LoopSpec):
     act = activation_fn(spec.activation)
 
     def step(i, ws, diverged, data):
-        x, y, table, base, lr, l1, l2 = data
-        xb, yb = sample_batch(table, base, i, x, y)
+        x, y, table, lr, l1, l2 = data
+        xb, yb = sample_batch(table, i, x, y)
         cost, grads = cost_and_grads(ws, xb, yb, act, l1, l2)
         diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)
         return sgd_update(ws, grads, lr, l1, l2), diverged
@@ -200,9 +200,9 @@ def make_loop(spec: LoopSpec):
         return errs, frames
 
     @tf.function(jit_compile=True, autograph=False)
-    def run(ws, diverged, x, y, x_test, y_test, table, base, lr, l1, l2,
+    def run(ws, diverged, x, y, x_test, y_test, table, lr, l1, l2,
             eval_steps, s0, s1, f_first, f_stop):
-        data = (x, y, table, base, lr, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
+        data = (x, y, table, lr, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
         n_models = tf.shape(diverged)[0]
         errs = tf.zeros([spec.n_frames if spec.has_test else 0, n_models])
         frames = [tf.zeros([spec.n_frames if spec.record else 0, *w.shape]) for w in ws]
@@ -305,15 +305,14 @@ def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batc
     if order is not None:
         table = pad_models(np.moveaxis(table, 1, -1), pad)     # [steps, B, R]: pad the models
         table = np.moveaxis(table, -1, 1)
-    chunk_len = len(table) if order is None else max(s1 - s0 for s0, s1, *_ in calls)
-    loop = compiled_loop(spec, ws, data, (chunk_len, *table.shape[1:]))
+    loop = compiled_loop(spec, ws, data, table.shape)
 
     diverged = np.full(n_models + pad, -1, np.int32)
     errs, frames = [], []
     for s0, s1, f0, f1 in calls:
-        chunk = table if order is None else pad_rows(table[s0:s1], chunk_len)
-        ws, diverged, err, fr = loop.run(ws, diverged, data, chunk, 0 if order is None else s0,
-                                         (s0, s1, f0, f1))
+        # the whole table every call, read at row i mod its length (an offset that changed
+        # from call to call made XLA compile the loop again for each value)
+        ws, diverged, err, fr = loop.run(ws, diverged, data, table, (s0, s1, f0, f1))
         errs.append(err[:f1 - f0, :n_models])
         frames.append([f[:f1 - f0, ..., :n_models] for f in fr])
         if progress:
@@ -330,11 +329,6 @@ def pad_models(a: np.ndarray, pad: int) -> np.ndarray:
     return a if not pad else np.concatenate([a] + [a[..., -1:]] * pad, axis=-1)
 
 
-def pad_rows(a: np.ndarray, n: int) -> np.ndarray:
-    """a with its first axis padded by zeros to length n (the last call may be a step shorter)."""
-    return a if len(a) == n else np.concatenate([a, np.zeros((n - len(a), *a.shape[1:]), a.dtype)])
-
-
 class Loop:
     """One compiled loop in its own graph and session, fed through placeholders, so that calls
     with the same shapes (a sweep, a progress bar's calls) reuse the compilation."""
@@ -347,17 +341,16 @@ class Loop:
             self.data = {k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
                          for k, v in data.items()}
             self.table = v1.placeholder(tf.int32, table_shape)
-            self.base = v1.placeholder(tf.int32, [])
             self.call = [v1.placeholder(tf.int32, []) for _ in range(4)]  # s0, s1, f_first, f_stop
             d = self.data
             self.fetch = make_loop(spec)(
                 self.ws, self.diverged, d["x"], d["y"], d["x_test"], d["y_test"], self.table,
-                self.base, d["lr"], d["l1"], d["l2"], d["eval_steps"], *self.call)
+                d["lr"], d["l1"], d["l2"], d["eval_steps"], *self.call)
             self.session = session(self.graph)
 
-    def run(self, ws, diverged, data, table, base, call):
+    def run(self, ws, diverged, data, table, call):
         feed = {**dict(zip(self.ws, ws)), self.diverged: diverged, self.table: table,
-                self.base: base, **dict(zip(self.call, call))}
+                **dict(zip(self.call, call))}
         feed.update((self.data[k], v) for k, v in data.items())
         return self.session.run(self.fetch, feed)
 

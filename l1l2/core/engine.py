@@ -13,8 +13,15 @@ import numpy as np
 from ..tf1 import session, tf, v1
 from . import model
 from .regularizers import proximal_split, soft_threshold
-from .train import (Trained, default_eval_steps, file_order, first_nonfinite, l1_term, step_noise,
-                    variables_named)
+from .train import (
+    Trained,
+    default_eval_steps,
+    file_order,
+    first_nonfinite,
+    l1_term,
+    step_noise,
+    variables_named,
+)
 
 PROGRESS_CALLS = 10  # session calls when a progress bar wants updates (one call is ~10% faster)
 

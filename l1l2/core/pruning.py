@@ -67,6 +67,22 @@ def find_dead(params, tol):
     return dead
 
 
+def dead_counts(params: dict, tol: float) -> np.ndarray:
+    """[R, hidden layers] the number of dead units of each of R stacked models: the units
+    find_dead finds, by the same two rules applied to every model at once until nothing changes
+    (the rules only ever add dead units, so the order they are applied in does not matter)."""
+    small = [np.abs(params[f"{n}/W"]) < tol for n in layer_names(params)]  # [R, in, out]
+    alive = [np.ones(w.shape[:2], bool) for w in small] + [np.ones(small[-1].shape[::2], bool)]
+    while True:
+        before = sum(int(a.sum()) for a in alive)
+        for k in range(1, len(small)):
+            dead_in = (small[k - 1] | ~alive[k - 1][:, :, None]).all(axis=1)
+            dead_out = (small[k] | ~alive[k + 1][:, None, :]).all(axis=2)
+            alive[k] &= ~(dead_in | dead_out)
+        if sum(int(a.sum()) for a in alive) == before:
+            return np.stack([(~a).sum(1) for a in alive[1:-1]], axis=1)
+
+
 def prune(params, tol, activation="identity"):
     """Detect dead units and cut them out, folding constant units into the next bias."""
     if np_activation(activation) is None:

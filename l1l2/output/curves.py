@@ -55,7 +55,7 @@ def figure(path, runs, trained, steps_per_epoch: int, tail_steps: int, n_test: i
         bottom.set(title=f"{order}: after every SGD step of the last {tail_steps} steps",
                    xlabel="SGD step")
         for ax in (top, bottom):
-            ax.grid(alpha=0.3, which="both")
+            ax.grid(alpha=0.3)
             ax.legend(frameon=False, fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"total absolute error on the {n_test} test samples")

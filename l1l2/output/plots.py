@@ -126,8 +126,9 @@ def error_points(rec, blog_l1) -> list:
         label = m + (f"\n({(~ok).sum()} diverged)" if (~ok).any() else "")
         cols.append((label, method_color(m), "o", runs[ok], strip_x(i, len(e))[ok], e[ok]))
     blog = np.asarray(blog_l1, float)
-    cols.append(("l1 (blog,\nits own data)", method_color("l1"), "x", np.arange(len(blog)),
-                 strip_x(len(cols), len(blog)), blog))
+    if len(blog):
+        cols.append(("l1 (blog,\nits own data)", method_color("l1"), "x", np.arange(len(blog)),
+                     strip_x(len(cols), len(blog)), blog))
     return cols
 
 

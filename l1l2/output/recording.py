@@ -4,7 +4,7 @@ import zlib
 
 import numpy as np
 
-from ..core import model
+from ..core import data, model
 from ..errors import InputError
 from ..files import file_problem
 
@@ -56,6 +56,7 @@ def from_outcome(o):
             "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
             "frame_steps": t.frame_steps[keep], "step_cost": t.step_cost,
             "frame_test_error": t.test_error[keep], "n_test": len(o.data.x_test),
+            "protocol_data": data.is_protocol_data(o.data),
             "steps_per_epoch": per_epoch,
             "methods": np.array([r.method for r in o.runs]), "runs": np.array([r.run for r in o.runs]),
             "seeds": np.array([r.seed for r in o.runs]),

@@ -1,0 +1,45 @@
+"""The pictures of a run, drawn in a second process while TensorFlow writes the rest.
+
+Drawing (matplotlib, the GIFs) and TensorFlow's work (event files, checkpoints, retraining)
+are both Python-heavy, so two threads would take turns on one interpreter lock; a second
+process uses the second core. It is spawned, not forked: a fork would copy TensorFlow's threads
+in whatever state they are. It imports no TensorFlow and leaves Ctrl-C to the main process.
+"""
+
+import multiprocessing
+import signal
+from concurrent.futures import ProcessPoolExecutor
+
+from .. import blog
+from . import curves, gifs, plots
+
+
+def figures(folder, rec, gif_seconds) -> None:
+    """sparsity, weight histogram and error figures; the GIFs too unless gif_seconds is None.
+    The blog's L1 runs stand beside ours only on the protocol's data set."""
+    (folder / "figures").mkdir(exist_ok=True)
+    plots.sparsity_figure(rec, folder / "figures" / "sparsity.png")
+    plots.weights_hist_figure(rec, folder / "figures" / "weights_hist.png")
+    anchor = blog.L1_TEST_ERRORS if bool(rec.get("protocol_data", False)) else ()
+    plots.errors_figure(rec, folder / "figures" / "errors.png", anchor)
+    if gif_seconds is not None:
+        gifs.write_all(folder / "gifs", rec, gif_seconds)
+
+
+def everything(folder, rec, gif_seconds, curve_args, fit_args) -> None:
+    """The main run's pictures: learning curves, fits, then figures() (and the GIFs)."""
+    (folder / "figures").mkdir(exist_ok=True)
+    curves.figure(folder / "figures" / "learning_curves.png", *curve_args)
+    plots.fit_figure(*fit_args[:3], folder / "figures" / "fit.png", fit_args[3])
+    figures(folder, rec, gif_seconds)
+
+
+def _leave_signals_to_the_parent() -> None:
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def second_process() -> ProcessPoolExecutor:
+    """One spawned worker process (use it in a with-block: leaving it waits for the work)."""
+    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_leave_signals_to_the_parent)
