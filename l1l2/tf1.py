@@ -12,9 +12,12 @@ loop reproduces the reference loop and a seed gives the same numbers on any x86 
   scalars and for one-entry vectors.
 """
 
+import contextlib
 import functools
 import os
+import signal
 import sys
+import threading
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ONEDNN_ASKED = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # what the environment asked for, recorded
@@ -35,7 +38,8 @@ def _tensorflow():
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # its C++ side prints CUDA-probe lines before any log level applies
     try:
-        import tensorflow
+        with _interrupts_after():
+            import tensorflow
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -43,6 +47,27 @@ def _tensorflow():
     tensorflow.compat.v1.disable_eager_execution()
     tensorflow.get_logger().setLevel("ERROR")
     return tensorflow
+
+
+@contextlib.contextmanager
+def _interrupts_after():
+    """Ctrl-C, SIGTERM and SIGHUP wait until the block is done, then interrupt: an interrupt in
+    the middle of TensorFlow's import can be swallowed by its import code."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got = []
+    old = {s: signal.signal(s, lambda n, _: got.append(n)) for s in INTERRUPTS}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    if got:
+        raise KeyboardInterrupt
+
+
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def load() -> None:

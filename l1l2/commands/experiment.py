@@ -157,9 +157,9 @@ def main(cfg) -> None:
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
-    say = show(cfg)
     # locked from here: a second run on --out stops at once
     with staged(cfg.out, owns=OWNED, force=cfg.force) as stage:
+        say = show(cfg)  # after every check: a refusal is the only line
         what = (f"training {len(runs)} models ({len(runs)} more in the {other[0].order} order "
                 "for the learning curves)")
         with say.phase(what, total=steps * len(runs + other), unit="model-step") as update:

@@ -87,8 +87,8 @@ def main(cfg) -> None:
     d = prepare(cfg, chunk, cfg.sizes, cfg.epochs + 2 + cfg.tail_epochs * 40, cfg.batch_size)
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
     rows, curves = [], []
-    say = show(cfg)
     with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage:
+        say = show(cfg)  # after every check: a refusal is the only line
         what = f"training {len(models)} models ({cfg.engine} engine)"
         with say.phase(what, total=steps * len(models), unit="model-step") as update:
             for start in range(0, len(models), chunk):
