@@ -215,6 +215,6 @@ def test_smallest_valid_recording_redraws(tmp_path, capsys):
         "test_error": np.array([1.0]), "lam": 0.0, "zero_tol": 0.01,
         "frame_test_error": np.array([[3.0], [1.0]])})
     main(["gifs", "--out", str(tmp_path), "--gif-seconds", "0.1", "--force"])  # no manifest
-    assert "redrew figures and GIFs" in capsys.readouterr().out
+    assert "redrew the figures and GIFs of" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "gifs").iterdir()) == ["weights_l1.gif", "weights_l1.png"]
     assert len(list((tmp_path / "figures").iterdir())) == 3

@@ -24,7 +24,7 @@ from ..core.train import sample_order
 from ..output import record
 from ..output.folder import staged
 from . import records
-from .common import mean_std, prepare
+from .common import mean_std, prepare, show, written
 from .common import train as train_models
 
 HOWS = ("scratch", "finetune")   # the ways of retraining; the main run does both
@@ -253,6 +253,7 @@ def main(cfg) -> None:
     ck = checkpoints.load(cfg.checkpoint)
     run, penalty = records.settle(cfg, ck)
     data = prepare(run, 2, prune.sizes_of(ck.params), 0, run.batch_size)
+    say = show(run)
     error = float(test_errors([ck.params], data, penalty, run.activation)[0])
     for note in records.notes(cfg, run, ck, penalty, error, data.sha256):
         print(f"note: {note}", file=sys.stderr)
@@ -265,12 +266,15 @@ def main(cfg) -> None:
     if not prunable(p, run.tol):
         return
     with staged(run.out, owns=("pruned",), force=run.force) as stage:
-        retrain([p], data, run, hows(run.retrain))
-        intro = records.provenance(run, penalty, ck.record, p.overrides)
-        warned = records.warnings(run, ck.record, error, data.sha256) if ck.record else []
-        write_pruned(stage / "pruned", p, run, intro, warned)
-        record.write(stage / "pruned" / "config.json", run, started, data_sha256=data.sha256)
-    print(summary_line(p, run))
+        with say.phase(f"retraining the pruned net ({run.retrain})"):
+            retrain([p], data, run, hows(run.retrain))
+        with say.phase("checkpoints and report"):
+            intro = records.provenance(run, penalty, ck.record, p.overrides)
+            warned = records.warnings(run, ck.record, error, data.sha256) if ck.record else []
+            write_pruned(stage / "pruned", p, run, intro, warned)
+            record.write(stage / "pruned" / "config.json", run, started, data_sha256=data.sha256)
+            wrote = written(stage / "pruned", Path(run.out) / "pruned")
+    print(summary_line(p, run) + f"; {wrote}")
 
 
 def prunable(p: Pruned, tol) -> bool:
@@ -308,7 +312,7 @@ def write_pruned(folder: Path, p: Pruned, cfg, intro: str, warned=()) -> None:
 
 
 def summary_line(p: Pruned, cfg) -> str:
-    """The one line prune prints: sizes, dead units, the test errors, where it wrote."""
+    """The line prune prints: sizes, dead units, the test errors."""
     after = sizes_text(prune.sizes_of(p.pruning.params))
     retrained = ", ".join(f"{getattr(p, 'error_' + how):.2f} {RETRAINED[how]}"
                           for how in p.retrained)
@@ -316,4 +320,4 @@ def summary_line(p: Pruned, cfg) -> str:
             f"(dead: {prune.describe(p.pruning.dead)}); test error {p.error_before:.2f} -> "
             f"{p.error_pruned:.2f} pruned (max |change| {p.max_diff:.1e} <= bound "
             f"{p.bound:.1e})" + (f" -> {retrained}" if retrained else "")
-            + f"; wrote {cfg.out}/pruned/")
+            )

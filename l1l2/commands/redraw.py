@@ -5,7 +5,7 @@ from pathlib import Path
 from ..errors import require
 from ..output import drawing, gifs, recording
 from ..output.folder import staged
-from .common import MAX_GB
+from .common import MAX_GB, show, written
 
 
 def main(cfg) -> None:
@@ -17,5 +17,7 @@ def main(cfg) -> None:
     require(gb <= MAX_GB, f"drawing {path} needs about {gb:,.1f} GB of memory, more than the "
                           f"{MAX_GB} GB allowed: lower --gif-seconds (fewer frames)")
     with staged(cfg.out, merge=True, owns=("figures", "gifs"), force=cfg.force) as stage:
-        drawing.figures(stage, rec, cfg.gif_seconds)
-    print(f"redrew figures and GIFs from {path}")
+        with show(cfg, tensorflow=False).phase("figures and GIFs"):
+            drawing.figures(stage, rec, cfg.gif_seconds)
+        wrote = written(stage, cfg.out)
+    print(f"redrew the figures and GIFs of {path}; {wrote}")

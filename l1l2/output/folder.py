@@ -41,8 +41,10 @@ import time
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
+from .. import tf1
 from ..files import storage_problem
 from . import record
+from .progress import Progress
 
 CONTROL = ".reproduce"                        # the folder's own bookkeeping, inside <out>
 MANIFEST, JOURNAL, LOCK = "manifest.json", "journal.json", "lock"
@@ -510,11 +512,17 @@ def write_analysis(cfg, name: str, started: float, measure, data) -> None:
     check_writable(cfg.out)
     owns = [f"analysis/{name}.{ext}" for ext in ("md", "png", "json")]
     with staged(cfg.out, owns=owns, force=cfg.force) as stage:
-        report, draw = measure()
-        folder = stage / "analysis"
-        folder.mkdir()
-        draw(folder / f"{name}.png")
-        (folder / f"{name}.md").write_text(report, encoding="utf-8")
-        record.write(folder / f"{name}.json", cfg, started, data_sha256=data.sha256)
+        say = Progress(bars=cfg.progress, lines=not cfg.quiet)
+        with say.phase("importing TensorFlow"):
+            tf1.load()
+        with say.phase(f"training and measuring ({name})"):
+            report, draw = measure()
+        with say.phase("report and figure"):
+            folder = stage / "analysis"
+            folder.mkdir()
+            draw(folder / f"{name}.png")
+            (folder / f"{name}.md").write_text(report, encoding="utf-8")
+            record.write(folder / f"{name}.json", cfg, started, data_sha256=data.sha256)
     print(report)
-    print(f"done in {time.time() - started:.1f} s -> {Path(cfg.out) / 'analysis'}")
+    print(f"done in {time.time() - started:.1f} s; wrote {Path(cfg.out) / 'analysis'}/: "
+          f"{name}.md, {name}.png, {name}.json")

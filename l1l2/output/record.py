@@ -47,10 +47,15 @@ def numerics() -> dict:
             "environment": {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ}}
 
 
+def text(cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None,
+         **extra) -> str:
+    """The run record (make) as JSON text, with `extra` entries."""
+    return json.dumps({**make(cfg, started, seeds, data_sha256), **extra}, indent=2) + "\n"
+
+
 def write(path, cfg, started: float, seeds: dict | None = None,
           data_sha256: str | None = None) -> None:
-    text = json.dumps(make(cfg, started, seeds, data_sha256), indent=2) + "\n"
-    Path(path).write_text(text, encoding="utf-8")
+    Path(path).write_text(text(cfg, started, seeds, data_sha256), encoding="utf-8")
 
 
 def _timestamp(t):
