@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import run_reproduce
 from l1l2.core import data, engine, model, regularizers, train
 from l1l2.output import gifs, plots
 
@@ -282,10 +281,10 @@ def test_short_gif_drops_frames_rather_than_go_below_20ms(tmp_path):
     assert sum(durations) == 1000 and min(durations) >= 20
 
 
-def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path):
+def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path, capsys):
+    from l1l2.cli import main
     shutil.copy(quick_run / "recording.npz", tmp_path)
-    res = run_reproduce("gifs", "--out", tmp_path, "--gif-seconds", "2", "--force")  # a copy
-    assert res.returncode == 0, res.stderr
+    main(["gifs", "--out", str(tmp_path), "--gif-seconds", "2", "--force"])  # a copy: --force
     for m in ("none", "l1", "l2"):
         with Image.open(tmp_path / "gifs" / f"weights_{m}.gif") as im:
             assert im.n_frames == 6  # 5 epochs + the initial weights
@@ -293,10 +292,13 @@ def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path):
     assert (tmp_path / "figures" / "sparsity.png").exists()
 
 
-def test_reproduce_gifs_without_recording_is_one_line(tmp_path):
-    res = run_reproduce("gifs", "--out", tmp_path)
-    assert res.returncode == 2 and "no recording at" in res.stderr
-    assert res.stderr.count("\n") == 1 and "Traceback" not in res.stderr
+def test_reproduce_gifs_without_recording_is_one_line(tmp_path, capsys):
+    from l1l2.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["gifs", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "no recording at" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_quick_run_writes_gifs_under_2mb(quick_run):

@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-from conftest import run_reproduce
 from l1l2.commands import leaky
 from l1l2.core import activations, model
 from l1l2.tf1 import session, v1
@@ -45,11 +44,21 @@ def test_gradient_differences_against_numpy():
     np.testing.assert_allclose(fb, first_order.sum(0), rtol=1e-4, atol=1e-5)
 
 
-def test_command_writes_report(tmp_path):
-    res = run_reproduce("leaky-vs-l1", "--epochs", 3, "--out", tmp_path)
-    assert res.returncode == 0, res.stderr
+def test_command_reports_what_it_measured(tmp_path, capsys):
+    """The report's cosines are the means over the first and last 10% of the measured epochs
+    (here two epochs each), and the identity's error is float32 rounding."""
+    from l1l2.cli import main
+    from l1l2.config import LeakyConfig
+    from l1l2.core import data
+    main(["leaky-vs-l1", "--epochs", "19", "--out", str(tmp_path)])
     md = (tmp_path / "analysis" / "leaky_vs_l1.md").read_text()
-    assert "What holds" in md and "What does not" in md
+    rows = leaky.measure(LeakyConfig(epochs=19), data.load("data/line.csv"))
+    row = next(line for line in md.splitlines() if line.startswith("| cosine(LeakyReLU change, L1"))
+    first, last = (float(v) for v in row.strip(" |").split("|")[1:])
+    want = [np.mean([r["cos_A"] for r in window]) for window in (rows[:2], rows[-2:])]
+    assert (first, last) == pytest.approx(want, abs=5e-4)
+    ident = float(md.split("max error ")[1].split(" ")[0])
+    assert ident == pytest.approx(leaky.identity_error(), rel=0.05) and ident < 1e-6
     assert (tmp_path / "analysis" / "leaky_vs_l1.png").stat().st_size > 10_000
 
 

@@ -6,10 +6,10 @@ import re
 import numpy as np
 import pytest
 
-from conftest import run_reproduce
 from types import SimpleNamespace
 
 from l1l2 import config
+from l1l2.cli import main
 from l1l2.commands import common, experiment, prune as retrain
 from l1l2.core import checkpoints, data, model, pruning as prune, regularizers, train, engine
 
@@ -293,9 +293,11 @@ def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     assert f"note: {tmp_path / 'ck'} has no record (model.json): using the flags" in err
 
 
-def test_prune_command_errors(tmp_path):
-    res = run_reproduce("prune", "--checkpoint", tmp_path / "missing")
-    assert res.returncode == 2 and "no checkpoint at" in res.stderr and res.stderr.count("\n") == 1
+def test_prune_command_errors(tmp_path, capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["prune", "--checkpoint", str(tmp_path / "missing")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and "no checkpoint at" in err and err.count("\n") == 1
 
 
 def test_l1_prunes_and_l2_barely_on_the_committed_data():
