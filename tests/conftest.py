@@ -18,8 +18,9 @@ def run_reproduce(*args, timeout=300, **kw):
 
 @pytest.fixture(scope="session")
 def quick_run(tmp_path_factory):
-    """One `./reproduce --quick` shared by the tests that only read its outputs."""
+    """One `reproduce --quick`, in this process, shared by the tests that only read its
+    outputs (test_environment runs the same command in a second process)."""
+    from l1l2.cli import main
     out = tmp_path_factory.mktemp("quick")
-    res = run_reproduce("--quick", "--no-progress", "--out", out)
-    assert res.returncode == 0, res.stderr
+    main(["--quick", "--no-progress", "--quiet", "--out", str(out)])
     return out

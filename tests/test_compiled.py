@@ -134,7 +134,7 @@ def test_per_model_order_matches_numpy():
         assert_params_close(model.unstack(got.params, r), want, atol=2e-5, rtol=1e-5)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("activation", ["tanh"])  # the others: test_model, derivatives
 def test_one_step_with_activations(activation):
     p0 = stacked([7, 8, 9])
     p0 = {k: v + 0.05 if k.endswith("/b") else v for k, v in p0.items()}  # some units off

@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from l1l2.core import data, engine, model, regularizers, train
-from l1l2.output import gifs, plots
+from l1l2.output import drawing, gifs, plots
 
 D = data.load("data/line.csv")
 P0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for s in range(2)])
@@ -309,13 +309,17 @@ def test_quick_run_writes_gifs_under_2mb(quick_run):
         assert (quick_run / "figures" / f"{fig}.png").exists()
 
 
-@pytest.mark.parametrize("sizes", ["1,5,5,5,5,1", "1,3,1"])
-def test_gifs_lay_out_any_number_of_layers(tmp_path, capsys, sizes):
+@pytest.mark.parametrize("sizes", [(1, 5, 5, 5, 5, 1), (1, 3, 1)])
+def test_gifs_lay_out_any_number_of_layers(tmp_path, sizes):
     """Per method: 2 rows of layers; side by side: a row of all layers per method (was fixed
-    at 4 layers)."""
-    from l1l2.cli import main
-    main(["--quick", "--sizes", sizes, "--methods", "l1,l2", "--no-progress", "--no-tensorboard",
-          "--no-prune", "--out", str(tmp_path)])
+    at 4 layers); the figures draw any depth too."""
+    rng = np.random.default_rng(0)
+    rec = {**synthetic_rec(n_frames=6), "layers": np.array([f"dense{i}" for i in
+                                                           range(1, len(sizes))]),
+           "kernels": [rng.normal(size=(6, 6, a, b)).astype(np.float32)
+                       for a, b in zip(sizes[:-1], sizes[1:])]}
+    drawing.figures(tmp_path, rec, 5.0)
     for name in ("weights_l1", "weights_l1_vs_l2"):
         with Image.open(tmp_path / "gifs" / f"{name}.gif") as im:
             assert im.n_frames == 6
+    assert len(list((tmp_path / "figures").glob("*.png"))) == 3

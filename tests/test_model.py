@@ -121,3 +121,21 @@ def test_one_sgd_step_with_relu():
                        act=lambda z: np.maximum(z, 0), dact=lambda z: (z > 0).astype(float))
     for k, v in model.unstack(out.params, 0).items():
         np.testing.assert_allclose(v, want[k], rtol=1e-5, atol=1e-6, err_msg=k)
+
+
+def test_activation_derivatives_are_the_gradients_tensorflow_takes():
+    """The table's hand-written derivatives (the compiled engine's backward pass) equal
+    tf.gradients of each activation, kinks included (z = 0 is in the grid)."""
+    from l1l2.core import activations
+    z = np.linspace(-3, 3, 61, dtype=np.float32)
+    for spec in ("identity", "relu", "leaky_relu", "leaky_relu:0.05", "elu", "tanh"):
+        f, d = activations.tf_activation(spec), activations.tf_derivative(spec)
+        g = tf.Graph()
+        with g.as_default():
+            zt = tf.constant(z)
+            h = f(zt)
+            want = tf.gradients(h, zt)[0]
+            got = tf.ones_like(zt) if d is None else d(zt, h)
+            with session(g) as s:
+                np.testing.assert_allclose(*s.run([got, want]), rtol=1e-6, atol=1e-7,
+                                           err_msg=spec)
