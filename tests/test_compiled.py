@@ -11,7 +11,7 @@ L1 and an L2 term somewhere in the stack (see run()).
 import numpy as np
 import pytest
 
-from l1l2.core import compiled, data, engine, model, regularizers, train
+from l1l2.core import compiled, data, engine, model, regularizers
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)

@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import types
 
 import numpy as np
 import pytest
 
-from conftest import ROOT, run_reproduce
+from conftest import ROOT
 from l1l2.cli import main
 from l1l2.commands.common import check_fits
 from l1l2.output import gifs, recording

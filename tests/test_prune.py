@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 from l1l2 import config
 from l1l2.cli import main
-from l1l2.commands import common, experiment, prune as retrain
+from l1l2.commands import common, prune as retrain
 from l1l2.core import checkpoints, data, model, pruning as prune, regularizers, train, engine
 
 

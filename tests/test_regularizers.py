@@ -173,7 +173,7 @@ def test_rrelu_slopes_are_the_same_in_both_engines():
 
 def test_kernel_reg_replaces_methods_and_lam():
     from l1l2 import config
-    from l1l2.commands import common, experiment
+    from l1l2.commands import common
     from l1l2.flags import parse
     cfg = parse(config.Config, ["--kernel-reg", "l1l2:0.3,0.02", "--bias-reg", "l2:0.01", "--lam", "5"])
     assert cfg.methods == ("l1l2",)

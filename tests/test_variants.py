@@ -4,7 +4,7 @@ import json
 import numpy as np
 
 from l1l2 import config
-from l1l2.commands import common, experiment, variants
+from l1l2.commands import common, variants
 from l1l2.cli import main
 
 
