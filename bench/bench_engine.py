@@ -11,6 +11,7 @@ the best of REPEATS calls, the least disturbed on a shared machine; "per CPU-s" 
 rate per second of CPU time the process used (all its threads), which other processes on the
 machine disturb less than the wall clock.
 """
+
 import json
 import os
 import resource
@@ -29,27 +30,41 @@ from l1l2.core import compiled, data, engine, model, regularizers, train  # noqa
 SIZES = (1, 10, 10, 10, 1)
 REPEATS = 3
 # (engine, models, epochs); an engine is left out where one call would take over ~60 s
-CASES = [("reference", 1, 25),
-         ("graph", 1, 500), ("graph", 100, 100), ("graph", 1000, 100), ("graph", 10000, 10),
-         ("numpy", 1, 10), ("numpy", 100, 25), ("numpy", 1000, 25), ("numpy", 10000, 5),
-         ("compiled", 1, 100), ("compiled", 100, 100), ("compiled", 1000, 100),
-         ("compiled", 10000, 100)]
+CASES = [
+    ("reference", 1, 25),
+    ("graph", 1, 500),
+    ("graph", 100, 100),
+    ("graph", 1000, 100),
+    ("graph", 10000, 10),
+    ("numpy", 1, 10),
+    ("numpy", 100, 25),
+    ("numpy", 1000, 25),
+    ("numpy", 10000, 5),
+    ("compiled", 1, 100),
+    ("compiled", 100, 100),
+    ("compiled", 1000, 100),
+    ("compiled", 10000, 100),
+]
 SKIPPED = "reference at 100+ models (~2.5k model-steps/s: 100 models x 4000 steps > 160 s)"
 
 
 def engines():
-    return {"reference": train.train_reference, "graph": engine.train_graph,
-            "compiled": compiled.train_compiled,
-            "numpy": lambda x, y, p0, pen, **kw: train_numpy(x, y, p0, pen, **kw)}
+    return {
+        "reference": train.train_reference,
+        "graph": engine.train_graph,
+        "compiled": compiled.train_compiled,
+        "numpy": lambda x, y, p0, pen, **kw: train_numpy(x, y, p0, pen, **kw),
+    }
 
 
-def run_case(engine, n_models, epochs):
+def run_case(name, n_models, epochs):
     """{e2e, steady (model-steps/s), first_s (seconds of the first call), rss_mb} of one case."""
     d = data.load(ROOT / "data" / "line.csv")
     p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n_models)])
-    pen = regularizers.stack([regularizers.for_method(("l1", "l2")[s % 2], 0.3)
-                              for s in range(n_models)])
-    train = engines()[engine]
+    pen = regularizers.stack(
+        [regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n_models)]
+    )
+    train = engines()[name]
 
     def seconds(ep):
         """(wall, CPU) seconds of one call."""
@@ -57,14 +72,18 @@ def run_case(engine, n_models, epochs):
         train(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=ep)
         return time.perf_counter() - t, time.process_time() - c
 
-    first = seconds(epochs)[0]          # compiled: builds and compiles, then trains
+    first = seconds(epochs)[0]  # compiled: builds and compiles, then trains
     once = [min(t) for t in zip(*(seconds(epochs) for _ in range(REPEATS)))]
     twice = [min(t) for t in zip(*(seconds(2 * epochs) for _ in range(REPEATS)))]
     steps = n_models * epochs * len(d.x_train)
-    e2e = steps / (first if engine == "compiled" else once[0])   # the others build every call
-    return {"e2e": e2e, "steady": steps / max(twice[0] - once[0], 1e-9),
-            "steady_cpu": steps / max(twice[1] - once[1], 1e-9), "first_s": first,
-            "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    e2e = steps / (first if name == "compiled" else once[0])  # the others build every call
+    return {
+        "e2e": e2e,
+        "steady": steps / max(twice[0] - once[0], 1e-9),
+        "steady_cpu": steps / max(twice[1] - once[1], 1e-9),
+        "first_s": first,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
 
 
 def main():
@@ -72,22 +91,31 @@ def main():
         print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
         return
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    print(f"{'engine':<10} {'models':>6} {'epochs':>6} {'1st call s':>10} {'end to end /s':>14} "
-          f"{'x ref':>7} {'steady /s':>12} {'x ref':>7} {'per CPU-s':>12} {'peak RSS MB':>11}",
-          flush=True)
+    print(
+        f"{'engine':<10} {'models':>6} {'epochs':>6} {'1st call s':>10} {'end to end /s':>14} "
+        f"{'x ref':>7} {'steady /s':>12} {'x ref':>7} {'per CPU-s':>12} {'peak RSS MB':>11}",
+        flush=True,
+    )
     base = None
-    for engine, n, epochs in CASES:
-        child = subprocess.run([sys.executable, __file__, engine, str(n), str(epochs)], env=env,
-                               capture_output=True, text=True)
+    for name, n, epochs in CASES:
+        child = subprocess.run(
+            [sys.executable, __file__, name, str(n), str(epochs)],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if child.returncode:
-            print(f"{engine:<10} {n:>6} failed: {child.stderr.strip().splitlines()[-1]}")
+            print(f"{name:<10} {n:>6} failed: {child.stderr.strip().splitlines()[-1]}")
             continue
         r = json.loads(child.stdout.strip().splitlines()[-1])
         base = base or r
-        print(f"{engine:<10} {n:>6} {epochs:>6} {r['first_s']:>10.2f} {r['e2e']:>14,.0f} "
-              f"{r['e2e'] / base['e2e']:>6.0f}x {r['steady']:>12,.0f} "
-              f"{r['steady'] / base['steady']:>6.0f}x {r['steady_cpu']:>12,.0f} "
-              f"{r['rss_mb']:>11.0f}", flush=True)
+        print(
+            f"{name:<10} {n:>6} {epochs:>6} {r['first_s']:>10.2f} {r['e2e']:>14,.0f} "
+            f"{r['e2e'] / base['e2e']:>6.0f}x {r['steady']:>12,.0f} "
+            f"{r['steady'] / base['steady']:>6.0f}x {r['steady_cpu']:>12,.0f} "
+            f"{r['rss_mb']:>11.0f}",
+            flush=True,
+        )
     print(f"skipped: {SKIPPED}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 

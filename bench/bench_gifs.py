@@ -8,6 +8,7 @@ the recording overhead of training.
 The old renderer (matplotlib redrawn for every frame, then quantized to 256 colours) is read
 from git at OLD_REV, so it stays comparable without living on in the package.
 """
+
 import argparse
 import subprocess
 import sys
@@ -24,7 +25,7 @@ from l1l2 import blog  # noqa: E402
 from l1l2.core import data, engine, model, regularizers, train  # noqa: E402
 from l1l2.output import gifs, plots, recording  # noqa: E402
 
-OLD_REV = "f03449d"   # the last commit with the per-frame matplotlib GIFs
+OLD_REV = "f03449d"  # the last commit with the per-frame matplotlib GIFs
 FIGURES = ("fit", "sparsity", "weights_hist", "errors")
 
 
@@ -32,8 +33,11 @@ def old_modules():
     """(plots, gifs) as they were at OLD_REV, or None where git cannot show them."""
     mods = []
     for name in ("plots", "gifs"):
-        res = subprocess.run(["git", "-C", str(ROOT), "show", f"{OLD_REV}:l1l2/{name}.py"],
-                             capture_output=True, text=True)
+        res = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{OLD_REV}:l1l2/{name}.py"],
+            capture_output=True,
+            text=True,
+        )
         if res.returncode:
             return None
         mod = types.ModuleType(f"old_{name}")
@@ -49,12 +53,13 @@ def steps(plots_mod, gifs_mod, rec, d, out):
     preds = {f"{m} (seed 0)": line + i for i, m in enumerate(plots._methods(rec))}
     figs = out / "figures"
     figs.mkdir(parents=True, exist_ok=True)
-    return [("fit", lambda: plots_mod.fit_figure(d, grid, preds, figs / "fit.png", "Fits")),
-            ("sparsity", lambda: plots_mod.sparsity_figure(rec, figs / "sparsity.png")),
-            ("weights_hist", lambda: plots_mod.weights_hist_figure(rec, figs / "weights_hist.png")),
-            ("errors", lambda: plots_mod.errors_figure(rec, figs / "errors.png",
-                                                         blog.L1_TEST_ERRORS)),
-            ("4 GIFs", lambda: gifs_mod.write_all(out / "gifs", rec, 5.0))]
+    return [
+        ("fit", lambda: plots_mod.fit_figure(d, grid, preds, figs / "fit.png", "Fits")),
+        ("sparsity", lambda: plots_mod.sparsity_figure(rec, figs / "sparsity.png")),
+        ("weights_hist", lambda: plots_mod.weights_hist_figure(rec, figs / "weights_hist.png")),
+        ("errors", lambda: plots_mod.errors_figure(rec, figs / "errors.png", blog.L1_TEST_ERRORS)),
+        ("4 GIFs", lambda: gifs_mod.write_all(out / "gifs", rec, 5.0)),
+    ]
 
 
 def timed(repeat, fn):
@@ -73,21 +78,27 @@ def measure(plots_mod, gifs_mod, rec, d, out, repeat):
 
 
 def report(new, old, new_out, old_out):
-    print(f"{'figures + GIFs of the default run':34s} {'new s (cpu)':>14s} {'old s (cpu)':>14s}"
-          f" {'speed-up':>9s}")
+    print(
+        f"{'figures + GIFs of the default run':34s} {'new s (cpu)':>14s} {'old s (cpu)':>14s}"
+        f" {'speed-up':>9s}"
+    )
     rows = [*new, "total"]
     tot = lambda t: tuple(map(sum, zip(*t.values())))  # noqa: E731
     for name in rows:
         n = tot(new) if name == "total" else new[name]
         o = (tot(old) if name == "total" else old[name]) if old else None
         cell = lambda t: f"{t[0]:6.2f} ({t[1]:5.2f})"  # noqa: E731
-        print(f"{name:34s} {cell(n):>14s} {cell(o) if o else '-':>14s}"
-              + (f" {o[0] / n[0]:8.1f}x" if o else ""))
+        print(
+            f"{name:34s} {cell(n):>14s} {cell(o) if o else '-':>14s}"
+            + (f" {o[0] / n[0]:8.1f}x" if o else "")
+        )
     print("\nGIF sizes (MB), 101 frames, 5 s:")
     for gif in sorted((new_out / "gifs").glob("*.gif")):
         was = old_out / "gifs" / gif.name if old_out else None
-        print(f"  {gif.name:24s} new {gif.stat().st_size / 1e6:5.2f}"
-              + (f"   old {was.stat().st_size / 1e6:5.2f}" if was and was.exists() else ""))
+        print(
+            f"  {gif.name:24s} new {gif.stat().st_size / 1e6:5.2f}"
+            + (f"   old {was.stat().st_size / 1e6:5.2f}" if was and was.exists() else "")
+        )
 
 
 def training_overhead():
@@ -97,10 +108,22 @@ def training_overhead():
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m, _ in runs])
     kw = dict(lr=0.01, epochs=100)  # no progress: all 4000 steps in one session call either way
     plain = timed(3, lambda: engine.train_graph(d.x_train, d.y_train, p0, pen, **kw))[0]
-    rec = timed(3, lambda: engine.train_graph(d.x_train, d.y_train, p0, pen, record=True,
-                                                  eval_steps=train.evaluation_steps(4000, 40), **kw))[0]
-    print(f"\ntraining 15 models x 4000 steps: {plain:.2f} s without recording, {rec:.2f} s with "
-          f"(one frame per epoch) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)")
+    rec = timed(
+        3,
+        lambda: engine.train_graph(
+            d.x_train,
+            d.y_train,
+            p0,
+            pen,
+            record=True,
+            eval_steps=train.evaluation_steps(4000, 40),
+            **kw,
+        ),
+    )[0]
+    print(
+        f"\ntraining 15 models x 4000 steps: {plain:.2f} s without recording, {rec:.2f} s with "
+        f"(one frame per epoch) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)"
+    )
 
 
 def main():

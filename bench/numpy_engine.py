@@ -4,6 +4,7 @@ Models-last like l1l2/compiled.py (W [in, out, R], b [out, R], activations [B, u
 each NumPy call works on contiguous runs of R floats. Identity activation, kernel L1/L2
 penalty, file order; float32 throughout. Returns the final weights, models first.
 """
+
 import numpy as np
 
 
@@ -29,7 +30,7 @@ def sgd_step(Ws, bs, xb, yb, l1, l2, lr):
     hs = [np.broadcast_to(xb[:, None, None], (len(xb), 1, Ws[0].shape[-1]))]
     for W, b in zip(Ws, bs):
         hs.append(np.einsum("bir,ior->bor", hs[-1], W) + b)
-    dz = np.sign(hs[-1] - yb[:, None, None])                 # d|e|/de
+    dz = np.sign(hs[-1] - yb[:, None, None])  # d|e|/de
     for k in reversed(range(len(Ws))):
         W = Ws[k]
         dh = np.einsum("bor,ior->bir", dz, W) if k else None  # before W changes

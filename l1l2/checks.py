@@ -28,12 +28,16 @@ def check_activation(spec: str, name: str = "activation") -> None:
     try:
         activations.parse(spec)
     except ValueError as e:
-        raise UsageError(f"{flag(name)} {e}" if str(e).startswith("must") else f"{flag(name)}: {e}")
+        sep = " " if str(e).startswith("must") else ": "  # '--activation must be one of ...'
+        raise UsageError(f"{flag(name)}{sep}{e}") from None
 
 
 def check_choice(value, name: str, choices) -> None:
-    listed = (", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) <= 3
-              else "one of " + ",".join(choices))
+    listed = (
+        ", ".join(choices[:-1]) + " or " + choices[-1]
+        if len(choices) <= 3
+        else "one of " + ",".join(choices)
+    )
     require(value in choices, f"{flag(name)} must be {listed}, got {value!r}")
 
 
@@ -57,24 +61,32 @@ def check_lam(cfg) -> None:
 
 def check_sizes(sizes) -> None:
     text = ",".join(map(str, sizes))
-    require(len(sizes) >= 2 and sizes[0] == 1 and sizes[-1] == 1,
-            f"--sizes must start and end with 1 (the data is 1-D), got {text}")
+    require(
+        len(sizes) >= 2 and sizes[0] == 1 and sizes[-1] == 1,
+        f"--sizes must start and end with 1 (the data is 1-D), got {text}",
+    )
     require(all(s >= 1 for s in sizes), f"--sizes must be positive, got {text}")
-    require(max(sizes) <= MAX_WIDTH and len(sizes) <= 100,
-            f"--sizes allows at most 100 layers of at most {MAX_WIDTH:,} units")
+    require(
+        max(sizes) <= MAX_WIDTH and len(sizes) <= 100,
+        f"--sizes allows at most 100 layers of at most {MAX_WIDTH:,} units",
+    )
 
 
 def check_methods(methods) -> None:
     require(len(methods) > 0, "--methods is empty")
     for m in methods:
-        require(m in regularizers.METHODS,
-                f"--methods: unknown method {m!r}, choose from {','.join(regularizers.METHODS)}")
+        require(
+            m in regularizers.METHODS,
+            f"--methods: unknown method {m!r}, choose from {','.join(regularizers.METHODS)}",
+        )
     require(len(set(methods)) == len(methods), "--methods lists a method twice")
 
 
 def check_tail(cfg) -> None:
-    require(1 <= cfg.tail_epochs <= cfg.epochs,
-            f"--tail-epochs must be between 1 and --epochs ({cfg.epochs}), got {cfg.tail_epochs}")
+    require(
+        1 <= cfg.tail_epochs <= cfg.epochs,
+        f"--tail-epochs must be between 1 and --epochs ({cfg.epochs}), got {cfg.tail_epochs}",
+    )
 
 
 def check_spec(cfg, name: str) -> None:

@@ -19,27 +19,51 @@ from .output import folder
 
 # name: (config class, module whose main(cfg) runs it, one-line summary)
 COMMANDS = {
-    "run": (config.Config, "l1l2.commands.experiment",
-            "the five-run L1 vs L2 comparison (default)"),
-    "gifs": (config.GifsConfig, "l1l2.commands.redraw",
-             "redraw GIFs and figures from a saved recording"),
-    "prune": (config.PruneConfig, "l1l2.commands.prune",
-              "prune a saved model and retrain the smaller network"),
-    "sweep": (config.SweepConfig, "l1l2.commands.sweep",
-              "many seeds x lambdas: confidence intervals, paired L1 vs L2"),
-    "l1-update": (config.ZerosConfig, "l1l2.commands.l1_update",
-                  "subgradient vs proximal L1: weights near zero, exact zeros"),
-    "leaky-vs-l1": (config.LeakyConfig, "l1l2.commands.leaky",
-                    "LeakyReLU vs an L1 activity penalty, measured"),
-    "variants": (config.VariantsConfig, "l1l2.commands.variants",
-                 "each activation, and L1 on kernels vs biases vs outputs"),
+    "run": (
+        config.Config,
+        "l1l2.commands.experiment",
+        "the five-run L1 vs L2 comparison (default)",
+    ),
+    "gifs": (
+        config.GifsConfig,
+        "l1l2.commands.redraw",
+        "redraw GIFs and figures from a saved recording",
+    ),
+    "prune": (
+        config.PruneConfig,
+        "l1l2.commands.prune",
+        "prune a saved model and retrain the smaller network",
+    ),
+    "sweep": (
+        config.SweepConfig,
+        "l1l2.commands.sweep",
+        "many seeds x lambdas: confidence intervals, paired L1 vs L2",
+    ),
+    "l1-update": (
+        config.ZerosConfig,
+        "l1l2.commands.l1_update",
+        "subgradient vs proximal L1: weights near zero, exact zeros",
+    ),
+    "leaky-vs-l1": (
+        config.LeakyConfig,
+        "l1l2.commands.leaky",
+        "LeakyReLU vs an L1 activity penalty, measured",
+    ),
+    "variants": (
+        config.VariantsConfig,
+        "l1l2.commands.variants",
+        "each activation, and L1 on kernels vs biases vs outputs",
+    ),
     "data": (config.DataConfig, "l1l2.commands.data", "regenerate the data set"),
 }
 
 
 def usage() -> str:
-    lines = ["usage: reproduce [COMMAND] [--flags]   (reproduce COMMAND --help for its flags)", "",
-             "commands:"]
+    lines = [
+        "usage: reproduce [COMMAND] [--flags]   (reproduce COMMAND --help for its flags)",
+        "",
+        "commands:",
+    ]
     lines += [f"  {name:<12} {summary}" for name, (_, _, summary) in COMMANDS.items()]
     return "\n".join(lines)
 
@@ -101,6 +125,7 @@ def _quiet_if_storage(default, exception_of):
     def hook(args):
         if storage_problem(exception_of(args)) is None:
             default(args)
+
     return hook
 
 

@@ -30,9 +30,11 @@ from .core.train import ORDERS
 from .errors import require
 from .flags import doc
 
-FORCE_HELP = ("also write into an output folder that holds files no reproduce run recorded as "
-              "its own (.reproduce/manifest.json); a file in the way of one this run writes is "
-              "moved to <out>/.reproduce/displaced-<time>/, nothing is deleted")
+FORCE_HELP = (
+    "also write into an output folder that holds files no reproduce run recorded as "
+    "its own (.reproduce/manifest.json); a file in the way of one this run writes is "
+    "moved to <out>/.reproduce/displaced-<time>/, nothing is deleted"
+)
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ class Display:
 class Files(Display):
     """What every command that reads the data set shares."""
 
-    data: str = doc("data/line.csv", "the data set: a CSV with columns x,y,split[,outlier]",
-                    path=True)
+    data: str = doc(
+        "data/line.csv", "the data set: a CSV with columns x,y,split[,outlier]", path=True
+    )
     out: str = doc("outputs", "output folder", path=True)
     force: bool = doc(False, FORCE_HELP)
 
@@ -65,13 +68,19 @@ class Training(Files):
 
     epochs: int = doc(100, "passes over the training samples")
     lr: float = doc(0.01, "learning rate of plain SGD")
-    batch_size: int = doc(1, "samples per SGD step (1, as in the blog: noisier on purpose); must "
-                             "divide the number of training samples")
+    batch_size: int = doc(
+        1,
+        "samples per SGD step (1, as in the blog: noisier on purpose); must "
+        "divide the number of training samples",
+    )
     seed: int = doc(0, "seed of the initial weights")
-    order: str = doc("file", "the order SGD visits the training samples in: file (the CSV's "
-                             "order, every epoch, every run, as the blog did) or shuffle (a new "
-                             "random order every epoch, drawn from the run's seed: the same for "
-                             "every method of that seed)")
+    order: str = doc(
+        "file",
+        "the order SGD visits the training samples in: file (the CSV's "
+        "order, every epoch, every run, as the blog did) or shuffle (a new "
+        "random order every epoch, drawn from the run's seed: the same for "
+        "every method of that seed)",
+    )
 
     def check(self) -> None:
         check_sgd(self)
@@ -83,52 +92,91 @@ class Training(Files):
 class Config(Training):
     """The five-run L1 vs L2 comparison; the defaults are the blog's."""
 
-    runs: int = doc(5, "independent runs per method; run k of every method starts from the same "
-                       "weights")
+    runs: int = doc(
+        5, "independent runs per method; run k of every method starts from the same weights"
+    )
     lam: float = doc(0.3, "regularization strength lambda, for L1 and L2 alike")
-    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1",
-                       item=int)
-    methods: tuple = doc(("none", "l1", "l2"), "kernel regularizers to compare, comma separated, "
-                         "from none,l1,l2,l1l2 (l1l2: elastic net, both terms at --lam)", item=str)
-    kernel_reg: str = doc("", "one kernel penalty instead of --methods/--lam: none, l1:A, l2:B or "
-                              "l1l2:A,B (the runs are named by its kind)")
+    sizes: tuple = doc(
+        (1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int
+    )
+    methods: tuple = doc(
+        ("none", "l1", "l2"),
+        "kernel regularizers to compare, comma separated, "
+        "from none,l1,l2,l1l2 (l1l2: elastic net, both terms at --lam)",
+        item=str,
+    )
+    kernel_reg: str = doc(
+        "",
+        "one kernel penalty instead of --methods/--lam: none, l1:A, l2:B or "
+        "l1l2:A,B (the runs are named by its kind)",
+    )
     bias_reg: str = doc("none", "penalty on every bias, for all runs: none, l1:A, l2:B or l1l2:A,B")
-    activity_reg: str = doc("none", "penalty on every hidden layer's output (summed over the batch, "
-                                    "not divided by it): none, l1:A, l2:B or l1l2:A,B")
-    activation: str = doc("identity", "hidden activation: identity (the blog's linear network), "
-                          "relu, leaky_relu (slope 0.2; leaky_relu:A for slope A in [0, 1]), elu, "
-                          "tanh, prelu (a learned slope per unit, variable denseK/alpha) or rrelu "
-                          "(slope drawn from U[1/8, 1/3] in training, 11/48 at test); softmax is not "
-                          "offered: it makes outputs sum to 1, which has no meaning for a regression")
-    l1_update: str = doc("subgradient", "subgradient: SGD on lam*|w| (weights hover around 0, as "
-                         "in the blog); proximal: soft-threshold by lr*lam after each step (exact "
-                         "zeros)")
-    seed: int = doc(0, "base seed: run k uses seed+k for its initial weights; RReLU's random "
-                       "slopes are drawn from it and the step number")
-    tail_epochs: int = doc(1, "the tail-averaged test error averages the iterates after every SGD "
-                              "step of the last this many epochs")
-    zero_tol: float = doc(0.01, "|w| below this counts as zero, in the results and for pruning; "
-                          "dead L1 weights hover around 0 with amplitude about lr*lam (0.003 by "
-                          "default)")
-    tensorboard: bool = doc(True, "write TensorBoard event files to "
-                                  "<out>/tensorboard/<method>_run<k>/")
-    prune: bool = doc(True, "prune every L1 run, retrain the smaller nets from scratch and "
-                            "from the pruned weights, write pruning.md")
-    checkpoints: bool = doc(True, "save every run in <out>/checkpoints/<run>/ as a TF1 checkpoint "
-                                  "with model.json (how it was trained) and model.meta (its "
-                                  "graph); with --prune also <run>_pruned, _scratch, _finetune")
-    engine: str = doc("graph", "graph: SGD loop inside the TF graph, all runs at once; reference: "
-                               "one sess.run per step")
+    activity_reg: str = doc(
+        "none",
+        "penalty on every hidden layer's output (summed over the batch, "
+        "not divided by it): none, l1:A, l2:B or l1l2:A,B",
+    )
+    activation: str = doc(
+        "identity",
+        "hidden activation: identity (the blog's linear network), "
+        "relu, leaky_relu (slope 0.2; leaky_relu:A for slope A in [0, 1]), elu, "
+        "tanh, prelu (a learned slope per unit, variable denseK/alpha) or rrelu "
+        "(slope drawn from U[1/8, 1/3] in training, 11/48 at test); softmax is not "
+        "offered: it makes outputs sum to 1, which has no meaning for a regression",
+    )
+    l1_update: str = doc(
+        "subgradient",
+        "subgradient: SGD on lam*|w| (weights hover around 0, as "
+        "in the blog); proximal: soft-threshold by lr*lam after each step (exact "
+        "zeros)",
+    )
+    seed: int = doc(
+        0,
+        "base seed: run k uses seed+k for its initial weights; RReLU's random "
+        "slopes are drawn from it and the step number",
+    )
+    tail_epochs: int = doc(
+        1,
+        "the tail-averaged test error averages the iterates after every SGD "
+        "step of the last this many epochs",
+    )
+    zero_tol: float = doc(
+        0.01,
+        "|w| below this counts as zero, in the results and for pruning; "
+        "dead L1 weights hover around 0 with amplitude about lr*lam (0.003 by "
+        "default)",
+    )
+    tensorboard: bool = doc(
+        True, "write TensorBoard event files to <out>/tensorboard/<method>_run<k>/"
+    )
+    prune: bool = doc(
+        True,
+        "prune every L1 run, retrain the smaller nets from scratch and "
+        "from the pruned weights, write pruning.md",
+    )
+    checkpoints: bool = doc(
+        True,
+        "save every run in <out>/checkpoints/<run>/ as a TF1 checkpoint "
+        "with model.json (how it was trained) and model.meta (its "
+        "graph); with --prune also <run>_pruned, _scratch, _finetune",
+    )
+    engine: str = doc(
+        "graph",
+        "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step",
+    )
     gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")
-    gif_seconds: float = doc(5.0, "duration of each GIF in seconds (the last frame is held 10% of "
-                                  "it)")
+    gif_seconds: float = doc(
+        5.0, "duration of each GIF in seconds (the last frame is held 10% of it)"
+    )
     quick: bool = doc(False, "smoke test: 2 runs of 5 epochs (overrides --runs and --epochs)")
 
     def check(self) -> None:
         super().check()
         require(self.runs >= 1, "--runs must be at least 1")
-        require(self.runs * len(self.methods) <= MAX_MODELS,
-                f"--runs x methods must be at most {MAX_MODELS:,}")
+        require(
+            self.runs * len(self.methods) <= MAX_MODELS,
+            f"--runs x methods must be at most {MAX_MODELS:,}",
+        )
         check_lam(self)
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
@@ -162,30 +210,41 @@ class DataConfig:
     hi: float = doc(9.5, "largest x")
     slope: float = doc(2.0, "clean target y = slope * x")
     n_outliers: int = doc(10, "outliers, on evenly spaced indices")
-    outlier_scale: float = doc(10.0, "outliers get one shared offset u * outlier_scale, "
-                                     "u ~ U[0, 1)")
+    outlier_scale: float = doc(
+        10.0, "outliers get one shared offset u * outlier_scale, u ~ U[0, 1)"
+    )
     noise: float = doc(2.0, "every sample gets U[0, noise) added")
     train_frac: float = doc(0.8, "fraction of samples used for training")
-    out: str = doc("data/line.csv", "where to write the CSV (a regular file: a FIFO, device "
-                                    "or link there is refused)", path=True)
+    out: str = doc(
+        "data/line.csv",
+        "where to write the CSV (a regular file: a FIFO, device or link there is refused)",
+        path=True,
+    )
     force: bool = doc(False, "replace --out if it exists")
 
     def check(self) -> None:
-        require(2 <= self.n <= 100_000,
-                "--n must be between 2 and 100,000 (the loader reads files up to 10 MB)")
+        require(
+            2 <= self.n <= 100_000,
+            "--n must be between 2 and 100,000 (the loader reads files up to 10 MB)",
+        )
         check_seed(self)
         require(self.hi > self.lo, "--hi must be larger than --lo")
         require(0 <= self.n_outliers <= self.n, "--n-outliers must be between 0 and --n")
-        require(self.outlier_scale >= 0 and self.noise >= 0,
-                "--outlier-scale and --noise must be non-negative")
+        require(
+            self.outlier_scale >= 0 and self.noise >= 0,
+            "--outlier-scale and --noise must be non-negative",
+        )
         x_max = max(abs(self.lo), abs(self.hi))
         y_max = abs(self.slope) * x_max + self.outlier_scale + self.noise
-        require(overflow_problem(self.n, x_max, y_max) is None,   # the loader's rule
-                "the data would not fit float32 (the network's numbers): lower --slope, "
-                "--lo/--hi, --outlier-scale or --noise")
+        require(
+            overflow_problem(self.n, x_max, y_max) is None,  # the loader's rule
+            "the data would not fit float32 (the network's numbers): lower --slope, "
+            "--lo/--hi, --outlier-scale or --noise",
+        )
         n_train = round(self.train_frac * self.n)
-        require(0 < n_train < self.n,
-                "--train-frac must leave at least one train and one test sample")
+        require(
+            0 < n_train < self.n, "--train-frac must leave at least one train and one test sample"
+        )
 
 
 @dataclass(frozen=True)
@@ -224,49 +283,72 @@ class PruneConfig(Training):
     batch size, order, seed, data) comes from the checkpoint's record, model.json; a flag
     given overrides it."""
 
-    checkpoint: str = doc("", "checkpoint folder written by ./reproduce, e.g. "
-                              "outputs/checkpoints/l1_run0")
-    retrain: str = doc("both", "scratch: fresh Glorot weights of the pruned sizes, from --seed; "
-                               "finetune: start from the pruned weights; both (as the main run "
-                               "does); none: only prune")
-    tol: float = doc(FromCheckpoint(Config.zero_tol), "|w| below this counts as zero; above the "
-                     "~lr*lam oscillation of dead L1 weights")
-    activation: str = _recorded("activation", "the activation the model was trained with, as for "
-                                              "the main run; prelu is not supported")
-    method: str = doc(FromCheckpoint("l1"), "kernel regularizer for retraining and the reported "
-                      "cost: none, l1, l2 or l1l2 at --lam; giving --method or --lam replaces the "
-                      "record's kernel penalty")
+    checkpoint: str = doc(
+        "", "checkpoint folder written by ./reproduce, e.g. outputs/checkpoints/l1_run0"
+    )
+    retrain: str = doc(
+        "both",
+        "scratch: fresh Glorot weights of the pruned sizes, from --seed; "
+        "finetune: start from the pruned weights; both (as the main run "
+        "does); none: only prune",
+    )
+    tol: float = doc(
+        FromCheckpoint(Config.zero_tol),
+        "|w| below this counts as zero; above the ~lr*lam oscillation of dead L1 weights",
+    )
+    activation: str = _recorded(
+        "activation",
+        "the activation the model was trained with, as for the main run; prelu is not supported",
+    )
+    method: str = doc(
+        FromCheckpoint("l1"),
+        "kernel regularizer for retraining and the reported "
+        "cost: none, l1, l2 or l1l2 at --lam; giving --method or --lam replaces the "
+        "record's kernel penalty",
+    )
     lam: float = _recorded("lam", "strength of the --method kernel penalty")
     bias_reg: str = _recorded("bias_reg", "penalty on every bias: none, l1:A, l2:B or l1l2:A,B")
-    activity_reg: str = _recorded("activity_reg", "penalty on every hidden layer's output, as for "
-                                                  "the main run")
+    activity_reg: str = _recorded(
+        "activity_reg", "penalty on every hidden layer's output, as for the main run"
+    )
     l1_update: str = _recorded("l1_update", "subgradient or proximal, as for the main run")
     data: str = _recorded("data", "the data set: a CSV with columns x,y,split[,outlier]")
     epochs: int = _recorded("epochs", "passes over the training samples when retraining")
     lr: float = _recorded("lr", "learning rate of plain SGD")
-    batch_size: int = _recorded("batch_size", "samples per SGD step; must divide the number of "
-                                              "training samples")
-    seed: int = _recorded("seed", "the run's seed: the fresh weights when retraining from scratch, "
-                                  "and the shuffled order")
-    order: str = _recorded("order", "file or shuffle: the order SGD visits the training samples "
-                                    "in when retraining")
+    batch_size: int = _recorded(
+        "batch_size", "samples per SGD step; must divide the number of training samples"
+    )
+    seed: int = _recorded(
+        "seed",
+        "the run's seed: the fresh weights when retraining from scratch, and the shuffled order",
+    )
+    order: str = _recorded(
+        "order", "file or shuffle: the order SGD visits the training samples in when retraining"
+    )
     engine: str = doc("graph", "graph or reference, as for the main run")
 
     def from_checkpoint(self) -> tuple:
         """The flags not given on the command line, which the checkpoint's record supplies."""
-        return tuple(f.name for f in dataclasses.fields(self)
-                     if isinstance(getattr(self, f.name), FromCheckpoint))
+        return tuple(
+            f.name
+            for f in dataclasses.fields(self)
+            if isinstance(getattr(self, f.name), FromCheckpoint)
+        )
 
     def given(self) -> tuple:
         """The flags a record could supply that were given on the command line."""
-        return tuple(f.name for f in dataclasses.fields(self)
-                     if isinstance(f.default, FromCheckpoint)
-                     and not isinstance(getattr(self, f.name), FromCheckpoint))
+        return tuple(
+            f.name
+            for f in dataclasses.fields(self)
+            if isinstance(f.default, FromCheckpoint)
+            and not isinstance(getattr(self, f.name), FromCheckpoint)
+        )
 
     def settled(self, record: dict) -> "PruneConfig":
         """Every flag not given takes record[name], else its value without a record."""
-        return dataclasses.replace(self, **{n: record.get(n, getattr(self, n).fallback)
-                                            for n in self.from_checkpoint()})
+        return dataclasses.replace(
+            self, **{n: record.get(n, getattr(self, n).fallback) for n in self.from_checkpoint()}
+        )
 
     def check(self) -> None:
         if self.from_checkpoint():  # the flags given, each with the others at their fallbacks
@@ -274,12 +356,18 @@ class PruneConfig(Training):
         require(self.checkpoint != "", "--checkpoint is required")
         require(self.data.strip() != "", "--data must not be empty")
         require(self.tol > 0, "--tol must be positive")
-        require(self.retrain in RETRAIN, "--retrain must be scratch, finetune or none, or both "
-                                         f"(scratch and finetune), got {self.retrain!r}")
+        require(
+            self.retrain in RETRAIN,
+            "--retrain must be scratch, finetune or none, or both "
+            f"(scratch and finetune), got {self.retrain!r}",
+        )
         check_choice(self.method, "method", ("none", "l1", "l2", "l1l2"))
         check_activation(self.activation)
-        require(self.activation != "prelu", "pruning does not support --activation prelu: its "
-                                            "learned slopes would have to be cut with the units")
+        require(
+            self.activation != "prelu",
+            "pruning does not support --activation prelu: its "
+            "learned slopes would have to be cut with the units",
+        )
         check_lam(self)
         check_spec(self, "bias_reg")
         check_spec(self, "activity_reg")
@@ -296,27 +384,43 @@ class SweepConfig(Training):
     """Many seeds x lambdas x methods, trained together; statistics and a paired L1 vs L2 test;
     the results go to <out>/sweep/."""
 
-    seeds: int = doc(50, "seeds per (method, lambda); seed s gives every method and lambda the "
-                         "same initial weights")
-    lams: tuple = doc((0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated",
-                      item=float)
-    methods: tuple = doc(("l1", "l2", "l1l2"), "kernel regularizers, comma separated, from "
-                         "none,l1,l2,l1l2 (l1l2: elastic net, both terms at each lambda)", item=str)
-    sizes: tuple = doc((1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1",
-                       item=int)
-    order: str = doc("shuffle", "the sample order of the headline verdict: shuffle (a new order "
-                                "every epoch, from the seed; the same for both methods of a seed) "
-                                "or file (the CSV's order, as the blog did)")
-    compare_orders: bool = doc(True, "also train the other order, to show which verdicts depend "
-                                     "on it")
-    tail_epochs: int = doc(1, "the tail mean averages the test error after every SGD step of the "
-                              "last this many epochs")
+    seeds: int = doc(
+        50,
+        "seeds per (method, lambda); seed s gives every method and lambda the same initial weights",
+    )
+    lams: tuple = doc(
+        (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated", item=float
+    )
+    methods: tuple = doc(
+        ("l1", "l2", "l1l2"),
+        "kernel regularizers, comma separated, from "
+        "none,l1,l2,l1l2 (l1l2: elastic net, both terms at each lambda)",
+        item=str,
+    )
+    sizes: tuple = doc(
+        (1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int
+    )
+    order: str = doc(
+        "shuffle",
+        "the sample order of the headline verdict: shuffle (a new order "
+        "every epoch, from the seed; the same for both methods of a seed) "
+        "or file (the CSV's order, as the blog did)",
+    )
+    compare_orders: bool = doc(
+        True, "also train the other order, to show which verdicts depend on it"
+    )
+    tail_epochs: int = doc(
+        1, "the tail mean averages the test error after every SGD step of the last this many epochs"
+    )
     zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
     chunk: int = doc(1000, "models trained together in one graph (memory grows with it)")
-    engine: str = doc("compiled", "compiled: the whole SGD loop compiled by XLA, models last in "
-                                  "memory (fastest; reruns on one machine are identical, other "
-                                  "CPUs may round differently); graph: the in-graph loop of the "
-                                  "five-run comparison")
+    engine: str = doc(
+        "compiled",
+        "compiled: the whole SGD loop compiled by XLA, models last in "
+        "memory (fastest; reruns on one machine are identical, other "
+        "CPUs may round differently); graph: the in-graph loop of the "
+        "five-run comparison",
+    )
     seed: int = doc(0, "first seed")
 
     def check(self) -> None:
@@ -324,8 +428,10 @@ class SweepConfig(Training):
         require(len(self.lams) > 0, "--lams is empty")
         require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
         require(max(self.lams) <= MAX_RATE, f"--lams must be at most {MAX_RATE:,}")
-        require(2 * self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
-                f"--seeds x lams x methods must be at most {MAX_MODELS:,} models")
+        require(
+            2 * self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
+            f"--seeds x lams x methods must be at most {MAX_MODELS:,} models",
+        )
         super().check()
         require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
         check_methods(self.methods)
@@ -348,12 +454,15 @@ class ZerosConfig(Training):
     tol: float = doc(0.01, "pruning tolerance to compare with")
 
     def check(self) -> None:
-        require(self.lam > 0 and self.lr > 0 and self.tol > 0,
-                "--lam, --lr and --tol must be positive")
+        require(
+            self.lam > 0 and self.lr > 0 and self.tol > 0, "--lam, --lr and --tol must be positive"
+        )
         check_at_most(self, "lam", MAX_RATE)
         super().check()
-        require(self.epochs >= 1 and 1 <= self.record_epochs <= 50,
-                "--epochs must be at least 1 and --record-epochs between 1 and 50")
+        require(
+            self.epochs >= 1 and 1 <= self.record_epochs <= 50,
+            "--epochs must be at least 1 and --record-epochs between 1 and 50",
+        )
         check_sizes(self.sizes)
         require(len(self.sizes) >= 3, "--sizes needs a hidden layer")
 
@@ -366,8 +475,9 @@ class LeakyConfig(Files):
     hidden: int = doc(10, "hidden units of the 1-hidden-1 network")
     epochs: int = doc(50, "epochs of ReLU training")
     lr: float = doc(0.001, "learning rate (MSE loss)")
-    lam: float = doc(0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do "
-                          "not depend on it)")
+    lam: float = doc(
+        0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do not depend on it)"
+    )
     seed: int = doc(0, "seed of the initial weights")
 
     def check(self) -> None:
@@ -410,10 +520,18 @@ class VariantsConfig(Files):
 
     def settings(self) -> list[tuple[str, Config]]:
         """(label, main-run Config) of every setting: one per activation, then one per target."""
-        base = Config(runs=self.runs, epochs=self.epochs, lam=self.lam, seed=self.seed,
-                      data=self.data, zero_tol=self.zero_tol, progress=False)
-        out = [(f"activation {a}", dataclasses.replace(base, activation=a))
-               for a in self.activations]
+        base = Config(
+            runs=self.runs,
+            epochs=self.epochs,
+            lam=self.lam,
+            seed=self.seed,
+            data=self.data,
+            zero_tol=self.zero_tol,
+            progress=False,
+        )
+        out = [
+            (f"activation {a}", dataclasses.replace(base, activation=a)) for a in self.activations
+        ]
         for target, field in TARGETS.items():
             spec = {"kernel_reg": "none", **({field: f"l1:{self.lam:g}"} if field else {})}
             out.append((f"L1 on {target}", dataclasses.replace(base, **spec).resolved()))

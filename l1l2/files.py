@@ -1,4 +1,5 @@
 """What can be wrong with a file a user hands in, and with the disk we write to."""
+
 import errno
 import os
 import stat

@@ -4,6 +4,7 @@ Each field carries its help text in `doc(...)`; `parse` turns a dataclass into a
 argparse parser, checks the values with the class's `check()` and reports any
 problem as one line on stderr with exit status 2.
 """
+
 import argparse
 import dataclasses
 import math
@@ -41,7 +42,9 @@ def number(kind, text):
     try:
         value = kind(text)
     except ValueError:
-        raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}") from None
+        raise ValueError(
+            f"expected {'an integer' if kind is int else 'a number'}, got {text!r}"
+        ) from None
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {text!r}")
     return value + 0
@@ -53,11 +56,13 @@ def _number_type(kind):
             return number(kind, text)
         except ValueError as e:
             raise argparse.ArgumentTypeError(str(e)) from None
+
     return convert
 
 
 def _list_type(item):
     """'a,b,c' -> tuple of item; '' is the empty tuple, an empty item ('1,,2') is an error."""
+
     def convert(text):
         parts = [p.strip() for p in text.split(",")] if text.strip() else []
         try:
@@ -65,8 +70,10 @@ def _list_type(item):
                 raise ValueError("an item is empty")
             return tuple(number(item, p) if item in (int, float) else p for p in parts)
         except ValueError as e:
-            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {item.__name__}, "
-                                             f"got {text!r} ({e})") from None
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list of {item.__name__}, got {text!r} ({e})"
+            ) from None
+
     return convert
 
 
@@ -84,7 +91,9 @@ def parser_for(cls, prog, description=None):
     for f in _own_fields_first(cls):
         help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):
-            p.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=help)
+            p.add_argument(
+                flag(f.name), action=argparse.BooleanOptionalAction, default=f.default, help=help
+            )
             continue
         kind = {"int": int, "float": float, "str": str}.get(f.type, f.type)
         if "item" in f.metadata:

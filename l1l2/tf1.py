@@ -1,4 +1,4 @@
-"""TensorFlow in TF1 graph mode, imported on first use, with arithmetic that does not depend on the CPU.
+"""TensorFlow in TF1 graph mode, imported on first use, with CPU-independent arithmetic.
 
 `tf` and `v1` (tf.compat.v1) stand in for the modules until an attribute is first read, so the
 command line parses flags and prints --help without the 3 s TensorFlow import. On that import:
@@ -30,6 +30,7 @@ def onednn_enabled() -> bool | None:
     if "tensorflow" not in sys.modules:
         return None
     from tensorflow.python.util import _pywrap_util_port
+
     return bool(_pywrap_util_port.IsMklEnabled())
 
 

@@ -1,6 +1,7 @@
 """Checkpoints that say what they are: the record beside the TF files, and `reproduce prune`
 taking its settings from it. The run is rrelu (random slopes drawn from the seed), seed 3,
 shuffled: every fallback would be wrong."""
+
 import csv
 import hashlib
 import json
@@ -13,8 +14,23 @@ import pytest
 from l1l2.cli import main
 from l1l2.core import checkpoints, model
 
-RUN = ["--methods", "l2,l1", "--runs", "2", "--epochs", "10", "--seed", "3", "--activation",
-       "rrelu", "--order", "shuffle", "--no-gifs", "--no-tensorboard", "--no-progress"]
+RUN = [
+    "--methods",
+    "l2,l1",
+    "--runs",
+    "2",
+    "--epochs",
+    "10",
+    "--seed",
+    "3",
+    "--activation",
+    "rrelu",
+    "--order",
+    "shuffle",
+    "--no-gifs",
+    "--no-tensorboard",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
@@ -40,16 +56,28 @@ def test_trained_run_records_how_it_was_trained(run):
     row = next(r for r in rows if r["method"] == "l1" and r["run"] == "1")
     sha = hashlib.sha256(open("data/line.csv", "rb").read()).hexdigest()
     assert rec == {
-        "format": checkpoints.FORMAT, "name": "l1_run1", "kind": "trained",
+        "format": checkpoints.FORMAT,
+        "name": "l1_run1",
+        "kind": "trained",
         "sizes": [1, 10, 10, 10, 1],
-        "activation": "rrelu", "method": "l1", "lam": 0.3,
+        "activation": "rrelu",
+        "method": "l1",
+        "lam": 0.3,
         "penalty": {"kernel": "l1:0.3", "bias": "none", "activity": "none"},
-        "l1_update": "subgradient", "lr": 0.01, "epochs": 10, "batch_size": 1, "order": "shuffle",
-        "seed": 4, "tail_epochs": 1, "zero_tol": 0.01,
+        "l1_update": "subgradient",
+        "lr": 0.01,
+        "epochs": 10,
+        "batch_size": 1,
+        "order": "shuffle",
+        "seed": 4,
+        "tail_epochs": 1,
+        "zero_tol": 0.01,
         "data": {"file": "data/line.csv", "sha256": sha},
-        "derived_from": None, "test_error": pytest.approx(float(row["test_error_final"]), abs=1e-6),
+        "derived_from": None,
+        "test_error": pytest.approx(float(row["test_error_final"]), abs=1e-6),
         "test_error_tail_mean": pytest.approx(float(row["test_error_tail_mean"]), abs=1e-6),
-        "tensors": checkpoints.TENSORS}
+        "tensors": checkpoints.TENSORS,
+    }
     assert checkpoints.load(run / "checkpoints" / "l2_run0").record["penalty"]["kernel"] == "l2:0.3"
     assert (run / "checkpoints" / "l1_run1" / "model.meta").is_file()
 
@@ -59,7 +87,7 @@ def test_prune_on_a_checkpoint_reproduces_its_row_of_pruning_md(run, tmp_path, k
     report = prune_cli("--checkpoint", run / "checkpoints" / f"l1_run{k}", out=tmp_path)
     mine = row_of(report, f"l1_run{k}")
     assert mine == row_of((run / "pruning.md").read_text(), f"l1_run{k}")
-    assert f"(seed {3 + k})" in mine and "nan" not in mine      # pruned and retrained both ways
+    assert f"(seed {3 + k})" in mine and "nan" not in mine  # pruned and retrained both ways
     settled = json.loads((tmp_path / "pruned" / "config.json").read_text())["config"]
     got = tuple(settled[k] for k in ("seed", "activation", "order", "epochs"))
     assert got == (3 + k, "rrelu", "shuffle", 10)
@@ -67,8 +95,15 @@ def test_prune_on_a_checkpoint_reproduces_its_row_of_pruning_md(run, tmp_path, k
 
 
 def test_a_flag_given_overrides_the_record_and_the_report_says_so(run, tmp_path, capsys):
-    report = prune_cli("--checkpoint", run / "checkpoints" / "l1_run0", "--seed", "0", "--retrain",
-                       "scratch", out=tmp_path)
+    report = prune_cli(
+        "--checkpoint",
+        run / "checkpoints" / "l1_run0",
+        "--seed",
+        "0",
+        "--retrain",
+        "scratch",
+        out=tmp_path,
+    )
     assert "Given on the command line, overriding the record: `--seed 0` (the record: 3)." in report
     assert "| l1_run0 (seed 0) |" in report
     assert "note: --seed 0 overrides the record's 3" in capsys.readouterr().err
@@ -78,8 +113,15 @@ def test_a_flag_given_overrides_the_record_and_the_report_says_so(run, tmp_path,
 
 
 def test_another_activation_is_noticed_by_its_test_error(run, tmp_path, capsys):
-    prune_cli("--checkpoint", run / "checkpoints" / "l1_run0", "--activation", "tanh", "--retrain",
-              "none", out=tmp_path)
+    prune_cli(
+        "--checkpoint",
+        run / "checkpoints" / "l1_run0",
+        "--activation",
+        "tanh",
+        "--retrain",
+        "none",
+        out=tmp_path,
+    )
     err = capsys.readouterr().err
     assert "note: --activation tanh overrides the record's rrelu" in err
     assert "in the record: the data, activation or penalties differ from the checkpoint's" in err
@@ -97,17 +139,24 @@ def saved(tmp_path, **rec):
 V1 = '"format": "l1l2 checkpoint record 1", "sizes": [1, 2, 1]'
 
 
-@pytest.mark.parametrize("text, message", [
-    ("{not json", "its record model.json is not JSON (JSONDecodeError)"),
-    ('["a list"]', "its record model.json has format None; this code reads "
-                   "'l1l2 checkpoint record 1'"),
-    ('{"format": "l1l2 checkpoint record 2"}', "has format 'l1l2 checkpoint record 2'"),
-    ('{"format": "l1l2 checkpoint record 1", "sizes": [1, 3, 1]}',
-     "describes sizes [1, 3, 1], the arrays have [1, 2, 1]"),
-    ("{" + V1 + ', "seed": "3"}', 'seed is "3", expected an integer'),
-    ("{" + V1 + ', "lr": true}', "lr is true, expected a number"),
-    ("{" + V1 + ', "penalty": {"kernel": 1}}', "every value of penalty must be a string"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("{not json", "its record model.json is not JSON (JSONDecodeError)"),
+        (
+            '["a list"]',
+            "its record model.json has format None; this code reads 'l1l2 checkpoint record 1'",
+        ),
+        ('{"format": "l1l2 checkpoint record 2"}', "has format 'l1l2 checkpoint record 2'"),
+        (
+            '{"format": "l1l2 checkpoint record 1", "sizes": [1, 3, 1]}',
+            "describes sizes [1, 3, 1], the arrays have [1, 2, 1]",
+        ),
+        ("{" + V1 + ', "seed": "3"}', 'seed is "3", expected an integer'),
+        ("{" + V1 + ', "lr": true}', "lr is true, expected a number"),
+        ("{" + V1 + ', "penalty": {"kernel": 1}}', "every value of penalty must be a string"),
+    ],
+)
 def test_a_bad_record_is_refused(tmp_path, text, message):
     folder = saved(tmp_path)
     (folder / "model.json").write_text(text)
@@ -123,12 +172,20 @@ def test_a_record_that_is_a_fifo_is_refused(tmp_path):
         checkpoints.load(folder)
 
 
-@pytest.mark.parametrize("rec, message", [
-    ({"lr": -1}, "its record model.json holds a setting prune refuses: --lr must be positive"),
-    ({"penalty": {"kernel": "l3:1"}}, "holds a setting prune refuses: invalid regularizer 'l3:1'"),
-    ({"data": {"file": "nowhere.csv"}},
-     "its record's data file nowhere.csv: not found; give --data"),
-])
+@pytest.mark.parametrize(
+    "rec, message",
+    [
+        ({"lr": -1}, "its record model.json holds a setting prune refuses: --lr must be positive"),
+        (
+            {"penalty": {"kernel": "l3:1"}},
+            "holds a setting prune refuses: invalid regularizer 'l3:1'",
+        ),
+        (
+            {"data": {"file": "nowhere.csv"}},
+            "its record's data file nowhere.csv: not found; give --data",
+        ),
+    ],
+)
 def test_prune_refuses_a_record_it_cannot_use(tmp_path, capsys, rec, message):
     folder = saved(tmp_path, **rec)
     with pytest.raises(SystemExit) as e:
@@ -138,15 +195,30 @@ def test_prune_refuses_a_record_it_cannot_use(tmp_path, capsys, rec, message):
 
 
 def test_checkpoints_do_not_depend_on_pruning(tmp_path):
-    main(["--methods", "l1", "--runs", "1", "--epochs", "1", "--no-gifs", "--no-tensorboard",
-          "--no-progress", "--no-prune", "--out", str(tmp_path)])
+    main(
+        [
+            "--methods",
+            "l1",
+            "--runs",
+            "1",
+            "--epochs",
+            "1",
+            "--no-gifs",
+            "--no-tensorboard",
+            "--no-progress",
+            "--no-prune",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     assert sorted(p.name for p in (tmp_path / "checkpoints").iterdir()) == ["l1_run0"]
     assert not (tmp_path / "pruning.md").exists()
     assert checkpoints.load(tmp_path / "checkpoints" / "l1_run0").record["kind"] == "trained"
 
 
 def test_non_finite_numbers_are_written_as_null(tmp_path):
-    checkpoints.save(tmp_path, model.glorot_init((1, 2, 1), 0),
-                     record={"test_error": np.nan, "lr": 0.5})
+    checkpoints.save(
+        tmp_path, model.glorot_init((1, 2, 1), 0), record={"test_error": np.nan, "lr": 0.5}
+    )
     rec = checkpoints.load(tmp_path).record
     assert rec["test_error"] is None and rec["lr"] == 0.5

@@ -8,6 +8,7 @@ Speed: each distinct set of shapes is one XLA compilation (~1 s), so most tests 
 3 models, the 40 training samples in file order, a test set, recording, 6 eval steps, and an
 L1 and an L2 term somewhere in the stack (see run()).
 """
+
 import numpy as np
 import pytest
 
@@ -26,11 +27,12 @@ def penalties(specs):
     return regularizers.stack([regularizers.Penalty(*s) for s in specs])
 
 
-NP_ACT = {"identity": (lambda z: z, lambda z: np.ones_like(z)),
-          "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
-          "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
-          "leaky_relu": (lambda z: np.where(z > 0, z, 0.2 * z),
-                         lambda z: np.where(z > 0, 1.0, 0.2))}
+NP_ACT = {
+    "identity": (lambda z: z, lambda z: np.ones_like(z)),
+    "relu": (lambda z: np.maximum(z, 0), lambda z: (z > 0).astype(z.dtype)),
+    "tanh": (np.tanh, lambda z: 1 - np.tanh(z) ** 2),
+    "leaky_relu": (lambda z: np.where(z > 0, z, 0.2 * z), lambda z: np.where(z > 0, 1.0, 0.2)),
+}
 
 
 def np_forward(p, x, act="identity"):
@@ -69,8 +71,13 @@ def assert_params_close(a, b, atol, rtol=0.0):
 def run(p0, pens, epochs=3, **kw):
     """train_compiled in the shared configuration; eval after steps 0, 1, 2, 40, steps-1, steps."""
     steps = epochs * len(D.x_train)
-    kw = {"eval_steps": [0, 1, 2, 40, steps - 1, steps], "test": (D.x_test, D.y_test),
-          "record": True, "lr": LR, **kw}
+    kw = {
+        "eval_steps": [0, 1, 2, 40, steps - 1, steps],
+        "test": (D.x_test, D.y_test),
+        "record": True,
+        "lr": LR,
+        **kw,
+    }
     return compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), epochs=epochs, **kw)
 
 
@@ -89,7 +96,7 @@ def trained():
 
 def test_one_step_matches_graph_engine_and_numpy(trained):
     p0, t = trained
-    one = frame(t, 1)   # the weights after step 1: one SGD step on sample 0
+    one = frame(t, 1)  # the weights after step 1: one SGD step on sample 0
     ref = engine.train_graph(D.x_train[:1], D.y_train[:1], p0, penalties(PENS), lr=LR, epochs=1)
     assert_params_close(one, ref.params, atol=1e-6)
     for r, pen in enumerate(PENS):
@@ -124,11 +131,17 @@ def test_per_model_order_matches_numpy():
     rng = np.random.default_rng(0)
     n, b, epochs, models = len(D.x_train), 2, 3, 3
     steps = epochs * n // b
-    order = np.stack([np.concatenate([rng.permutation(n) for _ in range(epochs)]).reshape(steps, b)
-                      for _ in range(models)], axis=1)                   # [steps, R, B]
+    order = np.stack(
+        [
+            np.concatenate([rng.permutation(n) for _ in range(epochs)]).reshape(steps, b)
+            for _ in range(models)
+        ],
+        axis=1,
+    )  # [steps, R, B]
     p0, pens = stacked(range(models)), [(0.0, 0.2), (0.0, 0.0), (0.05, 0.0)]
-    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), lr=LR,
-                                  epochs=epochs, batch_size=b, order=order)
+    got = compiled.train_compiled(
+        D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=epochs, batch_size=b, order=order
+    )
     for r in range(models):
         want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, order[:, r], *pens[r], LR)
         assert_params_close(model.unstack(got.params, r), want, atol=2e-5, rtol=1e-5)
@@ -147,14 +160,23 @@ def test_one_step_with_activations(activation):
 def test_penalty_targets_and_activations_are_checked(trained):
     p0, t = trained
     kernel_only = regularizers.Targets(kernel=penalties(PENS))
-    again = compiled.train_compiled(D.x_train, D.y_train, p0, kernel_only, lr=LR, epochs=3,
-                                    eval_steps=t.frame_steps, test=(D.x_test, D.y_test),
-                                    record=True)
+    again = compiled.train_compiled(
+        D.x_train,
+        D.y_train,
+        p0,
+        kernel_only,
+        lr=LR,
+        epochs=3,
+        eval_steps=t.frame_steps,
+        test=(D.x_test, D.y_test),
+        record=True,
+    )
     assert_params_close(again.params, t.params, atol=0)
     kw = dict(lr=LR, epochs=1)
     with pytest.raises(ValueError, match="kernel"):
-        compiled.train_compiled(D.x_train, D.y_train, p0,
-                                regularizers.Targets(bias=penalties(PENS)), **kw)
+        compiled.train_compiled(
+            D.x_train, D.y_train, p0, regularizers.Targets(bias=penalties(PENS)), **kw
+        )
     for bad in ("prelu", "rrelu", "softplus"):
         with pytest.raises(ValueError, match="activation"):
             compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), activation=bad, **kw)
@@ -173,8 +195,15 @@ def test_progress_splits_give_the_same_result(trained):
 def test_a_diverging_model_leaves_its_neighbour_untouched():
     pens = [(0.0, 1e6), (0.3, 0.0), (0.0, 0.1)]  # model 0: w <- w (1 - 1e4), explodes
     both = run(stacked([0, 1, 2]), pens)
-    alone = compiled.train_compiled(D.x_train, D.y_train, stacked([1]), penalties(pens[1:2]),
-                                    lr=LR, epochs=3, test=(D.x_test, D.y_test))
+    alone = compiled.train_compiled(
+        D.x_train,
+        D.y_train,
+        stacked([1]),
+        penalties(pens[1:2]),
+        lr=LR,
+        epochs=3,
+        test=(D.x_test, D.y_test),
+    )
     assert both.diverged_at[0] >= 0 and (both.diverged_at[1:] == -1).all()
     for k in both.params:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])
@@ -194,7 +223,7 @@ def test_diverged_at_is_the_first_non_finite_cost():
 def test_penalty_overflow_alone_counts_as_divergence():
     """A finite loss whose penalty overflows (sum W^2 > float32 max) is a non-finite cost."""
     p0 = stacked([0, 1, 2])
-    p0["dense2/W"][0, 0, 0] = 3e19   # W^2 overflows; the prediction stays finite
+    p0["dense2/W"][0, 0, 0] = 3e19  # W^2 overflows; the prediction stays finite
     p0["dense3/W"][0, 0, :] = 0.0
     got = run(p0, [(0.0, 1e-3), (0.0, 1e-3), (0.1, 0.0)], lr=0.0)
     assert got.diverged_at.tolist() == [0, -1, -1]
@@ -216,17 +245,27 @@ def test_other_layer_sizes_unrolled_and_bad_inputs(monkeypatch):
     monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
     sizes = (1, 4, 3, 1)
     p0 = stacked([0, 1], sizes)
-    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0.0, 0.1)] * 2), lr=LR,
-                                  epochs=1)
+    got = compiled.train_compiled(
+        D.x_train, D.y_train, p0, penalties([(0.0, 0.1)] * 2), lr=LR, epochs=1
+    )
     assert {k: v.shape for k, v in got.params.items()} == {k: v.shape for k, v in p0.items()}
     assert got.frames == {} and got.test_error is None and got.frame_steps.tolist() == [0, 40]
     for r in range(2):
-        want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, np.arange(40)[:, None], 0, 0.1,
-                      LR)
+        want = np_sgd(
+            model.unstack(p0, r), D.x_train, D.y_train, np.arange(40)[:, None], 0, 0.1, LR
+        )
         assert_params_close(model.unstack(got.params, r), want, atol=1e-5)
     with pytest.raises(ValueError, match="eval_steps"):
-        compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0, 0)] * 2), lr=LR,
-                                epochs=1, eval_steps=[0, 10])
+        compiled.train_compiled(
+            D.x_train, D.y_train, p0, penalties([(0, 0)] * 2), lr=LR, epochs=1, eval_steps=[0, 10]
+        )
     with pytest.raises(ValueError, match="order"):
-        compiled.train_compiled(D.x_train, D.y_train, p0, penalties([(0, 0)] * 2), lr=LR,
-                                epochs=1, order=np.zeros((40, 1, 1), np.int32))
+        compiled.train_compiled(
+            D.x_train,
+            D.y_train,
+            p0,
+            penalties([(0, 0)] * 2),
+            lr=LR,
+            epochs=1,
+            order=np.zeros((40, 1, 1), np.int32),
+        )

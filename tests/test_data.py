@@ -1,4 +1,5 @@
 """The generator's properties and the loader's one-line errors."""
+
 import numpy as np
 import pytest
 
@@ -18,7 +19,7 @@ def test_sizes_ranges_and_split():
 
 def test_noise_and_shared_outlier_offset():
     d = data.generate(seed=5)
-    resid = d.y - 2 * d.x                           # noise (+ offset for outliers)
+    resid = d.y - 2 * d.x  # noise (+ offset for outliers)
     rank = np.argsort(np.argsort(d.x))
     assert sorted(rank[d.outlier]) == list(range(0, 50, 5))
     clean = resid[~d.outlier]
@@ -48,17 +49,20 @@ def test_committed_file_is_the_documented_command():
     assert open("data/line.csv").read() == data.to_csv(data.generate(seed=0))
 
 
-@pytest.mark.parametrize("content, message", [
-    (None, "not found"),
-    ("", "is empty"),
-    ("a,b,c\n1,2,train\n", "expected columns"),
-    ("x,y,split\n1,abc,train\n", "must be numbers"),
-    ("x,y,split\n1,nan,train\n1,2,test\n", "must be finite"),
-    ("x,y,split\n1,2,train\n", "test split is empty"),
-    ("x,y,split\n1,2,test\n", "train split is empty"),
-    ("x,y,split\n1,2,valid\n", "split must be"),
-    ("x,y,split\n1,2\n", "has 2 fields"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (None, "not found"),
+        ("", "is empty"),
+        ("a,b,c\n1,2,train\n", "expected columns"),
+        ("x,y,split\n1,abc,train\n", "must be numbers"),
+        ("x,y,split\n1,nan,train\n1,2,test\n", "must be finite"),
+        ("x,y,split\n1,2,train\n", "test split is empty"),
+        ("x,y,split\n1,2,test\n", "train split is empty"),
+        ("x,y,split\n1,2,valid\n", "split must be"),
+        ("x,y,split\n1,2\n", "has 2 fields"),
+    ],
+)
 def test_loader_errors_name_file_and_problem(tmp_path, content, message):
     p = tmp_path / "bad.csv"
     if content is not None:
@@ -71,7 +75,9 @@ def test_loader_errors_name_file_and_problem(tmp_path, content, message):
 def test_loader_reads_bom_crlf_and_blank_lines(tmp_path):
     """What spreadsheets and editors write: a UTF-8 BOM, CRLF line ends, a blank last line."""
     plain = data.to_csv(data.generate(seed=2))
-    (tmp_path / "odd.csv").write_bytes(b"\xef\xbb\xbf" + plain.replace("\n", "\r\n").encode() + b"\r\n")
+    (tmp_path / "odd.csv").write_bytes(
+        b"\xef\xbb\xbf" + plain.replace("\n", "\r\n").encode() + b"\r\n"
+    )
     (tmp_path / "plain.csv").write_text(plain)
     a, b = data.load(tmp_path / "odd.csv"), data.load(tmp_path / "plain.csv")
     for field in ("x", "y", "train", "outlier"):

@@ -1,8 +1,9 @@
 """Batched models are independent; divergence stays with its model. (The in-graph engine
 against the reference loop, every method and both orders: test_order.py.)"""
+
 import numpy as np
 
-from l1l2.core import data, model, regularizers, engine
+from l1l2.core import data, engine, model, regularizers
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)
@@ -12,10 +13,13 @@ def test_batched_models_are_independent():
     a = [model.glorot_init(SIZES, 1)], regularizers.for_method("l1", 0.3)
     b = [model.glorot_init(SIZES, 2)], regularizers.for_method("l2", 0.1)
     kw = dict(lr=0.01, epochs=5)
-    both = engine.train_graph(D.x_train, D.y_train, model.stack(a[0] + b[0]),
-                             regularizers.stack([a[1], b[1]]), **kw)
+    both = engine.train_graph(
+        D.x_train, D.y_train, model.stack(a[0] + b[0]), regularizers.stack([a[1], b[1]]), **kw
+    )
     for i, (p, pen) in enumerate((a, b)):
-        alone = engine.train_graph(D.x_train, D.y_train, model.stack(p), regularizers.stack([pen]), **kw)
+        alone = engine.train_graph(
+            D.x_train, D.y_train, model.stack(p), regularizers.stack([pen]), **kw
+        )
         for k in alone.params:
             assert np.abs(both.params[k][i] - alone.params[k][0]).max() <= 1e-6, k
 
@@ -31,10 +35,19 @@ def test_divergence_is_located_per_model():
 
 def test_a_diverging_model_leaves_its_neighbour_untouched():
     p0 = model.stack([model.glorot_init(SIZES, 0), model.glorot_init(SIZES, 1)])
-    pens = [regularizers.Penalty(l2=1e6), regularizers.Penalty(l1=0.3)]  # w <- w (1 - 1e4): explodes
+    pens = [
+        regularizers.Penalty(l2=1e6),
+        regularizers.Penalty(l1=0.3),
+    ]  # w <- w (1 - 1e4): explodes
     both = engine.train_graph(D.x_train, D.y_train, p0, regularizers.stack(pens), lr=0.01, epochs=3)
-    alone = engine.train_graph(D.x_train, D.y_train, model.stack([model.unstack(p0, 1)]),
-                              regularizers.stack(pens[1:]), lr=0.01, epochs=3)
+    alone = engine.train_graph(
+        D.x_train,
+        D.y_train,
+        model.stack([model.unstack(p0, 1)]),
+        regularizers.stack(pens[1:]),
+        lr=0.01,
+        epochs=3,
+    )
     assert both.diverged_at.tolist()[0] >= 0 and both.diverged_at.tolist()[1] == -1
     for k in p0:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])

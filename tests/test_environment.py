@@ -1,5 +1,6 @@
 """What the environment could change without a record: the locale (every text file is UTF-8)
 and oneDNN (forced off whatever TF_ENABLE_ONEDNN_OPTS says, and recorded)."""
+
 import ast
 import json
 import os
@@ -21,8 +22,11 @@ def calls_without_encoding(tree):
         if name == "write_text" and "encoding" not in keywords and len(node.args) < 2:
             yield node.lineno, "write_text"
         if name == "open" and "encoding" not in keywords:
-            mode = node.args[1] if len(node.args) > 1 else next(
-                (k.value for k in node.keywords if k.arg == "mode"), None)
+            mode = (
+                node.args[1]
+                if len(node.args) > 1
+                else next((k.value for k in node.keywords if k.arg == "mode"), None)
+            )
             text = getattr(mode, "value", "r")
             if isinstance(text, str) and "b" not in text and any(m in text for m in TEXT_MODES):
                 yield node.lineno, f"open(..., {text!r})"
@@ -32,8 +36,9 @@ def test_every_text_write_of_the_package_names_its_encoding():
     found = []
     for path in sorted((ROOT / "l1l2").rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
-        found += [f"{path.relative_to(ROOT)}:{line} {what}"
-                  for line, what in calls_without_encoding(tree)]
+        found += [
+            f"{path.relative_to(ROOT)}:{line} {what}" for line, what in calls_without_encoding(tree)
+        ]
     assert not found, found
 
 
@@ -43,13 +48,26 @@ def test_a_non_utf8_locale_and_onednn_on_change_nothing(quick_run, tmp_path):
     those of the first (the same command gives the same numbers, whatever the environment)."""
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONIOENCODING", "LANG")}
     env.update(LC_ALL="C", PYTHONUTF8="0", TF_ENABLE_ONEDNN_OPTS="1", PYTHONHASHSEED="0")
-    res = subprocess.run([sys.executable, str(ROOT / "reproduce"), "--quick", "--no-gifs",
-                          "--no-tensorboard", "--no-progress", "--out", tmp_path],
-                         cwd=ROOT, capture_output=True, env=env, timeout=300)
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "reproduce"),
+            "--quick",
+            "--no-gifs",
+            "--no-tensorboard",
+            "--no-progress",
+            "--out",
+            tmp_path,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        env=env,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr.decode("ascii", "replace")
-    assert b"Traceback" not in res.stderr and b"\\xb1" in res.stdout   # printed, escaped
+    assert b"Traceback" not in res.stderr and b"\\xb1" in res.stdout  # printed, escaped
     md = (tmp_path / "results.md").read_bytes()
-    assert "±".encode("utf-8") in md and md.decode("utf-8")
+    assert "±".encode() in md and md.decode("utf-8")
     for name in ("results.md", "results.csv", "curves.csv", "pruning.md"):
         assert (tmp_path / name).read_bytes() == (quick_run / name).read_bytes(), name
     onednn = json.loads((tmp_path / "config.json").read_text())["numerics"]["onednn"]

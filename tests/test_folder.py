@@ -1,5 +1,6 @@
 """The output-folder contract (l1l2/output/folder.py), with small fake outputs, no training:
 ownership by manifest, no links followed, all-or-nothing commits, recovery after kill -9."""
+
 import json
 import os
 import signal
@@ -7,18 +8,21 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import ROOT
+
 from l1l2 import cli
 from l1l2.output import folder
 from l1l2.output.folder import CONTROL, OutputError, staged
 
 ROOTS = ("results.md", "figures", "gifs", "checkpoints")
-OLD = {"results.md": "old", "figures/a.png": "old", "gifs/g.gif": "old",
-       "checkpoints/r0/x": "old"}
-NEW = {"results.md": "new", "figures/a.png": "new", "figures/b.png": "new",
-       "checkpoints/r1/x": "new"}
-MINE = {"notes.txt": "mine", "figures/thesis.png": "mine"}   # put there by the user
+OLD = {"results.md": "old", "figures/a.png": "old", "gifs/g.gif": "old", "checkpoints/r0/x": "old"}
+NEW = {
+    "results.md": "new",
+    "figures/a.png": "new",
+    "figures/b.png": "new",
+    "checkpoints/r1/x": "new",
+}
+MINE = {"notes.txt": "mine", "figures/thesis.png": "mine"}  # put there by the user
 
 
 def commit(out, files, owns=ROOTS, **kw):
@@ -86,21 +90,30 @@ def test_force_moves_files_in_the_way_aside_and_keeps_the_rest(tmp_path, capsys)
     (tmp_path / "checkpoints" / "m").mkdir(parents=True)
     write(tmp_path, {"figures/thesis.png": "mine", "results.md": "mine"})
     commit(tmp_path, NEW, force=True)
-    assert snapshot(tmp_path) == {**folders(NEW), **NEW, "checkpoints/m": None,
-                                  "figures/thesis.png": "mine"}
+    assert snapshot(tmp_path) == {
+        **folders(NEW),
+        **NEW,
+        "checkpoints/m": None,
+        "figures/thesis.png": "mine",
+    }
     [aside] = (tmp_path / CONTROL).glob("displaced-*")
     assert (aside / "results.md").read_text() == "mine"
     assert "moved 1 file(s) that were in the way" in capsys.readouterr().err
-    assert set(manifest(tmp_path)) == set(NEW) | {"checkpoints/r1"}   # not the user's
+    assert set(manifest(tmp_path)) == set(NEW) | {"checkpoints/r1"}  # not the user's
 
 
 def test_a_new_run_replaces_and_removes_only_its_own_files(tmp_path):
     commit(tmp_path, OLD)
     write(tmp_path, MINE)
-    (tmp_path / "gifs" / "kept.gif").write_text("mine")          # in a folder of ours
+    (tmp_path / "gifs" / "kept.gif").write_text("mine")  # in a folder of ours
     commit(tmp_path, NEW)
-    assert snapshot(tmp_path) == {**folders(NEW), **NEW, **MINE, "gifs": None,
-                                  "gifs/kept.gif": "mine"}
+    assert snapshot(tmp_path) == {
+        **folders(NEW),
+        **NEW,
+        **MINE,
+        "gifs": None,
+        "gifs/kept.gif": "mine",
+    }
     assert "gifs/g.gif" not in manifest(tmp_path) and "gifs/kept.gif" not in manifest(tmp_path)
 
 
@@ -108,8 +121,12 @@ def test_merge_adds_and_replaces_but_removes_nothing(tmp_path):
     commit(tmp_path, OLD)
     with staged(tmp_path, merge=True) as stage:
         write(stage, {"figures/a.png": "redrawn", "figures/c.png": "new"})
-    assert snapshot(tmp_path) == {**folders(OLD), **OLD, "figures/a.png": "redrawn",
-                                  "figures/c.png": "new"}
+    assert snapshot(tmp_path) == {
+        **folders(OLD),
+        **OLD,
+        "figures/a.png": "redrawn",
+        "figures/c.png": "new",
+    }
 
 
 @pytest.fixture
@@ -146,7 +163,7 @@ def test_a_link_made_during_the_run_stops_the_commit_with_nothing_changed(tmp_pa
             (out / "figures").symlink_to(outside)
     message = str(e.value)
     assert "figures is a symbolic link" in message and "nothing was changed" in message
-    assert "stage-" not in message                    # names nothing that is gone
+    assert "stage-" not in message  # names nothing that is gone
     assert {k: v for k, v in snapshot(out).items() if not k.startswith("figures")} == before
     assert (outside / "a.png").read_text() == "outside" and not list(outside.glob("b.png"))
     assert not list((out / CONTROL).glob("stage-*"))
@@ -159,8 +176,8 @@ def test_nested_output_folders_of_two_runs_do_not_destroy_each_other(tmp_path):
     (inner / CONTROL / "displaced-keep").mkdir(exist_ok=True)
     commit(beside, {"results.md": "beside"})
     with pytest.raises(OutputError, match="figures is the output folder of another run"):
-        commit(a, OLD)                                    # would write into inner's folder
-    commit(a, {"results.md": "again"})                    # a drops figures/, gifs/, checkpoints/
+        commit(a, OLD)  # would write into inner's folder
+    commit(a, {"results.md": "again"})  # a drops figures/, gifs/, checkpoints/
     assert snapshot(inner) == {"results.md": "inner", "a.png": "inner"}
     assert (beside / "results.md").read_text() == "beside" and not (a / "gifs").exists()
     commit(inner, {"results.md": "inner 2"})
@@ -191,7 +208,7 @@ def test_a_lock_that_is_not_a_regular_file_is_one_line_not_a_hang(tmp_path):
 
 def test_a_legacy_lock_fifo_is_just_a_file_of_the_user(tmp_path):
     commit(tmp_path, OLD)
-    os.mkfifo(tmp_path / ".lock")                         # where the old design kept its lock
+    os.mkfifo(tmp_path / ".lock")  # where the old design kept its lock
     commit(tmp_path, NEW)
     assert (tmp_path / "results.md").read_text() == "new" and (tmp_path / ".lock").exists()
 
@@ -209,8 +226,9 @@ def test_a_signal_during_the_commit_waits_for_it_and_is_reported_truly(tmp_path,
     real = folder._step
 
     def step_and_interrupt(*args):
-        os.kill(os.getpid(), signal.SIGINT)               # held until the commit is done
+        os.kill(os.getpid(), signal.SIGINT)  # held until the commit is done
         return real(*args)
+
     monkeypatch.setattr(folder, "_step", step_and_interrupt)
     with pytest.raises(KeyboardInterrupt):
         commit(tmp_path, NEW)
@@ -220,7 +238,7 @@ def test_a_signal_during_the_commit_waits_for_it_and_is_reported_truly(tmp_path,
 
 def test_an_interrupt_before_the_commit_changes_nothing(tmp_path, monkeypatch):
     commit(tmp_path, OLD)
-    monkeypatch.setattr(folder, "_committed", [])          # a new command
+    monkeypatch.setattr(folder, "_committed", [])  # a new command
     with pytest.raises(KeyboardInterrupt):
         with staged(tmp_path, owns=ROOTS) as stage:
             write(stage, NEW)
@@ -230,11 +248,17 @@ def test_an_interrupt_before_the_commit_changes_nothing(tmp_path, monkeypatch):
     assert "nothing was written" in cli.interrupted_message()
 
 
-@pytest.mark.parametrize("error", [
-    OSError(28, "No space left on device"),
-    RuntimeError("/o/tensorboard/events.out; No space left on device\n\tFailed to flush 3 events"),
-    OSError(122, "Disk quota exceeded"),
-], ids=["OSError", "TensorFlow's event writer", "quota"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(28, "No space left on device"),
+        RuntimeError(
+            "/o/tensorboard/events.out; No space left on device\n\tFailed to flush 3 events"
+        ),
+        OSError(122, "Disk quota exceeded"),
+    ],
+    ids=["OSError", "TensorFlow's event writer", "quota"],
+)
 def test_a_full_disk_while_writing_is_one_line_and_changes_nothing(tmp_path, error):
     commit(tmp_path, OLD)
     with pytest.raises(OutputError) as e:
@@ -249,8 +273,13 @@ def test_a_full_disk_while_writing_is_one_line_and_changes_nothing(tmp_path, err
 def test_a_full_disk_in_a_tensorflow_checkpoint_is_recognised():
     from l1l2.files import storage_problem
     from l1l2.tf1 import tf
-    e = tf.errors.ResourceExhaustedError(None, None, "Graph execution error:\n\n/o/model.data; "
-                                         "No space left on device\n\t [[{{node save/SaveV2}}]]")
+
+    e = tf.errors.ResourceExhaustedError(
+        None,
+        None,
+        "Graph execution error:\n\n/o/model.data; "
+        "No space left on device\n\t [[{{node save/SaveV2}}]]",
+    )
     assert storage_problem(e) == "No space left on device"
     assert storage_problem(ValueError("a bug")) is None
 
@@ -262,8 +291,10 @@ def test_threads_and_finalizers_do_not_print_a_full_disk_twice(capsys, monkeypat
     hook(ValueError("a bug in a thread"))
     assert [str(e) for e in shown] == ["a bug in a thread"]
     assert not cli._StorageFilter().filter(
-        __import__("logging").makeLogRecord({"msg": "writer thread error: x; No space left on "
-                                                    "device"}))
+        __import__("logging").makeLogRecord(
+            {"msg": "writer thread error: x; No space left on device"}
+        )
+    )
 
 
 # --- kill -9 during the commit: a subprocess that runs only the folder code -------------------
@@ -292,12 +323,15 @@ with folder.staged(out, owns={roots!r}) as stage:
 
 def killed_commit(out, stop_at):
     script = KILLED.format(root=str(ROOT), roots=ROOTS, new=NEW)
-    return subprocess.run([sys.executable, "-c", script, str(out), str(stop_at)],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", script, str(out), str(stop_at)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-def test_kill_9_at_any_step_of_a_commit_leaves_it_old_or_finished_by_the_next_run(tmp_path,
-                                                                                   capsys):
+def test_kill_9_at_any_step_of_a_commit_leaves_it_old_or_finished_by_the_next_run(tmp_path, capsys):
     """Before the commit point the folder stays old; at any later step the next command on it
     finishes the commit. Either way: fully old or fully new, never a mix, the user's files kept."""
     old_state = {**folders(OLD), **OLD, **MINE}
@@ -312,7 +346,7 @@ def test_kill_9_at_any_step_of_a_commit_leaves_it_old_or_finished_by_the_next_ru
             break
         assert res.returncode == -signal.SIGKILL, res.stderr
         capsys.readouterr()
-        with staged(out, merge=True):                     # the next command on the folder
+        with staged(out, merge=True):  # the next command on the folder
             pass
         err = capsys.readouterr().err
         after = snapshot(out)
@@ -323,11 +357,12 @@ def test_kill_9_at_any_step_of_a_commit_leaves_it_old_or_finished_by_the_next_ru
         assert not (out / CONTROL / "journal.json").exists()
         stop_at += 1
     assert outcomes[0] == "old" and set(outcomes[1:]) == {"new"}, outcomes
-    assert len(outcomes) >= 8                             # every step of the journal was cut
-    assert snapshot(out) == new_state                     # and uninterrupted, it just commits
+    assert len(outcomes) >= 8  # every step of the journal was cut
+    assert snapshot(out) == new_state  # and uninterrupted, it just commits
 
 
 # --- data --out: a regular file only ------------------------------------------------------------
+
 
 def test_data_out_replaces_only_a_regular_file(tmp_path, capsys):
     fifo, link = tmp_path / "fifo.csv", tmp_path / "link.csv"

@@ -1,4 +1,5 @@
 """Recorded frames, colour scale, the GIF files, the figures' data, and `reproduce gifs`."""
+
 import shutil
 import time
 
@@ -30,8 +31,16 @@ def test_frame_k_is_the_weights_after_step_k():
 
 
 def test_frame_at_epoch_boundary_equals_a_shorter_training():
-    long = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=3, record=True,
-                              eval_steps=train.evaluation_steps(120, every=40))
+    long = engine.train_graph(
+        D.x_train,
+        D.y_train,
+        P0,
+        PEN,
+        lr=0.01,
+        epochs=3,
+        record=True,
+        eval_steps=train.evaluation_steps(120, every=40),
+    )
     short = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=2)
     assert long.frame_steps.tolist() == [0, 40, 80, 120]
     for k in P0:
@@ -73,7 +82,7 @@ def test_durations_follow_weights_with_a_floor():
 
 def test_motion_is_the_change_between_frames():
     f = np.zeros((4, 2, 2))
-    f[1] += 1.0   # 4 weights move by 1
+    f[1] += 1.0  # 4 weights move by 1
     f[3] += 0.25  # from frame 2 (back at 0) by 0.25 each
     m = gifs.motion([("a", f)])
     np.testing.assert_allclose(m, [2.0, 2.0, 2.0, 1.0])
@@ -94,11 +103,19 @@ def synthetic_rec(n_frames=101, frame_test_error=False, seed=0):
         fade = np.exp(-epochs / 5.0) + rng.uniform(-0.003, 0.003, size=k.shape)
         k[:, methods == "l1"] = np.where(keep, k, k * fade)[:, methods == "l1"]
         kernels.append(k.astype(np.float32))
-    rec = {"layers": np.array([f"dense{i}" for i in range(1, 5)]), "kernels": kernels,
-           "frame_steps": np.arange(n_frames) * 40, "steps_per_epoch": 40,
-           "step_cost": rng.uniform(1, 6, size=(40 * (n_frames - 1), 6)).astype(np.float32),
-           "methods": methods, "runs": runs, "seeds": runs.copy(), "lam": 0.3, "zero_tol": 0.01,
-           "test_error": rng.uniform(5, 50, size=6)}
+    rec = {
+        "layers": np.array([f"dense{i}" for i in range(1, 5)]),
+        "kernels": kernels,
+        "frame_steps": np.arange(n_frames) * 40,
+        "steps_per_epoch": 40,
+        "step_cost": rng.uniform(1, 6, size=(40 * (n_frames - 1), 6)).astype(np.float32),
+        "methods": methods,
+        "runs": runs,
+        "seeds": runs.copy(),
+        "lam": 0.3,
+        "zero_tol": 0.01,
+        "test_error": rng.uniform(5, 50, size=6),
+    }
     if frame_test_error:
         rec["frame_test_error"] = rng.uniform(5, 50, size=(n_frames, 6))
     return rec
@@ -140,10 +157,10 @@ def test_levels_cover_the_scale_and_white_is_zero():
     assert idx[-2] == idx[-1] == gifs.NOT_FINITE
     assert tuple(gifs.PALETTE[gifs.NOT_FINITE]) == (0, 0, 0)
     zero = gifs.PALETTE[idx[1001]]
-    assert idx[1001] == gifs.N_LEVELS // 2 and zero.min() >= 240          # white at 0
+    assert idx[1001] == gifs.N_LEVELS // 2 and zero.min() >= 240  # white at 0
     red, blue = gifs.PALETTE[gifs.N_LEVELS - 1].astype(int), gifs.PALETTE[0].astype(int)
-    assert red[0] > red[2] and blue[2] > blue[0]                          # RdBu_r
-    assert len({tuple(c) for c in gifs.PALETTE}) == 256                   # one index per colour
+    assert red[0] > red[2] and blue[2] > blue[0]  # RdBu_r
+    assert len({tuple(c) for c in gifs.PALETTE}) == 256  # one index per colour
 
 
 def test_gif_pixels_are_the_weights_through_the_palette(tmp_path):
@@ -177,15 +194,15 @@ def test_colour_bar_shows_every_level_in_order_with_labels():
     f = np.linspace(-2, 1, 300).reshape(3, 10, 10)
     out = gifs.render([("a", f), ("b", f / 2)], ["x"] * 3, (2, 1))
     x0, y0, w, h = out.layout.cbar
-    column = out.frame(0)[y0:y0 + h, x0 + w // 2].astype(int)
-    assert column[0] == gifs.N_LEVELS - 1 and column[-1] == 0             # red on top
+    column = out.frame(0)[y0 : y0 + h, x0 + w // 2].astype(int)
+    assert column[0] == gifs.N_LEVELS - 1 and column[-1] == 0  # red on top
     assert (np.diff(column) <= 0).all() and len(set(column)) == gifs.N_LEVELS  # smooth
     values, labels = gifs.cbar_ticks(2.0)
     assert 0 in values and (np.abs(values) <= 2.0).all()
-    np.testing.assert_allclose(values, -values[::-1])                     # symmetric
+    np.testing.assert_allclose(values, -values[::-1])  # symmetric
     assert "0" in labels and len(labels) >= 3
-    right = out.frame(0)[y0:y0 + h, x0 + w + 4:x0 + w + 60]
-    assert (right != gifs.WHITE).any()                                    # tick labels drawn
+    right = out.frame(0)[y0 : y0 + h, x0 + w + 4 : x0 + w + 60]
+    assert (right != gifs.WHITE).any()  # tick labels drawn
 
 
 def test_unit_ticks_and_axis_labels_are_drawn():
@@ -197,14 +214,14 @@ def test_unit_ticks_and_axis_labels_are_drawn():
     out = gifs.render(panels, ["a", "b"], (2, 2), "title")
     sheet = out.frame(0)
     for (x0, y0, w, h), (rows, cols) in zip(out.layout.boxes, shapes):
-        assert w == 20 * cols and h == 20 * rows                           # 20 px a unit
-        for j in range(cols):                                             # a tick under each
+        assert w == 20 * cols and h == 20 * rows  # 20 px a unit
+        for j in range(cols):  # a tick under each
             assert sheet[y0 + h + 2, x0 + int((j + 0.5) * w / cols)] == gifs.BLACK
-        for i in range(rows):                                             # and left of each row
+        for i in range(rows):  # and left of each row
             assert sheet[y0 + int((i + 0.5) * h / rows), x0 - 3] == gifs.BLACK
-        assert (sheet[y0 + h + 6:y0 + h + 32, x0:x0 + w] != gifs.WHITE).any()  # labels below
-        assert (sheet[y0 - 20:y0 - 4, x0:x0 + w] != gifs.WHITE).any()          # title above
-        assert (sheet[y0:y0 + h, x0 - 40:x0 - 8] != gifs.WHITE).any()          # input unit
+        assert (sheet[y0 + h + 6 : y0 + h + 32, x0 : x0 + w] != gifs.WHITE).any()  # labels below
+        assert (sheet[y0 - 20 : y0 - 4, x0 : x0 + w] != gifs.WHITE).any()  # title above
+        assert (sheet[y0 : y0 + h, x0 - 40 : x0 - 8] != gifs.WHITE).any()  # input unit
 
 
 def test_captions_say_the_epoch_and_a_named_number():
@@ -218,9 +235,10 @@ def test_captions_say_the_epoch_and_a_named_number():
     del rec["frame_test_error"]
     caps = gifs.captions(rec, [2])
     assert caps[0] == "initial weights"
-    cost = rec["step_cost"][36 * 40:37 * 40, 2].mean()
-    assert caps[37] == ("epoch 37 of 100  ·  mean training cost per step over the last epoch "
-                        f"{cost:.2f}")
+    cost = rec["step_cost"][36 * 40 : 37 * 40, 2].mean()
+    assert caps[37] == (
+        f"epoch 37 of 100  ·  mean training cost per step over the last epoch {cost:.2f}"
+    )
 
 
 def test_titles_name_the_method_lambda_and_seed():
@@ -251,11 +269,14 @@ def test_full_length_gifs_stay_under_2mb(tmp_path):
 
 def test_errors_figure_places_every_run_apart():
     """Equal errors (as three L1 runs of the default run nearly are) still get their own spot."""
-    rec = {"methods": np.repeat(["none", "l1"], 5), "runs": np.tile(np.arange(5), 2),
-           "test_error": np.array([1, 2, 3, 4, np.nan, 11, 11, 11, 30, 40.0])}
+    rec = {
+        "methods": np.repeat(["none", "l1"], 5),
+        "runs": np.tile(np.arange(5), 2),
+        "test_error": np.array([1, 2, 3, 4, np.nan, 11, 11, 11, 30, 40.0]),
+    }
     cols = plots.error_points(rec, [5, 6, 7, 8, 9])
     assert [c[0] for c in cols] == ["none\n(1 diverged)", "l1", "l1 (blog,\nits own data)"]
-    for i, (_, _, _, runs, x, e) in enumerate(cols):
+    for i, (_, _, _, _, x, _) in enumerate(cols):
         assert len(set(np.round(x, 6))) == len(x) and np.all(np.abs(x - i) < 0.5)
     assert cols[0][3].tolist() == [0, 1, 2, 3] and cols[1][3].tolist() == [0, 1, 2, 3, 4]
     assert cols[1][5].tolist() == [11, 11, 11, 30, 40]
@@ -265,7 +286,7 @@ def test_errors_figure_places_every_run_apart():
 
 def test_weight_histogram_counts_runs_pooled():
     rec = synthetic_rec(3)
-    rec["kernels"][1][-1, 3] = np.nan                                      # l1 run 1 diverged
+    rec["kernels"][1][-1, 3] = np.nan  # l1 run 1 diverged
     w, runs, bad = plots.pooled_final_weights(rec, "l1")
     assert (runs, bad, len(w)) == (1, 1, 220)
     w, runs, bad = plots.pooled_final_weights(rec, "l2")
@@ -283,6 +304,7 @@ def test_short_gif_drops_frames_rather_than_go_below_20ms(tmp_path):
 
 def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path, capsys):
     from l1l2.cli import main
+
     shutil.copy(quick_run / "recording.npz", tmp_path)
     main(["gifs", "--out", str(tmp_path), "--gif-seconds", "2", "--force"])  # a copy: --force
     for m in ("none", "l1", "l2"):
@@ -294,6 +316,7 @@ def test_reproduce_gifs_redraws_from_recording(quick_run, tmp_path, capsys):
 
 def test_reproduce_gifs_without_recording_is_one_line(tmp_path, capsys):
     from l1l2.cli import main
+
     with pytest.raises(SystemExit) as e:
         main(["gifs", "--out", str(tmp_path)])
     err = capsys.readouterr().err
@@ -314,10 +337,13 @@ def test_gifs_lay_out_any_number_of_layers(tmp_path, sizes):
     """Per method: 2 rows of layers; side by side: a row of all layers per method (was fixed
     at 4 layers); the figures draw any depth too."""
     rng = np.random.default_rng(0)
-    rec = {**synthetic_rec(n_frames=6), "layers": np.array([f"dense{i}" for i in
-                                                           range(1, len(sizes))]),
-           "kernels": [rng.normal(size=(6, 6, a, b)).astype(np.float32)
-                       for a, b in zip(sizes[:-1], sizes[1:])]}
+    rec = {
+        **synthetic_rec(n_frames=6),
+        "layers": np.array([f"dense{i}" for i in range(1, len(sizes))]),
+        "kernels": [
+            rng.normal(size=(6, 6, a, b)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])
+        ],
+    }
     drawing.figures(tmp_path, rec, 5.0)
     for name in ("weights_l1", "weights_l1_vs_l2"):
         with Image.open(tmp_path / "gifs" / f"{name}.gif") as im:

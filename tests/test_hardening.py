@@ -1,5 +1,6 @@
 """Determinism, interrupts, concurrent runs and divergence, each through the real command;
 limits checked before the work."""
+
 import csv
 import fcntl
 import os
@@ -10,8 +11,8 @@ import types
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
+
 from l1l2.cli import main
 from l1l2.commands.common import check_fits
 from l1l2.output import gifs, recording
@@ -19,13 +20,26 @@ from l1l2.output.folder import CONTROL, staged
 
 
 def start(out, *args):
-    return subprocess.Popen([sys.executable, str(ROOT / "reproduce"), "--epochs", "3000", "--no-progress",
-                             "--out", str(out), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            str(ROOT / "reproduce"),
+            "--epochs",
+            "3000",
+            "--no-progress",
+            "--out",
+            str(out),
+            *args,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_interrupt_leaves_previous_results(tmp_path):
     """SIGTERM in training (the other two signals take the same path: see the next test)."""
-    with staged(tmp_path, owns=("results.csv",)) as stage:   # an earlier run's output
+    with staged(tmp_path, owns=("results.csv",)) as stage:  # an earlier run's output
         (stage / "results.csv").write_text("previous\n")
     for sig in (signal.SIGTERM,):
         p = start(tmp_path)
@@ -42,11 +56,13 @@ def test_interrupt_leaves_previous_results(tmp_path):
 
 def test_ctrl_c_sigterm_and_sighup_all_interrupt_the_command(monkeypatch):
     from l1l2 import cli
+
     seen = {}
     monkeypatch.setattr(cli.signal, "signal", lambda sig, handler: seen.setdefault(sig, handler))
     ran = []
-    monkeypatch.setattr(cli.importlib, "import_module",
-                        lambda name: types.SimpleNamespace(main=ran.append))
+    monkeypatch.setattr(
+        cli.importlib, "import_module", lambda name: types.SimpleNamespace(main=ran.append)
+    )
     cli.main(["--quick"])
     assert len(ran) == 1  # the command ran, after the handlers were set
     handlers = {seen.get(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -56,7 +72,7 @@ def test_ctrl_c_sigterm_and_sighup_all_interrupt_the_command(monkeypatch):
 def test_second_writer_to_the_same_folder_is_refused(tmp_path, capsys):
     (tmp_path / CONTROL).mkdir()
     fd = os.open(tmp_path / CONTROL / "lock", os.O_CREAT | os.O_WRONLY)
-    fcntl.flock(fd, fcntl.LOCK_EX)          # as a running reproduce holds it (another open file)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # as a running reproduce holds it (another open file)
     try:
         with pytest.raises(SystemExit) as e:
             main(["--quick", "--no-progress", "--no-gifs", "--out", str(tmp_path)])
@@ -69,8 +85,18 @@ def test_second_writer_to_the_same_folder_is_refused(tmp_path, capsys):
 
 
 def test_divergence_is_reported_not_crashed(tmp_path, capsys):
-    main(["--quick", "--lr", "5", "--no-progress", "--no-gifs", "--no-tensorboard", "--out",
-          str(tmp_path)])
+    main(
+        [
+            "--quick",
+            "--lr",
+            "5",
+            "--no-progress",
+            "--no-gifs",
+            "--no-tensorboard",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     rows = list(csv.DictReader(open(tmp_path / "results.csv")))
     assert all(int(r["diverged_at_step"]) >= 0 and r["diverged"] == "True" for r in rows)
     md = (tmp_path / "results.md").read_text()
@@ -79,23 +105,32 @@ def test_divergence_is_reported_not_crashed(tmp_path, capsys):
 
 # --- limits checked before the work: recordings, and the memory of drawing ----------------------
 
+
 def small_recording(n_layers, frames=2):
-    return {"layers": np.array([f"dense{i + 1}" for i in range(n_layers)]),
-            "kernels": [np.zeros((frames, 1, 1, 1), np.float32) for _ in range(n_layers)],
-            "frame_steps": np.arange(frames), "step_cost": np.ones((frames, 1)),
-            "steps_per_epoch": 1, "methods": np.array(["l1"]), "runs": np.array([0]),
-            "seeds": np.array([0]), "test_error": np.array([1.0]), "lam": 0.3, "zero_tol": 0.01,
-            "frame_test_error": np.ones((frames, 1))}
+    return {
+        "layers": np.array([f"dense{i + 1}" for i in range(n_layers)]),
+        "kernels": [np.zeros((frames, 1, 1, 1), np.float32) for _ in range(n_layers)],
+        "frame_steps": np.arange(frames),
+        "step_cost": np.ones((frames, 1)),
+        "steps_per_epoch": 1,
+        "methods": np.array(["l1"]),
+        "runs": np.array([0]),
+        "seeds": np.array([0]),
+        "test_error": np.array([1.0]),
+        "lam": 0.3,
+        "zero_tol": 0.01,
+        "frame_test_error": np.ones((frames, 1)),
+    }
 
 
 def test_recording_sizes_are_checked_before_decompressing(tmp_path, monkeypatch):
     path = tmp_path / recording.FILE
-    recording.save(path, small_recording(300))               # crashed Pillow after minutes
+    recording.save(path, small_recording(300))  # crashed Pillow after minutes
     monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("decompressed"))
     with pytest.raises(recording.RecordingError, match="300 kernels, more than the 99 layers"):
         recording.load(path)
     recording.save(path, small_recording(2, frames=1000))
-    monkeypatch.setattr(recording, "MAX_BYTES", 10_000)       # as if it declared gigabytes
+    monkeypatch.setattr(recording, "MAX_BYTES", 10_000)  # as if it declared gigabytes
     with pytest.raises(recording.RecordingError, match="MB of arrays, more than the"):
         recording.load(path)
 
@@ -105,8 +140,18 @@ def test_the_memory_guard_counts_drawing_the_gifs(capsys):
     GIFs took 2.0 GB more (measured; the estimate says 2.6): together over the 4 GB allowed."""
     assert 2.0 <= gifs.drawing_gb((1, 1000, 1000, 1), 101, 5.0) <= 3.0
     with pytest.raises(SystemExit) as e:
-        main(["--sizes", "1,1000,1000,1", "--runs", "1", "--methods", "l1,l2",
-              "--out", "/nonexistent/never"])
+        main(
+            [
+                "--sizes",
+                "1,1000,1000,1",
+                "--runs",
+                "1",
+                "--methods",
+                "l1,l2",
+                "--out",
+                "/nonexistent/never",
+            ]
+        )
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.count("\n") == 1
     assert "GB of it to draw the GIFs" in err and "--no-gifs" in err

@@ -38,10 +38,13 @@ def imports(name, path, known):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                + ([base] if base else []))
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in known else base
-                     for a in node.names]
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
+            names = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
         elif isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         else:
@@ -58,8 +61,12 @@ def graph():
 
 
 def test_imports_only_point_down():
-    wrong = [f"{a} ({layer(a)}) imports {b} ({layer(b)})" for a, (deps, _) in graph().items()
-             for b in deps if LAYERS[layer(b)] > LAYERS[layer(a)]]
+    wrong = [
+        f"{a} ({layer(a)}) imports {b} ({layer(b)})"
+        for a, (deps, _) in graph().items()
+        for b in deps
+        if LAYERS[layer(b)] > LAYERS[layer(a)]
+    ]
     assert not wrong, "\n".join(wrong)
 
 
@@ -69,7 +76,7 @@ def test_no_import_cycles():
 
     def visit(m):
         if m in stack:
-            raise AssertionError("cycle: " + " -> ".join(stack[stack.index(m):] + [m]))
+            raise AssertionError("cycle: " + " -> ".join(stack[stack.index(m) :] + [m]))
         if m not in done:
             stack.append(m)
             for d in sorted(deps[m]):
@@ -87,8 +94,10 @@ def test_no_imports_inside_functions():
 
 
 def test_help_and_flag_errors_do_not_import_tensorflow():
-    code = ("import sys\nfrom l1l2.cli import main\n"
-            "try:\n    main(['sweep', '--seeds', '1'])\nexcept SystemExit:\n    pass\n"
-            "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)")
+    code = (
+        "import sys\nfrom l1l2.cli import main\n"
+        "try:\n    main(['sweep', '--seeds', '1'])\nexcept SystemExit:\n    pass\n"
+        "print('tensorflow' in sys.modules, 'matplotlib' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.split() == ["False", "False"], out.stderr

@@ -1,4 +1,5 @@
 """LeakyReLU vs an L1 activity penalty: the identity and gradients, exactly against NumPy."""
+
 import numpy as np
 import pytest
 
@@ -12,8 +13,10 @@ A = activations.LEAKY_ALPHA
 def test_leaky_relu_identity():
     z = np.linspace(-4, 4, 801)
     lhs = np.where(z >= 0, z, A * z)
-    assert np.abs(lhs - ((1 + A) * np.maximum(z, 0) - A * np.abs(z))).max() < 1e-12   # NumPy, float64
-    assert leaky.identity_error() < 1e-6                                              # TF, float32
+    assert (
+        np.abs(lhs - ((1 + A) * np.maximum(z, 0) - A * np.abs(z))).max() < 1e-12
+    )  # NumPy, float64
+    assert leaky.identity_error() < 1e-6  # TF, float32
 
 
 def test_gradient_differences_against_numpy():
@@ -26,13 +29,15 @@ def test_gradient_differences_against_numpy():
     with session(g) as s:
         s.run(v1.global_variables_initializer())
         out = s.run(f, {x: x1, tt: t})
-    A1, B1, C, D = (p[k].astype(np.float64) for k in ("dense1/W", "dense1/b", "dense2/W", "dense2/b"))
+    A1, B1, C, D = (
+        p[k].astype(np.float64) for k in ("dense1/W", "dense1/b", "dense2/W", "dense2/b")
+    )
     x2 = x1 @ A1 + B1
     H = (x2 >= 0).astype(float)
     yR = np.maximum(x2, 0) @ C + D
     yL = np.where(x2 >= 0, x2, A * x2) @ C + D
-    dR = (yR - t) * C[:, 0] * H                            # dL/dx2, ReLU
-    dL = (yL - t) * C[:, 0] * (H + A * (1 - H))            # dL/dx2, LeakyReLU
+    dR = (yR - t) * C[:, 0] * H  # dL/dx2, ReLU
+    dL = (yL - t) * C[:, 0] * (H + A * (1 - H))  # dL/dx2, LeakyReLU
     np.testing.assert_allclose(out["delta"][0], x1.T @ (dL - dR), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out["delta"][1], (dL - dR).sum(0), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(out["l1"][0], lam * x1.T @ np.sign(x2), rtol=1e-5)
@@ -50,6 +55,7 @@ def test_command_reports_what_it_measured(tmp_path, capsys):
     from l1l2.cli import main
     from l1l2.config import LeakyConfig
     from l1l2.core import data
+
     main(["leaky-vs-l1", "--epochs", "19", "--out", str(tmp_path)])
     md = (tmp_path / "analysis" / "leaky_vs_l1.md").read_text()
     rows = leaky.measure(LeakyConfig(epochs=19), data.load("data/line.csv"))
@@ -65,6 +71,7 @@ def test_command_reports_what_it_measured(tmp_path, capsys):
 @pytest.mark.parametrize("args", [["--hidden", "0"], ["--lr", "-1"]])
 def test_bad_arguments(capsys, args):
     from l1l2.cli import main
+
     with pytest.raises(SystemExit) as e:
         main(["leaky-vs-l1", *args])
     assert e.value.code == 2 and capsys.readouterr().err.count("\n") == 1

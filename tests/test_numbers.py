@@ -1,6 +1,7 @@
 """Numbers are checked before words: overflowing data is refused, a non-finite or absurd result
 marks its run diverged in every table and CSV, and nothing (mean, verdict, sentence) is said
 from fewer than two finite values."""
+
 import csv
 import io
 
@@ -12,8 +13,15 @@ from l1l2.commands import experiment, leaky, sweep, verdict
 from l1l2.commands.common import ABSURD, is_diverged, mean_std
 from l1l2.core import data
 
-WORDS = ("does better", "neither", "holds", "is reversed", "is not supported", "point partly",
-         "closer")
+WORDS = (
+    "does better",
+    "neither",
+    "holds",
+    "is reversed",
+    "is not supported",
+    "point partly",
+    "closer",
+)
 
 
 def test_the_loader_refuses_values_whose_squares_overflow_float32(tmp_path):
@@ -21,25 +29,29 @@ def test_the_loader_refuses_values_whose_squares_overflow_float32(tmp_path):
     path.write_text("x,y,split,outlier\n1,2,train,0\n3.4e38,1,test,0\n")  # the issue's row
     with pytest.raises(data.DataError, match="overflow float32 in the network's sums"):
         data.load(path)
-    path.write_text("x,y,split\n1,2,train\n1e17,1,test\n")                 # still fits
+    path.write_text("x,y,split\n1,2,train\n1e17,1,test\n")  # still fits
     assert data.load(path).x[1] == np.float32(1e17)
 
 
 def test_the_data_command_refuses_what_the_loader_would(capsys):
     from l1l2.cli import main
+
     with pytest.raises(SystemExit) as e:
         main(["data", "--slope", "1e19", "--out", "/nonexistent/never.csv"])
     assert e.value.code == 2 and "would not fit float32" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("at, values, diverged", [
-    (-1, (3.0, 2.5, 10.0), False),
-    (7, (3.0, 2.5, 10.0), True),                 # the step costs became non-finite
-    (-1, (np.nan, 2.5, 10.0), True),
-    (-1, (3.0, np.inf, 10.0), True),
-    (-1, (1.3e33, 1.3e33, 4.7e33), True),        # --batch-size 40 --epochs 1 --lr 1e6
-    (-1, (3.0, 2.5, 2 * ABSURD), True),
-])
+@pytest.mark.parametrize(
+    "at, values, diverged",
+    [
+        (-1, (3.0, 2.5, 10.0), False),
+        (7, (3.0, 2.5, 10.0), True),  # the step costs became non-finite
+        (-1, (np.nan, 2.5, 10.0), True),
+        (-1, (3.0, np.inf, 10.0), True),
+        (-1, (1.3e33, 1.3e33, 4.7e33), True),  # --batch-size 40 --epochs 1 --lr 1e6
+        (-1, (3.0, 2.5, 2 * ABSURD), True),
+    ],
+)
 def test_one_rule_for_diverged(at, values, diverged):
     assert is_diverged(at, *values) is diverged
 
@@ -57,8 +69,15 @@ def fake_rows(cfg, errors):
     rows = []
     for m in cfg.methods:
         for k, e in enumerate(errors):
-            row = {"method": m, "run": k, "seed": k, "test_error_final": e,
-                   "test_error_tail_mean": e, "train_cost": 3 * e, "diverged_at_step": -1}
+            row = {
+                "method": m,
+                "run": k,
+                "seed": k,
+                "test_error_final": e,
+                "test_error_tail_mean": e,
+                "train_cost": 3 * e,
+                "diverged_at_step": -1,
+            }
             row["diverged"] = is_diverged(-1, e, e, 3 * e)
             rows.append(row)
     return rows
@@ -82,10 +101,20 @@ def test_results_csv_and_md_mark_the_same_runs_diverged():
 def sweep_rows(cfg, error):
     rows = []
     for m in sweep.plan(cfg):
-        rows.append({"method": m.method, "lam": m.lam, "seed": m.seed, "order": m.order,
-                     "test_error_final": error, "test_error_tail_mean": error,
-                     "train_cost": error, "diverged": is_diverged(-1, error, error, error),
-                     "dead_fraction": 0.0, "pruned_sizes": "1-1-1"})
+        rows.append(
+            {
+                "method": m.method,
+                "lam": m.lam,
+                "seed": m.seed,
+                "order": m.order,
+                "test_error_final": error,
+                "test_error_tail_mean": error,
+                "train_cost": error,
+                "diverged": is_diverged(-1, error, error, error),
+                "dead_fraction": 0.0,
+                "pruned_sizes": "1-1-1",
+            }
+        )
     return rows
 
 
@@ -101,7 +130,7 @@ def test_a_sweep_where_every_run_diverged_draws_no_verdict(error):
 
 
 def test_leaky_draws_no_conclusion_from_too_few_finite_cosines():
-    assert np.isnan(leaky.window_mean([{"c": 0.5}], "c"))                     # one value
+    assert np.isnan(leaky.window_mean([{"c": 0.5}], "c"))  # one value
     assert np.isnan(leaky.window_mean([{"c": np.nan}, {"c": 0.5}], "c"))
     assert leaky.window_mean([{"c": 0.5}, {"c": 0.3}, {"c": np.nan}], "c") == pytest.approx(0.4)
     for early, late in ((np.nan, 0.5), (0.5, np.nan), (np.nan, np.nan)):

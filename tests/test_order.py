@@ -44,8 +44,13 @@ def test_engines_agree_for_both_orders(kind):
     p0 = model.stack([model.glorot_init(SIZES, s) for s in seeds])
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m in regularizers.METHODS])
     order = np.stack([train.sample_order(kind, x, y, 4, 1, s) for s in seeds], axis=1)
-    kw = dict(lr=0.01, epochs=4, order=order, eval_steps=train.evaluation_steps(32, 8, 8),
-              test=(D.x_test, D.y_test))
+    kw = dict(
+        lr=0.01,
+        epochs=4,
+        order=order,
+        eval_steps=train.evaluation_steps(32, 8, 8),
+        test=(D.x_test, D.y_test),
+    )
     g = engine.train_graph(x, y, p0, pen, **kw)
     r = train.train_reference(x, y, p0, pen, **kw)
     for k in p0:
@@ -58,12 +63,27 @@ def test_a_model_sees_only_its_own_order():
     """Model 1 of a stack trained in its order equals that model trained alone in that order."""
     p = [model.glorot_init(SIZES, s) for s in (0, 1)]
     pen = regularizers.Penalty(l2=0.3)
-    order = np.stack([train.sample_order("shuffle", D.x_train, D.y_train, 2, 1, s)
-                      for s in (0, 1)], axis=1)
-    both = engine.train_graph(D.x_train, D.y_train, model.stack(p), regularizers.stack([pen] * 2),
-                              lr=0.01, epochs=2, order=order)
-    alone = engine.train_graph(D.x_train, D.y_train, model.stack(p[1:]), regularizers.stack([pen]),
-                               lr=0.01, epochs=2, order=order[:, 1:])
+    order = np.stack(
+        [train.sample_order("shuffle", D.x_train, D.y_train, 2, 1, s) for s in (0, 1)], axis=1
+    )
+    both = engine.train_graph(
+        D.x_train,
+        D.y_train,
+        model.stack(p),
+        regularizers.stack([pen] * 2),
+        lr=0.01,
+        epochs=2,
+        order=order,
+    )
+    alone = engine.train_graph(
+        D.x_train,
+        D.y_train,
+        model.stack(p[1:]),
+        regularizers.stack([pen]),
+        lr=0.01,
+        epochs=2,
+        order=order[:, 1:],
+    )
     for k in alone.params:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])
 
@@ -82,14 +102,29 @@ def test_tail_mean_is_the_mean_test_error_of_the_recorded_tail_weights():
     n, epochs, tail = len(D.x_train), 3, len(D.x_train)
     steps = train.evaluation_steps(epochs * n, n, tail)
     assert steps.tolist() == [0, n, *range(2 * n, 3 * n + 1)]  # epoch ends, then every step
-    t = engine.train_graph(D.x_train, D.y_train, p0, pen, lr=0.01, epochs=epochs, eval_steps=steps,
-                           test=(D.x_test, D.y_test), record=True)
+    t = engine.train_graph(
+        D.x_train,
+        D.y_train,
+        p0,
+        pen,
+        lr=0.01,
+        epochs=epochs,
+        eval_steps=steps,
+        test=(D.x_test, D.y_test),
+        record=True,
+    )
     in_tail = steps > epochs * n - tail
     for r in range(2):
-        errors = [np_test_error({k: v[f, r] if k.endswith("/W") else v[f, r, 0]
-                                 for k, v in t.frames.items()}, D.x_test, D.y_test)
-                  for f in np.flatnonzero(in_tail)]
+        errors = [
+            np_test_error(
+                {k: v[f, r] if k.endswith("/W") else v[f, r, 0] for k, v in t.frames.items()},
+                D.x_test,
+                D.y_test,
+            )
+            for f in np.flatnonzero(in_tail)
+        ]
         np.testing.assert_allclose(t.test_error[in_tail, r], errors, rtol=1e-5)
         assert t.tail_error(tail)[r] == pytest.approx(np.mean(errors), rel=1e-5)
-    np.testing.assert_array_equal(t.test_error[-1], train.evaluate(
-        t.params, D.x_test, D.y_test, pen)[1])  # the last point is the final weights' error
+    np.testing.assert_array_equal(
+        t.test_error[-1], train.evaluate(t.params, D.x_test, D.y_test, pen)[1]
+    )  # the last point is the final weights' error

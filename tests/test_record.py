@@ -1,4 +1,5 @@
 """The run record: what it holds, and which changes count as a dirty checkout."""
+
 import hashlib
 import subprocess
 
@@ -10,8 +11,11 @@ from l1l2.output import record
 
 
 def git(repo, *args):
-    subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        check=True,
+        capture_output=True,
+    )
 
 
 def test_git_commit_is_dirty_only_when_the_code_changed(tmp_path, monkeypatch):
@@ -24,7 +28,7 @@ def test_git_commit_is_dirty_only_when_the_code_changed(tmp_path, monkeypatch):
     monkeypatch.setattr(record, "ROOT", tmp_path)
     head = record.git_commit()
     assert len(head) == 40 and not head.endswith("-dirty")
-    (tmp_path / "outputs" / "results.md").write_text("new results\n")      # a new run: still clean
+    (tmp_path / "outputs" / "results.md").write_text("new results\n")  # a new run: still clean
     assert record.git_commit() == head
     (tmp_path / "code.py").write_text("x = 2\n")
     assert record.git_commit() == head + "-dirty"

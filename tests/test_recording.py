@@ -1,4 +1,5 @@
 """recording.npz: a valid one round-trips; every damaged or foreign one is one RecordingError."""
+
 import io
 import os
 import signal
@@ -7,28 +8,40 @@ import zipfile
 import numpy as np
 import pytest
 
-from l1l2.output import recording
 from l1l2.cli import main
+from l1l2.output import recording
 
 F, R, STEPS = 3, 2, 4  # frames, models, SGD steps of the hand-made recording
 
 
 def valid():
     rng = np.random.default_rng(0)
-    return {"layers": np.array(["dense1", "dense2"]),
-            "kernels": [rng.normal(size=(F, R, 1, 3)).astype(np.float32),
-                        rng.normal(size=(F, R, 3, 1)).astype(np.float32)],
-            "frame_steps": np.array([0, 2, 4]), "step_cost": rng.random((STEPS, R)).astype(np.float32),
-            "steps_per_epoch": 2, "methods": np.array(["l1", "l2"]), "runs": np.array([0, 0]),
-            "seeds": np.array([7, 7]), "test_error": np.array([1.5, np.nan]), "lam": 0.3, "zero_tol": 0.01,
-            "frame_test_error": rng.random((F, R)).astype(np.float32)}
+    return {
+        "layers": np.array(["dense1", "dense2"]),
+        "kernels": [
+            rng.normal(size=(F, R, 1, 3)).astype(np.float32),
+            rng.normal(size=(F, R, 3, 1)).astype(np.float32),
+        ],
+        "frame_steps": np.array([0, 2, 4]),
+        "step_cost": rng.random((STEPS, R)).astype(np.float32),
+        "steps_per_epoch": 2,
+        "methods": np.array(["l1", "l2"]),
+        "runs": np.array([0, 0]),
+        "seeds": np.array([7, 7]),
+        "test_error": np.array([1.5, np.nan]),
+        "lam": 0.3,
+        "zero_tol": 0.01,
+        "frame_test_error": rng.random((F, R)).astype(np.float32),
+    }
 
 
 def saved(**changes):
     """A maker: the valid recording with some entries replaced (None drops the entry)."""
+
     def make(path):
         rec = {**valid(), **changes}
         recording.save(path, {k: v for k, v in rec.items() if v is not None})
+
     return make
 
 
@@ -39,14 +52,24 @@ def kernels(fn):
 
 def no_models(path):
     rec = valid()
-    recording.save(path, {**rec, "methods": np.array([], str), "runs": np.array([], int),
-                          "seeds": np.array([], int), "test_error": np.array([]),
-                          "step_cost": np.zeros((STEPS, 0)), "kernels": [k[:, :0] for k in rec["kernels"]]})
+    recording.save(
+        path,
+        {
+            **rec,
+            "methods": np.array([], str),
+            "runs": np.array([], int),
+            "seeds": np.array([], int),
+            "test_error": np.array([]),
+            "step_cost": np.zeros((STEPS, 0)),
+            "kernels": [k[:, :0] for k in rec["kernels"]],
+        },
+    )
 
 
 def raw(data):
     def make(path):
         path.write_bytes(data)
+
     return make
 
 
@@ -83,8 +106,15 @@ def layers_not_npy(path):
 def huge_header(path):
     header = "{'descr': '<f8', 'fortran_order': False, 'shape': (10000000000000,), }"
     header = header.ljust(117) + "\n"
-    path.write_bytes(zipped({"layers.npy": b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little")
-                             + header.encode()}))
+    path.write_bytes(
+        zipped(
+            {
+                "layers.npy": b"\x93NUMPY\x01\x00"
+                + len(header).to_bytes(2, "little")
+                + header.encode()
+            }
+        )
+    )
 
 
 def fifo(path):
@@ -101,42 +131,91 @@ CASES = [  # (id, make(path), fragment of the message)
     ("kernels 3-D", kernels(lambda k: k[:, :, 0, :]), "kernel_0 must be 4-D, got 3-D"),
     ("kernels 2-D", kernels(lambda k: k[:, 0, 0, :]), "kernel_0 must be 4-D, got 2-D"),
     ("step_cost 1-D", saved(step_cost=np.ones(STEPS)), "step_cost must be 2-D, got 1-D"),
-    ("test_error short", saved(test_error=np.array([1.0])), "test_error has length 1, but methods has 2"),
-    ("steps_per_epoch 0", saved(steps_per_epoch=0), "steps_per_epoch must be a positive integer, got 0"),
-    ("steps_per_epoch text", saved(steps_per_epoch="x"), "steps_per_epoch must hold integers, got dtype <U1"),
+    (
+        "test_error short",
+        saved(test_error=np.array([1.0])),
+        "test_error has length 1, but methods has 2",
+    ),
+    (
+        "steps_per_epoch 0",
+        saved(steps_per_epoch=0),
+        "steps_per_epoch must be a positive integer, got 0",
+    ),
+    (
+        "steps_per_epoch text",
+        saved(steps_per_epoch="x"),
+        "steps_per_epoch must hold integers, got dtype <U1",
+    ),
     ("steps_per_epoch float", saved(steps_per_epoch=2.5), "steps_per_epoch must hold integers"),
-    ("zero frames", saved(frame_steps=np.array([], int), kernels=[k[:0] for k in valid()["kernels"]]),
-     "has 0 frame(s)"),
-    ("one frame", saved(frame_steps=np.array([0]), kernels=[k[:1] for k in valid()["kernels"]]),
-     "has 1 frame(s)"),
+    (
+        "zero frames",
+        saved(frame_steps=np.array([], int), kernels=[k[:0] for k in valid()["kernels"]]),
+        "has 0 frame(s)",
+    ),
+    (
+        "one frame",
+        saved(frame_steps=np.array([0]), kernels=[k[:1] for k in valid()["kernels"]]),
+        "has 1 frame(s)",
+    ),
     ("zero models", no_models, "has no models"),
     ("fifo", fifo, "is not a regular file"),
     ("directory", directory, "is a directory"),
     ("garbage", raw(b"garbage, not a zip archive"), "cannot be read: not an .npz (zip) archive"),
     ("empty file", raw(b""), "cannot be read: not an .npz (zip) archive"),
     ("a .npy", raw(npy(np.arange(3))), "cannot be read: not an .npz (zip) archive"),
-    ("pickled objects", saved(methods=np.array(["l1", None], dtype=object)), "cannot be read (ValueError: Object arrays cannot be loaded"),
+    (
+        "pickled objects",
+        saved(methods=np.array(["l1", None], dtype=object)),
+        "cannot be read (ValueError: Object arrays cannot be loaded",
+    ),
     ("bad deflate", corrupt_deflate, "cannot be read (error: Error -3 while decompressing"),
     ("absurd header", huge_header, "declares 80,000,000,000,000 bytes but holds"),
     ("member not .npy", layers_not_npy, "layers is not a NumPy array"),
     ("lacks keys", saved(lam=None, seeds=None), "lacks lam, seeds"),
     ("no layers", saved(layers=np.array([], str), kernels=[]), "has no layers"),
-    ("kernel missing", saved(layers=np.array(["dense1", "dense2", "dense3"])),
-     "has kernels kernel_0, kernel_1 for 3 layers"),
-    ("kernel extra", saved(layers=np.array(["dense1"])), "has kernels kernel_0, kernel_1 for 1 layers"),
-    ("kernel frames", kernels(lambda k: k[:2]), "kernel_0's axis 0 has length 2, but frame_steps has 3"),
-    ("kernel models", kernels(lambda k: k[:, :1]), "kernel_0's axis 1 has length 1, but methods has 2"),
+    (
+        "kernel missing",
+        saved(layers=np.array(["dense1", "dense2", "dense3"])),
+        "has kernels kernel_0, kernel_1 for 3 layers",
+    ),
+    (
+        "kernel extra",
+        saved(layers=np.array(["dense1"])),
+        "has kernels kernel_0, kernel_1 for 1 layers",
+    ),
+    (
+        "kernel frames",
+        kernels(lambda k: k[:2]),
+        "kernel_0's axis 0 has length 2, but frame_steps has 3",
+    ),
+    (
+        "kernel models",
+        kernels(lambda k: k[:, :1]),
+        "kernel_0's axis 1 has length 1, but methods has 2",
+    ),
     ("kernel empty", kernels(lambda k: k[:, :, :0]), "kernel_0 is empty (shape (3, 2, 0, 3))"),
     ("kernel complex", kernels(lambda k: k * 1j), "kernel_0 must hold numbers, got dtype complex"),
-    ("step_cost columns", saved(step_cost=np.ones((STEPS, 3))), "step_cost's axis 1 has length 3, but methods"),
+    (
+        "step_cost columns",
+        saved(step_cost=np.ones((STEPS, 3))),
+        "step_cost's axis 1 has length 3, but methods",
+    ),
     ("step_cost text", saved(step_cost=np.full((STEPS, R), "a")), "step_cost must hold numbers"),
     ("methods numbers", saved(methods=np.array([1, 2])), "methods must hold text"),
     ("runs floats", saved(runs=np.array([0.0, 0.0])), "runs must hold integers"),
     ("seeds short", saved(seeds=np.array([7])), "seeds has length 1, but methods has 2"),
     ("frame_steps start", saved(frame_steps=np.array([1, 2, 4])), "frame_steps must start at 0"),
     ("frame_steps repeat", saved(frame_steps=np.array([0, 2, 2])), "frame_steps must increase"),
-    ("frame_steps unsigned", saved(frame_steps=np.array([0, 3, 2], np.uint8)), "frame_steps must increase"),
-    ("frame_steps beyond", saved(frame_steps=np.array([0, 2, 5])), "reaches step 5, beyond the 4 steps"),
+    (
+        "frame_steps unsigned",
+        saved(frame_steps=np.array([0, 3, 2], np.uint8)),
+        "frame_steps must increase",
+    ),
+    (
+        "frame_steps beyond",
+        saved(frame_steps=np.array([0, 2, 5])),
+        "reaches step 5, beyond the 4 steps",
+    ),
     ("lam nan", saved(lam=np.nan), "lam must be finite and non-negative, got nan"),
     ("lam negative", saved(lam=-0.1), "lam must be finite and non-negative"),
     ("lam list", saved(lam=np.array([0.3])), "lam must be a scalar, got 1-D"),
@@ -149,8 +228,10 @@ IDS = [c[0] for c in CASES]
 @pytest.fixture
 def no_hang():
     """Fail instead of blocking forever (a FIFO opened for reading waits for a writer)."""
+
     def alarm(signum, frame):
         raise TimeoutError("blocked for 10 s")
+
     old = signal.signal(signal.SIGALRM, alarm)
     signal.alarm(10)
     yield
@@ -173,8 +254,14 @@ def test_valid_recording_round_trips(tmp_path):
 
 
 def test_unsigned_and_extra_keys_still_load(tmp_path):
-    recording.save(tmp_path / recording.FILE, {**valid(), "frame_steps": np.array([0, 2, 4], np.uint32),
-                                              "note": np.array("from a later version")})
+    recording.save(
+        tmp_path / recording.FILE,
+        {
+            **valid(),
+            "frame_steps": np.array([0, 2, 4], np.uint32),
+            "note": np.array("from a later version"),
+        },
+    )
     back = recording.load(tmp_path / recording.FILE)
     assert back["frame_steps"].tolist() == [0, 2, 4] and back["note"] == "from a later version"
 
@@ -207,14 +294,28 @@ def test_damaged_recording_is_one_line_from_the_cli(tmp_path, capsys, no_hang, m
 
 
 def test_smallest_valid_recording_redraws(tmp_path, capsys):
-    """The lower bounds load() allows (2 frames, 1 model, 1 layer of 1x1, 1 step) are enough to draw."""
-    recording.save(tmp_path / recording.FILE, {
-        "layers": np.array(["dense1"]), "kernels": [np.full((2, 1, 1, 1), 0.5, np.float32)],
-        "frame_steps": np.array([0, 1]), "step_cost": np.array([[2.0]]), "steps_per_epoch": 1,
-        "methods": np.array(["l1"]), "runs": np.array([0]), "seeds": np.array([0]),
-        "test_error": np.array([1.0]), "lam": 0.0, "zero_tol": 0.01,
-        "frame_test_error": np.array([[3.0], [1.0]])})
+    """The lower bounds load() allows (2 frames, 1 model, 1 layer of 1x1, 1 step) can be drawn."""
+    recording.save(
+        tmp_path / recording.FILE,
+        {
+            "layers": np.array(["dense1"]),
+            "kernels": [np.full((2, 1, 1, 1), 0.5, np.float32)],
+            "frame_steps": np.array([0, 1]),
+            "step_cost": np.array([[2.0]]),
+            "steps_per_epoch": 1,
+            "methods": np.array(["l1"]),
+            "runs": np.array([0]),
+            "seeds": np.array([0]),
+            "test_error": np.array([1.0]),
+            "lam": 0.0,
+            "zero_tol": 0.01,
+            "frame_test_error": np.array([[3.0], [1.0]]),
+        },
+    )
     main(["gifs", "--out", str(tmp_path), "--gif-seconds", "0.1", "--force"])  # no manifest
     assert "redrew the figures and GIFs of" in capsys.readouterr().out
-    assert sorted(p.name for p in (tmp_path / "gifs").iterdir()) == ["weights_l1.gif", "weights_l1.png"]
+    assert sorted(p.name for p in (tmp_path / "gifs").iterdir()) == [
+        "weights_l1.gif",
+        "weights_l1.png",
+    ]
     assert len(list((tmp_path / "figures").iterdir())) == 3

@@ -1,8 +1,11 @@
-"""The regularizer family against NumPy: specs, per-model stacking, bias/activity targets, proximal L1."""
+"""The regularizers against NumPy: specs, per-model stacking, bias/activity targets, proximal L1."""
+
 import numpy as np
 import pytest
 
-from l1l2.core import data, model, pruning as prune, regularizers as R, train, engine
+from l1l2.core import data, engine, model, train
+from l1l2.core import pruning as prune
+from l1l2.core import regularizers as R
 from l1l2.tf1 import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
@@ -11,14 +14,24 @@ D = data.load("data/line.csv")
 ENGINES = {"graph": engine.train_graph, "reference": train.train_reference}
 
 
-@pytest.mark.parametrize("spec, l1, l2", [("none", 0, 0), ("l1:0.3", 0.3, 0), ("l2:1e-3", 0, 1e-3),
-                                          ("l1l2:0.1,0.2", 0.1, 0.2), (" L1:.5 ", 0.5, 0)])
+@pytest.mark.parametrize(
+    "spec, l1, l2",
+    [
+        ("none", 0, 0),
+        ("l1:0.3", 0.3, 0),
+        ("l2:1e-3", 0, 1e-3),
+        ("l1l2:0.1,0.2", 0.1, 0.2),
+        (" L1:.5 ", 0.5, 0),
+    ],
+)
 def test_parse_valid(spec, l1, l2):
     p = R.parse(spec)
     assert (p.l1, p.l2) == (l1, l2)
 
 
-@pytest.mark.parametrize("spec", ["l3:0.1", "l1:-1", "l1l2:0.1", "l2:abc", "", "l1:nan", "none:1", "l1:0.1,0.2"])
+@pytest.mark.parametrize(
+    "spec", ["l3:0.1", "l1:-1", "l1l2:0.1", "l2:abc", "", "l1:nan", "none:1", "l1:0.1,0.2"]
+)
 def test_parse_invalid(spec):
     with pytest.raises(R.SpecError, match="invalid regularizer"):
         R.parse(spec)
@@ -33,7 +46,10 @@ def test_stacked_coefficients_stay_per_model():
     ps = [model.glorot_init(SIZES, s) for s in range(3)]
     pen = R.Penalty(0.0, np.array([0.0, 0.1, 0.3], np.float32))
     _, _, reg = train.evaluate(model.stack(ps), np.ones(2, np.float32), np.ones(2, np.float32), pen)
-    want = [sum(np_elastic(p[k], 0, c) for k in p if k.endswith("/W")) for p, c in zip(ps, (0, 0.1, 0.3))]
+    want = [
+        sum(np_elastic(p[k], 0, c) for k in p if k.endswith("/W"))
+        for p, c in zip(ps, (0, 0.1, 0.3))
+    ]
     np.testing.assert_allclose(reg, want, rtol=1e-5)
 
 
@@ -53,28 +69,35 @@ def test_bias_and_activity_targets_against_numpy():
     assert len(coll) == 11
     assert sum("/W/" in t.name for t in coll) == 4 and sum("/b/" in t.name for t in coll) == 4
     hs = prune.forward(p, x.astype(np.float64), "relu")
-    want = sum(np_elastic(p[f"dense{k}/W"], 0.3, 0) + np_elastic(p[f"dense{k}/b"], 0, 0.05) for k in range(1, 5))
+    want = sum(
+        np_elastic(p[f"dense{k}/W"], 0.3, 0) + np_elastic(p[f"dense{k}/b"], 0, 0.05)
+        for k in range(1, 5)
+    )
     want += sum(np_elastic(h, 0.01, 0.02) for h in hs[1:-1])
     assert got == pytest.approx(want, rel=1e-5)
 
 
 @pytest.mark.parametrize("activation", ["leaky_relu", "elu"])
 def test_new_activations_against_numpy(activation):
-    np_act = {"leaky_relu": lambda z: np.where(z > 0, z, 0.2 * z),
-              "elu": lambda z: np.where(z > 0, z, np.exp(z) - 1)}[activation]
+    np_act = {
+        "leaky_relu": lambda z: np.where(z > 0, z, 0.2 * z),
+        "elu": lambda z: np.where(z > 0, z, np.exp(z) - 1),
+    }[activation]
     p = model.glorot_init((1, 5, 1), 2)
     p["dense1/b"] = np.linspace(-1, 1, 5).astype(np.float32)
     x = np.linspace(-3, 3, 13, dtype=np.float32)
     pred = train.evaluate(model.stack([p]), x, x, R.stack([R.Penalty()]), activation)[0][0]
-    want = (np_act(x[:, None] @ p["dense1/W"] + p["dense1/b"]) @ p["dense2/W"] + p["dense2/b"])[:, 0]
+    want = (np_act(x[:, None] @ p["dense1/W"] + p["dense1/b"]) @ p["dense2/W"] + p["dense2/b"])[
+        :, 0
+    ]
     np.testing.assert_allclose(pred, want, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("engine", ["graph", "reference"])
 def test_one_proximal_step_against_numpy(engine):
     p = model.glorot_init((1, 4, 4, 1), 3)
-    p["dense1/W"][0, 0] = 0.0                                # hidden unit 0 outputs 0: its row of
-    p["dense2/W"][0, :] = [0.002, -0.001, 0.5, -0.0005]     # dense2 gets no data gradient
+    p["dense1/W"][0, 0] = 0.0  # hidden unit 0 outputs 0: its row of
+    p["dense2/W"][0, :] = [0.002, -0.001, 0.5, -0.0005]  # dense2 gets no data gradient
     x, y, lr, lam = np.array([2.0], np.float32), np.array([5.0], np.float32), 0.01, 0.3
     pen = R.stack([R.for_method("l1l2", lam)])
     out = ENGINES[engine](x, y, model.stack([p]), pen, lr=lr, epochs=1, l1_update="proximal")
@@ -107,11 +130,14 @@ def test_proximal_engines_agree_and_give_exact_zeros():
     assert zeros(g) > 100 and zeros(sub) == 0
     # with exact zeros, pruning at a tolerance of ~0 gives the sizes tolerance 0.01 gives
     one = model.unstack(g.params, 0)
-    assert prune.sizes_of(prune.prune(one, 1e-12).params) == prune.sizes_of(prune.prune(one, 0.01).params)
+    assert prune.sizes_of(prune.prune(one, 1e-12).params) == prune.sizes_of(
+        prune.prune(one, 0.01).params
+    )
 
 
 def test_l1_update_command(tmp_path, capsys):
     from l1l2.cli import main
+
     main(["l1-update", "--epochs", "5", "--record-epochs", "1", "--out", str(tmp_path)])
     md = (tmp_path / "analysis" / "l1_update.md").read_text()
     zeros = next(line for line in md.splitlines() if line.startswith("| exact zeros"))
@@ -129,14 +155,23 @@ def test_prelu_slope_is_a_trained_variable_of_the_layer():
         names = sorted(v.op.name for v in g.get_collection(v1.GraphKeys.GLOBAL_VARIABLES))
     assert names == ["dense1/W", "dense1/alpha", "dense1/b", "dense2/W", "dense2/b"]
     x, y, lr = np.array([1.5], np.float32), np.array([4.0], np.float32), 0.01
-    out = {e: model.unstack(ENGINES[e](x, y, model.stack([p]), R.stack([R.Penalty()]), lr=lr, epochs=1,
-                                             activation="prelu").params, 0) for e in ("graph", "reference")}
+    out = {
+        e: model.unstack(
+            ENGINES[e](
+                x, y, model.stack([p]), R.stack([R.Penalty()]), lr=lr, epochs=1, activation="prelu"
+            ).params,
+            0,
+        )
+        for e in ("graph", "reference")
+    }
     z = x[0] * p["dense1/W"][0] + p["dense1/b"]
     h = np.maximum(z, 0) + p["dense1/alpha"] * np.minimum(z, 0)
-    dy = np.sign(h @ p["dense2/W"][:, 0] + p["dense2/b"][0] - y[0])       # d|y - t|/dy
+    dy = np.sign(h @ p["dense2/W"][:, 0] + p["dense2/b"][0] - y[0])  # d|y - t|/dy
     want_alpha = p["dense1/alpha"] - lr * dy * p["dense2/W"][:, 0] * np.minimum(z, 0)
     for e in out:
-        np.testing.assert_allclose(out[e]["dense1/alpha"], want_alpha, rtol=1e-5, atol=1e-7, err_msg=e)
+        np.testing.assert_allclose(
+            out[e]["dense1/alpha"], want_alpha, rtol=1e-5, atol=1e-7, err_msg=e
+        )
 
 
 def test_rrelu_is_random_in_training_and_its_mean_at_test():
@@ -144,39 +179,54 @@ def test_rrelu_is_random_in_training_and_its_mean_at_test():
     lo, hi = model.RRELU_RANGE
     g = tf.Graph()
     with g.as_default(), session(g) as s:
-        train_h, test_h = s.run([model.activate(tf.constant(z), "rrelu", None, noise)
-                                 for noise in (tf.constant([3, 4], tf.int64), None)])
+        train_h, test_h = s.run(
+            [
+                model.activate(tf.constant(z), "rrelu", None, noise)
+                for noise in (tf.constant([3, 4], tf.int64), None)
+            ]
+        )
     np.testing.assert_allclose(test_h, (lo + hi) / 2 * z, rtol=1e-6)
     slopes = train_h / z
     assert slopes.min() >= lo and slopes.max() <= hi and slopes.std() > 0.03
-
 
 
 @pytest.mark.parametrize("engine", ["graph", "reference"])
 def test_rrelu_training_is_fixed_by_the_seed(engine):
     p0 = model.stack([model.glorot_init(SIZES, 0)])
     pen = R.stack([R.Penalty(l1=0.3)])
-    runs = [ENGINES[engine](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu",
-                                  seed=s).params["dense2/W"] for s in (7, 7, 8)]
+    runs = [
+        ENGINES[engine](
+            D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu", seed=s
+        ).params["dense2/W"]
+        for s in (7, 7, 8)
+    ]
     np.testing.assert_array_equal(runs[0], runs[1])
     assert not np.array_equal(runs[0], runs[2])
 
 
 def test_rrelu_slopes_are_the_same_in_both_engines():
-    """The slopes are drawn from (seed, step, layer) alone, so one model trains identically in both."""
+    """The slopes are drawn from (seed, step, layer) alone: one model trains alike in both."""
     p0 = model.stack([model.glorot_init(SIZES, 3)])
     pen = R.stack([R.Penalty(l1=0.3)])
-    g, r = (ENGINES[e](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
-            for e in ("graph", "reference"))
+    g, r = (
+        ENGINES[e](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
+        for e in ("graph", "reference")
+    )
     for k in p0:
         assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
+
 
 def test_kernel_reg_replaces_methods_and_lam():
     from l1l2 import config
     from l1l2.commands import common
     from l1l2.flags import parse
-    cfg = parse(config.Config, ["--kernel-reg", "l1l2:0.3,0.02", "--bias-reg", "l2:0.01", "--lam", "5"])
+
+    cfg = parse(
+        config.Config, ["--kernel-reg", "l1l2:0.3,0.02", "--bias-reg", "l2:0.01", "--lam", "5"]
+    )
     assert cfg.methods == ("l1l2",)
     pen = common.run_penalty(cfg, cfg.methods[0])
     assert (pen.kernel.l1, pen.kernel.l2, pen.bias.l1, pen.bias.l2) == (0.3, 0.02, 0.0, 0.01)
-    assert common.run_penalty(parse(config.Config, ["--lam", "0.5"]), "l1l2").kernel == R.Penalty(0.5, 0.5)
+    assert common.run_penalty(parse(config.Config, ["--lam", "0.5"]), "l1l2").kernel == R.Penalty(
+        0.5, 0.5
+    )

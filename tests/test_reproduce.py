@@ -1,16 +1,17 @@
 """End to end: ./reproduce --quick writes the promised files; bad flags change nothing."""
+
 import csv
 import json
 
 import pytest
-
 from conftest import run_reproduce
 
 
 def test_quick_run_writes_results(quick_run):
     rows = list(csv.DictReader(open(quick_run / "results.csv")))
-    assert [(r["method"], r["run"], r["seed"]) for r in rows] == \
-        [(m, str(k), str(k)) for m in ("none", "l1", "l2") for k in range(2)]
+    assert [(r["method"], r["run"], r["seed"]) for r in rows] == [
+        (m, str(k), str(k)) for m in ("none", "l1", "l2") for k in range(2)
+    ]
     for r in rows:
         assert float(r["test_error_final"]) > 0 and float(r["train_cost"]) > 0
         assert float(r["test_error_tail_mean"]) > 0
@@ -25,14 +26,17 @@ def test_quick_run_writes_results(quick_run):
     assert not list(quick_run.glob(".staging-*"))
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--lam", "-0.1"], "--lam must be non-negative"),
-    (["--lr", "0"], "--lr must be positive"),
-    (["--runs", "0"], "--runs must be at least 1"),
-    (["--sizes", "2,10,1"], "--sizes must start and end with 1"),
-    (["--methods", "l1,l3"], "unknown method 'l3'"),
-    (["--epochs", "ten"], "expected an integer"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lam", "-0.1"], "--lam must be non-negative"),
+        (["--lr", "0"], "--lr must be positive"),
+        (["--runs", "0"], "--runs must be at least 1"),
+        (["--sizes", "2,10,1"], "--sizes must start and end with 1"),
+        (["--methods", "l1,l3"], "unknown method 'l3'"),
+        (["--epochs", "ten"], "expected an integer"),
+    ],
+)
 def test_bad_flags_exit_2_and_leave_outputs_alone(tmp_path, args, message):
     out = tmp_path / "out"
     out.mkdir()
@@ -47,6 +51,7 @@ def test_bad_flags_exit_2_and_leave_outputs_alone(tmp_path, args, message):
 
 def test_missing_data_file_is_one_line(tmp_path, capsys):
     from l1l2.cli import main
+
     with pytest.raises(SystemExit) as e:
         main(["--quick", "--data", str(tmp_path / "nope.csv"), "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
@@ -56,6 +61,7 @@ def test_missing_data_file_is_one_line(tmp_path, capsys):
 
 def test_help_of_every_command(capsys):
     from l1l2.cli import COMMANDS, main
+
     for name in [None, *COMMANDS]:
         with pytest.raises(SystemExit) as e:
             main(["--help"] if name is None else [name, "--help"])

@@ -1,4 +1,5 @@
 """The sweep on a tiny grid, its statistics against SciPy and a hand computation, bad arguments."""
+
 import csv
 
 import numpy as np
@@ -11,7 +12,7 @@ from l1l2.core import stats
 def test_mean_ci_against_hand_computation():
     v = np.array([3.0, 5.0, 4.0, 8.0, 10.0])
     m, lo, hi = stats.mean_ci(v)
-    half = 2.7764451051977987 * v.std(ddof=1) / np.sqrt(5)   # t(0.975, df=4), from tables
+    half = 2.7764451051977987 * v.std(ddof=1) / np.sqrt(5)  # t(0.975, df=4), from tables
     assert m == pytest.approx(6.0) and (lo, hi) == pytest.approx((6 - half, 6 + half))
     assert (lo, hi) == pytest.approx(sp.t.interval(0.95, 4, loc=m, scale=sp.sem(v)))
 
@@ -30,30 +31,54 @@ def test_paired_comparison():
 
 def test_tiny_sweep_writes_expected_rows(tmp_path, capsys):
     from l1l2.cli import main
-    main(["sweep", "--seeds", "2", "--lams", "0,0.3", "--epochs", "5", "--out", str(tmp_path),
-          "--no-progress"])
+
+    main(
+        [
+            "sweep",
+            "--seeds",
+            "2",
+            "--lams",
+            "0,0.3",
+            "--epochs",
+            "5",
+            "--out",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
     want = [("none", 0.0, s, o) for o in ("shuffle", "file") for s in (0, 1)]  # lambda 0: once
-    want = [(m, lam, s, o) for o in ("shuffle", "file") for lam in (0.0, 0.3)
-            for m in (("none",) if lam == 0 else ("l1", "l2", "l1l2")) for s in (0, 1)]
+    want = [
+        (m, lam, s, o)
+        for o in ("shuffle", "file")
+        for lam in (0.0, 0.3)
+        for m in (("none",) if lam == 0 else ("l1", "l2", "l1l2"))
+        for s in (0, 1)
+    ]
     assert [(r["method"], float(r["lam"]), int(r["seed"]), r["order"]) for r in rows] == want
     for r in rows:
-        assert np.isfinite(float(r["test_error_final"])) and np.isfinite(float(r["test_error_tail_mean"]))
+        assert np.isfinite(float(r["test_error_final"])) and np.isfinite(
+            float(r["test_error_tail_mean"])
+        )
         assert 0 <= float(r["dead_fraction"]) <= 1 and r["diverged"] == "False"
     md = (tmp_path / "sweep" / "sweep.md").read_text()
     assert "Does L2 beat L1?" in md and "In plain words" in md
     assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 10_000
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--lams", ""], "--lams is empty"),
-    (["--lams", "0.1,-0.3"], "--lams must be non-negative"),
-    (["--seeds", "1"], "--seeds must be at least 2"),
-    (["--methods", "l1,elastic"], "unknown method 'elastic'"),
-    (["--lams", "0.1,abc"], "expected a comma-separated list of float"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lams", ""], "--lams is empty"),
+        (["--lams", "0.1,-0.3"], "--lams must be non-negative"),
+        (["--seeds", "1"], "--seeds must be at least 2"),
+        (["--methods", "l1,elastic"], "unknown method 'elastic'"),
+        (["--lams", "0.1,abc"], "expected a comma-separated list of float"),
+    ],
+)
 def test_bad_sweep_arguments(capsys, args, message):
     from l1l2.cli import main
+
     with pytest.raises(SystemExit) as e:
         main(["sweep", *args])
     err = capsys.readouterr().err
@@ -62,7 +87,13 @@ def test_bad_sweep_arguments(capsys, args, message):
 
 def test_pruned_sizes_distribution_names_the_rest():
     from collections import Counter
+
     from l1l2.commands.sweep import pruned_sizes_text
-    counts = Counter({"1-1-1-1-1": 174, "1-1-1-2-1": 18, "1-2-1-1-1": 5, "constant": 2, "1-2-2-1-1": 1})
-    assert pruned_sizes_text(counts) == "1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 2 other sizes ×3"
+
+    counts = Counter(
+        {"1-1-1-1-1": 174, "1-1-1-2-1": 18, "1-2-1-1-1": 5, "constant": 2, "1-2-2-1-1": 1}
+    )
+    assert (
+        pruned_sizes_text(counts) == "1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 2 other sizes ×3"
+    )
     assert pruned_sizes_text(Counter({"1-10-1": 3})) == "1-10-1 ×3"

@@ -1,6 +1,6 @@
 """TensorBoard events read back: the expected tags at every epoch, values matching results.csv."""
-import csv
 
+import csv
 from types import SimpleNamespace
 
 import numpy as np
@@ -31,10 +31,16 @@ def test_events_hold_tags_steps_and_graph(quick_run):
     scalars, hists, graph = read_events(quick_run / "tensorboard" / "l1_run0")
     assert graph
     assert set(scalars) == {"cost/train", "cost/data_loss", "cost/regularization", "error/test"}
-    assert all([s for s, _ in v] == list(range(6)) for v in scalars.values())   # epochs 0..5
-    assert set(hists) == {f"dense{k}/W" for k in range(1, 5)} and hists["dense1/W"] == list(range(6))
+    assert all([s for s, _ in v] == list(range(6)) for v in scalars.values())  # epochs 0..5
+    assert set(hists) == {f"dense{k}/W" for k in range(1, 5)} and hists["dense1/W"] == list(
+        range(6)
+    )
     # the last epoch's test error is the one in results.csv
-    row = next(r for r in csv.DictReader(open(quick_run / "results.csv")) if r["method"] == "l1" and r["run"] == "0")
+    row = next(
+        r
+        for r in csv.DictReader(open(quick_run / "results.csv"))
+        if r["method"] == "l1" and r["run"] == "0"
+    )
     assert np.isclose(scalars["error/test"][-1][1], float(row["test_error_final"]), rtol=1e-5)
     # the penalty of an L1 run is positive, of an unregularized run zero
     assert scalars["cost/regularization"][-1][1] > 0
@@ -65,19 +71,21 @@ def test_each_run_shows_its_own_models_graph(quick_run):
             ops = graph_ops(quick_run / "tensorboard" / f"{method}_run{k}")
             assert penalty_ops(ops) & {"Abs", "Square"} == kinds, (method, k)
             assert {"x", "y", "prediction", "cost", "train"} <= set(ops)
-            assert "Relu" not in ops.values()                            # identity, the default
+            assert "Relu" not in ops.values()  # identity, the default
 
 
 def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
     """l2 listed first and a bias penalty on every run: each run still has its own kernel
     penalty, every run the bias one, and the relu activation."""
-    cfg = config.Config(runs=1, epochs=1, methods=("l2", "l1"), activation="relu",
-                        bias_reg="l2:0.1")
+    cfg = config.Config(
+        runs=1, epochs=1, methods=("l2", "l1"), activation="relu", bias_reg="l2:0.1"
+    )
     d = data.load(cfg.data)
     runs = common.plan(cfg)
     params0, penalty, trained = common.train_runs(cfg, d, runs, progress=False, record=True)
-    o = SimpleNamespace(cfg=cfg, data=d, runs=runs, params0=params0, penalty=penalty,
-                        trained=trained)
+    o = SimpleNamespace(
+        cfg=cfg, data=d, runs=runs, params0=params0, penalty=penalty, trained=trained
+    )
     tensorboard.write_all(tmp_path, o)
     l2, l1 = (graph_ops(tmp_path / "tensorboard" / f"{m}_run0") for m in ("l2", "l1"))
     assert penalty_ops(l2) & {"Abs", "Square"} == {"Square"}
@@ -88,6 +96,7 @@ def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
 
 def test_histograms_count_like_numpy_and_skip_what_is_not_finite():
     from l1l2.output.tensorboard import histograms
+
     w = np.random.default_rng(0).normal(size=(4, 100))
     w[2, :50], w[3] = np.nan, np.inf
     hs = histograms(w)

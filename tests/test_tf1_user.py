@@ -1,4 +1,5 @@
 """A TF1 user's path to our checkpoints: the README's snippet, model.meta, and the shape trap."""
+
 import os
 import re
 import subprocess
@@ -6,9 +7,10 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
-from l1l2.core import checkpoints, model, pruning as prune
+
+from l1l2.core import checkpoints, model
+from l1l2.core import pruning as prune
 from l1l2.tf1 import session, tf, v1
 
 X = np.array([[1.0], [5.0]], np.float32)
@@ -16,13 +18,20 @@ X = np.array([[1.0], [5.0]], np.float32)
 
 def readme_snippet() -> str:
     text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Using a checkpoint from your own TF1 code"):]
+    section = text[text.index("## Using a checkpoint from your own TF1 code") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
 
 def record(**kw):
-    return {"name": "l1_run0", "kind": "trained", "method": "l1", "lam": 0.3, "lr": 0.01,
-            "penalty": {"kernel": "l1:0.3", "bias": "none", "activity": "none"}, **kw}
+    return {
+        "name": "l1_run0",
+        "kind": "trained",
+        "method": "l1",
+        "lam": 0.3,
+        "lr": 0.01,
+        "penalty": {"kernel": "l1:0.3", "bias": "none", "activity": "none"},
+        **kw,
+    }
 
 
 def test_readme_snippet_runs_as_written(tmp_path):
@@ -30,8 +39,14 @@ def test_readme_snippet_runs_as_written(tmp_path):
     params = model.glorot_init((1, 10, 10, 10, 1), 0)
     checkpoints.save(tmp_path / "outputs" / "checkpoints" / "l1_run0", params, record=record())
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    res = subprocess.run([sys.executable, "-c", readme_snippet()], cwd=tmp_path, text=True,
-                         capture_output=True, timeout=300, env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    res = subprocess.run(
+        [sys.executable, "-c", readme_snippet()],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=300,
+        env={**env, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
     assert res.returncode == 0, res.stderr
     own, imported, shape = res.stdout.strip().splitlines()
     want = prune.forward(params, X.astype(np.float64))[-1].ravel()
@@ -64,7 +79,7 @@ def layers(sizes, use_resource):
     x = h = v1.placeholder(tf.float32, [None, 1])
     for k in range(1, len(sizes)):
         with v1.variable_scope(f"dense{k}"):
-            W = v1.get_variable("W", sizes[k - 1:k + 1], use_resource=use_resource)
+            W = v1.get_variable("W", sizes[k - 1 : k + 1], use_resource=use_resource)
             h = tf.matmul(h, W) + v1.get_variable("b", [sizes[k]], use_resource=use_resource)
     return x, h
 
@@ -83,6 +98,6 @@ def test_the_shape_trap_the_readme_warns_of(tmp_path, use_resource):
             with pytest.raises(tf.errors.InvalidArgumentError):
                 saver.restore(sess, str(tmp_path / "model"))
             return
-        saver.restore(sess, str(tmp_path / "model"))   # no error at all ...
+        saver.restore(sess, str(tmp_path / "model"))  # no error at all ...
         out = sess.run(h, {x: X})
     np.testing.assert_allclose(out, prune.forward(small, X.astype(np.float64))[-1], rtol=1e-5)

@@ -1,11 +1,12 @@
-"""Bad input of every kind: exit 2, one line naming the problem, no traceback, earlier outputs kept."""
+"""Bad input of every kind: exit 2, one line naming the problem, no traceback, outputs kept."""
+
 import os
 
 import numpy as np
 import pytest
 
-from l1l2.core import checkpoints
 from l1l2.cli import main
+from l1l2.core import checkpoints
 
 GOOD = "data/line.csv"
 
@@ -19,15 +20,22 @@ def files(tmp):
     (tmp / "notrain.csv").write_text("x,y,split\n1,2,test\n")
     (tmp / "binary.csv").write_bytes(bytes(range(128, 256)) * 10)
     with open(tmp / "huge.csv", "wb") as f:
-        f.truncate(50_000_000)                            # sparse: big without writing it
+        f.truncate(50_000_000)  # sparse: big without writing it
     (tmp / "adir").mkdir()
     (tmp / "plainfile").write_text("not a folder")
     (tmp / "recording.npz").write_bytes(b"garbage, not a zip archive")
-    checkpoints.save(tmp / "ck", {"dense1/W": np.ones((1, 2), np.float32), "dense1/b": np.zeros(2, np.float32),
-                                  "dense2/W": np.ones((2, 1), np.float32), "dense2/b": np.zeros(1, np.float32)})
-    (tmp / "ck" / "model.data-00000-of-00001").write_bytes(b"\0" * 8)    # damaged
-    (tmp / "f32.csv").write_text("x,y,split\n1,1e39,train\n2,3,test\n")   # beyond float32
-    os.mkfifo(tmp / "fifo.csv")                                           # open() would block
+    checkpoints.save(
+        tmp / "ck",
+        {
+            "dense1/W": np.ones((1, 2), np.float32),
+            "dense1/b": np.zeros(2, np.float32),
+            "dense2/W": np.ones((2, 1), np.float32),
+            "dense2/b": np.zeros(1, np.float32),
+        },
+    )
+    (tmp / "ck" / "model.data-00000-of-00001").write_bytes(b"\0" * 8)  # damaged
+    (tmp / "f32.csv").write_text("x,y,split\n1,1e39,train\n2,3,test\n")  # beyond float32
+    os.mkfifo(tmp / "fifo.csv")  # open() would block
     return tmp
 
 
@@ -82,7 +90,10 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["prune"], "--checkpoint is required"),
     (["prune", "--checkpoint", "{t}/adir"], "no checkpoint at"),
     (["prune", "--checkpoint", "{t}/ck"], "cannot be read"),
-    (["prune", "--checkpoint", "{t}/ck", "--retrain", "later"], "--retrain must be scratch, finetune or none"),
+    (
+        ["prune", "--checkpoint", "{t}/ck", "--retrain", "later"],
+        "--retrain must be scratch, finetune or none",
+    ),
     (["prune", "--checkpoint", "{t}/ck", "--activation", "swish"], "--activation must be one of"),
     (["sweep", "--seeds", "1"], "--seeds must be at least 2"),
     (["sweep", "--lams", "0.1,,x"], "comma-separated list of float"),
@@ -110,7 +121,10 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["--quick", "--data", "{t}/fifo.csv"], "is not a regular file"),
     (["--quick", "--data", "/dev/zero"], "is not a regular file"),
     (["--quick", "--data", "{t}/f32.csv"], "must be finite float32 numbers"),
-    (["prune", "--checkpoint", "{t}/ck", "--activation", "prelu"], "pruning does not support --activation prelu"),
+    (
+        ["prune", "--checkpoint", "{t}/ck", "--activation", "prelu"],
+        "pruning does not support --activation prelu",
+    ),
 ]
 
 

@@ -1,36 +1,61 @@
-"""`reproduce variants`: each target setting penalizes what it says, the fractions, a tiny end-to-end run."""
+"""`reproduce variants`: each target penalizes what it says, the fractions, a tiny run."""
+
 import json
 
 import numpy as np
 
 from l1l2 import config
-from l1l2.commands import common, variants
 from l1l2.cli import main
+from l1l2.commands import common, variants
 
 
 def test_each_target_setting_penalizes_only_its_target():
     cfg = config.VariantsConfig(lam=0.2, activations=("identity", "elu"))
     got = {label: common.run_penalty(c, c.methods[0]) for label, c in cfg.settings()}
     assert [label for label in got][:2] == ["activation identity", "activation elu"]
-    by_target = {t: (p.kernel.l1, p.bias.l1, p.activity.l1) for t, p in
-                 ((label.split()[-1], p) for label, p in got.items() if label.startswith("L1 on"))}
-    assert by_target == {"nothing": (0, 0, 0), "kernel": (0.2, 0, 0), "bias": (0, 0.2, 0),
-                         "activity": (0, 0, 0.2)}
+    by_target = {
+        t: (p.kernel.l1, p.bias.l1, p.activity.l1)
+        for t, p in (
+            (label.split()[-1], p) for label, p in got.items() if label.startswith("L1 on")
+        )
+    }
+    assert by_target == {
+        "nothing": (0, 0, 0),
+        "kernel": (0.2, 0, 0),
+        "bias": (0, 0.2, 0),
+        "activity": (0, 0, 0.2),
+    }
 
 
 def test_near_zero_fractions_by_hand():
-    p = {"dense1/W": np.array([[0.005, 1.0]]), "dense1/b": np.array([0.0, 0.5]),
-         "dense2/W": np.array([[0.001], [2.0]]), "dense2/b": np.array([0.002])}
+    p = {
+        "dense1/W": np.array([[0.005, 1.0]]),
+        "dense1/b": np.array([0.0, 0.5]),
+        "dense2/W": np.array([[0.001], [2.0]]),
+        "dense2/b": np.array([0.002]),
+    }
     x = np.array([0.0, 1.0], np.float32)
     # hidden h = x*W1 + b1: x=0 -> (0, 0.5), x=1 -> (0.005, 1.5): 2 of 4 below 0.01
     got = variants.near_zero(p, x, 0.01, "identity")
     assert got == {"weights": 0.5, "biases": 2 / 3, "activations": 0.5}
-    assert "activations" not in variants.near_zero(p, x, 0.01, "prelu")   # no NumPy twin for PReLU
+    assert "activations" not in variants.near_zero(p, x, 0.01, "prelu")  # no NumPy twin for PReLU
 
 
 def test_variants_command_writes_tables_figure_and_record(tmp_path, capsys):
-    main(["variants", "--runs", "2", "--epochs", "2", "--activations", "identity,relu",
-          "--no-progress", "--out", str(tmp_path)])
+    main(
+        [
+            "variants",
+            "--runs",
+            "2",
+            "--epochs",
+            "2",
+            "--activations",
+            "identity,relu",
+            "--no-progress",
+            "--out",
+            str(tmp_path),
+        ]
+    )
     md = (tmp_path / "analysis" / "variants.md").read_text()
     assert "| identity |" in md and "| relu |" in md and "| activity |" in md
     assert (tmp_path / "analysis" / "variants.png").stat().st_size > 10_000

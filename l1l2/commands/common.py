@@ -48,15 +48,27 @@ def run_penalty(cfg, method: str) -> regularizers.Targets:
 
 
 def engine_options(cfg) -> dict:
-    return {"activation": getattr(cfg, "activation", "identity"),
-            "l1_update": getattr(cfg, "l1_update", "subgradient"), "seed": cfg.seed}
+    return {
+        "activation": getattr(cfg, "activation", "identity"),
+        "l1_update": getattr(cfg, "l1_update", "subgradient"),
+        "seed": cfg.seed,
+    }
 
 
 def train(cfg, x, y, params0, penalty, **kw):
     """Train stacked models with the engine cfg.engine names and cfg's SGD settings."""
     engine = train_reference if cfg.engine == "reference" else train_graph
-    return engine(x, y, params0, penalty, lr=cfg.lr, epochs=cfg.epochs,
-                  batch_size=cfg.batch_size, **engine_options(cfg), **kw)
+    return engine(
+        x,
+        y,
+        params0,
+        penalty,
+        lr=cfg.lr,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        **engine_options(cfg),
+        **kw,
+    )
 
 
 def train_runs(cfg, data, runs, progress=None, record=False):
@@ -68,14 +80,28 @@ def train_runs(cfg, data, runs, progress=None, record=False):
     every epoch too, when the weights are also kept."""
     params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
     penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
-    order = np.stack([sample_order(r.order, data.x_train, data.y_train, cfg.epochs,
-                                   cfg.batch_size, r.seed) for r in runs], axis=1)
+    order = np.stack(
+        [
+            sample_order(r.order, data.x_train, data.y_train, cfg.epochs, cfg.batch_size, r.seed)
+            for r in runs
+        ],
+        axis=1,
+    )
     per_epoch = len(data.x_train) // cfg.batch_size
     tail = getattr(cfg, "tail_epochs", 0) * per_epoch
     steps = evaluation_steps(len(order), per_epoch if record else 0, tail)
-    trained = train(cfg, data.x_train, data.y_train, params0, penalty, order=order,
-                    eval_steps=steps, test=(data.x_test, data.y_test), record=record,
-                    progress=progress)
+    trained = train(
+        cfg,
+        data.x_train,
+        data.y_train,
+        params0,
+        penalty,
+        order=order,
+        eval_steps=steps,
+        test=(data.x_test, data.y_test),
+        record=record,
+        progress=progress,
+    )
     return params0, penalty, trained
 
 
@@ -104,8 +130,9 @@ def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1, drawing
     that the arrays (and drawing_gb for the GIFs) fit in MAX_GB and that cfg.out can be
     written; the data set."""
     data = data_mod.load(cfg.data)
-    check_fits(len(data.x_train), batch_size, cfg.data, n_models, sizes, cfg.epochs, frames,
-               drawing_gb)
+    check_fits(
+        len(data.x_train), batch_size, cfg.data, n_models, sizes, cfg.epochs, frames, drawing_gb
+    )
     check_writable(cfg.out)
     return data
 
@@ -113,15 +140,21 @@ def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1, drawing
 def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames, drawing_gb=0.0):
     """`frames` recorded copies of every model's weights, one cost per SGD step and the frames
     of the GIFs (drawing_gb, drawn while the weights are still held) fit in MAX_GB."""
-    require(n_train % batch_size == 0,
-            f"--batch-size {batch_size} does not divide the {n_train} training samples of {data}")
+    require(
+        n_train % batch_size == 0,
+        f"--batch-size {batch_size} does not divide the {n_train} training samples of {data}",
+    )
     n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
     gb = 4 * n_models * (n_params * (frames + 4) + epochs * n_train // batch_size) / 1e9
     gifs = drawing_gb >= 0.05
-    require(gb + drawing_gb <= MAX_GB,
-            f"this needs about {gb + drawing_gb:,.1f} GB of memory, more than the {MAX_GB} GB "
-            "allowed" + (f" ({drawing_gb:,.1f} GB of it to draw the GIFs)" if gifs else "")
-            + ": lower --epochs, --sizes or the number of models" + (", or use --no-gifs" * gifs))
+    require(
+        gb + drawing_gb <= MAX_GB,
+        f"this needs about {gb + drawing_gb:,.1f} GB of memory, more than the {MAX_GB} GB "
+        "allowed"
+        + (f" ({drawing_gb:,.1f} GB of it to draw the GIFs)" if gifs else "")
+        + ": lower --epochs, --sizes or the number of models"
+        + (", or use --no-gifs" * gifs),
+    )
 
 
 def is_diverged(diverged_at: int, *values) -> bool:
@@ -134,7 +167,7 @@ def mean_std(values) -> str:
     """'mean ± std' (ddof=1) of the finite values, saying how many were left out (non-finite or
     absurd values: diverged). Below two finite values there is no mean to print: '-'."""
     v = np.asarray(values, float)
-    ok = v[np.abs(v) <= ABSURD]                       # also drops nan
+    ok = v[np.abs(v) <= ABSURD]  # also drops nan
     lost = f"{len(v) - len(ok)} of {len(v)} diverged" if len(ok) < len(v) else ""
     if len(ok) < 2:
         return "- (" + "; ".join(filter(None, [lost, "fewer than 2 finite values"])) + ")"

@@ -18,6 +18,7 @@ def main(cfg) -> None:
     csv = data.to_csv(data.generate(**args))
     write_text(out, csv, overwrite=force)
     sha = hashlib.sha256(csv.encode("utf-8")).hexdigest()
-    write_text(out.with_suffix(".json"), record.text(cfg, started, output_sha256=sha),
-               overwrite=True)
+    write_text(
+        out.with_suffix(".json"), record.text(cfg, started, output_sha256=sha), overwrite=True
+    )
     print(f"wrote {out} and its run record {out.with_suffix('.json')}")

@@ -1,4 +1,5 @@
 """The blog's experiment: R runs each of none, L1 and L2 on one data set, then the tables."""
+
 import csv
 import io
 import time
@@ -20,17 +21,27 @@ def result_rows(cfg, data, runs, penalty, trained):
     """One dict per run: final and tail-averaged test error, final training cost, whether it
     diverged (common.is_diverged: the one rule every table and CSV uses), near-zero weights per
     layer."""
-    _, train_loss, train_pen = train.evaluate(trained.params, data.x_train, data.y_train, penalty,
-                                              cfg.activation)
+    _, train_loss, train_pen = train.evaluate(
+        trained.params, data.x_train, data.y_train, penalty, cfg.activation
+    )
     tail = trained.tail_error(cfg.tail_epochs * len(data.x_train) // cfg.batch_size)
     rows = []
     for i, r in enumerate(runs):
-        row = {"method": r.method, "run": r.run, "seed": r.seed,
-               "test_error_final": trained.test_error[-1, i], "test_error_tail_mean": tail[i],
-               "train_cost": train_loss[i] + train_pen[i],
-               "diverged_at_step": int(trained.diverged_at[i])}
-        row["diverged"] = is_diverged(row["diverged_at_step"], row["test_error_final"],
-                                      row["test_error_tail_mean"], row["train_cost"])
+        row = {
+            "method": r.method,
+            "run": r.run,
+            "seed": r.seed,
+            "test_error_final": trained.test_error[-1, i],
+            "test_error_tail_mean": tail[i],
+            "train_cost": train_loss[i] + train_pen[i],
+            "diverged_at_step": int(trained.diverged_at[i]),
+        }
+        row["diverged"] = is_diverged(
+            row["diverged_at_step"],
+            row["test_error_final"],
+            row["test_error_tail_mean"],
+            row["train_cost"],
+        )
         for layer in model.layer_names(trained.params):
             w = trained.params[f"{layer}/W"][i]
             row[f"near_zero_{layer}"] = int((np.abs(w) < cfg.zero_tol).sum())
@@ -43,8 +54,9 @@ def to_csv(rows):
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
     for row in rows:
-        w.writerow({k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v
-                    for k, v in row.items()})
+        w.writerow(
+            {k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v for k, v in row.items()}
+        )
     return buf.getvalue()
 
 
@@ -59,38 +71,62 @@ def cell(row):
 
 def to_markdown(cfg, rows, data):
     """Per method: final and tail-averaged test errors, every run's, the blog's L1 runs beside."""
-    extra = [f"{k} = {getattr(cfg, k)}" for k, blog_value in
-             (("kernel_reg", ""), ("activation", "identity"), ("bias_reg", "none"),
-              ("activity_reg", "none"), ("l1_update", "subgradient"), ("batch_size", 1))
-             if getattr(cfg, k) != blog_value]
+    extra = [
+        f"{k} = {getattr(cfg, k)}"
+        for k, blog_value in (
+            ("kernel_reg", ""),
+            ("activation", "identity"),
+            ("bias_reg", "none"),
+            ("activity_reg", "none"),
+            ("l1_update", "subgradient"),
+            ("batch_size", 1),
+        )
+        if getattr(cfg, k) != blog_value
+    ]
     tail = f"the last {cfg.tail_epochs} epochs" if cfg.tail_epochs > 1 else "the last epoch"
-    lines = [f"Total absolute error on the {len(data.x_test)} test samples; lambda = {cfg.lam}, "
-             f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}, "
-             f"sample order: {ORDER_WORDS[cfg.order]}" + "".join(f", {e}" for e in extra) + ".",
-             f"Final: the error of the weights after the last SGD step. Tail mean: the error "
-             f"averaged over the weights after every SGD step of {tail}, which does not depend "
-             "on where within an epoch training stops. Mean ± std (ddof=1) over runs.", "",
-             "| method | final: mean ± std | tail mean: mean ± std | "
-             + " | ".join(f"run {k} (seed {cfg.seed + k}): final / tail" for k in range(cfg.runs))
-             + " |", "|---|---|---|" + "---|" * cfg.runs]
+    lines = [
+        f"Total absolute error on the {len(data.x_test)} test samples; lambda = {cfg.lam}, "
+        f"{cfg.epochs} epochs, lr = {cfg.lr}, sizes {'-'.join(map(str, cfg.sizes))}, "
+        f"sample order: {ORDER_WORDS[cfg.order]}" + "".join(f", {e}" for e in extra) + ".",
+        f"Final: the error of the weights after the last SGD step. Tail mean: the error "
+        f"averaged over the weights after every SGD step of {tail}, which does not depend "
+        "on where within an epoch training stops. Mean ± std (ddof=1) over runs.",
+        "",
+        "| method | final: mean ± std | tail mean: mean ± std | "
+        + " | ".join(f"run {k} (seed {cfg.seed + k}): final / tail" for k in range(cfg.runs))
+        + " |",
+        "|---|---|---|" + "---|" * cfg.runs,
+    ]
     for m in cfg.methods:
         mine = [r for r in rows if r["method"] == m]
-        final, tail_mean = ([np.nan if r["diverged"] else r[k] for r in mine]
-                            for k in ("test_error_final", "test_error_tail_mean"))
-        lines.append(f"| {m} | {mean_std(final)} | {mean_std(tail_mean)} | "
-                     + " | ".join(cell(r) for r in mine) + " |")
+        final, tail_mean = (
+            [np.nan if r["diverged"] else r[k] for r in mine]
+            for k in ("test_error_final", "test_error_tail_mean")
+        )
+        lines.append(
+            f"| {m} | {mean_std(final)} | {mean_std(tail_mean)} | "
+            + " | ".join(cell(r) for r in mine)
+            + " |"
+        )
     lines += ["", last_sample_note(cfg, rows, data), ""]
     if data_mod.is_protocol_data(data):
-        lines += ["The blog's five L1 runs (final test error; its own data set, not published):",
-                  "", "| method | mean ± std | " + " | ".join(f"run {k}" for k in range(5)) + " |",
-                  "|---|---|" + "---|" * 5,
-                  f"| l1 (blog) | {mean_std(blog.L1_TEST_ERRORS)} | "
-                  + " | ".join(f"{e:.2f}" for e in blog.L1_TEST_ERRORS) + " |", ""]
+        lines += [
+            "The blog's five L1 runs (final test error; its own data set, not published):",
+            "",
+            "| method | mean ± std | " + " | ".join(f"run {k}" for k in range(5)) + " |",
+            "|---|---|" + "---|" * 5,
+            f"| l1 (blog) | {mean_std(blog.L1_TEST_ERRORS)} | "
+            + " | ".join(f"{e:.2f}" for e in blog.L1_TEST_ERRORS)
+            + " |",
+            "",
+        ]
     return "\n".join(lines)
 
 
-ORDER_WORDS = {"file": "the file's, every epoch (the blog's protocol)",
-               "shuffle": "shuffled every epoch, from each run's seed"}
+ORDER_WORDS = {
+    "file": "the file's, every epoch (the blog's protocol)",
+    "shuffle": "shuffled every epoch, from each run's seed",
+}
 
 
 def last_sample_note(cfg, rows, data) -> str:
@@ -108,14 +144,21 @@ def last_sample_note(cfg, rows, data) -> str:
         n = len(data.x_train)
         last = n - 1 - (n - 1) % cfg.batch_size
         x, y = data.x_train[last:], data.y_train[last:]
-        what = (f"the same training sample (x = {x[0]:.2f}, y = {y[0]:.2f}"
-                + (", an outlier" if data.outlier[data.train][last] else "") + ")"
-                if len(x) == 1 else f"the same batch of training samples (rows {last} to {n - 1})")
+        what = (
+            f"the same training sample (x = {x[0]:.2f}, y = {y[0]:.2f}"
+            + (", an outlier" if data.outlier[data.train][last] else "")
+            + ")"
+            if len(x) == 1
+            else f"the same batch of training samples (rows {last} to {n - 1})"
+        )
         head = f"In the file's order every run takes its last SGD step on {what}"
     else:
         head = "Shuffled, every run takes its last SGD step on a sample drawn by its seed"
-    return (f"{head}; the mean test error goes from the tail mean to the final one as "
-            + ", ".join(means) + ".")
+    return (
+        f"{head}; the mean test error goes from the tail mean to the final one as "
+        + ", ".join(means)
+        + "."
+    )
 
 
 def fit_curves(cfg, runs, trained, penalty):
@@ -128,43 +171,57 @@ def fit_curves(cfg, runs, trained, penalty):
 @dataclass
 class Outcome:
     """Everything a trained comparison produced; each output step reads what it needs."""
+
     cfg: object
     data: object
-    runs: list           # [Run], the order of the model axis
-    params0: dict        # initial weights, stacked
-    penalty: object      # regularizers.Targets, stacked
-    trained: object      # train.Trained (frames: one per epoch, plus the initial weights)
-    rows: list           # result_rows()
+    runs: list  # [Run], the order of the model axis
+    params0: dict  # initial weights, stacked
+    penalty: object  # regularizers.Targets, stacked
+    trained: object  # train.Trained (frames: one per epoch, plus the initial weights)
+    rows: list  # result_rows()
     started: float
-    curves: tuple        # (runs, Trained) of every order, for the learning curves
+    curves: tuple  # (runs, Trained) of every order, for the learning curves
 
 
 # The names one run owns in <out>: a new run replaces or removes every file reproduce wrote under
 # them, so the folder never mixes two runs (folder.py); other commands' sweep/ or analysis/, and
 # files of yours, stay.
-OWNED = ("results.csv", "results.md", "config.json", recording.FILE, "figures", "gifs", "tensorboard",
-         "checkpoints", "pruning.md", "curves.csv")
+OWNED = (
+    "results.csv",
+    "results.md",
+    "config.json",
+    recording.FILE,
+    "figures",
+    "gifs",
+    "tensorboard",
+    "checkpoints",
+    "pruning.md",
+    "curves.csv",
+)
 
 
 def main(cfg) -> None:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
-    drawing = (gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs
-               else 0)
-    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs + 1 + cfg.tail_epochs * 40, cfg.batch_size,
-                   drawing)
+    drawing = gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs else 0
+    data = prepare(
+        cfg, n_models, cfg.sizes, cfg.epochs + 1 + cfg.tail_epochs * 40, cfg.batch_size, drawing
+    )
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
     # locked from here: a second run on --out stops at once
     with staged(cfg.out, owns=OWNED, force=cfg.force) as stage:
         say = show(cfg)  # after every check: a refusal is the only line
-        what = (f"training {len(runs)} models ({len(runs)} more in the {other[0].order} order "
-                "for the learning curves)")
+        what = (
+            f"training {len(runs)} models ({len(runs)} more in the {other[0].order} order "
+            "for the learning curves)"
+        )
         with say.phase(what, total=steps * len(runs + other), unit="model-step") as update:
-            params0, penalty, both = train_runs(cfg, data, runs + other, progress=update,
-                                                record=True)
+            params0, penalty, both = train_runs(
+                cfg, data, runs + other, progress=update, record=True
+            )
         mine = np.arange(len(runs))
         trained, params0 = both.take(mine), {k: v[mine] for k, v in params0.items()}
         penalty = regularizers.stack([penalty.pick(i) for i in mine])
@@ -172,12 +229,19 @@ def main(cfg) -> None:
         o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started, (runs + other, both))
         table = to_markdown(cfg, rows, data)
         write_outputs(stage, o, table, say)
-        record.write(stage / "config.json", cfg, started, seeds={r.name: r.seed for r in runs},
-                     data_sha256=data.sha256)
+        record.write(
+            stage / "config.json",
+            cfg,
+            started,
+            seeds={r.name: r.seed for r in runs},
+            data_sha256=data.sha256,
+        )
         wrote = written(stage, cfg.out)
     print(table)
-    print(f"done: {len(runs + other)} models x {cfg.epochs} epochs in "
-          f"{time.time() - started:.1f} s; {wrote}")
+    print(
+        f"done: {len(runs + other)} models x {cfg.epochs} epochs in "
+        f"{time.time() - started:.1f} s; {wrote}"
+    )
 
 
 def write_outputs(stage, o, table, say):
@@ -191,11 +255,20 @@ def write_outputs(stage, o, table, say):
         recording.save(stage / recording.FILE, rec)
         per_epoch = len(o.data.x_train) // cfg.batch_size
         curve_args = (*o.curves, per_epoch, cfg.tail_epochs * per_epoch, len(o.data.x_test))
-        fit_args = (o.data, *fit_curves(cfg, o.runs, o.trained, o.penalty),
-                    f"Fits of run 0, lambda = {cfg.lam}")
+        fit_args = (
+            o.data,
+            *fit_curves(cfg, o.runs, o.trained, o.penalty),
+            f"Fits of run 0, lambda = {cfg.lam}",
+        )
     with drawing.second_process() as pool:
-        drawn = pool.submit(drawing.everything, stage, rec, cfg.gif_seconds if cfg.gifs else None,
-                            curve_args, fit_args)
+        drawn = pool.submit(
+            drawing.everything,
+            stage,
+            rec,
+            cfg.gif_seconds if cfg.gifs else None,
+            curve_args,
+            fit_args,
+        )
         if cfg.tensorboard:
             with say.phase("TensorBoard event files (written after training, one per epoch)"):
                 tensorboard.write_all(stage, o)
@@ -213,5 +286,6 @@ def write_results(stage, o, table):
     (stage / "results.csv").write_text(to_csv(o.rows), encoding="utf-8")
     (stage / "results.md").write_text(table, encoding="utf-8")
     per_epoch = len(o.data.x_train) // o.cfg.batch_size
-    (stage / "curves.csv").write_text(curves.to_csv(curves.rows(*o.curves, per_epoch)),
-                                      encoding="utf-8")
+    (stage / "curves.csv").write_text(
+        curves.to_csv(curves.rows(*o.curves, per_epoch)), encoding="utf-8"
+    )

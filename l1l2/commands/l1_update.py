@@ -1,4 +1,5 @@
 """Subgradient vs proximal L1: weights that hover around zero vs weights that sit at zero."""
+
 import time
 
 import numpy as np
@@ -17,29 +18,57 @@ def trajectories(cfg, d, update):
     """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    order = train.sample_order(cfg.order, d.x_train, d.y_train, cfg.record_epochs,
-                               cfg.batch_size, cfg.seed)[:, None]
-    return train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.record_epochs,
-                       batch_size=cfg.batch_size, order=order, eval_steps=np.arange(len(order) + 1),
-                       record=True, l1_update=update)
+    order = train.sample_order(
+        cfg.order, d.x_train, d.y_train, cfg.record_epochs, cfg.batch_size, cfg.seed
+    )[:, None]
+    return train_graph(
+        d.x_train,
+        d.y_train,
+        p0,
+        pen,
+        lr=cfg.lr,
+        epochs=cfg.record_epochs,
+        batch_size=cfg.batch_size,
+        order=order,
+        eval_steps=np.arange(len(order) + 1),
+        record=True,
+        l1_update=update,
+    )
 
 
 def final(cfg, d, update):
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    order = train.sample_order(cfg.order, d.x_train, d.y_train, cfg.epochs, cfg.batch_size,
-                               cfg.seed)[:, None]
-    t = train_graph(d.x_train, d.y_train, p0, pen, lr=cfg.lr, epochs=cfg.epochs,
-                    batch_size=cfg.batch_size, order=order, l1_update=update)
-    return model.unstack(t.params, 0), float(train.evaluate(t.params, d.x_test, d.y_test, pen)[1][0])
+    order = train.sample_order(
+        cfg.order, d.x_train, d.y_train, cfg.epochs, cfg.batch_size, cfg.seed
+    )[:, None]
+    t = train_graph(
+        d.x_train,
+        d.y_train,
+        p0,
+        pen,
+        lr=cfg.lr,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        order=order,
+        l1_update=update,
+    )
+    return model.unstack(t.params, 0), float(
+        train.evaluate(t.params, d.x_test, d.y_test, pen)[1][0]
+    )
 
 
 def summary(cfg, params, error):
     kernels = np.concatenate([params[k].ravel() for k in params if k.endswith("/W")])
     sizes = lambda tol: _sizes(prune.prune(params, tol))
-    return {"exact zeros": int((kernels == 0).sum()), f"\\|w\\| < {cfg.tol:g}": int((np.abs(kernels) < cfg.tol).sum()),
-            "kernel weights": len(kernels), f"pruned at tol {cfg.tol:g}": sizes(cfg.tol),
-            "pruned at tol 1e-12": sizes(1e-12), "test error": f"{error:.2f}"}
+    return {
+        "exact zeros": int((kernels == 0).sum()),
+        f"\\|w\\| < {cfg.tol:g}": int((np.abs(kernels) < cfg.tol).sum()),
+        "kernel weights": len(kernels),
+        f"pruned at tol {cfg.tol:g}": sizes(cfg.tol),
+        "pruned at tol 1e-12": sizes(1e-12),
+        "test error": f"{error:.2f}",
+    }
 
 
 def _sizes(p):
@@ -56,15 +85,23 @@ def figure(cfg, paths, path):
     w = {u: paths[u].frames["dense2/W"][:, 0].reshape(len(steps), -1) for u in UPDATES}
     cols = paths["subgradient"].frames["dense2/W"].shape[-1]
     band = cfg.lr * cfg.lam
-    inside = np.abs(w["subgradient"]) < band                 # pick 3 that enter the band early,
-    first_in = np.where(inside.any(0), inside.argmax(0), len(steps))   # midway and late
+    inside = np.abs(w["subgradient"]) < band  # pick 3 that enter the band early,
+    first_in = np.where(inside.any(0), inside.argmax(0), len(steps))  # midway and late
     order = np.argsort(first_in, kind="stable")[: max(int((first_in < len(steps)).sum()), 3)]
     pick = order[np.round(np.linspace(0, len(order) - 1, 3)).astype(int)]
     colours = dict(zip(UPDATES, ("tab:orange", "tab:green")))
     fig = plt.figure(figsize=(11, 8), dpi=100)
-    grid = fig.add_gridspec(len(pick) + 1, 2, height_ratios=(1,) * len(pick) + (1.7,),
-                            hspace=0.35, wspace=0.06, left=0.11, right=0.98, top=0.88,
-                            bottom=0.07)
+    grid = fig.add_gridspec(
+        len(pick) + 1,
+        2,
+        height_ratios=(1,) * len(pick) + (1.7,),
+        hspace=0.35,
+        wspace=0.06,
+        left=0.11,
+        right=0.98,
+        top=0.88,
+        bottom=0.07,
+    )
     for row, k in enumerate(pick):
         left = fig.add_subplot(grid[row, 0])
         for col, u in enumerate(UPDATES):
@@ -79,53 +116,87 @@ def figure(cfg, paths, path):
             if row == 0:
                 ax.set_title(f"{u} L1 update", fontsize=11)
         left.set_ylabel(f"dense2 W[{k // cols}, {k % cols}]", fontsize=9)
-    fig.text(0.01, 0.6, "weight (symlog axis: linear within ±1e-4)", rotation=90, va="center",
-             fontsize=9)
+    fig.text(
+        0.01, 0.6, "weight (symlog axis: linear within ±1e-4)", rotation=90, va="center", fontsize=9
+    )
     bottom = fig.add_subplot(grid[-1, :])
     for u in UPDATES:
         bottom.plot(epochs, (w[u] == 0).sum(1), c=colours[u], lw=2, label=f"{u}: exactly 0")
-        bottom.plot(epochs, (np.abs(w[u]) < band).sum(1), c=colours[u], lw=1, ls="--",
-                    label=f"{u}: inside the band")
+        bottom.plot(
+            epochs,
+            (np.abs(w[u]) < band).sum(1),
+            c=colours[u],
+            lw=1,
+            ls="--",
+            label=f"{u}: inside the band",
+        )
     n = w["subgradient"].shape[1]
-    bottom.set(xlabel=f"epoch (every SGD step of the first {cfg.record_epochs} epochs)",
-               ylabel=f"dense2 weights (of {n})", ylim=(-3, n + 3))
+    bottom.set(
+        xlabel=f"epoch (every SGD step of the first {cfg.record_epochs} epochs)",
+        ylabel=f"dense2 weights (of {n})",
+        ylim=(-3, n + 3),
+    )
     bottom.legend(frameon=False, fontsize=8, ncol=2, loc="center right")
     bottom.grid(alpha=0.3)
-    fig.suptitle(f"L1 on one model (seed {cfg.seed}, lambda {cfg.lam:g}, lr {cfg.lr:g}), first "
-                 f"{cfg.record_epochs} of {cfg.epochs} epochs. Grey band: |w| < lr·lambda = "
-                 f"{band:g}, one L1 step:\nfrom inside it a subgradient step jumps across 0 and "
-                 "back (the weight hovers), a proximal step lands on exactly 0", fontsize=10)
+    fig.suptitle(
+        f"L1 on one model (seed {cfg.seed}, lambda {cfg.lam:g}, lr {cfg.lr:g}), first "
+        f"{cfg.record_epochs} of {cfg.epochs} epochs. Grey band: |w| < lr·lambda = "
+        f"{band:g}, one L1 step:\nfrom inside it a subgradient step jumps across 0 and "
+        "back (the weight hovers), a proximal step lands on exactly 0",
+        fontsize=10,
+    )
     fig.savefig(path)
     plt.close(fig)
 
 
 def to_markdown(cfg, rows):
     keys = list(rows["subgradient"])
-    lines = [f"# L1 updates: subgradient vs proximal (seed {cfg.seed}, lambda {cfg.lam:g}, lr {cfg.lr:g}, "
-             f"{cfg.epochs} epochs)", "",
-             "Subgradient SGD adds lam*sign(w) to the gradient, so a weight the data no longer needs jumps "
-             "across 0 by lr*lam each step and never lands on it. The proximal update takes the SGD step "
-             "on the rest of the cost, then soft-thresholds: w <- sign(w) max(|w| - lr*lam, 0); a weight "
-             "within lr*lam of 0 becomes exactly 0 and stays there until the data pulls it out.", "",
-             "| | " + " | ".join(UPDATES) + " |", "|---|---|---|"]
+    lines = [
+        f"# L1 updates: subgradient vs proximal (seed {cfg.seed}, lambda {cfg.lam:g}, "
+        f"lr {cfg.lr:g}, {cfg.epochs} epochs)",
+        "",
+        "Subgradient SGD adds lam*sign(w) to the gradient, so a weight the data no longer needs "
+        "jumps across 0 by lr*lam each step and never lands on it. The proximal update takes the "
+        "SGD step on the rest of the cost, then soft-thresholds: w <- sign(w) max(|w| - lr*lam, "
+        "0); a weight within lr*lam of 0 becomes exactly 0 and stays there until the data pulls "
+        "it out.",
+        "",
+        "| | " + " | ".join(UPDATES) + " |",
+        "|---|---|---|",
+    ]
     lines += [f"| {k} | " + " | ".join(str(rows[u][k]) for u in UPDATES) + " |" for k in keys]
     band = cfg.lr * cfg.lam
-    lines += ["", f"The figure shows every SGD step of the first {cfg.record_epochs} of the "
-              f"{cfg.epochs} epochs. Top: three weights of dense2 (W[input, output]) that "
-              "subgradient L1 pulls into the grey band |w| < lr*lam = "
-              f"{band:g} early, midway and late, one a row, under each update from the same start. "
-              "Bottom: how many of dense2's weights are exactly 0 (solid) and inside the band "
-              "(dashed), per update.", "", "![trajectories](l1_update.png)", ""]
+    lines += [
+        "",
+        f"The figure shows every SGD step of the first {cfg.record_epochs} of the "
+        f"{cfg.epochs} epochs. Top: three weights of dense2 (W[input, output]) that "
+        "subgradient L1 pulls into the grey band |w| < lr*lam = "
+        f"{band:g} early, midway and late, one a row, under each update from the same start. "
+        "Bottom: how many of dense2's weights are exactly 0 (solid) and inside the band "
+        "(dashed), per update.",
+        "",
+        "![trajectories](l1_update.png)",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main(cfg) -> None:
     started = time.time()
     d = data.load(cfg.data)
-    check_fits(len(d.x_train), cfg.batch_size, cfg.data, len(UPDATES), cfg.sizes, cfg.epochs,
-               frames=cfg.record_epochs * len(d.x_train) // cfg.batch_size)
+    check_fits(
+        len(d.x_train),
+        cfg.batch_size,
+        cfg.data,
+        len(UPDATES),
+        cfg.sizes,
+        cfg.epochs,
+        frames=cfg.record_epochs * len(d.x_train) // cfg.batch_size,
+    )
+
     def measure():
         paths = {u: trajectories(cfg, d, u) for u in UPDATES}
         rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
         return to_markdown(cfg, rows), lambda path: figure(cfg, paths, path)
+
     write_analysis(cfg, "l1_update", started, measure, d)

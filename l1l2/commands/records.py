@@ -14,15 +14,23 @@ from ..files import file_problem
 
 TARGETS = ("kernel", "bias", "activity")
 # record keys named like a prune flag, read as its value
-FLAG_KEYS = ("activation", "method", "lam", "l1_update", "lr", "epochs", "batch_size", "order",
-             "seed")
+FLAG_KEYS = (
+    "activation",
+    "method",
+    "lam",
+    "l1_update",
+    "lr",
+    "epochs",
+    "batch_size",
+    "order",
+    "seed",
+)
 
 
 def penalty_spec(p: regularizers.Penalty) -> str:
     """A Penalty as the spec regularizers.parse reads back (none, l1:A, l2:B, l1l2:A,B); the
     coefficients at float32 precision, at which the models compute them."""
-    a, b = (np.format_float_positional(np.float32(c), unique=True, trim="-")
-            for c in (p.l1, p.l2))
+    a, b = (np.format_float_positional(np.float32(c), unique=True, trim="-") for c in (p.l1, p.l2))
     l1, l2 = bool(p.l1), bool(p.l2)
     return f"l1l2:{a},{b}" if l1 and l2 else f"l1:{a}" if l1 else f"l2:{b}" if l2 else "none"
 
@@ -35,20 +43,31 @@ def data_record(path, sha256: str) -> dict:
 def run_settings(cfg, method: str, seed: int, penalty, tol: float, data: dict) -> dict:
     """How a model is trained, as its record holds it (see checkpoints.RECORD_TYPES). cfg is the
     main run's Config or prune's settled PruneConfig: they name these settings alike."""
-    return {"activation": cfg.activation, "method": method, "lam": cfg.lam,
-            "penalty": {t: penalty_spec(getattr(penalty, t)) for t in TARGETS},
-            "l1_update": cfg.l1_update, "lr": cfg.lr, "epochs": cfg.epochs,
-            "batch_size": cfg.batch_size, "order": cfg.order, "seed": seed,
-            **({"tail_epochs": cfg.tail_epochs} if hasattr(cfg, "tail_epochs") else {}),
-            "zero_tol": tol, "data": data}
+    return {
+        "activation": cfg.activation,
+        "method": method,
+        "lam": cfg.lam,
+        "penalty": {t: penalty_spec(getattr(penalty, t)) for t in TARGETS},
+        "l1_update": cfg.l1_update,
+        "lr": cfg.lr,
+        "epochs": cfg.epochs,
+        "batch_size": cfg.batch_size,
+        "order": cfg.order,
+        "seed": seed,
+        **({"tail_epochs": cfg.tail_epochs} if hasattr(cfg, "tail_epochs") else {}),
+        "zero_tol": tol,
+        "data": data,
+    }
 
 
 def removed_units(dead) -> dict:
     """{"dense1": {"in": [units], "out": [units]}, ...} for each layer that lost units (the
     layer whose outputs they are, as pruning.describe names them)."""
-    return {f"dense{k + 1}": {why: sorted(u for u, w in d.items() if w == why)
-                              for why in ("in", "out")}
-            for k, d in enumerate(dead) if d}
+    return {
+        f"dense{k + 1}": {why: sorted(u for u, w in d.items() if w == why) for why in ("in", "out")}
+        for k, d in enumerate(dead)
+        if d
+    }
 
 
 def flag_values(rec: dict) -> dict:
@@ -72,8 +91,10 @@ def settle(cfg, ck):
         run.check()
         penalty = prune_penalty(run, ck.record, cfg.given())
     except InputError as e:  # only a record's value can fail here: the flags were checked
-        raise CheckpointError(f"checkpoint {cfg.checkpoint}: its record {PREFIX}.json holds a "
-                              f"setting prune refuses: {e}") from None
+        raise CheckpointError(
+            f"checkpoint {cfg.checkpoint}: its record {PREFIX}.json holds a "
+            f"setting prune refuses: {e}"
+        ) from None
     check_data_file(cfg, run, ck)
     return run, penalty
 
@@ -86,33 +107,42 @@ def prune_penalty(run, rec, given) -> regularizers.Targets:
         k = regularizers.for_method(run.method, run.lam)
     else:
         k = regularizers.parse(kernel)
-    return regularizers.Targets(k, regularizers.parse(run.bias_reg),
-                                regularizers.parse(run.activity_reg))
+    return regularizers.Targets(
+        k, regularizers.parse(run.bias_reg), regularizers.parse(run.activity_reg)
+    )
 
 
 def check_data_file(cfg, run, ck):
     """A data file taken from the record must be there: say so naming the record, not a flag."""
     if ck.record and "data" not in cfg.given() and (problem := file_problem(run.data)):
-        raise CheckpointError(f"checkpoint {cfg.checkpoint}: its record's data file {run.data}: "
-                              f"{problem}; give --data")
+        raise CheckpointError(
+            f"checkpoint {cfg.checkpoint}: its record's data file {run.data}: "
+            f"{problem}; give --data"
+        )
 
 
 def overrides(cfg, run, rec) -> dict:
     """{flag: {"given": value, "record": value}} for each flag given that differs from the
     record (a flag given equal to it overrides nothing)."""
     recorded = flag_values(rec or {})
-    return {n: {"given": getattr(run, n), "record": recorded[n]} for n in cfg.given()
-            if n in recorded and getattr(run, n) != recorded[n]}
+    return {
+        n: {"given": getattr(run, n), "record": recorded[n]}
+        for n in cfg.given()
+        if n in recorded and getattr(run, n) != recorded[n]
+    }
 
 
 def notes(cfg, run, ck, penalty, error: float, sha256: str) -> list:
     """One line each: no record, or the flags overriding it; then the warnings."""
     if ck.record is None:
-        return [f"{cfg.checkpoint} has no record ({PREFIX}.json): using the flags: "
-                f"{settings_text(run, penalty)}"]
-    return [f"{flag(n)} {v['given']} overrides the record's {v['record']}"
-            for n, v in overrides(cfg, run, ck.record).items()] + warnings(run, ck.record, error,
-                                                                         sha256)
+        return [
+            f"{cfg.checkpoint} has no record ({PREFIX}.json): using the flags: "
+            f"{settings_text(run, penalty)}"
+        ]
+    return [
+        f"{flag(n)} {v['given']} overrides the record's {v['record']}"
+        for n, v in overrides(cfg, run, ck.record).items()
+    ] + warnings(run, ck.record, error, sha256)
 
 
 def warnings(run, rec, error: float, sha256: str) -> list:
@@ -121,12 +151,16 @@ def warnings(run, rec, error: float, sha256: str) -> list:
     lines = []
     sha = (rec.get("data") or {}).get("sha256")
     if sha and sha != sha256:
-        lines.append(f"{run.data} is not the data file the checkpoint was trained on (its SHA-256 "
-                     "differs): the numbers will differ from the run's")
+        lines.append(
+            f"{run.data} is not the data file the checkpoint was trained on (its SHA-256 "
+            "differs): the numbers will differ from the run's"
+        )
     saved = rec.get("test_error")
     if isinstance(saved, (int, float)) and abs(error - saved) > 1e-3 * max(1.0, abs(saved)):
-        lines.append(f"the test error measures {error:.4f} here, {saved:.4f} in the record: the "
-                     "data, activation or penalties differ from the checkpoint's")
+        lines.append(
+            f"the test error measures {error:.4f} here, {saved:.4f} in the record: the "
+            "data, activation or penalties differ from the checkpoint's"
+        )
     return lines
 
 
@@ -138,18 +172,24 @@ def flag(name: str) -> str:
 def settings_text(run, penalty) -> str:
     """Every setting prune uses, in a line."""
     pen = ", ".join(f"{t} {penalty_spec(getattr(penalty, t))}" for t in TARGETS)
-    return (f"activation {run.activation}; penalties {pen} ({run.l1_update} L1 update); lr "
-            f"{run.lr:g}, {run.epochs} epochs, batch size {run.batch_size}, {run.order} order, "
-            f"seed {run.seed}; data `{run.data}`; tol {run.tol:g}")
+    return (
+        f"activation {run.activation}; penalties {pen} ({run.l1_update} L1 update); lr "
+        f"{run.lr:g}, {run.epochs} epochs, batch size {run.batch_size}, {run.order} order, "
+        f"seed {run.seed}; data `{run.data}`; tol {run.tol:g}"
+    )
 
 
 def provenance(run, penalty, rec, changed: dict) -> str:
     """The report's sentence on where the settings came from and which flags overrode them."""
     what = settings_text(run, penalty)
     if rec is None:
-        return (f"The checkpoint has no record (`{PREFIX}.json`): the settings are the flags' "
-                f"values: {what}.")
+        return (
+            f"The checkpoint has no record (`{PREFIX}.json`): the settings are the flags' "
+            f"values: {what}."
+        )
     given = [f"`{flag(n)} {v['given']}` (the record: {v['record']})" for n, v in changed.items()]
-    return (f"Settings from the checkpoint's record (`{PREFIX}.json`): {what}."
-            + (f" Given on the command line, overriding the record: {', '.join(given)}." if given
-               else " No flag overrode it."))
+    return f"Settings from the checkpoint's record (`{PREFIX}.json`): {what}." + (
+        f" Given on the command line, overriding the record: {', '.join(given)}."
+        if given
+        else " No flag overrode it."
+    )

@@ -12,10 +12,14 @@ def main(cfg) -> None:
     path = Path(cfg.out) / recording.FILE
     rec = recording.load(path)
     sizes = [rec["kernels"][0].shape[2]] + [k.shape[3] for k in rec["kernels"]]
-    gb = recording.nbytes(rec) / 1e9 + gifs.drawing_gb(sizes, len(rec["frame_steps"]),
-                                                       cfg.gif_seconds)
-    require(gb <= MAX_GB, f"drawing {path} needs about {gb:,.1f} GB of memory, more than the "
-                          f"{MAX_GB} GB allowed: lower --gif-seconds (fewer frames)")
+    gb = recording.nbytes(rec) / 1e9 + gifs.drawing_gb(
+        sizes, len(rec["frame_steps"]), cfg.gif_seconds
+    )
+    require(
+        gb <= MAX_GB,
+        f"drawing {path} needs about {gb:,.1f} GB of memory, more than the "
+        f"{MAX_GB} GB allowed: lower --gif-seconds (fewer frames)",
+    )
     with staged(cfg.out, merge=True, owns=("figures", "gifs"), force=cfg.force) as stage:
         with show(cfg, tensorflow=False).phase("figures and GIFs"):
             drawing.figures(stage, rec, cfg.gif_seconds)

@@ -23,8 +23,18 @@ from ..output.plots import METHOD_COLORS, plt
 from . import verdict
 from .common import is_diverged, prepare, show, written
 
-FIELDS = ["method", "lam", "seed", "order", "test_error_final", "test_error_tail_mean",
-          "train_cost", "diverged", "dead_fraction", "pruned_sizes"]
+FIELDS = [
+    "method",
+    "lam",
+    "seed",
+    "order",
+    "test_error_final",
+    "test_error_tail_mean",
+    "train_cost",
+    "diverged",
+    "dead_fraction",
+    "pruned_sizes",
+]
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,7 @@ def plan(cfg) -> list[Model]:
     models = []
     for order in orders(cfg):
         for lam in cfg.lams:
-            for m in (["none"] if lam == 0 else cfg.methods):
+            for m in ["none"] if lam == 0 else cfg.methods:
                 models += [Model(m, lam, cfg.seed + s, order) for s in range(cfg.seeds)]
     return models
 
@@ -54,14 +64,29 @@ def run_chunk(cfg, d, chunk, progress):
     """Train one chunk of models together; (one row per model, [epochs + 1, R] epoch errors)."""
     params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
-    order = np.stack([train.sample_order(m.order, d.x_train, d.y_train, cfg.epochs,
-                                         cfg.batch_size, m.seed) for m in chunk], axis=1)
+    order = np.stack(
+        [
+            train.sample_order(m.order, d.x_train, d.y_train, cfg.epochs, cfg.batch_size, m.seed)
+            for m in chunk
+        ],
+        axis=1,
+    )
     per_epoch = len(d.x_train) // cfg.batch_size
     steps = train.evaluation_steps(len(order), per_epoch, cfg.tail_epochs * per_epoch)
     engine = train_compiled if cfg.engine == "compiled" else train_graph
-    out = engine(d.x_train, d.y_train, params0, pen, lr=cfg.lr, epochs=cfg.epochs,
-                 batch_size=cfg.batch_size, order=order, eval_steps=steps,
-                 test=(d.x_test, d.y_test), progress=progress)
+    out = engine(
+        d.x_train,
+        d.y_train,
+        params0,
+        pen,
+        lr=cfg.lr,
+        epochs=cfg.epochs,
+        batch_size=cfg.batch_size,
+        order=order,
+        eval_steps=steps,
+        test=(d.x_test, d.y_test),
+        progress=progress,
+    )
     _, loss, reg = train.evaluate(out.params, d.x_train, d.y_train, pen)
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
     hidden = np.array(cfg.sizes[1:-1])
@@ -70,13 +95,20 @@ def run_chunk(cfg, d, chunk, progress):
     for i, m in enumerate(chunk):
         sizes = (hidden - dead[i]).tolist()
         final = out.test_error[-1, i]
-        rows.append({"method": m.method, "lam": m.lam, "seed": m.seed, "order": m.order,
-                     "test_error_final": final, "test_error_tail_mean": tail[i],
-                     "train_cost": loss[i] + reg[i],
-                     "diverged": is_diverged(out.diverged_at[i], final, tail[i], loss[i] + reg[i]),
-                     "dead_fraction": dead[i].sum() / hidden.sum(),
-                     "pruned_sizes": "constant" if 0 in sizes
-                     else "-".join(map(str, (1, *sizes, 1)))})
+        rows.append(
+            {
+                "method": m.method,
+                "lam": m.lam,
+                "seed": m.seed,
+                "order": m.order,
+                "test_error_final": final,
+                "test_error_tail_mean": tail[i],
+                "train_cost": loss[i] + reg[i],
+                "diverged": is_diverged(out.diverged_at[i], final, tail[i], loss[i] + reg[i]),
+                "dead_fraction": dead[i].sum() / hidden.sum(),
+                "pruned_sizes": "constant" if 0 in sizes else "-".join(map(str, (1, *sizes, 1))),
+            }
+        )
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
 
 
@@ -92,7 +124,7 @@ def main(cfg) -> None:
         what = f"training {len(models)} models ({cfg.engine} engine)"
         with say.phase(what, total=steps * len(models), unit="model-step") as update:
             for start in range(0, len(models), chunk):
-                got, epoch_errors = run_chunk(cfg, d, models[start:start + chunk], update)
+                got, epoch_errors = run_chunk(cfg, d, models[start : start + chunk], update)
                 rows += got
                 curves.append(epoch_errors)
         with say.phase("the paired comparison, tables and figures"):
@@ -104,8 +136,9 @@ def main(cfg) -> None:
             (folder / "sweep.md").write_text(report, encoding="utf-8")
             (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
             figure(cfg, rows, folder / "sweep.png")
-            verdict.epoch_figure(cfg, models, np.concatenate(curves, axis=1),
-                                 folder / "paired_vs_epoch.png")
+            verdict.epoch_figure(
+                cfg, models, np.concatenate(curves, axis=1), folder / "paired_vs_epoch.png"
+            )
             record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
             wrote = written(stage, cfg.out)
     print(report)
@@ -117,44 +150,65 @@ def to_csv(rows) -> str:
     w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
     w.writeheader()
     for row in rows:
-        w.writerow({k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v
-                    for k, v in row.items()})
+        w.writerow(
+            {k: f"{v:.6f}" if isinstance(v, (float, np.floating)) else v for k, v in row.items()}
+        )
     return buf.getvalue()
 
 
 def select(rows, method, lam, order, evaluation="test_error_tail_mean"):
     """{seed: test error} of one cell, diverged models left out (lambda 0: the shared model)."""
     method = "none" if lam == 0 else method
-    return {r["seed"]: r[evaluation] for r in rows
-            if (r["method"], r["lam"], r["order"]) == (method, lam, order) and not r["diverged"]}
+    return {
+        r["seed"]: r[evaluation]
+        for r in rows
+        if (r["method"], r["lam"], r["order"]) == (method, lam, order) and not r["diverged"]
+    }
 
 
 def to_markdown(cfg, rows, entries, n_test) -> str:
     tail = "last epoch" if cfg.tail_epochs == 1 else f"last {cfg.tail_epochs} epochs"
-    lines = [f"# Sweep: {cfg.seeds} seeds per cell, {cfg.epochs} epochs, lr {cfg.lr:g}", "",
-             f"Test error = total absolute error on the {n_test} test samples; **tail mean** = "
-             f"averaged over the weights after every SGD step of the {tail} (it does not depend "
-             "on where within an epoch training stops); **final** = after the last step. CI: 95% "
-             "t-interval of the mean over seeds. Dead: hidden units with all incoming or all "
-             f"outgoing |w| < {cfg.zero_tol:g}.", "",
-             *verdict.design_note(cfg, orders(cfg)), "",
-             *verdict.to_markdown(cfg, entries), "",
-             f"## Every cell, sample order {cfg.order}", "",
-             "| method | lambda | n | tail mean [95% CI] | final [95% CI] | dead units | "
-             "pruned sizes (most common) |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Sweep: {cfg.seeds} seeds per cell, {cfg.epochs} epochs, lr {cfg.lr:g}",
+        "",
+        f"Test error = total absolute error on the {n_test} test samples; **tail mean** = "
+        f"averaged over the weights after every SGD step of the {tail} (it does not depend "
+        "on where within an epoch training stops); **final** = after the last step. CI: 95% "
+        "t-interval of the mean over seeds. Dead: hidden units with all incoming or all "
+        f"outgoing |w| < {cfg.zero_tol:g}.",
+        "",
+        *verdict.design_note(cfg, orders(cfg)),
+        "",
+        *verdict.to_markdown(cfg, entries),
+        "",
+        f"## Every cell, sample order {cfg.order}",
+        "",
+        "| method | lambda | n | tail mean [95% CI] | final [95% CI] | dead units | "
+        "pruned sizes (most common) |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for m in cfg.methods:
         for lam in cfg.lams:
             if lam == 0 and m != cfg.methods[0]:
                 continue  # the same model for every method
-            sel = [r for r in rows if r["lam"] == lam and r["order"] == cfg.order
-                   and r["method"] == ("none" if lam == 0 else m)]
+            sel = [
+                r
+                for r in rows
+                if r["lam"] == lam
+                and r["order"] == cfg.order
+                and r["method"] == ("none" if lam == 0 else m)
+            ]
             ok = [r for r in sel if not r["diverged"]]
             n = f"{len(ok)}" + ("" if len(ok) == len(sel) else f" ({len(sel) - len(ok)} diverged)")
-            cis = [_ci_text([r[k] for r in ok]) for k in ("test_error_tail_mean", "test_error_final")]
+            cis = [
+                _ci_text([r[k] for r in ok]) for k in ("test_error_tail_mean", "test_error_final")
+            ]
             common = pruned_sizes_text(Counter(r["pruned_sizes"] for r in sel))
             label = "any (none)" if lam == 0 else m
-            lines.append(f"| {label} | {lam:g} | {n} | {cis[0]} | {cis[1]} | "
-                         f"{np.mean([r['dead_fraction'] for r in sel]):.0%} | {common} |")
+            lines.append(
+                f"| {label} | {lam:g} | {n} | {cis[0]} | {cis[1]} | "
+                f"{np.mean([r['dead_fraction'] for r in sel]):.0%} | {common} |"
+            )
     return "\n".join(lines + [""])
 
 
@@ -171,7 +225,9 @@ def pruned_sizes_text(counts, shown=3) -> str:
     rest = counts.most_common()[shown:]
     return ", ".join(f"{s} ×{c}" for s, c in top) + (
         f", {len(rest)} other size{'s' * (len(rest) > 1)} ×{sum(c for _, c in rest)}"
-        if rest else "")
+        if rest
+        else ""
+    )
 
 
 def figure(cfg, rows, path) -> None:
@@ -180,13 +236,23 @@ def figure(cfg, rows, path) -> None:
     x = np.array(cfg.lams, float)
     for m in cfg.methods:
         cells = [select(rows, m, lam, cfg.order) for lam in cfg.lams]
-        cis = np.array([stats.mean_ci(list(c.values())) if len(c) > 1 else (np.nan,) * 3
-                        for c in cells])
+        cis = np.array(
+            [stats.mean_ci(list(c.values())) if len(c) > 1 else (np.nan,) * 3 for c in cells]
+        )
         a.plot(x, cis[:, 0], "o-", c=METHOD_COLORS.get(m), label=m)
         a.fill_between(x, cis[:, 1], cis[:, 2], color=METHOD_COLORS.get(m), alpha=0.2)
-        dead = [np.mean([r["dead_fraction"] for r in rows if r["order"] == cfg.order
-                         and r["lam"] == lam and r["method"] == ("none" if lam == 0 else m)])
-                for lam in cfg.lams]
+        dead = [
+            np.mean(
+                [
+                    r["dead_fraction"]
+                    for r in rows
+                    if r["order"] == cfg.order
+                    and r["lam"] == lam
+                    and r["method"] == ("none" if lam == 0 else m)
+                ]
+            )
+            for lam in cfg.lams
+        ]
         b.plot(x, dead, "o-", c=METHOD_COLORS.get(m), label=m)
     for ax in (a, b):
         ax.set_xscale("symlog", linthresh=min([v for v in x if v > 0], default=1e-3))
@@ -194,8 +260,10 @@ def figure(cfg, rows, path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
     a.set_ylim(bottom=0)
-    a.set(ylabel="test error, tail mean (mean over seeds, 95% CI band)",
-          title=f"Test error vs lambda, {cfg.seeds} seeds, order {cfg.order}")
+    a.set(
+        ylabel="test error, tail mean (mean over seeds, 95% CI band)",
+        title=f"Test error vs lambda, {cfg.seeds} seeds, order {cfg.order}",
+    )
     b.set(ylabel="fraction of dead hidden units", title="Units disconnected", ylim=(-0.02, 1.02))
     fig.tight_layout()
     fig.savefig(path)

@@ -4,6 +4,7 @@
 - Targets (Keras' kernel/bias/activity regularizers): L1 on the kernels, on the
   biases or on the hidden layers' outputs -- which numbers does each drive to zero?
 """
+
 import time
 
 import numpy as np
@@ -22,27 +23,39 @@ TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing":
 
 
 def measure(cfg, data):
-    """One row per trained model: setting, method, test error, fractions of numbers below zero_tol."""
+    """One row per trained model: setting, method, test error, fractions below zero_tol."""
     rows = []
     for label, c in tqdm(cfg.settings(), desc="settings", disable=not cfg.progress, leave=False):
         runs = plan(c)
         _, penalty, trained = train_runs(c, data, runs, progress=False)
         for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
             p = model.unstack(trained.params, runs.index(r))
-            rows.append({"setting": label, "method": r.method, "test_error": row["test_error_final"],
-                         "diverged": row["diverged"],
-                         **near_zero(p, data.x_train, cfg.zero_tol, c.activation)})
+            rows.append(
+                {
+                    "setting": label,
+                    "method": r.method,
+                    "test_error": row["test_error_final"],
+                    "diverged": row["diverged"],
+                    **near_zero(p, data.x_train, cfg.zero_tol, c.activation),
+                }
+            )
     return rows
 
 
 def near_zero(params, x, tol, activation):
-    """Fractions of kernel weights, biases and hidden activations (on inputs x) with |value| < tol."""
+    """Fractions of kernel weights, biases and hidden activations (on inputs x) below tol."""
     names = model.layer_names(params)
-    fraction = lambda arrays: float(np.mean(np.abs(np.concatenate([a.ravel() for a in arrays])) < tol))
-    out = {"weights": fraction([params[f"{n}/W"] for n in names]),
-           "biases": fraction([params[f"{n}/b"] for n in names])}
-    if np_activation(activation) is not None:   # PReLU's slopes are not in the NumPy twin
-        out["activations"] = fraction(prune.forward(params, x[:, None].astype(np.float64), activation)[1:-1])
+    fraction = lambda arrays: float(
+        np.mean(np.abs(np.concatenate([a.ravel() for a in arrays])) < tol)
+    )
+    out = {
+        "weights": fraction([params[f"{n}/W"] for n in names]),
+        "biases": fraction([params[f"{n}/b"] for n in names]),
+    }
+    if np_activation(activation) is not None:  # PReLU's slopes are not in the NumPy twin
+        out["activations"] = fraction(
+            prune.forward(params, x[:, None].astype(np.float64), activation)[1:-1]
+        )
     return out
 
 
@@ -57,24 +70,40 @@ def _mean(rows, key):
 def to_markdown(cfg, rows):
     ms = mean_std
     err = lambda rs: ms([np.nan if r["diverged"] else r["test_error"] for r in rs])
-    lines = [f"# Activations and regularizer targets ({cfg.runs} runs per setting, lambda = {cfg.lam:g}, "
-             f"{cfg.epochs} epochs, seeds {cfg.seed}..{cfg.seed + cfg.runs - 1})", "",
-             f"Test error = total absolute error on the test samples, mean ± std over runs; "
-             f"\"< tol\" = fraction with |value| < {cfg.zero_tol:g}.", "",
-             "## Activations", "",
-             "| activation | none | l1 | l2 | l1: kernel weights < tol | l2: kernel weights < tol |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        f"# Activations and regularizer targets ({cfg.runs} runs per setting, "
+        f"lambda = {cfg.lam:g}, {cfg.epochs} epochs, seeds {cfg.seed}..{cfg.seed + cfg.runs - 1})",
+        "",
+        f"Test error = total absolute error on the test samples, mean ± std over runs; "
+        f'"< tol" = fraction with |value| < {cfg.zero_tol:g}.',
+        "",
+        "## Activations",
+        "",
+        "| activation | none | l1 | l2 | l1: kernel weights < tol | l2: kernel weights < tol |",
+        "|---|---|---|---|---|---|",
+    ]
     for a in cfg.activations:
         s = f"activation {a}"
-        lines.append(f"| {a} | " + " | ".join(err(_pick(rows, s, m)) for m in ("none", "l1", "l2")) +
-                     f" | {_mean(_pick(rows, s, 'l1'), 'weights'):.0%} | {_mean(_pick(rows, s, 'l2'), 'weights'):.0%} |")
-    lines += ["", f"## L1 (lambda = {cfg.lam:g}) on each target, identity activation", "",
-              "| L1 on | test error | kernel weights < tol | biases < tol | hidden activations < tol |",
-              "|---|---|---|---|---|"]
+        lines.append(
+            f"| {a} | "
+            + " | ".join(err(_pick(rows, s, m)) for m in ("none", "l1", "l2"))
+            + "".join(f" | {_mean(_pick(rows, s, m), 'weights'):.0%}" for m in ("l1", "l2"))
+            + " |"
+        )
+    lines += [
+        "",
+        f"## L1 (lambda = {cfg.lam:g}) on each target, identity activation",
+        "",
+        "| L1 on | test error | kernel weights < tol | biases < tol | hidden activations < tol |",
+        "|---|---|---|---|---|",
+    ]
     for t in TARGETS:
         rs = _pick(rows, f"L1 on {t}")
-        lines.append(f"| {t} | {err(rs)} | " + " | ".join(f"{_mean(rs, k):.0%}"
-                                                           for k in ("weights", "biases", "activations")) + " |")
+        lines.append(
+            f"| {t} | {err(rs)} | "
+            + " | ".join(f"{_mean(rs, k):.0%}" for k in ("weights", "biases", "activations"))
+            + " |"
+        )
     return "\n".join(lines + ["", "![variants](variants.png)", ""])
 
 
@@ -82,20 +111,41 @@ def figure(cfg, rows, path):
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(cfg.activations))
     for k, m in enumerate(("none", "l1", "l2")):
-        errs = [[r["test_error"] for r in _pick(rows, f"activation {act}", m) if not r["diverged"]]
-                for act in cfg.activations]
-        a.errorbar(x + (k - 1) * 0.2, [np.mean(e) if e else np.nan for e in errs],
-                   [np.std(e, ddof=1) if len(e) > 1 else 0 for e in errs], fmt="o", capsize=3,
-                   c=METHOD_COLORS[m], label=m)
-    a.set(xticks=x, xticklabels=cfg.activations, ylabel="test error (mean ± std)",
-          title=f"Each activation, {cfg.runs} runs per method")
+        errs = [
+            [r["test_error"] for r in _pick(rows, f"activation {act}", m) if not r["diverged"]]
+            for act in cfg.activations
+        ]
+        a.errorbar(
+            x + (k - 1) * 0.2,
+            [np.mean(e) if e else np.nan for e in errs],
+            [np.std(e, ddof=1) if len(e) > 1 else 0 for e in errs],
+            fmt="o",
+            capsize=3,
+            c=METHOD_COLORS[m],
+            label=m,
+        )
+    a.set(
+        xticks=x,
+        xticklabels=cfg.activations,
+        ylabel="test error (mean ± std)",
+        title=f"Each activation, {cfg.runs} runs per method",
+    )
     a.legend(frameon=False)
     keys = ("weights", "biases", "activations")
     for k, key in enumerate(keys):
-        b.bar(np.arange(len(TARGETS)) + (k - 1) * 0.27, [_mean(_pick(rows, f"L1 on {t}"), key) for t in TARGETS],
-              0.27, label=f"{key} < {cfg.zero_tol:g}")
-    b.set(xticks=np.arange(len(TARGETS)), xticklabels=[f"L1 on\n{t}" for t in TARGETS], ylim=(0, 1),
-          ylabel="fraction", title="What L1 on each target drives to zero")
+        b.bar(
+            np.arange(len(TARGETS)) + (k - 1) * 0.27,
+            [_mean(_pick(rows, f"L1 on {t}"), key) for t in TARGETS],
+            0.27,
+            label=f"{key} < {cfg.zero_tol:g}",
+        )
+    b.set(
+        xticks=np.arange(len(TARGETS)),
+        xticklabels=[f"L1 on\n{t}" for t in TARGETS],
+        ylim=(0, 1),
+        ylabel="fraction",
+        title="What L1 on each target drives to zero",
+    )
     b.legend(frameon=False, fontsize=8)
     for ax in (a, b):
         ax.grid(alpha=0.3, axis="y")
@@ -108,7 +158,9 @@ def main(cfg) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
+
     def measured():
         rows = measure(cfg, d)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)
+
     write_analysis(cfg, "variants", started, measured, d)

@@ -11,7 +11,10 @@ from ..tf1 import tf
 
 LEAKY_ALPHA = 0.2  # tf.nn.leaky_relu's default slope
 PRELU_INIT = 0.25  # PReLU's initial slope (He et al. 2015)
-RRELU_RANGE = (1 / 8, 1 / 3)  # RReLU's slopes are drawn from U[1/8, 1/3] in training (Xu et al. 2015)
+RRELU_RANGE = (
+    1 / 8,
+    1 / 3,
+)  # RReLU's slopes are drawn from U[1/8, 1/3] in training (Xu et al. 2015)
 RRELU_MEAN = sum(RRELU_RANGE) / 2  # ... and are their mean at test time
 
 # name: (TensorFlow f(z, a), NumPy f(z, a), TensorFlow derivative f'(z, h = f(z), a)), a being
@@ -19,14 +22,21 @@ RRELU_MEAN = sum(RRELU_RANGE) / 2  # ... and are their mean at test time
 # (0 at the kink of relu); the compiled engine, which writes its backward pass by hand, uses them.
 TABLE = {
     "identity": (lambda z, a: tf.identity(z), lambda z, a: z, None),  # None: the derivative is 1
-    "relu": (lambda z, a: tf.nn.relu(z), lambda z, a: np.maximum(z, 0),
-             lambda z, h, a: tf.cast(z > 0, z.dtype)),
-    "leaky_relu": (lambda z, a: tf.nn.leaky_relu(z, alpha=a),
-                   lambda z, a: np.where(z > 0, z, a * z),
-                   lambda z, h, a: tf.where(z > 0, tf.ones_like(z), a * tf.ones_like(z))),
-    "elu": (lambda z, a: tf.nn.elu(z),
-            lambda z, a: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
-            lambda z, h, a: tf.where(h < 0, h + 1, tf.ones_like(h))),
+    "relu": (
+        lambda z, a: tf.nn.relu(z),
+        lambda z, a: np.maximum(z, 0),
+        lambda z, h, a: tf.cast(z > 0, z.dtype),
+    ),
+    "leaky_relu": (
+        lambda z, a: tf.nn.leaky_relu(z, alpha=a),
+        lambda z, a: np.where(z > 0, z, a * z),
+        lambda z, h, a: tf.where(z > 0, tf.ones_like(z), a * tf.ones_like(z)),
+    ),
+    "elu": (
+        lambda z, a: tf.nn.elu(z),
+        lambda z, a: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+        lambda z, h, a: tf.where(h < 0, h + 1, tf.ones_like(h)),
+    ),
     "tanh": (lambda z, a: tf.nn.tanh(z), lambda z, a: np.tanh(z), lambda z, h, a: 1 - h * h),
     "prelu": (None, None, None),  # a learned slope per unit: model.activate
     "rrelu": (  # at test time; random slopes in training: model.activate

@@ -9,6 +9,7 @@ Restoring into a graph of other shapes silently succeeds with resource variables
 loading never goes through Saver.restore: arrays are read by name with a checkpoint reader, and
 the variables, values and layer chain are checked here.
 """
+
 import glob
 import json
 import math
@@ -34,26 +35,28 @@ NUMBER = (int, float)
 # The record, model.json. Every key but format and sizes may be missing (or null): a reader
 # falls back to its own defaults. Keys named like a `reproduce prune` flag hold its value.
 RECORD_TYPES = {
-    "format": str,          # FORMAT
-    "name": str,            # e.g. l1_run3, l1_run3_pruned, l1_run3_scratch
-    "kind": str,            # trained, pruned, scratch (retrained from Glorot) or finetune
-    "sizes": list,          # layer sizes, input and output included
-    "activation": str,      # hidden activation, as --activation
-    "method": str,          # the run's kernel method (none, l1, l2, l1l2) ...
-    "lam": NUMBER,          # ... and --lam; the kernel penalty itself is penalty.kernel
-    "penalty": dict,        # {"kernel", "bias", "activity"}: specs none, l1:A, l2:B, l1l2:A,B
-    "l1_update": str,       # subgradient or proximal
-    "lr": NUMBER, "epochs": int, "batch_size": int,
-    "order": str,           # file or shuffle (drawn from seed)
-    "seed": int,            # the run's seed: initial weights and shuffled order
-    "tail_epochs": int,     # the main run's tail mean averages the last this many epochs
-    "zero_tol": NUMBER,     # |w| below it counts as zero (the pruning tolerance)
-    "data": dict,           # {"file": path as given, "sha256": of its bytes}
-    "derived_from": dict,   # pruned/retrained: {"checkpoint", "name", "sizes", "tol", "removed",
-                            #   "overrides"}; null for a trained run
-    "test_error": NUMBER,   # total absolute test error when saved (null: diverged)
+    "format": str,  # FORMAT
+    "name": str,  # e.g. l1_run3, l1_run3_pruned, l1_run3_scratch
+    "kind": str,  # trained, pruned, scratch (retrained from Glorot) or finetune
+    "sizes": list,  # layer sizes, input and output included
+    "activation": str,  # hidden activation, as --activation
+    "method": str,  # the run's kernel method (none, l1, l2, l1l2) ...
+    "lam": NUMBER,  # ... and --lam; the kernel penalty itself is penalty.kernel
+    "penalty": dict,  # {"kernel", "bias", "activity"}: specs none, l1:A, l2:B, l1l2:A,B
+    "l1_update": str,  # subgradient or proximal
+    "lr": NUMBER,
+    "epochs": int,
+    "batch_size": int,
+    "order": str,  # file or shuffle (drawn from seed)
+    "seed": int,  # the run's seed: initial weights and shuffled order
+    "tail_epochs": int,  # the main run's tail mean averages the last this many epochs
+    "zero_tol": NUMBER,  # |w| below it counts as zero (the pruning tolerance)
+    "data": dict,  # {"file": path as given, "sha256": of its bytes}
+    "derived_from": dict,  # pruned/retrained: {"checkpoint", "name", "sizes", "tol", "removed",
+    #   "overrides"}; null for a trained run
+    "test_error": NUMBER,  # total absolute test error when saved (null: diverged)
     "test_error_tail_mean": NUMBER,
-    "tensors": dict,        # TENSORS
+    "tensors": dict,  # TENSORS
 }
 
 
@@ -62,8 +65,8 @@ class CheckpointError(InputError):
 
 
 class Checkpoint(NamedTuple):
-    params: dict           # "denseK/W" [in, out], "denseK/b" [out], float32
-    record: dict | None    # model.json, or None for a checkpoint written without one
+    params: dict  # "denseK/W" [in, out], "denseK/b" [out], float32
+    record: dict | None  # model.json, or None for a checkpoint written without one
 
 
 class Entry(NamedTuple):
@@ -117,8 +120,9 @@ def save_all(entries: list, activation: str = "identity") -> None:
                 for name, value in e.params.items():  # the initializer, fed the value
                     init = variables[name].initializer
                     sess.run(init, {init.inputs[1]: value})
-                saver.save(sess, str(e.folder / PREFIX), write_meta_graph=True,
-                           strip_default_attrs=True)
+                saver.save(
+                    sess, str(e.folder / PREFIX), write_meta_graph=True, strip_default_attrs=True
+                )
                 if e.record is not None:
                     write_record(e.folder, e.params, activation, e.record)
 
@@ -136,8 +140,12 @@ def _penalty(specs):
 def write_record(folder, params, activation, record) -> None:
     """folder/model.json: FORMAT, name and kind first, the sizes and activation of params,
     the rest of `record`, TENSORS; non-finite numbers as null (JSON has none)."""
-    head = {"format": FORMAT, **{k: record[k] for k in ("name", "kind") if k in record},
-            "sizes": list(map(int, sizes_of(params))), "activation": activation}
+    head = {
+        "format": FORMAT,
+        **{k: record[k] for k in ("name", "kind") if k in record},
+        "sizes": list(map(int, sizes_of(params))),
+        "activation": activation,
+    }
     full = {**head, **{k: v for k, v in record.items() if k not in head}, "tensors": TENSORS}
     (Path(folder) / f"{PREFIX}.json").write_text(_json(_finite(full)) + "\n", encoding="utf-8")
 
@@ -203,20 +211,28 @@ def read_record(path, file, params):
     for key, kind in RECORD_TYPES.items():
         value = record.get(key)
         if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise CheckpointError(f"{where}: {key} is {json.dumps(value)[:40]}, expected "
-                                  f"{_kind_name(kind)}")
+            raise CheckpointError(
+                f"{where}: {key} is {json.dumps(value)[:40]}, expected {_kind_name(kind)}"
+            )
     for key in ("penalty", "data"):
         if any(not isinstance(v, str) for v in (record.get(key) or {}).values()):
             raise CheckpointError(f"{where}: every value of {key} must be a string")
     if record.get("sizes") != list(sizes_of(params)):
-        raise CheckpointError(f"{where} describes sizes {record.get('sizes')}, the arrays have "
-                              f"{list(sizes_of(params))}")
+        raise CheckpointError(
+            f"{where} describes sizes {record.get('sizes')}, the arrays have "
+            f"{list(sizes_of(params))}"
+        )
     return record
 
 
 def _kind_name(kind):
-    return {str: "a string", int: "an integer", list: "a list", dict: "an object",
-            NUMBER: "a number"}[kind]
+    return {
+        str: "a string",
+        int: "an integer",
+        list: "a list",
+        dict: "an object",
+        NUMBER: "a number",
+    }[kind]
 
 
 def check_files(path, prefix):
@@ -234,17 +250,22 @@ def check_names(arrays, path):
     """Exactly dense1/W, dense1/b, ..., denseK/W, denseK/b."""
     alpha = sorted(k for k in arrays if re.fullmatch(r"dense\d+/alpha", k))
     if alpha:
-        raise CheckpointError(f"checkpoint {path} holds {', '.join(alpha)}, the slopes of a PReLU "
-                              "network: pruning does not support the prelu activation")
+        raise CheckpointError(
+            f"checkpoint {path} holds {', '.join(alpha)}, the slopes of a PReLU "
+            "network: pruning does not support the prelu activation"
+        )
     extra = sorted(k for k in arrays if not LAYER_VAR.fullmatch(k))
     if extra:
         shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
-        raise CheckpointError(f"checkpoint {path} holds variables other than denseK/W and "
-                              f"denseK/b: {shown}")
+        raise CheckpointError(
+            f"checkpoint {path} holds variables other than denseK/W and denseK/b: {shown}"
+        )
     layers = sorted({int(LAYER_VAR.fullmatch(k).group(1)) for k in arrays})
     if not layers or layers != list(range(1, len(layers) + 1)):
-        raise CheckpointError(f"checkpoint {path} has no dense1..denseK layers (variables: "
-                              f"{', '.join(sorted(arrays)) or 'none'})")
+        raise CheckpointError(
+            f"checkpoint {path} has no dense1..denseK layers (variables: "
+            f"{', '.join(sorted(arrays)) or 'none'})"
+        )
     for k in layers:
         for v in ("W", "b"):
             if f"dense{k}/{v}" not in arrays:
@@ -256,9 +277,11 @@ def _as_float32(a, name, path):
     if a.dtype.kind not in "iuf":
         raise CheckpointError(f"checkpoint {path}: {name} holds {a.dtype} values, expected numbers")
     if a.dtype.kind == "f" and not np.isfinite(a).all():
-        raise CheckpointError(f"checkpoint {path}: {name} holds NaN or inf "
-                              f"({(~np.isfinite(a)).sum()} of {a.size} values); a diverged model "
-                              "cannot be pruned")
+        raise CheckpointError(
+            f"checkpoint {path}: {name} holds NaN or inf "
+            f"({(~np.isfinite(a)).sum()} of {a.size} values); a diverged model "
+            "cannot be pruned"
+        )
     with np.errstate(over="ignore"):
         b = a.astype(np.float32)
     if not np.isfinite(b).all():
@@ -271,8 +294,10 @@ def check_shapes(params, where):
     for n in model.layer_names(params):
         W, b = params[f"{n}/W"], params[f"{n}/b"]
         if W.ndim != 2 or W.shape[0] != prev or W.shape[1] == 0 or b.shape != (W.shape[1],):
-            raise CheckpointError(f"{where}: {n} has W {list(W.shape)} and b {list(b.shape)}; "
-                                  f"expected W [{prev}, k] and b [k] with k >= 1")
+            raise CheckpointError(
+                f"{where}: {n} has W {list(W.shape)} and b {list(b.shape)}; "
+                f"expected W [{prev}, k] and b [k] with k >= 1"
+            )
         prev = W.shape[1]
     if prev != 1:
         raise CheckpointError(f"{where}: the last layer has {prev} outputs, expected 1")

@@ -17,6 +17,7 @@ Only kernel penalties (L1 and/or L2, one pair of coefficients per model) are sup
 gradients are written by hand (the chain rule of the same network as model.build), with
 TF's conventions: d|e|/de = sign(e), d|w|/dw = sign(w), sign(0) = 0.
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,10 +27,10 @@ from .activations import parse, tf_activation, tf_derivative
 from .model import layer_names
 from .train import Trained
 
-UNROLL = 2                     # SGD steps per loop iteration on big runs (~20% faster)...
-UNROLL_MIN_WORK = 20_000_000   # ...from this many model-steps on (it compiles ~1 s longer)
-MIN_MODELS = 2                 # fewer models are padded with copies (see train_compiled)
-PROGRESS_CALLS = 10            # session calls when a progress callback wants updates
+UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
+UNROLL_MIN_WORK = 20_000_000  # ...from this many model-steps on (it compiles ~1 s longer)
+MIN_MODELS = 2  # fewer models are padded with copies (see train_compiled)
+PROGRESS_CALLS = 10  # session calls when a progress callback wants updates
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
 
@@ -60,8 +61,9 @@ def kernel_penalty(penalty):
     """(l1 [R], l2 [R]) of a Penalty, or of a Targets that penalises only kernels."""
     if hasattr(penalty, "kernel"):
         if penalty.bias or penalty.activity:
-            raise ValueError("train_compiled supports kernel penalties only, "
-                             "not bias or activity ones")
+            raise ValueError(
+                "train_compiled supports kernel penalties only, not bias or activity ones"
+            )
         penalty = penalty.kernel
     return penalty.l1, penalty.l2
 
@@ -73,8 +75,10 @@ def check_activation(spec: str) -> str:
     except ValueError:
         name = None
     if name not in ACTIVATIONS:
-        raise ValueError(f"train_compiled does not support activation {spec!r}: "
-                         f"use one of {', '.join(ACTIVATIONS)} (or leaky_relu:A)")
+        raise ValueError(
+            f"train_compiled does not support activation {spec!r}: "
+            f"use one of {', '.join(ACTIVATIONS)} (or leaky_relu:A)"
+        )
     return spec
 
 
@@ -131,7 +135,7 @@ def cost_and_grads(ws, x, y, act, l1, l2):
     """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws)."""
     hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
     e = zs[-1] - y
-    dz = tf.sign(e)                                    # d|e|/de
+    dz = tf.sign(e)  # d|e|/de
     grads = [None] * len(ws)
     for k in reversed(range(len(ws) // 2)):
         grads[2 * k] = tf.reduce_sum(hs[k][:, :, None, :] * dz[:, None, :, :], axis=0)
@@ -163,18 +167,19 @@ def sgd_update(ws, grads, lr, l1, l2):
 @dataclass(frozen=True)
 class LoopSpec:
     """What the traced loop depends on (each distinct value is one XLA compilation)."""
+
     activation: str
     has_l1: bool
     has_l2: bool
     has_test: bool
     record: bool
-    n_frames: int    # frame slots of one call
-    unroll: int      # SGD steps per iteration of the inner loop
+    n_frames: int  # frame slots of one call
+    unroll: int  # SGD steps per iteration of the inner loop
 
 
 def sample_batch(table, i, x, y):
     """x and y [B, 1, 1 or R] of step i: row i mod len(table) of table [P, 1 or R, B]."""
-    rows = tf.transpose(table[tf.math.floormod(i, tf.shape(table)[0])])   # [B, 1 or R]
+    rows = tf.transpose(table[tf.math.floormod(i, tf.shape(table)[0])])  # [B, 1 or R]
     return tf.gather(x, rows)[:, None, :], tf.gather(y, rows)[:, None, :]
 
 
@@ -200,8 +205,9 @@ def make_loop(spec: LoopSpec):
         return errs, frames
 
     @tf.function(jit_compile=True, autograph=False)
-    def run(ws, diverged, x, y, x_test, y_test, table, lr, l1, l2,
-            eval_steps, s0, s1, f_first, f_stop):
+    def run(
+        ws, diverged, x, y, x_test, y_test, table, lr, l1, l2, eval_steps, s0, s1, f_first, f_stop
+    ):
         data = (x, y, table, lr, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
         n_models = tf.shape(diverged)[0]
         errs = tf.zeros([spec.n_frames if spec.has_test else 0, n_models])
@@ -217,19 +223,28 @@ def make_loop(spec: LoopSpec):
             end = tf.where(evaluates, eval_steps[tf.minimum(f, tf.size(eval_steps) - 1)], s1)
             # XLA copies the loop state once per iteration: unrolling saves copies
             if spec.unroll > 1:
-                i, ws, diverged = tf.while_loop(lambda i, *_: i + spec.unroll <= end, unrolled,
-                                                [i, ws, diverged])
+                i, ws, diverged = tf.while_loop(
+                    lambda i, *_: i + spec.unroll <= end, unrolled, [i, ws, diverged]
+                )
             i, ws, diverged = tf.while_loop(
                 lambda i, *_: i < end,
-                lambda i, ws, d: (i + 1, *step(i, ws, d, data)), [i, ws, diverged])
+                lambda i, ws, d: (i + 1, *step(i, ws, d, data)),
+                [i, ws, diverged],
+            )
             errs, frames = tf.cond(
-                evaluates, lambda: evaluate(ws, f - f_first, errs, frames, x_test, y_test),
-                lambda: (errs, frames))
+                evaluates,
+                lambda: evaluate(ws, f - f_first, errs, frames, x_test, y_test),
+                lambda: (errs, frames),
+            )
             return i, f + tf.cast(evaluates, tf.int32), ws, diverged, errs, frames
 
-        out = tf.while_loop(lambda i, f, *_: (i < s1) | (f < f_stop), segment,
-                            [s0, f_first, list(ws), diverged, errs, frames])
+        out = tf.while_loop(
+            lambda i, f, *_: (i < s1) | (f < f_stop),
+            segment,
+            [s0, f_first, list(ws), diverged, errs, frames],
+        )
         return out[2], out[3], out[4], out[5]
+
     return run
 
 
@@ -250,8 +265,10 @@ def order_table(order, n_train: int, batch_size: int, steps: int, n_models: int)
         return np.arange(n, dtype=np.int32).reshape(-1, 1, batch_size)
     order = np.asarray(order)
     if order.shape != (steps, n_models, batch_size):
-        raise ValueError(f"order must have shape (steps, models, batch_size) = "
-                         f"{(steps, n_models, batch_size)}, got {order.shape}")
+        raise ValueError(
+            f"order must have shape (steps, models, batch_size) = "
+            f"{(steps, n_models, batch_size)}, got {order.shape}"
+        )
     if order.min() < 0 or order.max() >= n_train:
         raise ValueError(f"order holds sample indices outside 0..{n_train - 1}")
     return order.astype(np.int32, copy=False)
@@ -269,41 +286,68 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
     return calls
 
 
-def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batch_size: int = 1,
-                   order=None, eval_steps=None, test=None, record: bool = False,
-                   progress=None, activation: str = "identity") -> Trained:
+def train_compiled(
+    x,
+    y,
+    params0: dict,
+    penalty,
+    *,
+    lr: float,
+    epochs: int,
+    batch_size: int = 1,
+    order=None,
+    eval_steps=None,
+    test=None,
+    record: bool = False,
+    progress=None,
+    activation: str = "identity",
+) -> Trained:
     """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
     SGD on (x, y), every step of every model inside one XLA-compiled loop.
 
     order [steps, R, batch_size] gives the samples model r uses at step i (default: the file
     order for all). After each of eval_steps (0 = before training; default [0, steps]) the
-    loop measures sum |pred - y| on test = (x, y) of every model and, with `record`, keeps its weights.
+    loop measures sum |pred - y| on test = (x, y) of every model and, with `record`, keeps its
+    weights.
     `progress(n_model_steps)` splits the loop into PROGRESS_CALLS calls of one compilation.
     """
     activation = check_activation(activation)
     x_test, y_test = test if test is not None else (None, None)
     n_models = len(params0["dense1/W"])
-    l1, l2 = (np.broadcast_to(np.asarray(c, np.float32), (n_models,))
-              for c in kernel_penalty(penalty))
+    l1, l2 = (
+        np.broadcast_to(np.asarray(c, np.float32), (n_models,)) for c in kernel_penalty(penalty)
+    )
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
     steps = epochs * (len(x) // batch_size)
     ev = check_eval_steps(eval_steps, steps)
     table = order_table(order, len(x), batch_size, steps, n_models)
     calls = plan_calls(steps, ev, PROGRESS_CALLS if progress else 1)
     has_test = x_test is not None
-    spec = LoopSpec(activation, bool(np.any(l1)), bool(np.any(l2)), has_test, record,
-                    max(f1 - f0 for *_, f0, f1 in calls),
-                    UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1)
+    spec = LoopSpec(
+        activation,
+        bool(np.any(l1)),
+        bool(np.any(l2)),
+        has_test,
+        record,
+        max(f1 - f0 for *_, f0, f1 in calls),
+        UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1,
+    )
     names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
     # one model runs as two (a copy): XLA compiles a single model's loop with other roundings
     pad = max(0, MIN_MODELS - n_models)
     ws = [pad_models(to_models_last(params0)[k], pad) for k in names]
-    data = {"x": x, "y": y, "lr": np.float32(lr),
-            "l1": pad_models(l1, pad), "l2": pad_models(l2, pad),
-            "x_test": np.asarray(x_test if has_test else [], np.float32),
-            "y_test": np.asarray(y_test if has_test else [], np.float32), "eval_steps": ev}
+    data = {
+        "x": x,
+        "y": y,
+        "lr": np.float32(lr),
+        "l1": pad_models(l1, pad),
+        "l2": pad_models(l2, pad),
+        "x_test": np.asarray(x_test if has_test else [], np.float32),
+        "y_test": np.asarray(y_test if has_test else [], np.float32),
+        "eval_steps": ev,
+    }
     if order is not None:
-        table = pad_models(np.moveaxis(table, 1, -1), pad)     # [steps, B, R]: pad the models
+        table = pad_models(np.moveaxis(table, 1, -1), pad)  # [steps, B, R]: pad the models
         table = np.moveaxis(table, -1, 1)
     loop = compiled_loop(spec, ws, data, table.shape)
 
@@ -313,15 +357,19 @@ def train_compiled(x, y, params0: dict, penalty, *, lr: float, epochs: int, batc
         # the whole table every call, read at row i mod its length (an offset that changed
         # from call to call made XLA compile the loop again for each value)
         ws, diverged, err, fr = loop.run(ws, diverged, data, table, (s0, s1, f0, f1))
-        errs.append(err[:f1 - f0, :n_models])
-        frames.append([f[:f1 - f0, ..., :n_models] for f in fr])
+        errs.append(err[: f1 - f0, :n_models])
+        frames.append([f[: f1 - f0, ..., :n_models] for f in fr])
         if progress:
             progress((s1 - s0) * n_models)
     recorded = {k: np.concatenate([f[j] for f in frames]) for j, k in enumerate(names)}
-    return Trained(params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
-                   step_cost=None, diverged_at=diverged[:n_models], frame_steps=ev,
-                   frames=to_models_first(recorded, lead=1) if record else {},
-                   test_error=np.concatenate(errs) if has_test else None)
+    return Trained(
+        params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
+        step_cost=None,
+        diverged_at=diverged[:n_models],
+        frame_steps=ev,
+        frames=to_models_first(recorded, lead=1) if record else {},
+        test_error=np.concatenate(errs) if has_test else None,
+    )
 
 
 def pad_models(a: np.ndarray, pad: int) -> np.ndarray:
@@ -338,19 +386,36 @@ class Loop:
         with self.graph.as_default():
             self.ws = [v1.placeholder(tf.float32, w.shape) for w in ws]
             self.diverged = v1.placeholder(tf.int32, [ws[0].shape[-1]])
-            self.data = {k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
-                         for k, v in data.items()}
+            self.data = {
+                k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
+                for k, v in data.items()
+            }
             self.table = v1.placeholder(tf.int32, table_shape)
             self.call = [v1.placeholder(tf.int32, []) for _ in range(4)]  # s0, s1, f_first, f_stop
             d = self.data
             self.fetch = make_loop(spec)(
-                self.ws, self.diverged, d["x"], d["y"], d["x_test"], d["y_test"], self.table,
-                d["lr"], d["l1"], d["l2"], d["eval_steps"], *self.call)
+                self.ws,
+                self.diverged,
+                d["x"],
+                d["y"],
+                d["x_test"],
+                d["y_test"],
+                self.table,
+                d["lr"],
+                d["l1"],
+                d["l2"],
+                d["eval_steps"],
+                *self.call,
+            )
             self.session = session(self.graph)
 
     def run(self, ws, diverged, data, table, call):
-        feed = {**dict(zip(self.ws, ws)), self.diverged: diverged, self.table: table,
-                **dict(zip(self.call, call))}
+        feed = {
+            **dict(zip(self.ws, ws)),
+            self.diverged: diverged,
+            self.table: table,
+            **dict(zip(self.call, call)),
+        }
         feed.update((self.data[k], v) for k, v in data.items())
         return self.session.run(self.fetch, feed)
 
@@ -358,14 +423,18 @@ class Loop:
         self.session.close()
 
 
-_LOOPS = {}          # key -> Loop, most recently used last
-CACHED_LOOPS = 4     # compiled loops kept for later calls with the same shapes
+_LOOPS = {}  # key -> Loop, most recently used last
+CACHED_LOOPS = 4  # compiled loops kept for later calls with the same shapes
 
 
 def compiled_loop(spec: LoopSpec, ws, data, table_shape) -> Loop:
     """The Loop for these shapes: from the cache, or built (and compiled at its first run)."""
-    key = (spec, tuple(w.shape for w in ws), tuple(table_shape),
-           tuple((k, np.shape(v)) for k, v in sorted(data.items())))
+    key = (
+        spec,
+        tuple(w.shape for w in ws),
+        tuple(table_shape),
+        tuple((k, np.shape(v)) for k, v in sorted(data.items())),
+    )
     loop = _LOOPS.pop(key, None) or Loop(spec, ws, data, table_shape)
     _LOOPS[key] = loop
     while len(_LOOPS) > CACHED_LOOPS:

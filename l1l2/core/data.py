@@ -1,4 +1,5 @@
 """The noisy line with outliers: a pure generator, a CSV writer and a validating loader."""
+
 import csv
 import hashlib
 import io
@@ -18,24 +19,34 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)  # the network computes in float32
 @dataclass(frozen=True)
 class Dataset:
     """Samples in file order; training rows come in the order SGD visits them."""
-    x: np.ndarray        # float32 [n]
-    y: np.ndarray        # float32 [n]
-    train: np.ndarray    # bool [n]
+
+    x: np.ndarray  # float32 [n]
+    y: np.ndarray  # float32 [n]
+    train: np.ndarray  # bool [n]
     outlier: np.ndarray  # bool [n]
-    sha256: str = ""     # of the file's bytes, as they were parsed (load); "" if generated
+    sha256: str = ""  # of the file's bytes, as they were parsed (load); "" if generated
 
     @property
-    def x_train(self): return self.x[self.train]
+    def x_train(self):
+        return self.x[self.train]
+
     @property
-    def y_train(self): return self.y[self.train]
+    def y_train(self):
+        return self.y[self.train]
+
     @property
-    def x_test(self): return self.x[~self.train]
+    def x_test(self):
+        return self.x[~self.train]
+
     @property
-    def y_test(self): return self.y[~self.train]
+    def y_test(self):
+        return self.y[~self.train]
 
     def __repr__(self):
-        return (f"Dataset({len(self.x)} samples: {self.train.sum()} train, "
-                f"{(~self.train).sum()} test, {self.outlier.sum()} outliers)")
+        return (
+            f"Dataset({len(self.x)} samples: {self.train.sum()} train, "
+            f"{(~self.train).sum()} test, {self.outlier.sum()} outliers)"
+        )
 
 
 def evenly_spaced(k, n):
@@ -43,15 +54,24 @@ def evenly_spaced(k, n):
     return np.arange(k) * n // k
 
 
-def generate(seed=0, n=50, lo=0.5, hi=9.5, slope=2.0, n_outliers=10,
-             outlier_scale=10.0, noise=2.0, train_frac=0.8):
-    """The protocol's data set as a Dataset: y = slope*x + U[0,noise), outliers lifted by u*outlier_scale."""
+def generate(
+    seed=0,
+    n=50,
+    lo=0.5,
+    hi=9.5,
+    slope=2.0,
+    n_outliers=10,
+    outlier_scale=10.0,
+    noise=2.0,
+    train_frac=0.8,
+):
+    """The protocol's data set: y = slope*x + U[0,noise), outliers lifted by u*outlier_scale."""
     rng = np.random.default_rng(seed)
     x = np.linspace(lo, hi, n)
     y = slope * x
     outlier = np.zeros(n, bool)
     outlier[evenly_spaced(n_outliers, n)] = True
-    y = y + outlier * rng.uniform() * outlier_scale   # one shared offset for all outliers
+    y = y + outlier * rng.uniform() * outlier_scale  # one shared offset for all outliers
     y = y + rng.uniform(0.0, noise, n)
     train_idx = evenly_spaced(round(train_frac * n), n)
     train_idx = train_idx[rng.permutation(len(train_idx))]  # SGD order, shuffled once
@@ -88,9 +108,11 @@ def overflow_problem(n: int, x_max: float, y_max: float) -> str | None:
     bounded by n * (x_max + y_max)^2; beyond FLOAT32_MAX they are inf and every number is NaN."""
     if float(x_max) + float(y_max) <= math.sqrt(FLOAT32_MAX / n):
         return None
-    return (f"values up to |x| = {x_max:.3g} and |y| = {y_max:.3g} overflow float32 in the "
-            f"network's sums of squared errors over {n} samples: n * (max|x| + max|y|)^2 must be "
-            f"at most {FLOAT32_MAX:.3g}")
+    return (
+        f"values up to |x| = {x_max:.3g} and |y| = {y_max:.3g} overflow float32 in the "
+        f"network's sums of squared errors over {n} samples: n * (max|x| + max|y|)^2 must be "
+        f"at most {FLOAT32_MAX:.3g}"
+    )
 
 
 def _read(path, fail) -> tuple[bytes, str]:
@@ -113,10 +135,12 @@ def load(path) -> Dataset:
 
     The SHA-256 in the Dataset is of the very bytes that were parsed, so the run record names
     the data the run used even if the file changes while the run goes on."""
+
     def fail(msg):
         raise DataError(f"data file {path}: {msg}")
+
     raw, sha256 = _read(path, fail)
-    try:   # -sig: a BOM (Excel's CSV) is not data
+    try:  # -sig: a BOM (Excel's CSV) is not data
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
     except (UnicodeDecodeError, csv.Error) as e:
         fail(f"cannot be read as CSV text ({e.__class__.__name__})")
@@ -127,7 +151,7 @@ def load(path) -> Dataset:
         fail(f"expected columns x,y,split[,outlier], found {','.join(header)}")
     xs, ys, train, outlier = [], [], [], []
     for line, row in enumerate(body, start=2):
-        if not row:                                   # a blank line
+        if not row:  # a blank line
             continue
         if len(row) != len(header):
             fail(f"line {line} has {len(row)} fields, expected {len(header)}")
@@ -135,7 +159,7 @@ def load(path) -> Dataset:
             x, y = float(row[0]), float(row[1])
         except ValueError:
             fail(f"line {line}: x and y must be numbers, got {row[0]!r}, {row[1]!r}")
-        if not (abs(x) <= FLOAT32_MAX and abs(y) <= FLOAT32_MAX):   # also refuses nan and inf
+        if not (abs(x) <= FLOAT32_MAX and abs(y) <= FLOAT32_MAX):  # also refuses nan and inf
             fail(f"line {line}: x and y must be finite float32 numbers, got {row[0]!r}, {row[1]!r}")
         if row[2].strip() not in ("train", "test"):
             fail(f"line {line}: split must be 'train' or 'test', got {row[2]!r}")
@@ -150,5 +174,6 @@ def load(path) -> Dataset:
     problem = overflow_problem(len(xs), np.max(np.abs(xs)), np.max(np.abs(ys)))
     if problem:
         fail(problem)
-    return Dataset(np.array(xs, np.float32), np.array(ys, np.float32), train,
-                   np.array(outlier, bool), sha256)
+    return Dataset(
+        np.array(xs, np.float32), np.array(ys, np.float32), train, np.array(outlier, bool), sha256
+    )

@@ -26,9 +26,24 @@ from .train import (
 PROGRESS_CALLS = 10  # session calls when a progress bar wants updates (one call is ~10% faster)
 
 
-def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None, eval_steps=None,
-                test=None, record=False, activation="identity", l1_update="subgradient", seed=0,
-                progress=None):
+def train_graph(
+    x,
+    y,
+    params0,
+    penalty,
+    *,
+    lr,
+    epochs,
+    batch_size=1,
+    order=None,
+    eval_steps=None,
+    test=None,
+    record=False,
+    activation="identity",
+    l1_update="subgradient",
+    seed=0,
+    progress=None,
+):
     """Train the stacked models params0 on (x, y) with the in-graph loop; see train.train_one
     for the arguments (order here is [steps, R, batch_size]: every model has its own).
 
@@ -49,8 +64,9 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None,
         order_in = v1.placeholder(tf.int32, order.shape, name="order")
         f0, f1 = v1.placeholder(tf.int32, []), v1.placeholder(tf.int32, [])  # segments this call
         bounds = tf.constant(bounds_np)  # segment f: steps bounds[f] .. bounds[f + 1] - 1
-        step = _sgd_step(xs, ys, order_in, params0, penalty, lr, activation, l1_update, seed,
-                         first=bounds[f0])
+        step = _sgd_step(
+            xs, ys, order_in, params0, penalty, lr, activation, l1_update, seed, first=bounds[f0]
+        )
         test_error = _test_error(test, params0, activation)
 
         def segment(f, costs, frames, errors, *w):
@@ -67,9 +83,12 @@ def train_graph(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None,
         out = v1.while_loop(lambda f, *_: f < f1, segment, [f0, costs, frames, errors, *w0])
         final = out[4:]
         with tf.control_dependencies([v.assign(w) for v, w in zip(variables, final)]):
-            fetch = {"cost": out[1].stack(), "frames": [ta.stack() for ta in out[2]],
-                     "errors": [ta.stack() for ta in out[3]],
-                     "final": [tf.identity(w) for w in final]}  # and the next call goes on
+            fetch = {
+                "cost": out[1].stack(),
+                "frames": [ta.stack() for ta in out[2]],
+                "errors": [ta.stack() for ta in out[3]],
+                "final": [tf.identity(w) for w in final],
+            }  # and the next call goes on
         initial_error = [test_error(w0)] if test is not None else []
         with session(g) as sess:
             sess.run(v1.global_variables_initializer())
@@ -87,14 +106,22 @@ def _sgd_step(xs, ys, order, params0, penalty, lr, activation, l1_update, seed, 
     def step(i, costs, *w):
         b = tf.gather(order, i)  # [R, batch]: each model's samples
         with on_tensors(dict(zip(names, w))):
-            net = model.build(tf.gather(xs, b), tf.gather(ys, b), params0, grad_penalty,
-                              activation, step_noise(seed, i))
+            net = model.build(
+                tf.gather(xs, b),
+                tf.gather(ys, b),
+                params0,
+                grad_penalty,
+                activation,
+                step_noise(seed, i),
+            )
         grads = tf.gradients(tf.reduce_sum(net.cost), w)
         new = [wi - lr * gi for wi, gi in zip(w, grads)]  # plain SGD step
         cost = net.cost
         if l1 is not None:
-            new = [soft_threshold(v, lr * l1) if name.endswith("/W") else v
-                   for name, v in zip(names, new)]
+            new = [
+                soft_threshold(v, lr * l1) if name.endswith("/W") else v
+                for name, v in zip(names, new)
+            ]
             cost += l1_term(names, w, l1)
         return (i + 1, costs.write(i - first, cost), *new)
 
@@ -119,8 +146,11 @@ def _run_segments(run, params0, bounds, record, first_error, progress):
     """Run the segments in one call of run(f0, f1) (or PROGRESS_CALLS for progress); collect."""
     names, n_models = list(params0), len(params0["dense1/W"])
     n_segments = len(bounds) - 1
-    calls = [c for c in np.array_split(np.arange(n_segments), PROGRESS_CALLS if progress else 1)
-             if len(c)]
+    calls = [
+        c
+        for c in np.array_split(np.arange(n_segments), PROGRESS_CALLS if progress else 1)
+        if len(c)
+    ]
     costs, frames, errors = [], [[params0[k][None]] for k in names], [e[None] for e in first_error]
     for c in calls:
         got = run(c[0], c[-1] + 1)
@@ -131,9 +161,14 @@ def _run_segments(run, params0, bounds, record, first_error, progress):
         if progress:
             progress(int(bounds[c[-1] + 1] - bounds[c[0]]) * n_models)
     step_cost = np.concatenate(costs).reshape(bounds[-1], -1)
-    return Trained(dict(zip(names, got["final"])), step_cost, first_nonfinite(step_cost), bounds,
-                   {k: np.concatenate(f) for k, f in zip(names, frames)} if record else {},
-                   np.concatenate(errors) if first_error else None)
+    return Trained(
+        dict(zip(names, got["final"])),
+        step_cost,
+        first_nonfinite(step_cost),
+        bounds,
+        {k: np.concatenate(f) for k, f in zip(names, frames)} if record else {},
+        np.concatenate(errors) if first_error else None,
+    )
 
 
 def on_tensors(weights):

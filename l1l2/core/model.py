@@ -113,8 +113,14 @@ def build(x, y, params: dict, penalty, activation: str = "identity", noise=None)
     for k, name in enumerate(names, start=1):
         last = k == len(names)
         layer_noise = None if noise is None else tf.random.experimental.stateless_fold_in(noise, k)
-        h = dense(h, name, params, last_reg if last else reg, "identity" if last else activation,
-                  layer_noise)
+        h = dense(
+            h,
+            name,
+            params,
+            last_reg if last else reg,
+            "identity" if last else activation,
+            layer_noise,
+        )
     data_loss = tf.reduce_sum(tf.abs(h - y), axis=[-2, -1])
     new_losses = losses[n_before:]
     reg_loss = tf.add_n(new_losses) if new_losses else tf.zeros_like(data_loss)  # <- the penalty

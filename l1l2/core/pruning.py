@@ -11,6 +11,7 @@ every one of them below tol. For 1-Lipschitz activations that gives, per sample,
 |f(x) - f_pruned(x)| <= e_L, with e_0 = 0 and
 e_k = |W_k - D_k|^T e_{k-1} + |D_k|^T |h_{k-1}(x)|     (h: the original activations).
 """
+
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,9 +36,9 @@ def forward(params, x, activation="identity"):
 
 @dataclass
 class Pruning:
-    dead: list     # per hidden layer: {unit: "in" | "out"}, in the order found
-    params: dict   # the pruned network (None if some layer died entirely)
-    zeroed: list   # per layer: boolean mask of the weights D the surgery sets to zero
+    dead: list  # per hidden layer: {unit: "in" | "out"}, in the order found
+    params: dict  # the pruned network (None if some layer died entirely)
+    zeroed: list  # per layer: boolean mask of the weights D the surgery sets to zero
 
     @property
     def constant(self):
@@ -55,11 +56,11 @@ def find_dead(params, tol):
     changed = True
     while changed:
         changed = False
-        for k in range(1, len(Ws)):                       # hidden layer k = output of Ws[k-1]
+        for k in range(1, len(Ws)):  # hidden layer k = output of Ws[k-1]
             for j in np.flatnonzero(alive[k]):
-                if (Ws[k - 1][alive[k - 1], j] < tol).all():      # <- dead in: constant output
+                if (Ws[k - 1][alive[k - 1], j] < tol).all():  # <- dead in: constant output
                     dead[k - 1][int(j)] = "in"
-                elif (Ws[k][j, alive[k + 1]] < tol).all():        # <- dead out: output unused
+                elif (Ws[k][j, alive[k + 1]] < tol).all():  # <- dead out: output unused
                     dead[k - 1][int(j)] = "out"
                 else:
                     continue
@@ -94,11 +95,15 @@ def prune(params, tol, activation="identity"):
     if any(len(d) == p[f"{names[k]}/W"].shape[1] for k, d in enumerate(dead)):
         return Pruning(dead, None, zeroed)
     act = np_activation(activation)
-    for k, d in enumerate(dead):                          # hidden layer k+1, in order
-        W_in, b, W_out, b_next = (f"{names[k]}/W", f"{names[k]}/b", f"{names[k + 1]}/W",
-                                  f"{names[k + 1]}/b")
+    for k, d in enumerate(dead):  # hidden layer k+1, in order
+        W_in, b, W_out, b_next = (
+            f"{names[k]}/W",
+            f"{names[k]}/b",
+            f"{names[k + 1]}/W",
+            f"{names[k + 1]}/b",
+        )
         const = [j for j, why in d.items() if why == "in"]
-        p[b_next] = p[b_next] + act(p[b][const]) @ p[W_out][const]   # <- fold constants forward
+        p[b_next] = p[b_next] + act(p[b][const]) @ p[W_out][const]  # <- fold constants forward
         keep = np.setdiff1d(np.arange(p[W_in].shape[1]), list(d))
         p[W_in], p[b], p[W_out] = p[W_in][:, keep], p[b][keep], p[W_out][keep]
     return Pruning(dead, {k: v.astype(np.float32) for k, v in p.items()}, zeroed)
@@ -106,9 +111,10 @@ def prune(params, tol, activation="identity"):
 
 def _zeroed_weights(params, dead):
     """Masks of D: weights into dead-in units from units that are not dead-in, and weights out of
-    dead-out units into units that are not dead-out. Zeroing D turns the network into the pruned one."""
+    dead-out units into units that are not dead-out. Zeroing D turns the network into the pruned
+    one."""
     names = layer_names(params)
-    why = [{}] + dead + [{}]                              # reasons for layers 0..L (ends never die)
+    why = [{}] + dead + [{}]  # reasons for layers 0..L (ends never die)
     masks = []
     for k, n in enumerate(names):
         src, dst = why[k], why[k + 1]
@@ -116,8 +122,9 @@ def _zeroed_weights(params, dead):
         m = np.zeros((rows, cols), bool)
         for i in range(rows):
             for j in range(cols):
-                m[i, j] = (dst.get(j) == "in" and src.get(i) != "in") or \
-                          (src.get(i) == "out" and dst.get(j) != "out")
+                m[i, j] = (dst.get(j) == "in" and src.get(i) != "in") or (
+                    src.get(i) == "out" and dst.get(j) != "out"
+                )
         masks.append(m)
     return masks
 
@@ -141,8 +148,11 @@ def describe(dead):
     the layer, by the layer whose outputs they are) and why: dead in or dead out."""
     parts = []
     for k, d in enumerate(dead):
-        whys = [f"{why} {ranges(u for u, w in d.items() if w == why)}" for why in ("in", "out")
-                if why in d.values()]
+        whys = [
+            f"{why} {ranges(u for u, w in d.items() if w == why)}"
+            for why in ("in", "out")
+            if why in d.values()
+        ]
         if whys:
             parts.append(f"dense{k + 1}: " + ", ".join(whys))
     return "; ".join(parts) or "none"

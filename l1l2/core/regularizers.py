@@ -11,6 +11,7 @@ the batch included for activity, and nothing is divided by the batch size (Keras
 divides its activity penalty by the batch size, and its L2(l) is l*sum(w^2), not
 the l*sum(w^2)/2 used here).
 """
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,9 +31,13 @@ class Penalty:
         """The penalty of weight tensor w, per model: usable as get_variable(regularizer=...)."""
         terms = []
         if np.any(self.l1):
-            terms.append(self.l1 * tf.reduce_sum(tf.abs(w), axis=self._axes(w)))          # <- L1: lam*sum|W|
+            terms.append(
+                self.l1 * tf.reduce_sum(tf.abs(w), axis=self._axes(w))
+            )  # <- L1: lam*sum|W|
         if np.any(self.l2):
-            terms.append(self.l2 * tf.reduce_sum(tf.square(w), axis=self._axes(w)) / 2)   # <- L2: lam*sum(W^2)/2
+            terms.append(
+                self.l2 * tf.reduce_sum(tf.square(w), axis=self._axes(w)) / 2
+            )  # <- L2: lam*sum(W^2)/2
         return tf.add_n(terms) if terms else None
 
     def _axes(self, w):
@@ -53,6 +58,7 @@ class Penalty:
 @dataclass(frozen=True)
 class Targets:
     """What is penalized: kernels and biases (through get_variable) and hidden-layer outputs."""
+
     kernel: Penalty = field(default_factory=Penalty)
     bias: Penalty = field(default_factory=Penalty)
     activity: Penalty = field(default_factory=Penalty)
@@ -63,19 +69,27 @@ class Targets:
 
 def as_targets(reg):
     """A bare Penalty means kernels only, as in the blog."""
-    return reg if isinstance(reg, Targets) else Targets(kernel=reg if reg is not None else Penalty())
+    return (
+        reg if isinstance(reg, Targets) else Targets(kernel=reg if reg is not None else Penalty())
+    )
 
 
 def for_method(method: str, lam: float) -> Penalty:
     """The kernel penalty of each method at strength lam (l1l2: both terms at lam)."""
-    return {"none": Penalty(), "l1": Penalty(l1=lam), "l2": Penalty(l2=lam),
-            "l1l2": Penalty(l1=lam, l2=lam)}[method]
+    return {
+        "none": Penalty(),
+        "l1": Penalty(l1=lam),
+        "l2": Penalty(l2=lam),
+        "l1l2": Penalty(l1=lam, l2=lam),
+    }[method]
 
 
 def stack(penalties):
     """One Penalty (or Targets) for R stacked models from R single-model ones."""
     if isinstance(penalties[0], Targets):
-        return Targets(*(stack([getattr(t, f) for t in penalties]) for f in ("kernel", "bias", "activity")))
+        return Targets(
+            *(stack([getattr(t, f) for t in penalties]) for f in ("kernel", "bias", "activity"))
+        )
     l1 = np.array([p.l1 for p in penalties], np.float32)
     l2 = np.array([p.l2 for p in penalties], np.float32)
     return Penalty(l1, l2)
@@ -95,11 +109,22 @@ def parse(spec: str) -> Penalty:
         values = [float(v) for v in args.split(",")] if args else []
     except ValueError:
         values = None
-    if kind not in _ARITY or values is None or len(values) != _ARITY[kind] or \
-            not all(np.isfinite(v) and v >= 0 for v in values):
-        raise SpecError(f"invalid regularizer {spec!r}: use none, l1:A, l2:B or l1l2:A,B with A, B >= 0")
+    if (
+        kind not in _ARITY
+        or values is None
+        or len(values) != _ARITY[kind]
+        or not all(np.isfinite(v) and v >= 0 for v in values)
+    ):
+        raise SpecError(
+            f"invalid regularizer {spec!r}: use none, l1:A, l2:B or l1l2:A,B with A, B >= 0"
+        )
     a, b = (values + [0.0, 0.0])[:2]
-    return {"none": Penalty(), "l1": Penalty(l1=a), "l2": Penalty(l2=a), "l1l2": Penalty(l1=a, l2=b)}[kind]
+    return {
+        "none": Penalty(),
+        "l1": Penalty(l1=a),
+        "l2": Penalty(l2=a),
+        "l1l2": Penalty(l1=a, l2=b),
+    }[kind]
 
 
 def proximal_split(reg, l1_update):
@@ -111,10 +136,15 @@ def proximal_split(reg, l1_update):
     t = as_targets(reg)
     if l1_update != "proximal" or not np.any(t.kernel.l1):
         return reg, None
-    return Targets(Penalty(np.zeros_like(t.kernel.l1), t.kernel.l2), t.bias, t.activity), t.kernel.l1
+    return Targets(
+        Penalty(np.zeros_like(t.kernel.l1), t.kernel.l2), t.bias, t.activity
+    ), t.kernel.l1
 
 
 def soft_threshold(w, threshold):
     """The proximal step of threshold*|w|; threshold is a float or one value per stacked model."""
-    t = np.reshape(np.asarray(threshold, np.float32), np.shape(threshold) + (1,) * (w.shape.ndims - np.ndim(threshold)))
-    return tf.sign(w) * tf.maximum(tf.abs(w) - t, 0.0)    # <- proximal L1: exact zeros
+    t = np.reshape(
+        np.asarray(threshold, np.float32),
+        np.shape(threshold) + (1,) * (w.shape.ndims - np.ndim(threshold)),
+    )
+    return tf.sign(w) * tf.maximum(tf.abs(w) - t, 0.0)  # <- proximal L1: exact zeros

@@ -1,4 +1,5 @@
 """Confidence intervals and the paired comparison used by the sweep."""
+
 import numpy as np
 from scipy import stats
 
@@ -12,10 +13,14 @@ def mean_ci(values, level=0.95):
 
 
 def paired(a, b, level=0.95):
-    """b - a for matched samples: mean difference with its interval, paired t-test and Wilcoxon p."""
+    """b - a of matched samples: the mean difference, its interval, paired t and Wilcoxon p."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     mean, lo, hi = mean_ci(b - a, level)
-    return {"n": len(a), "mean_diff": mean, "ci": (lo, hi),
-            "t_p": float(stats.ttest_rel(b, a).pvalue),
-            "wilcoxon_p": float(stats.wilcoxon(b, a).pvalue) if np.any(b != a) else 1.0,
-            "b_better": int((b < a).sum())}
+    return {
+        "n": len(a),
+        "mean_diff": mean,
+        "ci": (lo, hi),
+        "t_p": float(stats.ttest_rel(b, a).pvalue),
+        "wilcoxon_p": float(stats.wilcoxon(b, a).pvalue) if np.any(b != a) else 1.0,
+        "b_better": int((b < a).sum()),
+    }

@@ -18,9 +18,24 @@ from . import model
 from .regularizers import Penalty, proximal_split, soft_threshold
 
 
-def train_one(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None, eval_steps=None,
-              test=None, record=False, activation="identity", l1_update="subgradient", seed=0,
-              progress=None):
+def train_one(
+    x,
+    y,
+    params0,
+    penalty,
+    *,
+    lr,
+    epochs,
+    batch_size=1,
+    order=None,
+    eval_steps=None,
+    test=None,
+    record=False,
+    activation="identity",
+    l1_update="subgradient",
+    seed=0,
+    progress=None,
+):
     """Train one model (single-model params) on (x, y): the TF1 way, one sess.run per SGD step.
 
     order: [steps, batch_size] the sample indices of every step (default: the file order).
@@ -43,8 +58,13 @@ def train_one(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None, e
             train_op = v1.train.GradientDescentOptimizer(lr).minimize(net.cost)
         if l1 is not None:  # proximal L1: soft-threshold the kernels after the step
             with tf.control_dependencies([train_op]):
-                train_op = tf.group([w.assign(soft_threshold(w, lr * l1))
-                                     for n, w in zip(names, weights) if n.endswith("/W")])
+                train_op = tf.group(
+                    [
+                        w.assign(soft_threshold(w, lr * l1))
+                        for n, w in zip(names, weights)
+                        if n.endswith("/W")
+                    ]
+                )
         if test is not None:  # the same variables (reuse), evaluated on the test samples
             with v1.variable_scope(v1.get_variable_scope(), reuse=True):
                 x_test, y_test = (tf.constant(a[:, None]) for a in test)
@@ -84,11 +104,14 @@ class Trained:
     def take(self, models) -> "Trained":
         """The models `models` (indices) alone."""
         m = np.asarray(models)
-        return Trained({k: v[m] for k, v in self.params.items()},
-                       None if self.step_cost is None else self.step_cost[:, m],
-                       self.diverged_at[m], self.frame_steps,
-                       {k: v[:, m] for k, v in self.frames.items()},
-                       None if self.test_error is None else self.test_error[:, m])
+        return Trained(
+            {k: v[m] for k, v in self.params.items()},
+            None if self.step_cost is None else self.step_cost[:, m],
+            self.diverged_at[m],
+            self.frame_steps,
+            {k: v[:, m] for k, v in self.frames.items()},
+            None if self.test_error is None else self.test_error[:, m],
+        )
 
     def tail_error(self, tail_steps: int) -> np.ndarray:
         """[R] the test error averaged over the iterates after each of the last tail_steps steps."""
@@ -104,24 +127,59 @@ def first_nonfinite(step_cost: np.ndarray) -> np.ndarray:
     return np.where(bad.any(0), bad.argmax(0), -1)
 
 
-def train_reference(x, y, params0, penalty, *, lr, epochs, batch_size=1, order=None,
-                    eval_steps=None, test=None, record=False, activation="identity",
-                    l1_update="subgradient", seed=0, progress=None):
+def train_reference(
+    x,
+    y,
+    params0,
+    penalty,
+    *,
+    lr,
+    epochs,
+    batch_size=1,
+    order=None,
+    eval_steps=None,
+    test=None,
+    record=False,
+    activation="identity",
+    l1_update="subgradient",
+    seed=0,
+    progress=None,
+):
     """Train each of the stacked models params0 alone with train_one; order [steps, R, batch]."""
     n_models = len(params0["dense1/W"])
     order = file_order(len(x), epochs, batch_size, n_models) if order is None else order
     eval_steps = default_eval_steps(len(order), eval_steps)
-    runs = [train_one(x, y, model.unstack(params0, r), penalty.pick(r), lr=lr, epochs=epochs,
-                      batch_size=batch_size, order=order[:, r], eval_steps=eval_steps, test=test,
-                      record=record, activation=activation, l1_update=l1_update, seed=seed,
-                      progress=progress)
-            for r in range(n_models)]
+    runs = [
+        train_one(
+            x,
+            y,
+            model.unstack(params0, r),
+            penalty.pick(r),
+            lr=lr,
+            epochs=epochs,
+            batch_size=batch_size,
+            order=order[:, r],
+            eval_steps=eval_steps,
+            test=test,
+            record=record,
+            activation=activation,
+            l1_update=l1_update,
+            seed=seed,
+            progress=progress,
+        )
+        for r in range(n_models)
+    ]
     finals, costs, frames, errors = zip(*runs)
     per_frame = [model.stack(models) for models in zip(*frames)]
     step_cost = np.stack(costs, axis=1)
-    return Trained(model.stack(finals), step_cost, first_nonfinite(step_cost), eval_steps,
-                   {k: np.stack([f[k] for f in per_frame]) for k in params0} if record else {},
-                   np.stack(errors, axis=1) if test is not None else None)
+    return Trained(
+        model.stack(finals),
+        step_cost,
+        first_nonfinite(step_cost),
+        eval_steps,
+        {k: np.stack([f[k] for f in per_frame]) for k in params0} if record else {},
+        np.stack(errors, axis=1) if test is not None else None,
+    )
 
 
 def file_order(n_train: int, epochs: int, batch_size: int, n_models: int | None = None):
@@ -139,7 +197,9 @@ def shuffled_order(x, y, epochs: int, batch_size: int, seed: int) -> np.ndarray:
     return rng.permuted(np.tile(rank, (epochs, 1)), axis=1).reshape(-1, batch_size)
 
 
-ORDER_STREAM = 1  # the order's random stream: seed s draws its weights from [s], its order from [s, 1]
+ORDER_STREAM = (
+    1  # the order's random stream: seed s draws its weights from [s], its order from [s, 1]
+)
 ORDERS = ("file", "shuffle")
 
 
@@ -182,8 +242,9 @@ def evaluate(params, x, y, penalty, activation="identity"):
     """(predictions [R, n], data loss [R], penalty [R]) of stacked models on (x, y)."""
     g = tf.Graph()
     with g.as_default():
-        net = model.build(tf.constant(x[:, None]), tf.constant(y[:, None]), params, penalty,
-                          activation)
+        net = model.build(
+            tf.constant(x[:, None]), tf.constant(y[:, None]), params, penalty, activation
+        )
         with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             pred, data_loss, reg_loss = sess.run([net.pred, net.data_loss, net.reg_loss])

@@ -19,9 +19,17 @@ def rows(runs, trained, steps_per_epoch: int) -> list[dict]:
     out = []
     for f, step in enumerate(trained.frame_steps):
         for i, r in enumerate(runs):
-            out.append({"order": r.order, "method": r.method, "run": r.run, "seed": r.seed,
-                        "step": int(step), "epoch": round(step / steps_per_epoch, 6),
-                        "test_error": trained.test_error[f, i]})
+            out.append(
+                {
+                    "order": r.order,
+                    "method": r.method,
+                    "run": r.run,
+                    "seed": r.seed,
+                    "step": int(step),
+                    "epoch": round(step / steps_per_epoch, 6),
+                    "test_error": trained.test_error[f, i],
+                }
+            )
     return out
 
 
@@ -38,8 +46,9 @@ def figure(path, runs, trained, steps_per_epoch: int, tail_steps: int, n_test: i
     """Top: test error at every epoch end; bottom: after every step of the tail. One column per
     sample order; per method the mean over runs and the range (min to max) as a band."""
     orders = list(dict.fromkeys(r.order for r in runs))
-    fig, axes = plt.subplots(2, len(orders), figsize=(5.5 * len(orders), 7.5), dpi=100,
-                             squeeze=False, sharey="row")
+    fig, axes = plt.subplots(
+        2, len(orders), figsize=(5.5 * len(orders), 7.5), dpi=100, squeeze=False, sharey="row"
+    )
     steps = trained.frame_steps
     at_epochs = steps % steps_per_epoch == 0
     in_tail = steps > steps[-1] - tail_steps
@@ -52,8 +61,9 @@ def figure(path, runs, trained, steps_per_epoch: int, tail_steps: int, n_test: i
             _band(top, steps[at_epochs] / steps_per_epoch, err[at_epochs], m, label)
             _band(bottom, steps[in_tail], err[in_tail], m, label)
         top.set(title=f"sample order: {order}", xlabel="epoch", yscale="log")
-        bottom.set(title=f"{order}: after every SGD step of the last {tail_steps} steps",
-                   xlabel="SGD step")
+        bottom.set(
+            title=f"{order}: after every SGD step of the last {tail_steps} steps", xlabel="SGD step"
+        )
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
             ax.legend(frameon=False, fontsize=8)

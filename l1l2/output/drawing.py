@@ -41,5 +41,6 @@ def _leave_signals_to_the_parent() -> None:
 
 def second_process() -> ProcessPoolExecutor:
     """One spawned worker process (use it in a with-block: leaving it waits for the work)."""
-    return ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_leave_signals_to_the_parent)
+    return ProcessPoolExecutor(
+        1, mp_context=multiprocessing.get_context("spawn"), initializer=_leave_signals_to_the_parent
+    )

@@ -29,6 +29,7 @@ The contract (the README's "Output folders"):
 
 Power loss is not covered: the staged files are not fsync'ed, only the journal is.
 """
+
 import fcntl
 import json
 import os
@@ -46,14 +47,14 @@ from ..files import storage_problem
 from . import record
 from .progress import Progress
 
-CONTROL = ".reproduce"                        # the folder's own bookkeeping, inside <out>
+CONTROL = ".reproduce"  # the folder's own bookkeeping, inside <out>
 MANIFEST, JOURNAL, LOCK = "manifest.json", "journal.json", "lock"
 NEXT, PENDING = "manifest.next", "journal.tmp"  # written before the commit point
 FILE, DIR, LINK, OTHER = "file", "folder", "symbolic link", "FIFO, device or socket"
 HELD = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 MAX_MANIFEST_BYTES = 50_000_000
 
-_committed: list[str] = []   # output paths whose new outputs are complete (for the cli)
+_committed: list[str] = []  # output paths whose new outputs are complete (for the cli)
 
 
 class OutputError(OSError):
@@ -76,6 +77,7 @@ def check_writable(out) -> None:
 
 
 # --- paths, read without following links -------------------------------------------------------
+
 
 def _kind(path) -> str | None:
     """FILE, DIR, LINK or OTHER by lstat; None if nothing is there."""
@@ -117,8 +119,14 @@ def _under(rel: str, roots) -> bool:
 def _valid(rel) -> bool:
     """A normalised relative path that stays inside the folder (a manifest could be edited)."""
     p = PurePosixPath(rel) if isinstance(rel, str) else None
-    return (p is not None and rel == str(p) and not p.is_absolute() and bool(p.parts)
-            and p.parts[0] != CONTROL and not any(part in (".", "..") for part in p.parts))
+    return (
+        p is not None
+        and rel == str(p)
+        and not p.is_absolute()
+        and bool(p.parts)
+        and p.parts[0] != CONTROL
+        and not any(part in (".", "..") for part in p.parts)
+    )
 
 
 def _say(message: str) -> None:
@@ -127,11 +135,13 @@ def _say(message: str) -> None:
 
 def _listing(names, shown=3) -> str:
     names = list(names)
-    return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown
-                                       else "")
+    return ", ".join(names[:shown]) + (
+        f" and {len(names) - shown} more" if len(names) > shown else ""
+    )
 
 
 # --- the manifest ------------------------------------------------------------------------------
+
 
 class _Damaged(Exception):
     pass
@@ -156,7 +166,8 @@ def _load_manifest(control: Path) -> dict[str, str] | None:
     data = _read_json(control / MANIFEST)
     entries = data.get("entries") if isinstance(data, dict) else None
     if not isinstance(entries, dict) or not all(
-            _valid(k) and v in (FILE, DIR) for k, v in entries.items()):
+        _valid(k) and v in (FILE, DIR) for k, v in entries.items()
+    ):
         raise _Damaged("not a manifest of reproduce")
     return entries
 
@@ -171,6 +182,7 @@ def _write_json(path: Path, data, sync=False) -> None:
 
 
 # --- one output folder -------------------------------------------------------------------------
+
 
 class _Folder:
     """`out`, its bookkeeping folder, and what it holds of ours."""
@@ -197,18 +209,25 @@ class _Folder:
             manifest = _load_manifest(self.control)
         except _Damaged as e:
             if not self.force:
-                self.fail(f"{self.control / MANIFEST} is damaged ({e}), so reproduce cannot tell "
-                          "its files from yours; --force writes anyway, treating every file "
-                          "there as yours")
+                self.fail(
+                    f"{self.control / MANIFEST} is damaged ({e}), so reproduce cannot tell "
+                    "its files from yours; --force writes anyway, treating every file "
+                    "there as yours"
+                )
             return {}
         if manifest is None:
-            foreign = sorted(p.name for p in self.out.iterdir()
-                             if p.name != CONTROL) if self.out.is_dir() else []
+            foreign = (
+                sorted(p.name for p in self.out.iterdir() if p.name != CONTROL)
+                if self.out.is_dir()
+                else []
+            )
             if foreign and not self.force:
-                self.fail(f"it holds {_listing(foreign)} and no record of a reproduce run "
-                          f"({CONTROL}/{MANIFEST}); choose an empty or new --out, or add "
-                          "--force to write beside those files (a file in the way is moved to "
-                          f"{CONTROL}/displaced-*/, nothing is deleted)")
+                self.fail(
+                    f"it holds {_listing(foreign)} and no record of a reproduce run "
+                    f"({CONTROL}/{MANIFEST}); choose an empty or new --out, or add "
+                    "--force to write beside those files (a file in the way is moved to "
+                    f"{CONTROL}/displaced-*/, nothing is deleted)"
+                )
             return {}
         return manifest
 
@@ -216,8 +235,11 @@ class _Folder:
         """The folder's lock, held until closed; refuses a second writer at once."""
         try:
             self.control.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.control / LOCK, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW
-                         | os.O_NONBLOCK | os.O_CLOEXEC, 0o666)
+            fd = os.open(
+                self.control / LOCK,
+                os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC,
+                0o666,
+            )
         except OSError as e:
             self.fail(e.strerror)
         try:
@@ -226,8 +248,9 @@ class _Folder:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(fd)
-            raise OutputError(f"another reproduce is writing to {self.out}; wait for it or use "
-                              "another --out") from None
+            raise OutputError(
+                f"another reproduce is writing to {self.out}; wait for it or use another --out"
+            ) from None
         except BaseException:
             os.close(fd)
             raise
@@ -241,15 +264,22 @@ class _Folder:
             except _Damaged as e:
                 self.fail(f"{self.control / JOURNAL} is damaged ({e}); remove it by hand")
             _execute(self, journal)
-            _say(f"finished the commit of an interrupted run in {self.out}: its outputs are "
-                 "complete now")
-        left = [p for p in self.control.iterdir()
-                if p.name.startswith("stage-") or p.name in (NEXT, PENDING)]
+            _say(
+                f"finished the commit of an interrupted run in {self.out}: its outputs are "
+                "complete now"
+            )
+        left = [
+            p
+            for p in self.control.iterdir()
+            if p.name.startswith("stage-") or p.name in (NEXT, PENDING)
+        ]
         for p in left:
             _remove_tree(p)
         if any(p.name.startswith("stage-") for p in left):
-            _say(f"removed the unfinished outputs of an interrupted run in {self.out} "
-                 "(it had not committed anything)")
+            _say(
+                f"removed the unfinished outputs of an interrupted run in {self.out} "
+                "(it had not committed anything)"
+            )
 
     def check_roots(self, roots) -> None:
         """Refuse at once what the commit would refuse later for the names a command owns."""
@@ -258,15 +288,19 @@ class _Folder:
             odd = kind in (LINK, OTHER) and (not self.force or self.manifest.get(root) == DIR)
             problem = _blocked(self.out, root) or (odd and _foreign_folder(self.out, root))
             if problem:
-                self.fail(f"{problem} where this command writes; reproduce never writes through "
-                          "a link, over what it did not write or into another run's folder")
+                self.fail(
+                    f"{problem} where this command writes; reproduce never writes through "
+                    "a link, over what it did not write or into another run's folder"
+                )
             if kind == FILE and self.manifest.get(root) != FILE and not self.force:
                 self.fail(_not_ours(self.out / root))
 
 
 def _not_ours(path) -> str:
-    return (f"{path} was not written by reproduce and would be replaced; move it away, or add "
-            f"--force to move it into {CONTROL}/displaced-*/")
+    return (
+        f"{path} was not written by reproduce and would be replaced; move it away, or add "
+        f"--force to move it into {CONTROL}/displaced-*/"
+    )
 
 
 def _remove_tree(path: Path) -> None:
@@ -277,6 +311,7 @@ def _remove_tree(path: Path) -> None:
 
 
 # --- the commit --------------------------------------------------------------------------------
+
 
 def _staged_paths(stage: Path) -> tuple[list[str], list[str]]:
     """(folders, files) written into the stage, relative, parents before children."""
@@ -315,7 +350,7 @@ def _plan(folder: _Folder, stage: Path, roots, merge: bool) -> tuple[list, dict,
             problems.append(f"{rel} was not written by reproduce")
         new[rel] = FILE if want == FILE else old.get(rel, DIR if kind is None else None)
     written = set(dirs) | set(files)
-    for rel in sorted(old, reverse=True):              # children before their folders
+    for rel in sorted(old, reverse=True):  # children before their folders
         if rel in written or not _under(rel, () if merge else roots) or _blocked(out, rel):
             continue
         kind = _kind(out / rel)
@@ -323,9 +358,12 @@ def _plan(folder: _Folder, stage: Path, roots, merge: bool) -> tuple[list, dict,
             steps.append(("remove", rel))
             new.pop(rel)
         elif kind == DIR == old[rel]:
-            steps.append(("rmdir", rel))               # stays listed if it holds files of yours
-    new = {k: v for k, v in new.items() if v is not None and (
-        k in written or (not _blocked(out, k) and _kind(out / k) == v))}
+            steps.append(("rmdir", rel))  # stays listed if it holds files of yours
+    new = {
+        k: v
+        for k, v in new.items()
+        if v is not None and (k in written or (not _blocked(out, k) and _kind(out / k) == v))
+    }
     return steps, new, list(dict.fromkeys(problems))
 
 
@@ -333,21 +371,28 @@ def _commit(folder: _Folder, stage: Path, roots, merge: bool) -> None:
     """Move the stage into place, all of it or (on any problem found first) nothing."""
     steps, manifest, problems = _plan(folder, stage, roots, merge)
     if problems:
-        folder.fail(f"{_listing(problems)}; nothing was changed (reproduce never writes through "
-                    "a link, over a file it did not write or into another run's output folder)")
-    journal = {"stage": stage.name, "displaced": time.strftime("displaced-%Y%m%d-%H%M%S-")
-               + str(os.getpid()), "steps": steps + [("manifest", ""), ("done", "")]}
+        folder.fail(
+            f"{_listing(problems)}; nothing was changed (reproduce never writes through "
+            "a link, over a file it did not write or into another run's output folder)"
+        )
+    journal = {
+        "stage": stage.name,
+        "displaced": time.strftime("displaced-%Y%m%d-%H%M%S-") + str(os.getpid()),
+        "steps": steps + [("manifest", ""), ("done", "")],
+    }
     try:
         _write_json(folder.control / NEXT, {"format": 1, "entries": manifest})
         _write_json(folder.control / PENDING, journal, sync=True)
-        _publish(folder.control)                       # the commit point
+        _publish(folder.control)  # the commit point
     except OSError as e:
         folder.fail(f"{e.strerror}; nothing was changed")
     _execute(folder, journal)
     moved = sum(1 for op, _ in steps if op == "displace")
     if moved:
-        _say(f"--force: moved {moved} file(s) that were in the way to "
-             f"{folder.control / journal['displaced']}")
+        _say(
+            f"--force: moved {moved} file(s) that were in the way to "
+            f"{folder.control / journal['displaced']}"
+        )
 
 
 def _publish(control: Path) -> None:
@@ -368,12 +413,16 @@ def _execute(folder: _Folder, journal) -> None:
             skipped += not _step(folder, journal, op, rel)
     except (OSError, KeyError, TypeError, ValueError) as e:
         why = getattr(e, "strerror", None) or e.__class__.__name__
-        folder.fail(f"the commit stopped half way ({why}); {folder.control / JOURNAL} holds the "
-                    "rest: fix the cause and run any reproduce command on this --out to finish it")
+        folder.fail(
+            f"the commit stopped half way ({why}); {folder.control / JOURNAL} holds the "
+            "rest: fix the cause and run any reproduce command on this --out to finish it"
+        )
     _committed.append(str(folder.out))
     if skipped:
-        _say(f"warning: {skipped} output(s) were not placed in {folder.out}: a folder on their "
-             "way became a link or a file during the commit")
+        _say(
+            f"warning: {skipped} output(s) were not placed in {folder.out}: a folder on their "
+            "way became a link or a file during the commit"
+        )
 
 
 def _step(folder: _Folder, journal, op: str, rel: str) -> bool:
@@ -404,11 +453,12 @@ def _step(folder: _Folder, journal, op: str, rel: str) -> bool:
         try:
             os.rmdir(target)
         except OSError:
-            pass                                       # not empty: it holds files of yours
+            pass  # not empty: it holds files of yours
     return True
 
 
 # --- what commands use -------------------------------------------------------------------------
+
 
 @contextmanager
 def staged(out, merge=False, owns=(), force=False):
@@ -443,8 +493,10 @@ def _run(folder: _Folder, stage: Path, owns, merge: bool):
         problem = storage_problem(e)
         if problem is None:
             raise
-        raise OutputError(f"cannot write to output folder {folder.out}: {problem} while writing "
-                          f"the outputs; {folder.out} was left as it was") from None
+        raise OutputError(
+            f"cannot write to output folder {folder.out}: {problem} while writing "
+            f"the outputs; {folder.out} was left as it was"
+        ) from None
     roots = owns or sorted(p.name for p in stage.iterdir())
     with signals_held():
         _commit(folder, stage, roots, merge)
@@ -459,7 +511,7 @@ def signals_held():
     caught = []
     try:
         old = {s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in HELD}
-    except ValueError:                                 # not the main thread: nothing to hold
+    except ValueError:  # not the main thread: nothing to hold
         old = {}
     try:
         yield
@@ -488,8 +540,9 @@ def write_text(path, text: str, *, overwrite: bool = True) -> None:
     if str(path).endswith(os.sep) or kind == DIR or (kind == LINK and path.is_dir()):
         raise OutputError(f"cannot write {path}: it is a folder, expected a file name")
     if kind in (LINK, OTHER):
-        raise OutputError(f"cannot write {path}: it is a {kind}, not a regular file; "
-                          "give another path")
+        raise OutputError(
+            f"cannot write {path}: it is a {kind}, not a regular file; give another path"
+        )
     if kind == FILE and not overwrite:
         raise OutputError(f"{path} exists; add --force to replace it")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
@@ -524,5 +577,7 @@ def write_analysis(cfg, name: str, started: float, measure, data) -> None:
             (folder / f"{name}.md").write_text(report, encoding="utf-8")
             record.write(folder / f"{name}.json", cfg, started, data_sha256=data.sha256)
     print(report)
-    print(f"done in {time.time() - started:.1f} s; wrote {Path(cfg.out) / 'analysis'}/: "
-          f"{name}.md, {name}.png, {name}.json")
+    print(
+        f"done in {time.time() - started:.1f} s; wrote {Path(cfg.out) / 'analysis'}/: "
+        f"{name}.md, {name}.png, {name}.json"
+    )

@@ -8,9 +8,10 @@ every unit a block of pixels, and a caption pasted from cached pieces of text. E
 palette index from the start: no quantization, exact colours, a colour bar with the very levels
 the heatmaps use. The GIF stores, after the first frame, only the rectangle that changed.
 """
+
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import matplotlib
@@ -42,8 +43,11 @@ def _last_cs(n_frames, total_cs, hold):
 def max_frames(total_s: float, hold: float = 0.1) -> int:
     """The most frames a GIF of total_s can show with every frame at least 20 ms."""
     total_cs = round(total_s * 100)
-    return max(n for n in range(1, total_cs // MIN_CS + 2)
-               if total_cs - _last_cs(n, total_cs, hold) >= MIN_CS * (n - 1))
+    return max(
+        n
+        for n in range(1, total_cs // MIN_CS + 2)
+        if total_cs - _last_cs(n, total_cs, hold) >= MIN_CS * (n - 1)
+    )
 
 
 def pick_frames(n_frames: int, total_s: float, hold: float = 0.1) -> np.ndarray:
@@ -78,8 +82,9 @@ def durations_ms(n_frames: int, total_s: float, hold: float = 0.1, weights=None)
 def motion(panels) -> np.ndarray:
     """Per frame, how much the weights moved since the previous frame (sqrt of the summed
     |change|; the first frame gets the largest value): GIF time goes where the weights change."""
-    change = sum(np.nansum(np.abs(np.diff(f, axis=0)).reshape(len(f) - 1, -1), axis=1)
-                 for _, f in panels)
+    change = sum(
+        np.nansum(np.abs(np.diff(f, axis=0)).reshape(len(f) - 1, -1), axis=1) for _, f in panels
+    )
     change = np.sqrt(np.asarray(change, float))
     return np.concatenate([[change.max(initial=0.0)], change])
 
@@ -97,13 +102,13 @@ def drawing_gb(sizes, n_frames: int, total_s: float) -> float:
 
 # ---- the palette: colour-map levels, greys for text, the method colours -----------------------
 
-N_GREYS = 17                      # black to white: text and its anti-aliasing, lines, background
-N_LEVELS = 233                    # colour-map levels; odd, so the middle one is centred on 0
-GREY0 = N_LEVELS                  # index of black; the greys follow, up to white
+N_GREYS = 17  # black to white: text and its anti-aliasing, lines, background
+N_LEVELS = 233  # colour-map levels; odd, so the middle one is centred on 0
+GREY0 = N_LEVELS  # index of black; the greys follow, up to white
 WHITE = GREY0 + N_GREYS - 1
-BLACK = NOT_FINITE = GREY0        # a weight that is nan or inf is drawn black
+BLACK = NOT_FINITE = GREY0  # a weight that is nan or inf is drawn black
 METHOD_INDEX = {m: WHITE + 1 + i for i, m in enumerate(METHOD_COLORS)}
-UNCHANGED = WHITE + 1 + len(METHOD_COLORS)   # transparent in a GIF: "as in the previous frame"
+UNCHANGED = WHITE + 1 + len(METHOD_COLORS)  # transparent in a GIF: "as in the previous frame"
 
 
 def _unique(colours):
@@ -125,11 +130,11 @@ def _palette():
     levels = cmap((np.arange(N_LEVELS) + 0.5) / N_LEVELS)[:, :3]
     greys = np.repeat(np.linspace(0, 1, N_GREYS)[:, None], 3, axis=1)
     methods = [matplotlib.colors.to_rgb(c) for c in METHOD_COLORS.values()]
-    spare = np.ones((256 - UNCHANGED, 3))           # never drawn
+    spare = np.ones((256 - UNCHANGED, 3))  # never drawn
     return _unique(np.round(np.concatenate([levels, greys, methods, spare]) * 255))
 
 
-PALETTE = _palette()              # [256, 3] uint8: index -> RGB
+PALETTE = _palette()  # [256, 3] uint8: index -> RGB
 GREY_LUT = (GREY0 + np.round(np.arange(256) / 255 * (N_GREYS - 1))).astype(np.uint8)  # L -> index
 
 
@@ -166,25 +171,26 @@ def to_palette(rgb: np.ndarray) -> np.ndarray:
 # ---- text, drawn with Pillow in matplotlib's default font --------------------------------------
 
 DPI = 100
-PX = DPI / 72                     # pixels per point
+PX = DPI / 72  # pixels per point
 TITLE_PT, CAPTION_PT, PANEL_PT, LABEL_PT, TICK_PT, ROW_PT = 12, 11, 10, 9, 8, 15
 INK = (0, 0, 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def font(pt: float, bold: bool = False) -> ImageFont.FreeTypeFont:
     """DejaVu Sans, matplotlib's default, from matplotlib's own files: the GIFs' text looks like
     the figures' and needs no system font."""
     name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
-    return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name),
-                              round(pt * PX))
+    return ImageFont.truetype(
+        str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / name), round(pt * PX)
+    )
 
 
 def text_px(text: str, pt: float, bold: bool = False) -> float:
     return font(pt, bold).getlength(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _half_digit(pt):
     """Half the height of a digit: a label's baseline this far below a tick centres it."""
     return -font(pt).getbbox("0", anchor="ls")[1] / 2
@@ -196,7 +202,7 @@ def _word(word, pt):
     caption is pasted from cached words, ~10x faster than Pillow drawing every caption."""
     f = font(pt)
     left, top, right, bottom = f.getbbox(word, anchor="ls")
-    right, bottom = max(right, left + 1), max(bottom, top + 1)   # a run of spaces: no ink
+    right, bottom = max(right, left + 1), max(bottom, top + 1)  # a run of spaces: no ink
     im = Image.new("L", (right - left, bottom - top), 0)
     ImageDraw.Draw(im).text((-left, -top), word, font=f, fill=255, anchor="ls")
     return np.asarray(im), left, top, f.getlength(word)
@@ -208,7 +214,7 @@ def _paste_max(cover, mask, x, y):
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + mask.shape[1], w), min(y + mask.shape[0], h)
     if x1 > x0 and y1 > y0:
         part = cover[y0:y1, x0:x1]
-        np.maximum(part, mask[y0 - y:y1 - y, x0 - x:x1 - x], out=part)
+        np.maximum(part, mask[y0 - y : y1 - y, x0 - x : x1 - x], out=part)
 
 
 def _pieces(text):
@@ -241,15 +247,15 @@ def _upright(img, centre, text, pt, fill=INK):
 
 # ---- layout, in pixels -------------------------------------------------------------------------
 
-PANEL_PX, MAX_CELL, MAX_PANEL_PX = 200, 24, 240   # a 10-unit axis: 20 px a unit
-MIN_AXIS_PX = 12                  # a 1-unit axis beside 300-unit ones still shows
-HEADER = 60                       # the title line and the caption line
+PANEL_PX, MAX_CELL, MAX_PANEL_PX = 200, 24, 240  # a 10-unit axis: 20 px a unit
+MIN_AXIS_PX = 12  # a 1-unit axis beside 300-unit ones still shows
+HEADER = 60  # the title line and the caption line
 CAPTION_Y, CAPTION_H = 32, 24
 TICK_LEN = 3
-TOP = 26                          # the panel title above a heatmap
-BOTTOM = TICK_LEN + 2 + round(TICK_PT * PX) + 3 + round(LABEL_PT * PX) + 8   # ticks, x label
+TOP = 26  # the panel title above a heatmap
+BOTTOM = TICK_LEN + 2 + round(TICK_PT * PX) + 3 + round(LABEL_PT * PX) + 8  # ticks, x label
 ROW_LABEL_W = 56
-CBAR_W, CBAR_BAND, CBAR_NOTES = 14, 120, 18   # bar width, the band right of the panels; notes
+CBAR_W, CBAR_BAND, CBAR_NOTES = 14, 120, 18  # bar width, the band right of the panels; notes
 Y_LABEL, X_LABEL = "input unit", "output unit"
 
 
@@ -268,19 +274,23 @@ def unit_ticks(n: int, px: int) -> np.ndarray:
     """Unit indices to label along an axis of n units drawn px long: every unit up to 12, else
     a round step that leaves room for the labels."""
     room = max(1, min(12, px // (6 * len(str(n - 1)) + 8)))
-    step = next(s for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000)
-                if n / s <= room or s == 10_000)
+    step = next(
+        s
+        for s in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000)
+        if n / s <= room or s == 10_000
+    )
     return np.arange(0, n, step)
 
 
 @dataclass
 class Layout:
     """Where everything of one GIF goes, in pixels from the top-left corner."""
-    size: tuple        # (width, height)
-    boxes: list        # per panel: (x0, y0, w, h) of its heatmap
-    flat: list         # per panel: True if too short for an upright "input unit"
-    cbar: tuple        # (x0, y0, w, h) of the colour bar
-    caption: tuple     # (x0, y0, w, h) of the per-frame caption strip
+
+    size: tuple  # (width, height)
+    boxes: list  # per panel: (x0, y0, w, h) of its heatmap
+    flat: list  # per panel: True if too short for an upright "input unit"
+    cbar: tuple  # (x0, y0, w, h) of the colour bar
+    caption: tuple  # (x0, y0, w, h) of the per-frame caption strip
     row_centres: list  # y of each grid row's middle, for the row labels
 
 
@@ -313,7 +323,7 @@ def layout(titles, shapes, grid, row_labels=(), texts=()) -> Layout:
     content_w = left + sum(col_w) + CBAR_BAND
     width = int(max(content_w, max((text_px(t, TITLE_PT, True) for t in texts), default=0) + 24))
     x_grid = left + (width - content_w) // 2
-    grid_h = max(sum(row_h), TOP + BOTTOM + CBAR_NOTES + 120)   # room for a colour bar
+    grid_h = max(sum(row_h), TOP + BOTTOM + CBAR_NOTES + 120)  # room for a colour bar
     boxes = []
     for i, ((w, h), (pad, sw, sh, _)) in enumerate(zip(wh, slots)):
         r, c = divmod(i, n_cols)
@@ -322,11 +332,18 @@ def layout(titles, shapes, grid, row_labels=(), texts=()) -> Layout:
         boxes.append((x0, y0, w, h))
     cbar = (x_grid + sum(col_w) + 12, HEADER + TOP, CBAR_W, grid_h - TOP - BOTTOM - CBAR_NOTES)
     centres = [HEADER + sum(row_h[:r]) + row_h[r] // 2 for r in range(n_rows)]
-    return Layout((width, HEADER + grid_h + 4), boxes, [s[3] for s in slots], cbar,
-                  (0, CAPTION_Y, width, CAPTION_H), centres)
+    return Layout(
+        (width, HEADER + grid_h + 4),
+        boxes,
+        [s[3] for s in slots],
+        cbar,
+        (0, CAPTION_Y, width, CAPTION_H),
+        centres,
+    )
 
 
 # ---- the static sheet: everything but the heatmaps and the caption, drawn once ------------------
+
 
 def _panel_texts(img, draw, title, shape, box, flat):
     """Title, unit ticks (rows: input units, columns: output units, from 0) and axis labels."""
@@ -375,8 +392,8 @@ def _cbar_texts(img, draw, box, vmax, notes):
 def _frame(index, box, colour=BLACK):
     """A 1-px line just outside a box."""
     x0, y0, w, h = box
-    index[y0 - 1, x0 - 1:x0 + w + 1] = index[y0 + h, x0 - 1:x0 + w + 1] = colour
-    index[y0 - 1:y0 + h + 1, x0 - 1] = index[y0 - 1:y0 + h + 1, x0 + w] = colour
+    index[y0 - 1, x0 - 1 : x0 + w + 1] = index[y0 + h, x0 - 1 : x0 + w + 1] = colour
+    index[y0 - 1 : y0 + h + 1, x0 - 1] = index[y0 - 1 : y0 + h + 1, x0 + w] = colour
 
 
 def colour_bar(h: int, w: int, vmax: float) -> np.ndarray:
@@ -402,12 +419,13 @@ def draw_sheet(lay, titles, shapes, vmax, title, row_labels=(), notes="") -> np.
     for box in lay.boxes:
         _frame(index, box)
     x0, y0, w, h = lay.cbar
-    index[y0:y0 + h, x0:x0 + w] = colour_bar(h, w, vmax)
+    index[y0 : y0 + h, x0 : x0 + w] = colour_bar(h, w, vmax)
     _frame(index, lay.cbar)
     return index
 
 
 # ---- frames -------------------------------------------------------------------------------------
+
 
 def _pixel_map(n: int, px: int) -> np.ndarray:
     """For each of px pixels along an axis of n units, the unit it shows: blocks of px / n
@@ -420,6 +438,7 @@ class Region:
     """A rectangle that changes from frame to frame: cells [F, rows, cols] of palette indices,
     pixel (y, x) of the rectangle showing cells[:, ys[y], xs[x]]. The heatmaps compare frames
     cell by cell (a 10x10 kernel is 100 cells, not 40 000 pixels)."""
+
     x0: int
     y0: int
     cells: np.ndarray
@@ -436,7 +455,7 @@ class Region:
         frames at once: NumPy over whole stacks, not a Python loop over frames."""
         diff = self.cells[1:] != self.cells[:-1]
         spans = []
-        for hit in (diff.any(axis=2), diff.any(axis=1)):        # rows hit, columns hit
+        for hit in (diff.any(axis=2), diff.any(axis=1)):  # rows hit, columns hit
             first, last = hit.argmax(axis=1), hit.shape[1] - hit[:, ::-1].argmax(axis=1)
             spans += [np.where(hit.any(axis=1), first, 0), np.where(hit.any(axis=1), last, 0)]
         return diff, np.stack(spans, axis=1)
@@ -445,8 +464,13 @@ class Region:
 def heat_region(frames, vmax, box) -> Region:
     """A panel's heatmap in every frame: each weight its colour level, each unit a block."""
     x0, y0, w, h = box
-    return Region(x0, y0, to_levels(frames, vmax), _pixel_map(frames.shape[1], h),
-                  _pixel_map(frames.shape[2], w))
+    return Region(
+        x0,
+        y0,
+        to_levels(frames, vmax),
+        _pixel_map(frames.shape[1], h),
+        _pixel_map(frames.shape[2], w),
+    )
 
 
 @dataclass
@@ -454,8 +478,9 @@ class Rendered:
     """An animation kept as its parts: the static sheet and the regions that change (heatmaps,
     caption). Whole frames are put together only on request (frame(k)): the GIF stores just
     what changed (see delta)."""
-    sheet: np.ndarray      # [H, W] palette indices
-    regions: list          # [Region], not overlapping
+
+    sheet: np.ndarray  # [H, W] palette indices
+    regions: list  # [Region], not overlapping
     layout: Layout
     vmax: float
 
@@ -466,7 +491,7 @@ class Rendered:
         """Frame k, whole, as palette indices [H, W]."""
         out = self.sheet.copy()
         for g in self.regions:
-            out[g.y0:g.y0 + len(g.ys), g.x0:g.x0 + len(g.xs)] = g.pixels(k)
+            out[g.y0 : g.y0 + len(g.ys), g.x0 : g.x0 + len(g.xs)] = g.pixels(k)
         return out
 
 
@@ -494,8 +519,8 @@ def _changed(g: Region, k: int):
     r0, r1, c0, c1 = spans[k - 1]
     if r1 == 0:
         return None
-    ys = np.s_[np.searchsorted(g.ys, r0):np.searchsorted(g.ys, r1 - 1, "right")]
-    xs = np.s_[np.searchsorted(g.xs, c0):np.searchsorted(g.xs, c1 - 1, "right")]
+    ys = np.s_[np.searchsorted(g.ys, r0) : np.searchsorted(g.ys, r1 - 1, "right")]
+    xs = np.s_[np.searchsorted(g.xs, c0) : np.searchsorted(g.xs, c1 - 1, "right")]
     mask = diff[k - 1][g.ys[ys]][:, g.xs[xs]]
     return g.x0 + xs.start, g.y0 + ys.start, mask, g.pixels(k, ys, xs)
 
@@ -513,7 +538,7 @@ def delta(r: Rendered, k: int) -> tuple:
     crop = np.full((bottom - top, right - left), UNCHANGED, np.uint8)
     for x, y, mask, cur in parts:
         h, w = mask.shape
-        np.copyto(crop[y - top:y - top + h, x - left:x - left + w], cur, where=mask)
+        np.copyto(crop[y - top : y - top + h, x - left : x - left + w], cur, where=mask)
     return (int(left), int(top)), crop
 
 
@@ -530,14 +555,14 @@ def write_gif(path, r: Rendered, durations) -> None:
     (see delta). Pillow's own multi-frame writer would compare whole frames to find it."""
     first = _image(r.frame(0))
     header, _ = GifImagePlugin.getheader(first, info={"loop": 0})
-    frame = {"disposal": 1, "transparency": UNCHANGED}   # 1: draw each frame over the last
+    frame = {"disposal": 1, "transparency": UNCHANGED}  # 1: draw each frame over the last
     with open(path, "wb") as fp:
         fp.write(b"".join(header))
         for k, ms in enumerate(durations):
             offset, im = (0, 0), first
             if k:
                 offset, crop = delta(r, k)
-                im = _image(crop, palette=False)   # the global palette applies
+                im = _image(crop, palette=False)  # the global palette applies
             fp.write(b"".join(GifImagePlugin.getdata(im, offset, duration=ms, **frame)))
         fp.write(b";")
 
@@ -571,8 +596,10 @@ def frame_labels(rec) -> list:
     """'initial weights', then 'epoch E of N' (or the step, between epochs) for later frames."""
     spe, steps = int(rec["steps_per_epoch"]), np.asarray(rec["frame_steps"])
     total = f" of {steps[-1] // spe}" if steps[-1] % spe == 0 else ""
-    return ["initial weights"] + [f"epoch {s // spe}{total}" if s % spe == 0
-                                  else f"step {s} (epoch {s / spe:.2f})" for s in steps[1:]]
+    return ["initial weights"] + [
+        f"epoch {s // spe}{total}" if s % spe == 0 else f"step {s} (epoch {s / spe:.2f})"
+        for s in steps[1:]
+    ]
 
 
 def mean_costs(rec, r) -> list:
@@ -613,7 +640,7 @@ def captions(rec, models, names=()) -> list:
     out = []
     for f, (label, row) in enumerate(zip(frame_labels(rec), values)):
         if f == 0 and np.isnan(row).all():
-            out.append(label)      # no cost before the first step
+            out.append(label)  # no cost before the first step
         elif len(row) == 1:
             out.append(f"{label}  ·  {what} {_number(row[0], fmt)}")
         else:
@@ -624,8 +651,10 @@ def captions(rec, models, names=()) -> list:
 
 def layer_panels(rec, r, prefix=""):
     """One panel per kernel of model r: 'dense2 W (10x10)' and its frames [F, in, out]."""
-    return [(f"{prefix}{name} W ({k.shape[2]}x{k.shape[3]})", k[:, r])
-            for name, k in zip(rec["layers"], rec["kernels"])]
+    return [
+        (f"{prefix}{name} W ({k.shape[2]}x{k.shape[3]})", k[:, r])
+        for name, k in zip(rec["layers"], rec["kernels"])
+    ]
 
 
 def _run_words(rec, r):
@@ -635,10 +664,11 @@ def _run_words(rec, r):
 @dataclass
 class Job:
     """One GIF to draw: weights_<name>.gif and .png."""
+
     name: str
-    panels: list       # [(title, frames [F, rows, cols])]
-    captions: list     # [F] strings
-    grid: tuple        # (rows, cols) of panels
+    panels: list  # [(title, frames [F, rows, cols])]
+    captions: list  # [F] strings
+    grid: tuple  # (rows, cols) of panels
     title: str
     row_labels: tuple = ()
 
@@ -647,18 +677,34 @@ def jobs(rec) -> list:
     """The default GIFs: the kernels of run 0 of every method, and L1 above L2 if both ran."""
     first = {m: i for i, (m, k) in enumerate(zip(rec["methods"], rec["runs"])) if k == 0}
     lam, n_layers = float(rec["lam"]), len(rec["layers"])
-    out = [Job(m, layer_panels(rec, r), captions(rec, [r]), (2, -(-n_layers // 2)),
-               f"{method_words(m, lam)}, {_run_words(rec, r)}: kernel weights while training")
-           for m, r in first.items()]
+    out = [
+        Job(
+            m,
+            layer_panels(rec, r),
+            captions(rec, [r]),
+            (2, -(-n_layers // 2)),
+            f"{method_words(m, lam)}, {_run_words(rec, r)}: kernel weights while training",
+        )
+        for m, r in first.items()
+    ]
     if "l1" in first and "l2" in first:
         a, b = first["l1"], first["l2"]
         seeds = rec["seeds"][a], rec["seeds"][b]
-        start = (f"run {rec['runs'][a]} (seed {seeds[0]}), same initial weights"
-                 if seeds[0] == seeds[1] else f"seeds {seeds[0]} / {seeds[1]}")
-        out.append(Job("l1_vs_l2", layer_panels(rec, a) + layer_panels(rec, b),
-                       captions(rec, [a, b], ("L1", "L2")), (2, n_layers),
-                       f"L1 (top) vs L2 (bottom), lambda = {lam:g}, {start}",
-                       (("L1", "l1"), ("L2", "l2"))))  # a row per method
+        start = (
+            f"run {rec['runs'][a]} (seed {seeds[0]}), same initial weights"
+            if seeds[0] == seeds[1]
+            else f"seeds {seeds[0]} / {seeds[1]}"
+        )
+        out.append(
+            Job(
+                "l1_vs_l2",
+                layer_panels(rec, a) + layer_panels(rec, b),
+                captions(rec, [a, b], ("L1", "L2")),
+                (2, n_layers),
+                f"L1 (top) vs L2 (bottom), lambda = {lam:g}, {start}",
+                (("L1", "l1"), ("L2", "l2")),
+            )
+        )  # a row per method
     return out
 
 
@@ -667,6 +713,13 @@ def write_all(folder, rec, total_s: float) -> None:
     last frame."""
     folder.mkdir(parents=True, exist_ok=True)
     for job in jobs(rec):
-        out = animate(folder / f"weights_{job.name}.gif", job.panels, job.captions, job.grid,
-                      total_s, job.title, job.row_labels)
+        out = animate(
+            folder / f"weights_{job.name}.gif",
+            job.panels,
+            job.captions,
+            job.grid,
+            total_s,
+            job.title,
+            job.row_labels,
+        )
         write_png(folder / f"weights_{job.name}.png", out.frame(len(out) - 1))

@@ -4,6 +4,7 @@ Every figure says in its own text what it pools and what its marks are, so it ca
 without the code. Nothing uses mathtext (its parser costs ~0.5 s the first time): log axes get
 plain '1e-4' labels. Method colours are METHOD_COLORS everywhere, GIFs included.
 """
+
 import matplotlib
 import numpy as np
 
@@ -25,8 +26,15 @@ def fit_figure(data, grid, preds: dict, path, title: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
     tr, te, out = data.train & ~data.outlier, ~data.train, data.outlier
     ax.scatter(data.x[tr], data.y[tr], s=22, c="k", label=f"train ({tr.sum()})")
-    ax.scatter(data.x[out], data.y[out], s=40, facecolors="none", edgecolors="tab:orange",
-               linewidths=1.5, label=f"train, outlier ({out.sum()})")
+    ax.scatter(
+        data.x[out],
+        data.y[out],
+        s=40,
+        facecolors="none",
+        edgecolors="tab:orange",
+        linewidths=1.5,
+        label=f"train, outlier ({out.sum()})",
+    )
     ax.scatter(data.x[te], data.y[te], s=30, marker="s", c="tab:green", label=f"test ({te.sum()})")
     for label, p in preds.items():
         ax.plot(grid, p, lw=2, c=method_color(label.split()[0]), label=label)
@@ -49,8 +57,9 @@ def sparsity_figure(rec, path) -> None:
     """Fraction of |w| < zero_tol per layer over training, each run a thin line, the mean thick."""
     tol, layers = float(rec["zero_tol"]), rec["layers"]
     epochs = rec["frame_steps"] / int(rec["steps_per_epoch"])
-    fig, axes = plt.subplots(1, len(layers), figsize=(3.2 * len(layers), 3.4), dpi=100,
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(layers), figsize=(3.2 * len(layers), 3.4), dpi=100, sharey=True, squeeze=False
+    )
     axes = axes[0]
     fig.subplots_adjust(wspace=0.08)
     for ax, name, k in zip(axes, layers, rec["kernels"]):
@@ -59,14 +68,22 @@ def sparsity_figure(rec, path) -> None:
             sel = rec["methods"] == m
             runs = [np.column_stack([epochs, f]) for f in frac[:, sel].T]  # one artist for all
             ax.add_collection(LineCollection(runs, colors=method_color(m), lw=0.6, alpha=0.4))
-            ax.plot(epochs, frac[:, sel].mean(1), c=method_color(m), lw=2,
-                    label=f"{m} ({_runs_words(rec, m)})")
+            ax.plot(
+                epochs,
+                frac[:, sel].mean(1),
+                c=method_color(m),
+                lw=2,
+                label=f"{m} ({_runs_words(rec, m)})",
+            )
         ax.set(title=f"{name} W ({k.shape[2]}x{k.shape[3]})", xlabel="epoch", ylim=(-0.02, 1.02))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(f"fraction of weights with |w| < {tol:g}")
     axes[0].legend(frameon=False, fontsize=8)
-    fig.suptitle("Near-zero kernel weights during training: thin line = one run, "
-                 "thick line = mean over the runs", fontsize=10)
+    fig.suptitle(
+        "Near-zero kernel weights during training: thin line = one run, "
+        "thick line = mean over the runs",
+        fontsize=10,
+    )
     _save(fig, path, (0.65, 0.15, 0.5, 0.6))
 
 
@@ -74,8 +91,8 @@ def pooled_final_weights(rec, method) -> tuple:
     """(|w| of every final kernel weight of the method's finite runs, pooled; runs pooled;
     runs left out as not finite)."""
     final = np.concatenate([k[-1].reshape(k.shape[1], -1) for k in rec["kernels"]], axis=1)
-    mine = np.abs(final[rec["methods"] == method])          # [runs, weights]
-    ok = np.isfinite(mine).all(axis=1)                       # a diverged run has no weights
+    mine = np.abs(final[rec["methods"] == method])  # [runs, weights]
+    ok = np.isfinite(mine).all(axis=1)  # a diverged run has no weights
     return mine[ok].ravel(), int(ok.sum()), int((~ok).sum())
 
 
@@ -93,18 +110,25 @@ def weights_hist_figure(rec, path) -> None:
     for m in _methods(rec):
         w, runs, bad = pooled_final_weights(rec, m)
         note = f", {bad} diverged left out" if bad else ""
-        ax.hist(np.clip(w, bins[0], bins[-1]), bins=bins, histtype="step", lw=2,
-                color=method_color(m), label=f"{m} ({len(w)} weights pooled over {runs} runs"
-                                             f"{note})")
+        ax.hist(
+            np.clip(w, bins[0], bins[-1]),
+            bins=bins,
+            histtype="step",
+            lw=2,
+            color=method_color(m),
+            label=f"{m} ({len(w)} weights pooled over {runs} runs{note})",
+        )
     tol = float(rec["zero_tol"])
     ax.axvline(tol, c="k", ls=":", label=f"|w| = {tol:g} (zero tolerance)")
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, numticks=10))
     ax.xaxis.set_major_formatter(FuncFormatter(_log_label))
     ax.xaxis.set_minor_locator(NullLocator())  # 80 minor ticks took half the figure's time
-    ax.set(xlabel="|w| after training, log scale (values below 1e-6 counted in the first bin)",
-           ylabel="number of weights per bin",
-           title="Final kernel weight magnitudes, all layers' kernels pooled")
+    ax.set(
+        xlabel="|w| after training, log scale (values below 1e-6 counted in the first bin)",
+        ylabel="number of weights per bin",
+        title="Final kernel weight magnitudes, all layers' kernels pooled",
+    )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
     _save(fig, path, (0.65, 0.2, 0.55, 0.35))
 
@@ -127,8 +151,16 @@ def error_points(rec, blog_l1) -> list:
         cols.append((label, method_color(m), "o", runs[ok], strip_x(i, len(e))[ok], e[ok]))
     blog = np.asarray(blog_l1, float)
     if len(blog):
-        cols.append(("l1 (blog,\nits own data)", method_color("l1"), "x", np.arange(len(blog)),
-                     strip_x(len(cols), len(blog)), blog))
+        cols.append(
+            (
+                "l1 (blog,\nits own data)",
+                method_color("l1"),
+                "x",
+                np.arange(len(blog)),
+                strip_x(len(cols), len(blog)),
+                blog,
+            )
+        )
     return cols
 
 
@@ -142,18 +174,21 @@ def errors_figure(rec, path, blog_l1) -> None:
     five L1 runs beside; the bar is the mean."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=100)
     cols = error_points(rec, blog_l1)
-    for i, (label, colour, marker, runs, x, e) in enumerate(cols):
+    for i, (_, colour, marker, runs, x, e) in enumerate(cols):
         ax.scatter(x, e, c=colour, s=36, marker=marker, zorder=3)
         for xi, ei, r in zip(x, e, runs):
-            ax.annotate(str(r), (xi, ei), xytext=(4, 2), textcoords="offset points", fontsize=7,
-                        color="0.3")
+            ax.annotate(
+                str(r), (xi, ei), xytext=(4, 2), textcoords="offset points", fontsize=7, color="0.3"
+            )
         if len(e):
             ax.hlines(e.mean(), i - 0.32, i + 0.32, colors=colour, lw=2, zorder=2)
     ax.set_xticks(range(len(cols)), [c[0] for c in cols])
     ax.set_xlim(-0.6, len(cols) - 0.4)
-    ax.set(ylabel=f"total absolute error on {samples_words(rec)}",
-           title="Test error of every run after training\n"
-                 "(small number: the run, left to right; bar: mean over the runs)")
+    ax.set(
+        ylabel=f"total absolute error on {samples_words(rec)}",
+        title="Test error of every run after training\n"
+        "(small number: the run, left to right; bar: mean over the runs)",
+    )
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, axis="y")
     _save(fig, path, (0.7, 0.15, 0.6, 0.5))

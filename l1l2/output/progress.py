@@ -29,8 +29,15 @@ class Progress:
             self.say(f"{what} ...")
             yield lambda n=1: None
         else:
-            with tqdm(total=total, desc=what, unit=unit, unit_scale=True, leave=False,
-                      disable=not self.bars, file=sys.stderr) as bar:
+            with tqdm(
+                total=total,
+                desc=what,
+                unit=unit,
+                unit_scale=True,
+                leave=False,
+                disable=not self.bars,
+                file=sys.stderr,
+            ) as bar:
                 yield bar.update
         self.say(f"{what}: {time.perf_counter() - start:.1f} s")
 

@@ -1,4 +1,5 @@
 """The run record written next to every result: what is needed to trace it back to what made it."""
+
 import json
 import os
 import platform
@@ -14,9 +15,16 @@ from .. import tf1
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tensorflow", "numpy", "scipy", "matplotlib", "imageio", "pillow", "tqdm")
 # environment variables that TensorFlow or its thread pools read: they can change the numbers
-NUMERIC_ENV = ("TF_ENABLE_ONEDNN_OPTS", "TF_XLA_FLAGS", "TF_DETERMINISTIC_OPS",
-               "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS",
-               "MKL_NUM_THREADS", "PYTHONHASHSEED")
+NUMERIC_ENV = (
+    "TF_ENABLE_ONEDNN_OPTS",
+    "TF_XLA_FLAGS",
+    "TF_DETERMINISTIC_OPS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "PYTHONHASHSEED",
+)
 
 
 def make(cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None) -> dict:
@@ -27,34 +35,43 @@ def make(cfg, started: float, seeds: dict | None = None, data_sha256: str | None
     hashing the file now would name whatever it holds at the end of the run."""
     if hasattr(cfg, "data") and data_sha256 is None:
         raise TypeError("a run record of a command that reads data needs its data_sha256")
-    return {"config": asdict(cfg),
-            **({"seeds": seeds} if seeds is not None else {}),
-            **({"data_sha256": data_sha256} if data_sha256 is not None else {}),
-            "versions": {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}},
-            "numerics": numerics(),
-            "git_commit": git_commit(),
-            "command": " ".join(sys.argv),
-            "started": _timestamp(started),
-            "finished": _timestamp(time.time()),
-            "wall_seconds": round(time.time() - started, 2)}
+    return {
+        "config": asdict(cfg),
+        **({"seeds": seeds} if seeds is not None else {}),
+        **({"data_sha256": data_sha256} if data_sha256 is not None else {}),
+        "versions": {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}},
+        "numerics": numerics(),
+        "git_commit": git_commit(),
+        "command": " ".join(sys.argv),
+        "started": _timestamp(started),
+        "finished": _timestamp(time.time()),
+        "wall_seconds": round(time.time() - started, 2),
+    }
 
 
 def numerics() -> dict:
     """oneDNN (forced off by tf1, whatever the environment asked for; 'effective' is TensorFlow's
     own answer once it is loaded) and the environment variables that can change the numbers."""
-    return {"onednn": {"forced": tf1.ONEDNN_FORCED, "environment_asked_for": tf1.ONEDNN_ASKED,
-                       "effective": tf1.onednn_enabled()},
-            "environment": {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ}}
+    return {
+        "onednn": {
+            "forced": tf1.ONEDNN_FORCED,
+            "environment_asked_for": tf1.ONEDNN_ASKED,
+            "effective": tf1.onednn_enabled(),
+        },
+        "environment": {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ},
+    }
 
 
-def text(cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None,
-         **extra) -> str:
+def text(
+    cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None, **extra
+) -> str:
     """The run record (make) as JSON text, with `extra` entries."""
     return json.dumps({**make(cfg, started, seeds, data_sha256), **extra}, indent=2) + "\n"
 
 
-def write(path, cfg, started: float, seeds: dict | None = None,
-          data_sha256: str | None = None) -> None:
+def write(
+    path, cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None
+) -> None:
     Path(path).write_text(text(cfg, started, seeds, data_sha256), encoding="utf-8")
 
 
@@ -63,9 +80,14 @@ def _timestamp(t):
 
 
 def git_commit():
-    """HEAD's commit, with '-dirty' if the code (anything outside outputs/) differs from it; None outside git."""
+    """HEAD's commit, with '-dirty' if the code (anything outside outputs/) differs from it;
+    None outside git."""
+
     def git(*args):
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=5)
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, timeout=5
+        )
+
     try:
         head = git("rev-parse", "HEAD")
         if head.returncode != 0:

@@ -1,4 +1,5 @@
-"""The weights recorded during training, saved as one .npz so figures can be redrawn without retraining."""
+"""The weights recorded during training, one .npz: figures are redrawn without retraining."""
+
 import zipfile
 import zlib
 
@@ -9,34 +10,43 @@ from ..errors import InputError
 from ..files import file_problem
 
 FILE = "recording.npz"
-MAX_BYTES = 1_000_000_000   # declared size of all arrays; the default run's is 2 MB
-MAX_LAYERS = 99             # kernels: --sizes allows 100 sizes; a GIF is at most 65535 px wide
+MAX_BYTES = 1_000_000_000  # declared size of all arrays; the default run's is 2 MB
+MAX_LAYERS = 99  # kernels: --sizes allows 100 sizes; a GIF is at most 65535 px wide
 
 NUMBERS, INTEGERS, TEXT = "fiu", "iu", "U"  # NumPy dtype kinds
 KIND_WORDS = {NUMBERS: "numbers", INTEGERS: "integers", TEXT: "text"}
 SPEC = {  # name -> (ndim, kind) of every array the GIFs and figures read
-    "layers": (1, TEXT),            # [L] layer names, one kernel_<i> each
-    "frame_steps": (1, INTEGERS),   # [F] step after which each frame was taken (0 = initial weights)
-    "step_cost": (2, NUMBERS),      # [steps, R] training cost of each SGD step
+    "layers": (1, TEXT),  # [L] layer names, one kernel_<i> each
+    "frame_steps": (1, INTEGERS),  # [F] step after which each frame was taken (0 = initial weights)
+    "step_cost": (2, NUMBERS),  # [steps, R] training cost of each SGD step
     "steps_per_epoch": (0, INTEGERS),
-    "methods": (1, TEXT),           # [R] one per model
-    "runs": (1, INTEGERS),          # [R]
-    "seeds": (1, INTEGERS),         # [R]
-    "test_error": (1, NUMBERS),     # [R]
+    "methods": (1, TEXT),  # [R] one per model
+    "runs": (1, INTEGERS),  # [R]
+    "seeds": (1, INTEGERS),  # [R]
+    "test_error": (1, NUMBERS),  # [R]
     "frame_test_error": (2, NUMBERS),  # [F, R] test error at frame_steps
     "lam": (0, NUMBERS),
     "zero_tol": (0, NUMBERS),
 }
-KERNEL = (4, NUMBERS)               # kernel_<i>: [F, R, rows, cols]
+KERNEL = (4, NUMBERS)  # kernel_<i>: [F, R, rows, cols]
 SCALARS = {  # name -> (test, what it must be)
     "steps_per_epoch": (lambda v: v >= 1, "a positive integer"),
     "lam": (lambda v: np.isfinite(v) and v >= 0, "finite and non-negative"),
     "zero_tol": (lambda v: np.isfinite(v) and v > 0, "finite and positive"),
 }
 # what reading a damaged or foreign file can raise (zlib: bad compressed data; NotImplementedError:
-# an unknown compression method; RuntimeError: an encrypted member; MemoryError: a header's absurd shape)
-READ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-               RuntimeError, MemoryError)
+# an unknown compression method; RuntimeError: an encrypted member; MemoryError: a header's
+# absurd shape)
+READ_ERRORS = (
+    OSError,
+    ValueError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    RuntimeError,
+    MemoryError,
+)
 
 
 class RecordingError(InputError):
@@ -52,16 +62,22 @@ def from_outcome(o):
     t, layers = o.trained, model.layer_names(o.trained.params)
     per_epoch = len(o.data.x_train) // o.cfg.batch_size
     keep = t.frame_steps % per_epoch == 0  # epoch ends (not the single steps of the tail)
-    return {"layers": np.array(layers),
-            "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
-            "frame_steps": t.frame_steps[keep], "step_cost": t.step_cost,
-            "frame_test_error": t.test_error[keep], "n_test": len(o.data.x_test),
-            "protocol_data": data.is_protocol_data(o.data),
-            "steps_per_epoch": per_epoch,
-            "methods": np.array([r.method for r in o.runs]), "runs": np.array([r.run for r in o.runs]),
-            "seeds": np.array([r.seed for r in o.runs]),
-            "test_error": np.array([row["test_error_final"] for row in o.rows]), "lam": o.cfg.lam,
-            "zero_tol": o.cfg.zero_tol}
+    return {
+        "layers": np.array(layers),
+        "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
+        "frame_steps": t.frame_steps[keep],
+        "step_cost": t.step_cost,
+        "frame_test_error": t.test_error[keep],
+        "n_test": len(o.data.x_test),
+        "protocol_data": data.is_protocol_data(o.data),
+        "steps_per_epoch": per_epoch,
+        "methods": np.array([r.method for r in o.runs]),
+        "runs": np.array([r.run for r in o.runs]),
+        "seeds": np.array([r.seed for r in o.runs]),
+        "test_error": np.array([row["test_error_final"] for row in o.rows]),
+        "lam": o.cfg.lam,
+        "zero_tol": o.cfg.zero_tol,
+    }
 
 
 def save(path, rec):
@@ -70,8 +86,8 @@ def save(path, rec):
 
 
 def load(path):
-    """Read a recording and check all that the GIFs and figures read; any problem is a RecordingError
-    naming the file."""
+    """Read a recording and check all that the GIFs and figures read; any problem is a
+    RecordingError naming the file."""
     problem = file_problem(path)  # before open(): a FIFO would block forever
     if problem == "not found":
         raise RecordingError(f"no recording at {path}: run ./reproduce first")
@@ -88,7 +104,8 @@ def load(path):
 def nbytes(rec) -> int:
     """Bytes of a loaded recording's arrays."""
     return sum(a.nbytes for k, a in rec.items() if k != "kernels") + sum(
-        k.nbytes for k in rec["kernels"])
+        k.nbytes for k in rec["kernels"]
+    )
 
 
 def _read(path):
@@ -116,13 +133,14 @@ def _check_declared(zf: zipfile.ZipFile) -> None:
         raise _Bad(f"has {len(infos)} members, more than a recording holds")
     total = sum(i.file_size for i in infos)
     if total > MAX_BYTES:
-        raise _Bad(f"declares {total / 1e6:,.0f} MB of arrays, more than the "
-                   f"{MAX_BYTES / 1e6:,.0f} MB allowed")
+        raise _Bad(
+            f"declares {total / 1e6:,.0f} MB of arrays, more than the "
+            f"{MAX_BYTES / 1e6:,.0f} MB allowed"
+        )
     for info in infos:
         declared = _array_bytes(zf, info)
         if declared > info.file_size:
-            raise _Bad(f"{info.filename} declares {declared:,} bytes but holds "
-                       f"{info.file_size:,}")
+            raise _Bad(f"{info.filename} declares {declared:,} bytes but holds {info.file_size:,}")
 
 
 def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
@@ -133,8 +151,10 @@ def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
             return 0
     with zf.open(info) as member:
         major, _ = np.lib.format.read_magic(member)
-        read_header = {1: np.lib.format.read_array_header_1_0,
-                       2: np.lib.format.read_array_header_2_0}.get(major)
+        read_header = {
+            1: np.lib.format.read_array_header_1_0,
+            2: np.lib.format.read_array_header_2_0,
+        }.get(major)
         if read_header is None:
             raise _Bad(f"{info.filename} has an unknown .npy version {major}")
         shape, _, dtype = read_header(member)
@@ -178,8 +198,10 @@ def _pop_kernels(rec):
     if len(want) > MAX_LAYERS:
         raise _Bad(f"has {len(want)} layers, more than the {MAX_LAYERS} reproduce draws")
     if set(have) != set(want):
-        raise _Bad(f"has kernels {', '.join(have) or 'none'} for {len(want)} layers "
-                   f"(expected {', '.join(want)})")
+        raise _Bad(
+            f"has kernels {', '.join(have) or 'none'} for {len(want)} layers "
+            f"(expected {', '.join(want)})"
+        )
     for name in want:
         _check_array(name, rec[name], *KERNEL)
     return [rec.pop(name) for name in want]
@@ -192,10 +214,14 @@ def _check_counts(rec):
         raise _Bad("has no models (methods is empty)")
     if n_frames < 2:
         raise _Bad(f"has {n_frames} frame(s); it needs the initial weights and at least one more")
-    per_model = {"runs": len(rec["runs"]), "seeds": len(rec["seeds"]), "test_error": len(rec["test_error"]),
-                 "step_cost's axis 1": rec["step_cost"].shape[1],
-                 "frame_test_error's axis 1": rec["frame_test_error"].shape[1],
-                 **{f"kernel_{i}'s axis 1": k.shape[1] for i, k in enumerate(rec["kernels"])}}
+    per_model = {
+        "runs": len(rec["runs"]),
+        "seeds": len(rec["seeds"]),
+        "test_error": len(rec["test_error"]),
+        "step_cost's axis 1": rec["step_cost"].shape[1],
+        "frame_test_error's axis 1": rec["frame_test_error"].shape[1],
+        **{f"kernel_{i}'s axis 1": k.shape[1] for i, k in enumerate(rec["kernels"])},
+    }
     per_frame = {f"kernel_{i}'s axis 0": len(k) for i, k in enumerate(rec["kernels"])}
     per_frame["frame_test_error's axis 0"] = len(rec["frame_test_error"])
     for counts, n, axis in ((per_model, n_models, "methods"), (per_frame, n_frames, "frame_steps")):

@@ -6,6 +6,7 @@ produced afterwards: each frame's weights are evaluated on the train and test se
 Each run's graph tab shows that run's model, the graph saved with its checkpoint
 (checkpoints.graph): its own penalty ops in REGULARIZATION_LOSSES and its activation.
 """
+
 import numpy as np
 
 from ..core import checkpoints, model, regularizers, train
@@ -20,8 +21,7 @@ def epoch_metrics(o, keep):
     F = int(keep.sum())
     pen = regularizers.stack([o.penalty.pick(r) for r in range(R)] * F)
     params = {k: v[keep].reshape(-1, *v.shape[2:]) for k, v in t.frames.items()}  # f * R + r
-    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen,
-                                  o.cfg.activation)
+    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen, o.cfg.activation)
     return loss.reshape(F, R), reg.reshape(F, R), t.test_error[keep]
 
 
@@ -33,15 +33,17 @@ def write_all(folder, o):
     loss, reg, test = epoch_metrics(o, keep)
     epochs = o.trained.frame_steps[keep] // steps_per_epoch
     F, R = len(epochs), len(o.runs)
-    hists = {n: histograms(f[keep].reshape(F * R, -1)) for n, f in o.trained.frames.items()
-             if n.endswith("/W")}
+    hists = {
+        n: histograms(f[keep].reshape(F * R, -1))
+        for n, f in o.trained.frames.items()
+        if n.endswith("/W")
+    }
     graphs = model_graphs(o)
     for r, run in enumerate(o.runs):
         writer = v1.summary.FileWriter(str(folder / "tensorboard" / run.name), graph=graphs[r])
         for f, epoch in enumerate(epochs):
             scalars = (loss[f, r] + reg[f, r], loss[f, r], reg[f, r], test[f, r])
-            values = [v1.Summary.Value(tag=t, simple_value=float(v))
-                      for t, v in zip(TAGS, scalars)]
+            values = [v1.Summary.Value(tag=t, simple_value=float(v)) for t, v in zip(TAGS, scalars)]
             values += [v1.Summary.Value(tag=n, histo=h[f * R + r]) for n, h in hists.items()]
             writer.add_summary(v1.Summary(value=values), int(epoch))
         writer.close()
@@ -61,14 +63,25 @@ def histograms(w: np.ndarray) -> list:
     with np.errstate(invalid="ignore"):
         bucket = np.clip(np.floor((w - lo) / width * BUCKETS), 0, BUCKETS - 1)
     row = np.broadcast_to(np.arange(len(w))[:, None], w.shape)
-    counts = np.bincount((row * BUCKETS + np.where(ok, bucket, 0).astype(int))[ok],
-                         minlength=len(w) * BUCKETS).reshape(len(w), BUCKETS)
+    counts = np.bincount(
+        (row * BUCKETS + np.where(ok, bucket, 0).astype(int))[ok], minlength=len(w) * BUCKETS
+    ).reshape(len(w), BUCKETS)
     edges = lo + width * np.arange(1, BUCKETS + 1) / BUCKETS
     z = np.where(ok, w, 0.0)
-    return [v1.HistogramProto(min=lo[i, 0], max=hi[i, 0], num=int(ok[i].sum()), sum=z[i].sum(),
-                              sum_squares=(z[i] * z[i]).sum(), bucket_limit=edges[i].tolist(),
-                              bucket=counts[i].tolist()) if ok[i].any() else v1.HistogramProto()
-            for i in range(len(w))]
+    return [
+        v1.HistogramProto(
+            min=lo[i, 0],
+            max=hi[i, 0],
+            num=int(ok[i].sum()),
+            sum=z[i].sum(),
+            sum_squares=(z[i] * z[i]).sum(),
+            bucket_limit=edges[i].tolist(),
+            bucket=counts[i].tolist(),
+        )
+        if ok[i].any()
+        else v1.HistogramProto()
+        for i in range(len(w))
+    ]
 
 
 def model_graphs(o) -> list:
@@ -78,6 +91,7 @@ def model_graphs(o) -> list:
     for r in range(len(o.runs)):
         pen = o.penalty.pick(r)
         if pen not in built:
-            built[pen] = checkpoints.graph(model.unstack(o.params0, r), pen, o.cfg.activation,
-                                           o.cfg.lr)
+            built[pen] = checkpoints.graph(
+                model.unstack(o.params0, r), pen, o.cfg.activation, o.cfg.lr
+            )
     return [built[o.penalty.pick(r)] for r in range(len(o.runs))]
