@@ -3,6 +3,7 @@
 import errno
 import os
 import stat
+from pathlib import Path
 
 # A write fails for these whatever the code does: the disk, not a bug. They come as OSError,
 # or as another exception whose message holds the OS's words (TensorFlow's writers).
@@ -10,7 +11,7 @@ STORAGE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EI
 STORAGE_WORDS = tuple(os.strerror(n) for n in STORAGE_ERRNOS)
 
 
-def file_problem(path, max_bytes=None):
+def file_problem(path: str | Path, max_bytes: int | None = None) -> str | None:
     """None if path is a regular file (of at most max_bytes), else what is wrong, in a few words.
 
     FIFOs and devices are refused before open(): reading one can block forever or never end."""

@@ -99,6 +99,6 @@ def _config():
     return config
 
 
-def session(graph):
+def session(graph: "tf.Graph") -> "v1.Session":
     """A v1.Session on graph that keeps the order of float operations as built."""
     return v1.Session(graph=graph, config=_config())

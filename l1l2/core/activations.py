@@ -5,6 +5,8 @@ them, so each must be 1-Lipschitz (all are). PReLU has none: its slopes are vari
 layer (see model.activate), which surgery would have to cut too.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..tf1 import tf
@@ -69,21 +71,21 @@ def parse(spec: str) -> tuple[str, float]:
     return name, slope
 
 
-def tf_activation(spec: str):
+def tf_activation(spec: str) -> "Callable[[tf.Tensor], tf.Tensor] | None":
     """z -> activation(z) in TensorFlow; None for prelu (it needs its layer's variable)."""
     name, slope = parse(spec)
     f = TABLE[name][0]
     return None if f is None else lambda z: f(z, slope)
 
 
-def tf_derivative(spec: str):
+def tf_derivative(spec: str) -> "Callable[[tf.Tensor, tf.Tensor], tf.Tensor] | None":
     """(z, h) -> d activation / dz in TensorFlow; None for identity (1 everywhere)."""
     name, slope = parse(spec)
     f = TABLE[name][2]
     return None if f is None else lambda z, h: f(z, h, slope)
 
 
-def np_activation(spec: str):
+def np_activation(spec: str) -> Callable[[np.ndarray], np.ndarray] | None:
     """The NumPy twin at test time; None if there is none (prelu)."""
     name, slope = parse(spec)
     f = TABLE[name][1]

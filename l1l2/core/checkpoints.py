@@ -15,7 +15,7 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -75,7 +75,12 @@ class Entry(NamedTuple):
     record: dict | None = None
 
 
-def graph(params: dict, penalty=None, activation: str = "identity", lr=None):
+def graph(
+    params: dict,
+    penalty: regularizers.Penalty | regularizers.Targets | None = None,
+    activation: str = "identity",
+    lr: float | None = None,
+) -> "tf.Graph":
     """The TF1 graph of one model of params' shapes, as a TF1 user would build it: placeholders
     x and y, the layers with their penalties in REGULARIZATION_LOSSES, `prediction` and `cost`
     by name and, given lr, a plain SGD op `train`. Without lr it is model.meta (half the size:
@@ -94,7 +99,9 @@ def graph(params: dict, penalty=None, activation: str = "identity", lr=None):
     return g
 
 
-def save(folder, params: dict, activation: str = "identity", record: dict | None = None) -> None:
+def save(
+    folder: str | Path, params: dict, activation: str = "identity", record: dict | None = None
+) -> None:
     """Write one model (single-model shapes) to folder: see save_all."""
     save_all([Entry(Path(folder), params, record)], activation)
 
@@ -137,7 +144,9 @@ def _penalty(specs):
     return regularizers.Targets(**{target: regularizers.parse(spec) for target, spec in specs})
 
 
-def write_record(folder, params, activation, record) -> None:
+def write_record(
+    folder: str | Path, params: dict[str, np.ndarray], activation: str, record: dict[str, Any]
+) -> None:
     """folder/model.json: FORMAT, name and kind first, the sizes and activation of params,
     the rest of `record`, TENSORS; non-finite numbers as null (JSON has none)."""
     head = {
@@ -169,7 +178,7 @@ def _finite(x):
     return x.item() if isinstance(x, np.generic) else x
 
 
-def load(path) -> Checkpoint:
+def load(path: str | Path) -> Checkpoint:
     """The float32 parameter dict of a checkpoint folder (or prefix) and its record (None if it
     has none); CheckpointError names what is wrong."""
     path = Path(path)
@@ -192,7 +201,9 @@ def _prefix(path):
     return path.with_suffix("") if path.suffix == ".index" else path
 
 
-def read_record(path, file, params):
+def read_record(
+    path: str | Path, file: Path, params: dict[str, np.ndarray]
+) -> dict[str, Any] | None:
     """The record in `file`, None if there is none; its keys' types and its sizes are checked
     here, its values by whoever uses them (like flags)."""
     problem = file_problem(file, MAX_RECORD_BYTES)
@@ -235,7 +246,7 @@ def _kind_name(kind):
     }[kind]
 
 
-def check_files(path, prefix):
+def check_files(path: str | Path, prefix: Path) -> None:
     """The index and data files must be regular files: a FIFO would block the reader forever."""
     problem = file_problem(f"{prefix}.index")
     if problem == "not found":
@@ -246,7 +257,7 @@ def check_files(path, prefix):
             raise CheckpointError(f"checkpoint {path} cannot be read: {f} {problem}")
 
 
-def check_names(arrays, path):
+def check_names(arrays: dict[str, np.ndarray], path: str | Path) -> None:
     """Exactly dense1/W, dense1/b, ..., denseK/W, denseK/b."""
     alpha = sorted(k for k in arrays if re.fullmatch(r"dense\d+/alpha", k))
     if alpha:
@@ -289,7 +300,7 @@ def _as_float32(a, name, path):
     return b
 
 
-def check_shapes(params, where):
+def check_shapes(params: dict[str, np.ndarray], where: str | Path) -> None:
     prev = 1
     for n in model.layer_names(params):
         W, b = params[f"{n}/W"], params[f"{n}/b"]

@@ -18,6 +18,7 @@ gradients are written by hand (the chain rule of the same network as model.build
 TF's conventions: d|e|/de = sign(e), d|w|/dw = sign(w), sign(0) = 0.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ import numpy as np
 from ..tf1 import session, tf, v1
 from .activations import parse, tf_activation, tf_derivative
 from .model import layer_names
+from .regularizers import Penalty, Targets
 from .train import Trained
 
 UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
@@ -57,7 +59,7 @@ def to_models_first(params: dict, lead: int = 0) -> dict:
     return out
 
 
-def kernel_penalty(penalty):
+def kernel_penalty(penalty: Penalty | Targets) -> tuple[float | np.ndarray, float | np.ndarray]:
     """(l1 [R], l2 [R]) of a Penalty, or of a Targets that penalises only kernels."""
     if hasattr(penalty, "kernel"):
         if penalty.bias or penalty.activity:
@@ -85,7 +87,7 @@ def check_activation(spec: str) -> str:
 # ---------------------------------------------------------------- the network, models last
 
 
-def activation_fn(spec: str):
+def activation_fn(spec: str) -> "Callable[[tf.Tensor], tuple[tf.Tensor, Callable | None]]":
     """act(z) -> (h, dh/dz as a function of z and h or None for 1), from the activation table."""
     f, d = tf_activation(spec), tf_derivative(spec)
     if d is None:
@@ -93,7 +95,12 @@ def activation_fn(spec: str):
     return lambda z: (f(z), d)
 
 
-def dense(h, W, b, penalised=()):
+def dense(
+    h: "tf.Tensor",
+    W: "tf.Tensor",
+    b: "tf.Tensor",
+    penalised: "Sequence[Callable[[tf.Tensor], tf.Tensor]]" = (),
+) -> "tuple[tf.Tensor, list[tf.Tensor]]":
     """h [B, in, R] @ W [in, out, R] + b [out, R] -> [B, out, R]: a multiply, then a sum over `in`.
 
     `penalised` lists elementwise functions of W (|W|, W^2) whose sums over `in` ride along in
@@ -107,7 +114,13 @@ def dense(h, W, b, penalised=()):
     return sums[:n] + b, [sums[n + j] for j in range(len(penalised))]
 
 
-def forward(ws, h, act, l1=None, l2=None):
+def forward(
+    ws: "Sequence[tf.Tensor]",
+    h: "tf.Tensor",
+    act: Callable,
+    l1: "tf.Tensor | None" = None,
+    l2: "tf.Tensor | None" = None,
+) -> "tuple[list[tf.Tensor], list[tf.Tensor], list[Callable | None], tf.Tensor | None]":
     """(inputs hs[k], pre-activations zs[k], derivatives ds[k], penalty [R] or None) of the
     network on h [B, 1, 1 or R]; the last layer is linear. The penalty, sum over kernels of
     l1*sum|W| + l2*sum(W^2)/2 as model.build's collection has it, is that of ws."""
@@ -126,12 +139,19 @@ def forward(ws, h, act, l1=None, l2=None):
     return hs, zs, ds, tf.add_n(terms) if terms else None
 
 
-def predict(ws, x, act):
+def predict(ws: "Sequence[tf.Tensor]", x: "tf.Tensor", act: Callable) -> "tf.Tensor":
     """Predictions [B, 1, R] of x [B, 1, 1 or R]."""
     return forward(ws, x, act)[1][-1]
 
 
-def cost_and_grads(ws, x, y, act, l1, l2):
+def cost_and_grads(
+    ws: "Sequence[tf.Tensor]",
+    x: "tf.Tensor",
+    y: "tf.Tensor",
+    act: Callable,
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "tuple[tf.Tensor, list[tf.Tensor]]":
     """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws)."""
     hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
     e = zs[-1] - y
@@ -148,7 +168,13 @@ def cost_and_grads(ws, x, y, act, l1, l2):
     return (loss if penalty is None else loss + penalty), grads
 
 
-def sgd_update(ws, grads, lr, l1, l2):
+def sgd_update(
+    ws: "Sequence[tf.Tensor]",
+    grads: "Sequence[tf.Tensor]",
+    lr: "tf.Tensor",
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "list[tf.Tensor]":
     """w <- w - lr * (data gradient + penalty gradient); biases carry no penalty."""
     new = []
     for j, (w, g) in enumerate(zip(ws, grads)):
@@ -177,13 +203,15 @@ class LoopSpec:
     unroll: int  # SGD steps per iteration of the inner loop
 
 
-def sample_batch(table, i, x, y):
+def sample_batch(
+    table: "tf.Tensor", i: "tf.Tensor", x: "tf.Tensor", y: "tf.Tensor"
+) -> "tuple[tf.Tensor, tf.Tensor]":
     """x and y [B, 1, 1 or R] of step i: row i mod len(table) of table [P, 1 or R, B]."""
     rows = tf.transpose(table[tf.math.floormod(i, tf.shape(table)[0])])  # [B, 1 or R]
     return tf.gather(x, rows)[:, None, :], tf.gather(y, rows)[:, None, :]
 
 
-def make_loop(spec: LoopSpec):
+def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
     """The compiled function: SGD steps s0..s1, evaluating (and recording) at the eval steps
     eval_steps[f_first:f_stop] that fall in [s0, s1], into frame slots 0, 1, ..."""
     act = activation_fn(spec.activation)
@@ -251,14 +279,16 @@ def make_loop(spec: LoopSpec):
 # ---------------------------------------------------------------- the driver
 
 
-def check_eval_steps(eval_steps, steps: int) -> np.ndarray:
+def check_eval_steps(eval_steps: np.ndarray | Sequence[int] | None, steps: int) -> np.ndarray:
     ev = np.array([0, steps] if eval_steps is None else eval_steps, np.int64).ravel()
     if len(ev) < 2 or ev[0] != 0 or ev[-1] != steps or np.any(np.diff(ev) <= 0):
         raise ValueError(f"eval_steps must rise strictly from 0 to steps={steps}, got {ev}")
     return ev.astype(np.int32)
 
 
-def order_table(order, n_train: int, batch_size: int, steps: int, n_models: int) -> np.ndarray:
+def order_table(
+    order: np.ndarray | None, n_train: int, batch_size: int, steps: int, n_models: int
+) -> np.ndarray:
     """The sample table [P, 1 or R, B] that step i reads at row i mod P (file order) or i."""
     if order is None:
         n = n_train // batch_size * batch_size
@@ -287,19 +317,19 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
 
 
 def train_compiled(
-    x,
-    y,
+    x: np.ndarray,
+    y: np.ndarray,
     params0: dict,
-    penalty,
+    penalty: Penalty | Targets,
     *,
     lr: float,
     epochs: int,
     batch_size: int = 1,
-    order=None,
-    eval_steps=None,
-    test=None,
+    order: np.ndarray | None = None,
+    eval_steps: np.ndarray | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
     record: bool = False,
-    progress=None,
+    progress: Callable[[int], object] | None = None,
     activation: str = "identity",
 ) -> Trained:
     """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
@@ -409,7 +439,14 @@ class Loop:
             )
             self.session = session(self.graph)
 
-    def run(self, ws, diverged, data, table, call):
+    def run(
+        self,
+        ws: list[np.ndarray],
+        diverged: np.ndarray,
+        data: dict[str, np.ndarray],
+        table: np.ndarray,
+        call: tuple[int, int, int, int],
+    ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, list[np.ndarray]]:
         feed = {
             **dict(zip(self.ws, ws)),
             self.diverged: diverged,
@@ -419,7 +456,7 @@ class Loop:
         feed.update((self.data[k], v) for k, v in data.items())
         return self.session.run(self.fetch, feed)
 
-    def close(self):
+    def close(self) -> None:
         self.session.close()
 
 
@@ -427,7 +464,9 @@ _LOOPS = {}  # key -> Loop, most recently used last
 CACHED_LOOPS = 4  # compiled loops kept for later calls with the same shapes
 
 
-def compiled_loop(spec: LoopSpec, ws, data, table_shape) -> Loop:
+def compiled_loop(
+    spec: LoopSpec, ws: list[np.ndarray], data: dict[str, np.ndarray], table_shape: tuple[int, ...]
+) -> Loop:
     """The Loop for these shapes: from the cache, or built (and compiled at its first run)."""
     key = (
         spec,

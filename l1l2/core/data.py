@@ -5,6 +5,7 @@ import hashlib
 import io
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -27,19 +28,19 @@ class Dataset:
     sha256: str = ""  # of the file's bytes, as they were parsed (load); "" if generated
 
     @property
-    def x_train(self):
+    def x_train(self) -> np.ndarray:
         return self.x[self.train]
 
     @property
-    def y_train(self):
+    def y_train(self) -> np.ndarray:
         return self.y[self.train]
 
     @property
-    def x_test(self):
+    def x_test(self) -> np.ndarray:
         return self.x[~self.train]
 
     @property
-    def y_test(self):
+    def y_test(self) -> np.ndarray:
         return self.y[~self.train]
 
     def __repr__(self):
@@ -49,22 +50,22 @@ class Dataset:
         )
 
 
-def evenly_spaced(k, n):
+def evenly_spaced(k: int, n: int) -> np.ndarray:
     """k indices spread evenly over range(n): i*n//k."""
     return np.arange(k) * n // k
 
 
 def generate(
-    seed=0,
-    n=50,
-    lo=0.5,
-    hi=9.5,
-    slope=2.0,
-    n_outliers=10,
-    outlier_scale=10.0,
-    noise=2.0,
-    train_frac=0.8,
-):
+    seed: int = 0,
+    n: int = 50,
+    lo: float = 0.5,
+    hi: float = 9.5,
+    slope: float = 2.0,
+    n_outliers: int = 10,
+    outlier_scale: float = 10.0,
+    noise: float = 2.0,
+    train_frac: float = 0.8,
+) -> Dataset:
     """The protocol's data set: y = slope*x + U[0,noise), outliers lifted by u*outlier_scale."""
     rng = np.random.default_rng(seed)
     x = np.linspace(lo, hi, n)
@@ -130,7 +131,7 @@ def _read(path, fail) -> tuple[bytes, str]:
     return raw, hashlib.sha256(raw).hexdigest()
 
 
-def load(path) -> Dataset:
+def load(path: str | Path) -> Dataset:
     """Read a CSV written by to_csv; every problem is a DataError naming the file.
 
     The SHA-256 in the Dataset is of the very bytes that were parsed, so the run record names

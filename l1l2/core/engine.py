@@ -8,11 +8,13 @@ tf.gradients of the cost and writes the updated weights back into the state. Rec
 go to TensorArrays inside the loop. The tests prove it equal to the reference loop.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
 from ..tf1 import session, tf, v1
 from . import model
-from .regularizers import proximal_split, soft_threshold
+from .regularizers import Penalty, Targets, proximal_split, soft_threshold
 from .train import (
     Trained,
     default_eval_steps,
@@ -27,23 +29,23 @@ PROGRESS_CALLS = 10  # session calls when a progress bar wants updates (one call
 
 
 def train_graph(
-    x,
-    y,
-    params0,
-    penalty,
+    x: np.ndarray,
+    y: np.ndarray,
+    params0: dict[str, np.ndarray],
+    penalty: Penalty | Targets | None,
     *,
-    lr,
-    epochs,
-    batch_size=1,
-    order=None,
-    eval_steps=None,
-    test=None,
-    record=False,
-    activation="identity",
-    l1_update="subgradient",
-    seed=0,
-    progress=None,
-):
+    lr: float,
+    epochs: int,
+    batch_size: int = 1,
+    order: np.ndarray | None = None,
+    eval_steps: np.ndarray | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    record: bool = False,
+    activation: str = "identity",
+    l1_update: str = "subgradient",
+    seed: int = 0,
+    progress: Callable[[int], object] | None = None,
+) -> Trained:
     """Train the stacked models params0 on (x, y) with the in-graph loop; see train.train_one
     for the arguments (order here is [steps, R, batch_size]: every model has its own).
 
@@ -171,7 +173,7 @@ def _run_segments(run, params0, bounds, record, first_error, progress):
     )
 
 
-def on_tensors(weights):
+def on_tensors(weights: "dict[str, tf.Tensor]") -> "v1.variable_scope":
     """A variable scope in which get_variable(name) returns weights[name], registering its
     penalty in REGULARIZATION_LOSSES like get_variable would: model.build runs on loop tensors."""
 

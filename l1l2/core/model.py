@@ -11,6 +11,7 @@ broadcasts over the model axis).
 """
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,7 +26,7 @@ def layer_names(params: dict) -> list[str]:
     return sorted({k.split("/")[0] for k in params}, key=lambda s: int(s[5:]))
 
 
-def glorot_init(sizes, seed: int) -> dict:
+def glorot_init(sizes: Sequence[int], seed: int) -> dict:
     """Glorot-uniform kernels and zero biases; the same seed gives the same weights everywhere."""
     rng = np.random.default_rng(seed)
     params = {}
@@ -36,7 +37,7 @@ def glorot_init(sizes, seed: int) -> dict:
     return params
 
 
-def init_params(sizes, seed: int, activation: str = "identity") -> dict:
+def init_params(sizes: Sequence[int], seed: int, activation: str = "identity") -> dict:
     """glorot_init plus, for PReLU, a learned slope per hidden unit ("denseK/alpha")."""
     params = glorot_init(sizes, seed)
     if parse(activation)[0] == "prelu":
@@ -65,7 +66,9 @@ class Net:
     cost: object  # data_loss + reg_loss, per model
 
 
-def activate(z, activation: str, alpha0, noise):
+def activate(
+    z: "tf.Tensor", activation: str, alpha0: np.ndarray | None, noise: "tf.Tensor | None"
+) -> "tf.Tensor":
     """A hidden layer's activation, inside its variable scope. PReLU owns a variable; RReLU draws
     its slopes from the seed `noise` (a [2] int tensor) in training, uses their mean without it."""
     name, _ = parse(activation)
@@ -79,7 +82,14 @@ def activate(z, activation: str, alpha0, noise):
     return tf_activation(activation)(z)
 
 
-def dense(x, scope: str, params: dict, reg: Targets, activation: str, noise=None):
+def dense(
+    x: "tf.Tensor",
+    scope: str,
+    params: dict,
+    reg: Targets,
+    activation: str,
+    noise: "tf.Tensor | None" = None,
+) -> "tf.Tensor":
     """One layer: h = activation(x W + b), its penalties in REGULARIZATION_LOSSES."""
     w0, b0 = params[f"{scope}/W"], params[f"{scope}/b"]
     with v1.variable_scope(scope):
@@ -98,7 +108,14 @@ def dense(x, scope: str, params: dict, reg: Targets, activation: str, noise=None
         return h
 
 
-def build(x, y, params: dict, penalty, activation: str = "identity", noise=None) -> Net:
+def build(
+    x: "tf.Tensor",
+    y: "tf.Tensor",
+    params: dict,
+    penalty: Penalty | Targets | None,
+    activation: str = "identity",
+    noise: "tf.Tensor | None" = None,
+) -> Net:
     """The network on x [B, 1] (or [R, B, 1]) and its cost against y of the same shape.
 
     params gives the shapes and initial values; penalty is a kernel Penalty or a

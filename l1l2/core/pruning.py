@@ -12,6 +12,7 @@ every one of them below tol. For 1-Lipschitz activations that gives, per sample,
 e_k = |W_k - D_k|^T e_{k-1} + |D_k|^T |h_{k-1}(x)|     (h: the original activations).
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,12 +21,14 @@ from .activations import np_activation
 from .model import layer_names
 
 
-def sizes_of(params):
+def sizes_of(params: dict[str, np.ndarray]) -> tuple[int, ...]:
     names = layer_names(params)
     return (params[f"{names[0]}/W"].shape[0], *[params[f"{n}/W"].shape[1] for n in names])
 
 
-def forward(params, x, activation="identity"):
+def forward(
+    params: dict[str, np.ndarray], x: np.ndarray, activation: str = "identity"
+) -> list[np.ndarray]:
     """Activations [h_0 = x, h_1, ..., h_L] of one model, x [n, 1]."""
     act, names, hs = np_activation(activation), layer_names(params), [x]
     for i, n in enumerate(names):
@@ -41,14 +44,14 @@ class Pruning:
     zeroed: list  # per layer: boolean mask of the weights D the surgery sets to zero
 
     @property
-    def constant(self):
+    def constant(self) -> bool:
         return self.params is None
 
     def __repr__(self):
         return f"Pruning(dead={self.dead}, constant={self.constant})"
 
 
-def find_dead(params, tol):
+def find_dead(params: dict[str, np.ndarray], tol: float) -> list[dict[int, str]]:
     """Per hidden layer, {unit: 'in' | 'out'}; cascades until stable."""
     Ws = [np.abs(params[f"{n}/W"]) for n in layer_names(params)]
     alive = [np.ones(W.shape[0], bool) for W in Ws] + [np.ones(Ws[-1].shape[1], bool)]
@@ -84,7 +87,7 @@ def dead_counts(params: dict, tol: float) -> np.ndarray:
             return np.stack([(~a).sum(1) for a in alive[1:-1]], axis=1)
 
 
-def prune(params, tol, activation="identity"):
+def prune(params: dict[str, np.ndarray], tol: float, activation: str = "identity") -> Pruning:
     """Detect dead units and cut them out, folding constant units into the next bias."""
     if np_activation(activation) is None:
         raise ValueError(f"pruning does not support the {activation} activation")
@@ -129,7 +132,12 @@ def _zeroed_weights(params, dead):
     return masks
 
 
-def error_bound(params, zeroed, x, activation="identity"):
+def error_bound(
+    params: dict[str, np.ndarray],
+    zeroed: list[np.ndarray],
+    x: np.ndarray,
+    activation: str = "identity",
+) -> np.ndarray:
     """Per sample, the bound on |f(x) - f_pruned(x)| stated in the module docstring."""
     hs, names = forward(params, x, activation), layer_names(params)
     e = np.zeros_like(x, dtype=np.float64)
@@ -139,11 +147,11 @@ def error_bound(params, zeroed, x, activation="identity"):
     return e[:, 0]
 
 
-def n_params(params):
+def n_params(params: dict[str, np.ndarray]) -> int:
     return int(sum(v.size for v in params.values()))
 
 
-def describe(dead):
+def describe(dead: list[dict[int, str]]) -> str:
     """'dense1: in 0-3,5-9; dense3: in 1, out 4,7' -- per layer, the dead units (numbered from 0 in
     the layer, by the layer whose outputs they are) and why: dead in or dead out."""
     parts = []
@@ -158,7 +166,7 @@ def describe(dead):
     return "; ".join(parts) or "none"
 
 
-def ranges(units):
+def ranges(units: Iterable[int]) -> str:
     """[0, 1, 2, 3, 5, 7, 8] -> '0-3,5,7,8': runs of three or more as a range."""
     runs = []
     for u in sorted(units):

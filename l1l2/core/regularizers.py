@@ -12,6 +12,7 @@ divides its activity penalty by the batch size, and its L2(l) is l*sum(w^2), not
 the l*sum(w^2)/2 used here).
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -47,7 +48,7 @@ class Penalty:
     def __bool__(self):
         return bool(np.any(self.l1) or np.any(self.l2))
 
-    def pick(self, r):
+    def pick(self, r: int) -> "Penalty":
         """The penalty of model r of a stacked Penalty."""
         return Penalty(*(float(np.ravel(c)[r]) if np.ndim(c) else c for c in (self.l1, self.l2)))
 
@@ -63,11 +64,11 @@ class Targets:
     bias: Penalty = field(default_factory=Penalty)
     activity: Penalty = field(default_factory=Penalty)
 
-    def pick(self, r):
+    def pick(self, r: int) -> "Targets":
         return Targets(self.kernel.pick(r), self.bias.pick(r), self.activity.pick(r))
 
 
-def as_targets(reg):
+def as_targets(reg: Penalty | Targets | None) -> Targets:
     """A bare Penalty means kernels only, as in the blog."""
     return (
         reg if isinstance(reg, Targets) else Targets(kernel=reg if reg is not None else Penalty())
@@ -84,7 +85,7 @@ def for_method(method: str, lam: float) -> Penalty:
     }[method]
 
 
-def stack(penalties):
+def stack(penalties: Sequence[Penalty] | Sequence[Targets]) -> Penalty | Targets:
     """One Penalty (or Targets) for R stacked models from R single-model ones."""
     if isinstance(penalties[0], Targets):
         return Targets(
@@ -127,7 +128,9 @@ def parse(spec: str) -> Penalty:
     }[kind]
 
 
-def proximal_split(reg, l1_update):
+def proximal_split(
+    reg: Penalty | Targets | None, l1_update: str
+) -> tuple[Penalty | Targets | None, float | np.ndarray | None]:
     """(penalty to differentiate, kernel L1 coefficients handled by soft-thresholding or None).
 
     With l1_update='proximal' the kernels' L1 term leaves the gradient: each SGD step on
@@ -141,7 +144,7 @@ def proximal_split(reg, l1_update):
     ), t.kernel.l1
 
 
-def soft_threshold(w, threshold):
+def soft_threshold(w: "tf.Tensor", threshold: float | np.ndarray) -> "tf.Tensor":
     """The proximal step of threshold*|w|; threshold is a float or one value per stacked model."""
     t = np.reshape(
         np.asarray(threshold, np.float32),

@@ -1,10 +1,15 @@
 """Confidence intervals and the paired comparison used by the sweep."""
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
 
-def mean_ci(values, level=0.95):
+def mean_ci(
+    values: np.ndarray | Sequence[float], level: float = 0.95
+) -> tuple[float, float, float]:
     """(mean, low, high): the t-distribution interval of the mean; needs two values or more."""
     v = np.asarray(values, float)
     m = v.mean()
@@ -12,7 +17,9 @@ def mean_ci(values, level=0.95):
     return m, m - half, m + half
 
 
-def paired(a, b, level=0.95):
+def paired(
+    a: np.ndarray | Sequence[float], b: np.ndarray | Sequence[float], level: float = 0.95
+) -> dict[str, Any]:
     """b - a of matched samples: the mean difference, its interval, paired t and Wilcoxon p."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     mean, lo, hi = mean_ci(b - a, level)

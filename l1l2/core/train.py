@@ -9,33 +9,34 @@ Every engine returns a `Trained`. Many models are trained as a stack (W [R, in, 
 each is trained alone and the results are stacked.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..tf1 import session, tf, v1
 from . import model
-from .regularizers import Penalty, proximal_split, soft_threshold
+from .regularizers import Penalty, Targets, proximal_split, soft_threshold
 
 
 def train_one(
-    x,
-    y,
-    params0,
-    penalty,
+    x: np.ndarray,
+    y: np.ndarray,
+    params0: dict[str, np.ndarray],
+    penalty: Penalty | Targets | None,
     *,
-    lr,
-    epochs,
-    batch_size=1,
-    order=None,
-    eval_steps=None,
-    test=None,
-    record=False,
-    activation="identity",
-    l1_update="subgradient",
-    seed=0,
-    progress=None,
-):
+    lr: float,
+    epochs: int,
+    batch_size: int = 1,
+    order: np.ndarray | None = None,
+    eval_steps: np.ndarray | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    record: bool = False,
+    activation: str = "identity",
+    l1_update: str = "subgradient",
+    seed: int = 0,
+    progress: Callable[[int], object] | None = None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, list[dict[str, np.ndarray]], np.ndarray]:
     """Train one model (single-model params) on (x, y): the TF1 way, one sess.run per SGD step.
 
     order: [steps, batch_size] the sample indices of every step (default: the file order).
@@ -101,7 +102,7 @@ class Trained:
     frames: dict  # name -> [F, R, ...] weights at frame_steps ({} if not recorded)
     test_error: np.ndarray | None  # [F, R] total absolute test error at frame_steps
 
-    def take(self, models) -> "Trained":
+    def take(self, models: np.ndarray | Sequence[int]) -> "Trained":
         """The models `models` (indices) alone."""
         m = np.asarray(models)
         return Trained(
@@ -128,23 +129,23 @@ def first_nonfinite(step_cost: np.ndarray) -> np.ndarray:
 
 
 def train_reference(
-    x,
-    y,
-    params0,
-    penalty,
+    x: np.ndarray,
+    y: np.ndarray,
+    params0: dict[str, np.ndarray],
+    penalty: Penalty | Targets,
     *,
-    lr,
-    epochs,
-    batch_size=1,
-    order=None,
-    eval_steps=None,
-    test=None,
-    record=False,
-    activation="identity",
-    l1_update="subgradient",
-    seed=0,
-    progress=None,
-):
+    lr: float,
+    epochs: int,
+    batch_size: int = 1,
+    order: np.ndarray | None = None,
+    eval_steps: np.ndarray | None = None,
+    test: tuple[np.ndarray, np.ndarray] | None = None,
+    record: bool = False,
+    activation: str = "identity",
+    l1_update: str = "subgradient",
+    seed: int = 0,
+    progress: Callable[[int], object] | None = None,
+) -> Trained:
     """Train each of the stacked models params0 alone with train_one; order [steps, R, batch]."""
     n_models = len(params0["dense1/W"])
     order = file_order(len(x), epochs, batch_size, n_models) if order is None else order
@@ -182,13 +183,17 @@ def train_reference(
     )
 
 
-def file_order(n_train: int, epochs: int, batch_size: int, n_models: int | None = None):
+def file_order(
+    n_train: int, epochs: int, batch_size: int, n_models: int | None = None
+) -> np.ndarray:
     """[steps, batch_size] (or [steps, n_models, batch_size]): every epoch in the file's order."""
     order = np.tile(np.arange(n_train, dtype=np.int32), epochs).reshape(-1, batch_size)
     return order if n_models is None else np.repeat(order[:, None], n_models, axis=1)
 
 
-def shuffled_order(x, y, epochs: int, batch_size: int, seed: int) -> np.ndarray:
+def shuffled_order(
+    x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, seed: int
+) -> np.ndarray:
     """[steps, batch_size]: a new random order of the training samples every epoch, drawn from
     `seed`. The permutations act on the samples sorted by (x, y), so the order, like every
     result, does not depend on how the data file happens to list its rows."""
@@ -203,14 +208,16 @@ ORDER_STREAM = (
 ORDERS = ("file", "shuffle")
 
 
-def sample_order(kind: str, x, y, epochs: int, batch_size: int, seed: int) -> np.ndarray:
+def sample_order(
+    kind: str, x: np.ndarray, y: np.ndarray, epochs: int, batch_size: int, seed: int
+) -> np.ndarray:
     """[steps, batch_size]: one model's samples at each step, in the 'file' or 'shuffle' order."""
     if kind == "file":
         return file_order(len(x), epochs, batch_size)
     return shuffled_order(x, y, epochs, batch_size, seed)
 
 
-def default_eval_steps(total: int, eval_steps=None) -> np.ndarray:
+def default_eval_steps(total: int, eval_steps: np.ndarray | None = None) -> np.ndarray:
     return np.array([0, total]) if eval_steps is None else np.asarray(eval_steps)
 
 
@@ -221,24 +228,32 @@ def evaluation_steps(total: int, every: int, tail: int = 0) -> np.ndarray:
     return np.array(sorted({0, total} | ends | set(range(total - tail + 1, total + 1))))
 
 
-def step_noise(seed: int, step):
+def step_noise(seed: int, step: "int | tf.Tensor") -> "tf.Tensor":
     """The seed of SGD step `step`'s random draws (RReLU's slopes): a function of the run's seed
     and the step alone, so every engine draws the same, whatever the thread scheduling."""
     return tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), step)
 
 
-def l1_term(names, weights, l1):
+def l1_term(
+    names: Sequence[str], weights: "Sequence[tf.Tensor | tf.Variable]", l1: float | np.ndarray
+) -> "tf.Tensor":
     """The kernels' L1 penalty that a proximal update keeps out of the gradient (for reporting)."""
     return tf.add_n([Penalty(l1=l1)(w) for n, w in zip(names, weights) if n.endswith("/W")])
 
 
-def variables_named(names):
+def variables_named(names: Sequence[str]) -> "list[tf.Variable]":
     """The global variables of the default graph, in the order of `names` ("dense1/W", ...)."""
     by_name = {v.op.name: v for v in v1.global_variables()}
     return [by_name[n] for n in names]
 
 
-def evaluate(params, x, y, penalty, activation="identity"):
+def evaluate(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    penalty: Penalty | Targets | None,
+    activation: str = "identity",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(predictions [R, n], data loss [R], penalty [R]) of stacked models on (x, y)."""
     g = tf.Graph()
     with g.as_default():
