@@ -6,15 +6,17 @@ an oscillation; the step-by-step panels show the whole of it, and the shuffled o
 
 import csv
 import io
+from pathlib import Path
 
 import numpy as np
 
+from ..core.train import Trained
 from .plots import METHOD_COLORS, plt
 
 FIELDS = ["order", "method", "run", "seed", "step", "epoch", "test_error"]
 
 
-def rows(runs, trained, steps_per_epoch: int) -> list[dict]:
+def rows(runs: list, trained: Trained, steps_per_epoch: int) -> list[dict]:
     """One row per run and evaluated step (every epoch end, every step of the tail)."""
     out = []
     for f, step in enumerate(trained.frame_steps):
@@ -42,7 +44,14 @@ def to_csv(table: list[dict]) -> str:
     return buf.getvalue()
 
 
-def figure(path, runs, trained, steps_per_epoch: int, tail_steps: int, n_test: int) -> None:
+def figure(
+    path: str | Path,
+    runs: list,
+    trained: Trained,
+    steps_per_epoch: int,
+    tail_steps: int,
+    n_test: int,
+) -> None:
     """Top: test error at every epoch end; bottom: after every step of the tail. One column per
     sample order; per method the mean over runs and the range (min to max) as a band."""
     orders = list(dict.fromkeys(r.order for r in runs))

@@ -9,12 +9,14 @@ in whatever state they are. It imports no TensorFlow and leaves Ctrl-C to the ma
 import multiprocessing
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
 
 from .. import blog
 from . import curves, gifs, plots
 
 
-def figures(folder, rec, gif_seconds) -> None:
+def figures(folder: Path, rec: dict[str, Any], gif_seconds: float | None) -> None:
     """sparsity, weight histogram and error figures; the GIFs too unless gif_seconds is None.
     The blog's L1 runs stand beside ours only on the protocol's data set."""
     (folder / "figures").mkdir(exist_ok=True)
@@ -26,7 +28,13 @@ def figures(folder, rec, gif_seconds) -> None:
         gifs.write_all(folder / "gifs", rec, gif_seconds)
 
 
-def everything(folder, rec, gif_seconds, curve_args, fit_args) -> None:
+def everything(
+    folder: Path,
+    rec: dict[str, Any],
+    gif_seconds: float | None,
+    curve_args: tuple,
+    fit_args: tuple,
+) -> None:
     """The main run's pictures: learning curves, fits, then figures() (and the GIFs)."""
     (folder / "figures").mkdir(exist_ok=True)
     curves.figure(folder / "figures" / "learning_curves.png", *curve_args)

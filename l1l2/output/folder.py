@@ -39,10 +39,13 @@ import stat
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import NoReturn
 
 from .. import tf1
+from ..core.data import Dataset
 from ..files import storage_problem
 from . import record
 from .progress import Progress
@@ -66,7 +69,7 @@ def committed() -> list[str]:
     return list(_committed)
 
 
-def check_writable(out) -> None:
+def check_writable(out: str | Path) -> None:
     """Fail before any work if `out` cannot become a writable folder (creates nothing)."""
     out = Path(out).absolute()
     existing = next(p for p in (out, *out.parents) if p.exists())
@@ -192,7 +195,7 @@ class _Folder:
         self.control = self.out / CONTROL
         self.manifest: dict[str, str] = {}
 
-    def fail(self, why: str):
+    def fail(self, why: str) -> NoReturn:
         raise OutputError(f"cannot write to output folder {self.out}: {why}")
 
     def check(self) -> None:
@@ -281,7 +284,7 @@ class _Folder:
                 "(it had not committed anything)"
             )
 
-    def check_roots(self, roots) -> None:
+    def check_roots(self, roots: Iterable[str]) -> None:
         """Refuse at once what the commit would refuse later for the names a command owns."""
         for root in roots:
             kind = _kind(self.out / root)
@@ -461,7 +464,9 @@ def _step(folder: _Folder, journal, op: str, rel: str) -> bool:
 
 
 @contextmanager
-def staged(out, merge=False, owns=(), force=False):
+def staged(
+    out: str | Path, merge: bool = False, owns: Sequence[str] = (), force: bool = False
+) -> Iterator[Path]:
     """Yield a fresh staging folder; on success commit its contents into `out` (see above).
 
     `owns` names the files and folders of `out` that are this command's (default: the names
@@ -503,7 +508,7 @@ def _run(folder: _Folder, stage: Path, owns, merge: bool):
 
 
 @contextmanager
-def signals_held():
+def signals_held() -> Iterator[None]:
     """Deliver SIGINT/SIGTERM/SIGHUP only after the block: a commit is all or nothing.
 
     The handlers are swapped, not the signal mask: TensorFlow's threads leave the signals
@@ -530,7 +535,7 @@ def _deliver(signum: int, handler) -> None:
         os.kill(os.getpid(), signum)
 
 
-def write_text(path, text: str, *, overwrite: bool = True) -> None:
+def write_text(path: str | Path, text: str, *, overwrite: bool = True) -> None:
     """Write one UTF-8 text file atomically (a temporary file beside it, then a rename).
 
     Only a regular file is ever replaced: a FIFO, device, socket or link at `path` is
@@ -558,7 +563,13 @@ def write_text(path, text: str, *, overwrite: bool = True) -> None:
     _committed.append(str(path))
 
 
-def write_analysis(cfg, name: str, started: float, measure, data) -> None:
+def write_analysis(
+    cfg: object,
+    name: str,
+    started: float,
+    measure: Callable[[], tuple[str, Callable[[Path], object]]],
+    data: Dataset,
+) -> None:
     """The end of every analysis command: under the output lock, measure() -> (report, draw);
     writes <out>/analysis/<name>.md, <name>.png (by draw(path)) and <name>.json (the run
     record, with the hash of `data` as it was read)."""

@@ -10,9 +10,11 @@ the heatmaps use. The GIF stores, after the first frame, only the rectangle that
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property, lru_cache
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -24,7 +26,7 @@ from .plots import METHOD_COLORS
 CMAP = "RdBu_r"  # diverging, white at 0
 
 
-def symmetric_scale(*stacks):
+def symmetric_scale(*stacks: np.ndarray) -> float:
     """One colour limit for a whole animation: the largest finite |w| over every frame and panel."""
     finite = [np.abs(s[np.isfinite(s)]).max(initial=0.0) for s in stacks]
     return float(max(finite, default=0.0)) or 1.0
@@ -59,7 +61,9 @@ def pick_frames(n_frames: int, total_s: float, hold: float = 0.1) -> np.ndarray:
     return np.round(np.linspace(0, n_frames - 1, k)).astype(int)
 
 
-def durations_ms(n_frames: int, total_s: float, hold: float = 0.1, weights=None) -> list:
+def durations_ms(
+    n_frames: int, total_s: float, hold: float = 0.1, weights: np.ndarray | None = None
+) -> list:
     """Per-frame durations in ms, multiples of 10 (GIF's unit), summing to total_s. The last frame
     is held (see _last_cs); the others get 20 ms each and split the rest in proportion to
     `weights` (equally by default). Refuses more frames than max_frames(total_s)."""
@@ -79,7 +83,7 @@ def durations_ms(n_frames: int, total_s: float, hold: float = 0.1, weights=None)
     return [10 * int(MIN_CS + c) for c in cs] + [10 * last]
 
 
-def motion(panels) -> np.ndarray:
+def motion(panels: list[tuple[str, np.ndarray]]) -> np.ndarray:
     """Per frame, how much the weights moved since the previous frame (sqrt of the summed
     |change|; the first frame gets the largest value): GIF time goes where the weights change."""
     change = sum(
@@ -89,7 +93,7 @@ def motion(panels) -> np.ndarray:
     return np.concatenate([[change.max(initial=0.0)], change])
 
 
-def drawing_gb(sizes, n_frames: int, total_s: float) -> float:
+def drawing_gb(sizes: Sequence[int], n_frames: int, total_s: float) -> float:
     """Memory the GIFs need at their peak, the L1-vs-L2 GIF (two models): the colour level of
     every weight in every frame kept (a byte each), the float temporaries of the largest layer
     while it is mapped to levels, and the static sheet (a panel is at most MAX_PANEL_PX
@@ -144,7 +148,7 @@ def level_edges(vmax: float) -> np.ndarray:
     return np.linspace(-vmax, vmax, N_LEVELS + 1)
 
 
-def to_levels(w, vmax: float) -> np.ndarray:
+def to_levels(w: np.ndarray, vmax: float) -> np.ndarray:
     """Palette index of each weight: its colour level on the scale -vmax..vmax (values outside
     are clipped to the end levels), NOT_FINITE for nan and inf."""
     w = np.asarray(w, float)
@@ -259,7 +263,7 @@ CBAR_W, CBAR_BAND, CBAR_NOTES = 14, 120, 18  # bar width, the band right of the 
 Y_LABEL, X_LABEL = "input unit", "output unit"
 
 
-def cell_px(shapes) -> int:
+def cell_px(shapes: Sequence[tuple[int, int]]) -> int:
     """Pixels per unit, the same in every panel of a GIF so the panels compare: a 10-unit axis
     gets 20 px; wide layers get at least 1 px a unit (then MAX_PANEL_PX caps the panel)."""
     return int(np.clip(PANEL_PX // max(max(s) for s in shapes), 1, MAX_CELL))
@@ -308,7 +312,13 @@ def _slot(title, shape, w, h):
     return int(left), int(left + w + right), TOP + h + BOTTOM, flat
 
 
-def layout(titles, shapes, grid, row_labels=(), texts=()) -> Layout:
+def layout(
+    titles: Sequence[str],
+    shapes: Sequence[tuple[int, int]],
+    grid: tuple[int, int],
+    row_labels: Sequence[tuple[str, str]] = (),
+    texts: Sequence[str] = (),
+) -> Layout:
     """Panels on a grid of (rows, cols), one cell size for all, the colour bar on the right; wide
     enough for every text in `texts` (title, captions)."""
     cell = cell_px(shapes)
@@ -403,7 +413,15 @@ def colour_bar(h: int, w: int, vmax: float) -> np.ndarray:
     return np.repeat(level[:, None], w, axis=1)
 
 
-def draw_sheet(lay, titles, shapes, vmax, title, row_labels=(), notes="") -> np.ndarray:
+def draw_sheet(
+    lay: Layout,
+    titles: Sequence[str],
+    shapes: Sequence[tuple[int, int]],
+    vmax: float,
+    title: str,
+    row_labels: Sequence[tuple[str, str]] = (),
+    notes: str = "",
+) -> np.ndarray:
     """The frame without heatmaps and caption, as palette indices: the texts drawn once with
     Pillow and mapped to the palette; the colour bar and the frames pasted as indices."""
     img = Image.new("RGB", lay.size, "white")
@@ -445,11 +463,11 @@ class Region:
     ys: np.ndarray
     xs: np.ndarray
 
-    def pixels(self, k, rows=slice(None), cols=slice(None)):
+    def pixels(self, k: int, rows: slice = slice(None), cols: slice = slice(None)) -> np.ndarray:
         return self.cells[k][self.ys[rows]][:, self.xs[cols]]
 
     @cached_property
-    def changes(self):
+    def changes(self) -> tuple[np.ndarray, np.ndarray]:
         """(diff [F-1, rows, cols]: cells that differ from the frame before; spans [F-1, 4]: the
         first and past-the-last row and column of those cells, 0 0 0 0 where none), for all
         frames at once: NumPy over whole stacks, not a Python loop over frames."""
@@ -461,7 +479,7 @@ class Region:
         return diff, np.stack(spans, axis=1)
 
 
-def heat_region(frames, vmax, box) -> Region:
+def heat_region(frames: np.ndarray, vmax: float, box: tuple[int, int, int, int]) -> Region:
     """A panel's heatmap in every frame: each weight its colour level, each unit a block."""
     x0, y0, w, h = box
     return Region(
@@ -495,7 +513,13 @@ class Rendered:
         return out
 
 
-def render(panels, captions_, grid, title="", row_labels=()) -> Rendered:
+def render(
+    panels: list[tuple[str, np.ndarray]],
+    captions_: list[str],
+    grid: tuple[int, int],
+    title: str = "",
+    row_labels: Sequence[tuple[str, str]] = (),
+) -> Rendered:
     """Every frame of panels = [(title, frames [F, rows, cols])], all on one colour scale.
     row_labels: [(label, method)] drawn left of each grid row in the method's colour."""
     titles, stacks = [t for t, _ in panels], [np.asarray(f) for _, f in panels]
@@ -549,7 +573,7 @@ def _image(index, palette=True):
     return im
 
 
-def write_gif(path, r: Rendered, durations) -> None:
+def write_gif(path: str | Path, r: Rendered, durations: list[int]) -> None:
     """A looping GIF of the rendered frames with the given durations (ms): one global palette,
     colours exact (no quantization); after the first frame only the rectangle that changed
     (see delta). Pillow's own multi-frame writer would compare whole frames to find it."""
@@ -567,11 +591,19 @@ def write_gif(path, r: Rendered, durations) -> None:
         fp.write(b";")
 
 
-def write_png(path, index) -> None:
+def write_png(path: str | Path, index: np.ndarray) -> None:
     _image(index).save(path, format="PNG")
 
 
-def animate(path, panels, captions_, grid, total_s, title="", row_labels=()) -> Rendered:
+def animate(
+    path: str | Path,
+    panels: list[tuple[str, np.ndarray]],
+    captions_: list[str],
+    grid: tuple[int, int],
+    total_s: float,
+    title: str = "",
+    row_labels: Sequence[tuple[str, str]] = (),
+) -> Rendered:
     """Render the panels' frames (as many as fit in total_s, see pick_frames) into a GIF, frame
     time following how much the weights move; return what was drawn."""
     keep = pick_frames(len(captions_), total_s)
@@ -592,7 +624,7 @@ def method_words(method: str, lam: float) -> str:
     return name if method == "none" else f"{name} (lambda = {lam:g})"
 
 
-def frame_labels(rec) -> list:
+def frame_labels(rec: dict[str, Any]) -> list:
     """'initial weights', then 'epoch E of N' (or the step, between epochs) for later frames."""
     spe, steps = int(rec["steps_per_epoch"]), np.asarray(rec["frame_steps"])
     total = f" of {steps[-1] // spe}" if steps[-1] % spe == 0 else ""
@@ -602,21 +634,21 @@ def frame_labels(rec) -> list:
     ]
 
 
-def mean_costs(rec, r) -> list:
+def mean_costs(rec: dict[str, Any], r: int) -> list:
     """Per frame: the mean training cost over the SGD steps since the previous frame (nan for
     frame 0)."""
     steps = rec["frame_steps"]
     return [np.nan] + [rec["step_cost"][a:b, r].mean() for a, b in zip(steps[:-1], steps[1:])]
 
 
-def frame_test_errors(rec):
+def frame_test_errors(rec: dict[str, Any]) -> np.ndarray | None:
     """[F, R] total absolute test error at every frame, if the recording has it, else None."""
     e = rec.get("frame_test_error")
     shape = (len(rec["frame_steps"]), len(rec["methods"]))
     return None if e is None or np.shape(e) != shape else np.asarray(e, float)
 
 
-def frame_values(rec, models):
+def frame_values(rec: dict[str, Any], models: list[int]) -> tuple[str, np.ndarray, str]:
     """(what, [F, len(models)] values, format) the captions show: the test error at each frame
     if recorded, else the mean training cost per step since the previous frame, named so it
     cannot be read as the total cost of results.csv."""
@@ -633,7 +665,7 @@ def _number(v, fmt):
     return format(v, fmt) if np.isfinite(v) else "not finite"
 
 
-def captions(rec, models, names=()) -> list:
+def captions(rec: dict[str, Any], models: Sequence[int], names: Sequence[str] = ()) -> list:
     """One caption per frame: the epoch and, for each model (named by `names` when several),
     the number frame_values chooses."""
     what, values, fmt = frame_values(rec, list(models))
@@ -649,7 +681,7 @@ def captions(rec, models, names=()) -> list:
     return out
 
 
-def layer_panels(rec, r, prefix=""):
+def layer_panels(rec: dict[str, Any], r: int, prefix: str = "") -> list[tuple[str, np.ndarray]]:
     """One panel per kernel of model r: 'dense2 W (10x10)' and its frames [F, in, out]."""
     return [
         (f"{prefix}{name} W ({k.shape[2]}x{k.shape[3]})", k[:, r])
@@ -673,7 +705,7 @@ class Job:
     row_labels: tuple = ()
 
 
-def jobs(rec) -> list:
+def jobs(rec: dict[str, Any]) -> list:
     """The default GIFs: the kernels of run 0 of every method, and L1 above L2 if both ran."""
     first = {m: i for i, (m, k) in enumerate(zip(rec["methods"], rec["runs"])) if k == 0}
     lam, n_layers = float(rec["lam"]), len(rec["layers"])
@@ -708,7 +740,7 @@ def jobs(rec) -> list:
     return out
 
 
-def write_all(folder, rec, total_s: float) -> None:
+def write_all(folder: Path, rec: dict[str, Any], total_s: float) -> None:
     """weights_<method>.gif for run 0 of every method, and weights_l1_vs_l2.gif; a PNG of each
     last frame."""
     folder.mkdir(parents=True, exist_ok=True)

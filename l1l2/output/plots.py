@@ -5,8 +5,14 @@ without the code. Nothing uses mathtext (its parser costs ~0.5 s the first time)
 plain '1e-4' labels. Method colours are METHOD_COLORS everywhere, GIFs included.
 """
 
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
 import matplotlib
 import numpy as np
+
+from ..core.data import Dataset
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -20,7 +26,7 @@ def method_color(method: str) -> str:
     return METHOD_COLORS.get(method, "k")
 
 
-def fit_figure(data, grid, preds: dict, path, title: str) -> None:
+def fit_figure(data: Dataset, grid: np.ndarray, preds: dict, path: str | Path, title: str) -> None:
     """The data (train, test, outliers) and one fitted line per method: preds = {label: y(grid)},
     each label starting with its method."""
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
@@ -53,7 +59,7 @@ def _runs_words(rec, method):
     return f"{n} run" + ("s" if n != 1 else "")
 
 
-def sparsity_figure(rec, path) -> None:
+def sparsity_figure(rec: dict[str, Any], path: str | Path) -> None:
     """Fraction of |w| < zero_tol per layer over training, each run a thin line, the mean thick."""
     tol, layers = float(rec["zero_tol"]), rec["layers"]
     epochs = rec["frame_steps"] / int(rec["steps_per_epoch"])
@@ -87,7 +93,7 @@ def sparsity_figure(rec, path) -> None:
     _save(fig, path, (0.65, 0.15, 0.5, 0.6))
 
 
-def pooled_final_weights(rec, method) -> tuple:
+def pooled_final_weights(rec: dict[str, Any], method: str) -> tuple:
     """(|w| of every final kernel weight of the method's finite runs, pooled; runs pooled;
     runs left out as not finite)."""
     final = np.concatenate([k[-1].reshape(k.shape[1], -1) for k in rec["kernels"]], axis=1)
@@ -103,7 +109,7 @@ def _log_label(v, _pos):
     return f"{v:g}" if v >= 0.1 else f"{v:.0e}".replace("e-0", "e-")
 
 
-def weights_hist_figure(rec, path) -> None:
+def weights_hist_figure(rec: dict[str, Any], path: str | Path) -> None:
     """Final |w| of every kernel weight of every run, pooled per method, on a log axis."""
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
     bins = np.logspace(-6, 1, 50)
@@ -139,7 +145,7 @@ def strip_x(centre: float, n: int, width: float = 0.5) -> np.ndarray:
     return centre + (np.arange(n) - (n - 1) / 2) * (width / max(n - 1, 1) if n > 1 else 0)
 
 
-def error_points(rec, blog_l1) -> list:
+def error_points(rec: dict[str, Any], blog_l1: Sequence[float]) -> list:
     """Per column of errors.png: (label, colour, marker, run indices, x, test errors), diverged
     runs left out (and counted in the label)."""
     cols = []
@@ -164,12 +170,12 @@ def error_points(rec, blog_l1) -> list:
     return cols
 
 
-def samples_words(rec) -> str:
+def samples_words(rec: dict[str, Any]) -> str:
     n = rec.get("n_test")
     return f"the {int(n)} test samples" if n is not None else "the test samples"
 
 
-def errors_figure(rec, path, blog_l1) -> None:
+def errors_figure(rec: dict[str, Any], path: str | Path, blog_l1: Sequence[float]) -> None:
     """Test error of every run per method, runs side by side in run order, with the blog's
     five L1 runs beside; the bar is the mean."""
     fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=100)

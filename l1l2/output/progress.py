@@ -6,6 +6,7 @@ Everything goes to stderr, so stdout keeps only the results. --no-progress hides
 
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from tqdm import tqdm
@@ -21,7 +22,9 @@ class Progress:
             print(text, file=sys.stderr, flush=True)
 
     @contextmanager
-    def phase(self, what: str, total: int | None = None, unit: str = "step"):
+    def phase(
+        self, what: str, total: int | None = None, unit: str = "step"
+    ) -> Iterator[Callable[..., object]]:
         """A phase of the command: 'what ... 1.2 s' when it ends; with `total`, a bar meanwhile
         (the phase yields its update function, or a no-op without bars)."""
         start = time.perf_counter()

@@ -27,7 +27,9 @@ NUMERIC_ENV = (
 )
 
 
-def make(cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None) -> dict:
+def make(
+    cfg: object, started: float, seeds: dict | None = None, data_sha256: str | None = None
+) -> dict:
     """The resolved config, the seeds, the hash of the data as it was read, library versions, the
     settings of the environment that change numbers, git commit, times.
 
@@ -63,14 +65,22 @@ def numerics() -> dict:
 
 
 def text(
-    cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None, **extra
+    cfg: object,
+    started: float,
+    seeds: dict | None = None,
+    data_sha256: str | None = None,
+    **extra: object,
 ) -> str:
     """The run record (make) as JSON text, with `extra` entries."""
     return json.dumps({**make(cfg, started, seeds, data_sha256), **extra}, indent=2) + "\n"
 
 
 def write(
-    path, cfg, started: float, seeds: dict | None = None, data_sha256: str | None = None
+    path: str | Path,
+    cfg: object,
+    started: float,
+    seeds: dict | None = None,
+    data_sha256: str | None = None,
 ) -> None:
     Path(path).write_text(text(cfg, started, seeds, data_sha256), encoding="utf-8")
 
@@ -79,7 +89,7 @@ def _timestamp(t):
     return time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(t))
 
 
-def git_commit():
+def git_commit() -> str | None:
     """HEAD's commit, with '-dirty' if the code (anything outside outputs/) differs from it;
     None outside git."""
 

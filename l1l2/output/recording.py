@@ -2,6 +2,8 @@
 
 import zipfile
 import zlib
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +59,7 @@ class _Bad(Exception):
     """What is wrong with a recording; load() adds the file's name."""
 
 
-def from_outcome(o):
+def from_outcome(o: object) -> dict[str, Any]:
     """The arrays the GIFs and figures need, from an experiment.Outcome."""
     t, layers = o.trained, model.layer_names(o.trained.params)
     per_epoch = len(o.data.x_train) // o.cfg.batch_size
@@ -80,12 +82,12 @@ def from_outcome(o):
     }
 
 
-def save(path, rec):
+def save(path: str | Path, rec: dict[str, Any]) -> None:
     kernels = {f"kernel_{i}": k for i, k in enumerate(rec["kernels"])}
     np.savez_compressed(path, **{k: v for k, v in rec.items() if k != "kernels"}, **kernels)
 
 
-def load(path):
+def load(path: str | Path) -> dict[str, Any]:
     """Read a recording and check all that the GIFs and figures read; any problem is a
     RecordingError naming the file."""
     problem = file_problem(path)  # before open(): a FIFO would block forever
@@ -101,7 +103,7 @@ def load(path):
     return rec
 
 
-def nbytes(rec) -> int:
+def nbytes(rec: dict[str, Any]) -> int:
     """Bytes of a loaded recording's arrays."""
     return sum(a.nbytes for k, a in rec.items() if k != "kernels") + sum(
         k.nbytes for k in rec["kernels"]

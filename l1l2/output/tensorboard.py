@@ -7,6 +7,8 @@ Each run's graph tab shows that run's model, the graph saved with its checkpoint
 (checkpoints.graph): its own penalty ops in REGULARIZATION_LOSSES and its activation.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from ..core import checkpoints, model, regularizers, train
@@ -15,7 +17,7 @@ from ..tf1 import v1
 TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
 
 
-def epoch_metrics(o, keep):
+def epoch_metrics(o: object, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """[F, R] data loss, penalty and test error of the recorded frames `keep`."""
     t, R = o.trained, len(o.runs)
     F = int(keep.sum())
@@ -25,7 +27,7 @@ def epoch_metrics(o, keep):
     return loss.reshape(F, R), reg.reshape(F, R), t.test_error[keep]
 
 
-def write_all(folder, o):
+def write_all(folder: Path, o: object) -> None:
     """tensorboard/<method>_run<k>/: scalars per epoch, a histogram per kernel, and the run's
     model graph. The summaries are written as protocol buffers, no session needed."""
     steps_per_epoch = len(o.data.x_train) // o.cfg.batch_size
@@ -84,7 +86,7 @@ def histograms(w: np.ndarray) -> list:
     ]
 
 
-def model_graphs(o) -> list:
+def model_graphs(o: object) -> list:
     """The model graph of each run, with its penalties and activation and SGD at its lr; runs
     of equal penalties (the runs of one method) share one graph."""
     built = {}
