@@ -1,5 +1,6 @@
 """What the commands share: the runs of a comparison, their penalties, and the set-up checks."""
 
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,7 +11,7 @@ from .. import tf1
 from ..core import data as data_mod
 from ..core import model, regularizers
 from ..core.engine import train_graph
-from ..core.train import evaluation_steps, sample_order, train_reference
+from ..core.train import Trained, evaluation_steps, sample_order, train_reference
 from ..errors import require
 from ..output.folder import check_writable
 from ..output.progress import Progress
@@ -31,14 +32,14 @@ class Run:
         return f"{self.method}_run{self.run}"
 
 
-def plan(cfg, order: str | None = None) -> list[Run]:
+def plan(cfg: object, order: str | None = None) -> list[Run]:
     """Every (method, run, seed); run k of every method shares seed cfg.seed + k, so it starts
     from the same weights and, shuffled, visits the samples in the same order."""
     order = order or cfg.order
     return [Run(m, k, cfg.seed + k, order) for m in cfg.methods for k in range(cfg.runs)]
 
 
-def run_penalty(cfg, method: str) -> regularizers.Targets:
+def run_penalty(cfg: object, method: str) -> regularizers.Targets:
     """What one run penalizes: its method's kernel penalty at cfg.lam (or cfg.kernel_reg), plus
     the bias and activity penalties of the config."""
     spec = getattr(cfg, "kernel_reg", "")
@@ -47,7 +48,7 @@ def run_penalty(cfg, method: str) -> regularizers.Targets:
     return regularizers.Targets(kernel, regularizers.parse(bias), regularizers.parse(activity))
 
 
-def engine_options(cfg) -> dict:
+def engine_options(cfg: object) -> dict:
     return {
         "activation": getattr(cfg, "activation", "identity"),
         "l1_update": getattr(cfg, "l1_update", "subgradient"),
@@ -55,7 +56,14 @@ def engine_options(cfg) -> dict:
     }
 
 
-def train(cfg, x, y, params0, penalty, **kw):
+def train(
+    cfg: object,
+    x: np.ndarray,
+    y: np.ndarray,
+    params0: dict[str, np.ndarray],
+    penalty: regularizers.Penalty | regularizers.Targets,
+    **kw: object,
+) -> Trained:
     """Train stacked models with the engine cfg.engine names and cfg's SGD settings."""
     engine = train_reference if cfg.engine == "reference" else train_graph
     return engine(
@@ -71,7 +79,13 @@ def train(cfg, x, y, params0, penalty, **kw):
     )
 
 
-def train_runs(cfg, data, runs, progress=None, record=False):
+def train_runs(
+    cfg: object,
+    data: data_mod.Dataset,
+    runs: list[Run],
+    progress: Callable[[int], object] | None = None,
+    record: bool = False,
+) -> tuple[dict[str, np.ndarray], regularizers.Targets, Trained]:
     """Train all runs together (stacked models); (initial params, penalty, Trained).
     `progress(n)` is told of every n model-steps done.
 
@@ -105,7 +119,7 @@ def train_runs(cfg, data, runs, progress=None, record=False):
     return params0, penalty, trained
 
 
-def show(cfg, tensorflow: bool = True) -> Progress:
+def show(cfg: object, tensorflow: bool = True) -> Progress:
     """The phase lines and bars cfg asks for; the first phase imports TensorFlow."""
     say = Progress(bars=cfg.progress, lines=not cfg.quiet)
     with say.phase("importing TensorFlow") if tensorflow else nullcontext():
@@ -113,7 +127,7 @@ def show(cfg, tensorflow: bool = True) -> Progress:
     return say
 
 
-def written(stage: Path, out) -> str:
+def written(stage: Path, out: str | Path) -> str:
     """'wrote outputs/: results.md, figures/ (6 files), ...': what a command put in its stage."""
     parts = []
     for entry in sorted(stage.iterdir(), key=lambda p: (p.is_dir(), p.name)):
@@ -125,7 +139,14 @@ def written(stage: Path, out) -> str:
     return f"wrote {Path(out)}/: " + ", ".join(parts)
 
 
-def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1, drawing_gb: float = 0):
+def prepare(
+    cfg: object,
+    n_models: int,
+    sizes: Sequence[int],
+    frames: int,
+    batch_size: int = 1,
+    drawing_gb: float = 0,
+) -> data_mod.Dataset:
     """Load the data and check, before any work, that the batch size divides the training set,
     that the arrays (and drawing_gb for the GIFs) fit in MAX_GB and that cfg.out can be
     written; the data set."""
@@ -137,7 +158,16 @@ def prepare(cfg, n_models: int, sizes, frames: int, batch_size: int = 1, drawing
     return data
 
 
-def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames, drawing_gb=0.0):
+def check_fits(
+    n_train: int,
+    batch_size: int,
+    data: str,
+    n_models: int,
+    sizes: Sequence[int],
+    epochs: int,
+    frames: int,
+    drawing_gb: float = 0.0,
+) -> None:
     """`frames` recorded copies of every model's weights, one cost per SGD step and the frames
     of the GIFs (drawing_gb, drawn while the weights are still held) fit in MAX_GB."""
     require(
@@ -157,13 +187,13 @@ def check_fits(n_train, batch_size, data, n_models, sizes, epochs, frames, drawi
     )
 
 
-def is_diverged(diverged_at: int, *values) -> bool:
+def is_diverged(diverged_at: int, *values: float) -> bool:
     """A run diverged when its step costs became non-finite (diverged_at >= 0) or any of its
     results (test errors, training cost) is non-finite or absurd: one rule for every table."""
     return bool(diverged_at >= 0 or not all(abs(float(v)) <= ABSURD for v in values))
 
 
-def mean_std(values) -> str:
+def mean_std(values: np.ndarray | Sequence[float]) -> str:
     """'mean ± std' (ddof=1) of the finite values, saying how many were left out (non-finite or
     absurd values: diverged). Below two finite values there is no mean to print: '-'."""
     v = np.asarray(values, float)

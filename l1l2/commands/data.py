@@ -11,7 +11,7 @@ from ..output import record
 from ..output.folder import write_text
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     started = time.time()
     args = asdict(cfg)
     out, force = Path(args.pop("out")), args.pop("force")

@@ -4,6 +4,8 @@ import csv
 import io
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -13,11 +15,28 @@ from ..core import model, regularizers, train
 from ..core.train import ORDERS
 from ..output import curves, drawing, gifs, record, recording, tensorboard
 from ..output.folder import staged
+from ..output.progress import Progress
 from . import prune
-from .common import ABSURD, is_diverged, mean_std, plan, prepare, show, train_runs, written
+from .common import (
+    ABSURD,
+    Run,
+    is_diverged,
+    mean_std,
+    plan,
+    prepare,
+    show,
+    train_runs,
+    written,
+)
 
 
-def result_rows(cfg, data, runs, penalty, trained):
+def result_rows(
+    cfg: object,
+    data: data_mod.Dataset,
+    runs: list[Run],
+    penalty: regularizers.Targets,
+    trained: train.Trained,
+) -> list[dict[str, Any]]:
     """One dict per run: final and tail-averaged test error, final training cost, whether it
     diverged (common.is_diverged: the one rule every table and CSV uses), near-zero weights per
     layer."""
@@ -49,7 +68,7 @@ def result_rows(cfg, data, runs, penalty, trained):
     return rows
 
 
-def to_csv(rows):
+def to_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
     w.writeheader()
@@ -60,7 +79,7 @@ def to_csv(rows):
     return buf.getvalue()
 
 
-def cell(row):
+def cell(row: dict[str, Any]) -> str:
     d = row["diverged_at_step"]
     if d >= 0:
         return f"diverged at step {d}"
@@ -69,7 +88,7 @@ def cell(row):
     return f"{row['test_error_final']:.2f} / {row['test_error_tail_mean']:.2f}"
 
 
-def to_markdown(cfg, rows, data):
+def to_markdown(cfg: object, rows: list[dict[str, Any]], data: data_mod.Dataset) -> str:
     """Per method: final and tail-averaged test errors, every run's, the blog's L1 runs beside."""
     extra = [
         f"{k} = {getattr(cfg, k)}"
@@ -129,7 +148,7 @@ ORDER_WORDS = {
 }
 
 
-def last_sample_note(cfg, rows, data) -> str:
+def last_sample_note(cfg: object, rows: list[dict[str, Any]], data: data_mod.Dataset) -> str:
     """One sentence on what the last SGD step does to the final number, measured."""
     means = []
     for m in cfg.methods:
@@ -161,7 +180,9 @@ def last_sample_note(cfg, rows, data) -> str:
     )
 
 
-def fit_curves(cfg, runs, trained, penalty):
+def fit_curves(
+    cfg: object, runs: list[Run], trained: train.Trained, penalty: regularizers.Targets
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """x grid and the prediction of the first run of each method on it."""
     grid = np.linspace(0, 10, 101, dtype=np.float32)
     preds, _, _ = train.evaluate(trained.params, grid, np.zeros_like(grid), penalty, cfg.activation)
@@ -200,7 +221,7 @@ OWNED = (
 )
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
@@ -244,7 +265,7 @@ def main(cfg) -> None:
     )
 
 
-def write_outputs(stage, o, table, say):
+def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
     """Tables, recording, figures and, as the config asks, GIFs, TensorBoard events,
     checkpoints, pruning; a phase line each. The pictures are drawn by a second process while
     TensorFlow writes the rest, so the two cores share the work."""
@@ -282,7 +303,7 @@ def write_outputs(stage, o, table, say):
             drawn.result()
 
 
-def write_results(stage, o, table):
+def write_results(stage: Path, o: Outcome, table: str) -> None:
     (stage / "results.csv").write_text(to_csv(o.rows), encoding="utf-8")
     (stage / "results.md").write_text(table, encoding="utf-8")
     per_epoch = len(o.data.x_train) // o.cfg.batch_size

@@ -1,6 +1,7 @@
 """Subgradient vs proximal L1: weights that hover around zero vs weights that sit at zero."""
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from .common import check_fits
 UPDATES = ("subgradient", "proximal")
 
 
-def trajectories(cfg, d, update):
+def trajectories(cfg: object, d: data.Dataset, update: str) -> train.Trained:
     """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
@@ -36,7 +37,7 @@ def trajectories(cfg, d, update):
     )
 
 
-def final(cfg, d, update):
+def final(cfg: object, d: data.Dataset, update: str) -> tuple[dict[str, np.ndarray], float]:
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
     order = train.sample_order(
@@ -58,7 +59,7 @@ def final(cfg, d, update):
     )
 
 
-def summary(cfg, params, error):
+def summary(cfg: object, params: dict[str, np.ndarray], error: float) -> dict[str, int | str]:
     kernels = np.concatenate([params[k].ravel() for k in params if k.endswith("/W")])
     sizes = lambda tol: _sizes(prune.prune(params, tol))
     return {
@@ -75,7 +76,7 @@ def _sizes(p):
     return "constant" if p.constant else "-".join(map(str, prune.sizes_of(p.params)))
 
 
-def figure(cfg, paths, path):
+def figure(cfg: object, paths: dict[str, train.Trained], path: str | Path) -> None:
     """Small multiples, one weight a row: three weights of dense2 that subgradient L1 pulls into
     the one-step band early, midway and late, under each update from the same start; below, how
     many of dense2's weights are exactly 0 or inside the band. Every SGD step of the first
@@ -149,7 +150,7 @@ def figure(cfg, paths, path):
     plt.close(fig)
 
 
-def to_markdown(cfg, rows):
+def to_markdown(cfg: object, rows: dict[str, dict[str, int | str]]) -> str:
     keys = list(rows["subgradient"])
     lines = [
         f"# L1 updates: subgradient vs proximal (seed {cfg.seed}, lambda {cfg.lam:g}, "
@@ -181,7 +182,7 @@ def to_markdown(cfg, rows):
     return "\n".join(lines)
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     started = time.time()
     d = data.load(cfg.data)
     check_fits(

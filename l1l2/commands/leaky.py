@@ -11,6 +11,8 @@ The three are built by model.build on shared variables (custom getter), not by a
 """
 
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,13 +26,15 @@ from ..output.plots import plt
 from ..tf1 import session, tf, v1
 
 
-def cosine(a, b):
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.ravel(a), np.ravel(b)
     n = np.linalg.norm(a) * np.linalg.norm(b)
     return float(a @ b / n) if n else np.nan
 
 
-def build(params, lam, lr):
+def build(
+    params: dict[str, np.ndarray], lam: float, lr: float
+) -> "tuple[tf.Graph, tf.Tensor, tf.Tensor, dict[str, Any], tf.Operation]":
     """The three gradients on placeholders x, t: (graph, x, t, fetches, sgd step)."""
     g = tf.Graph()
     with g.as_default():
@@ -54,14 +58,14 @@ def build(params, lam, lr):
     return g, x, t, fetches, step
 
 
-def formula(x1, t, f):
+def formula(x1: np.ndarray, t: np.ndarray, f: dict[str, Any]) -> list[np.ndarray]:
     """The post's delta for A and B, from the ReLU net's y."""
     neg = (f["x2"] < 0).astype(np.float64)  # 1 - H(x2)
     per_unit = (f["y"] - t) * f["C"][:, 0][None, :] * LEAKY_ALPHA * neg  # [n, hidden]
     return [x1.T @ per_unit, per_unit.sum(0)]
 
 
-def measure(cfg, d):
+def measure(cfg: object, d: data_mod.Dataset) -> list[dict[str, float]]:
     """One row per epoch: the LeakyReLU change against the L1 term and against the formula."""
     g, x, t, f, step = build(model.glorot_init((1, cfg.hidden, 1), cfg.seed), cfg.lam, cfg.lr)
     xs, ts = d.x_train[:, None], d.y_train[:, None]
@@ -87,7 +91,7 @@ def measure(cfg, d):
     return rows
 
 
-def identity_error(alpha=LEAKY_ALPHA):
+def identity_error(alpha: float = LEAKY_ALPHA) -> float:
     """max |LeakyReLU(z) - ((1+a) ReLU(z) - a|z|)| over a grid, computed by TF."""
     z = np.linspace(-5, 5, 1001, dtype=np.float32)
     g = tf.Graph()
@@ -97,7 +101,7 @@ def identity_error(alpha=LEAKY_ALPHA):
         return float(np.abs(s.run(diff)).max())
 
 
-def figure(rows, path):
+def figure(rows: list[dict[str, float]], path: str | Path) -> None:
     """Cosines of the first-layer gradient changes per epoch, every symbol defined on the figure."""
     e = [r["epoch"] for r in rows]
     fig, ax = plt.subplots(figsize=(9, 5.6), dpi=100)
@@ -160,7 +164,7 @@ def figure(rows, path):
     plt.close(fig)
 
 
-def window_mean(rows, key) -> float:
+def window_mean(rows: list[dict[str, float]], key: str) -> float:
     """The mean of `key` over a window of epochs; nan below 2 finite values (a cosine is nan
     when a gradient is zero): no number is made up from too few measurements."""
     v = np.array([r[key] for r in rows], float)
@@ -168,7 +172,7 @@ def window_mean(rows, key) -> float:
     return float(ok.mean()) if len(ok) >= 2 else np.nan
 
 
-def agreement(early, late):
+def agreement(early: float, late: float) -> str:
     """What the cosines of the two gradient changes (for A) say, in words; nothing when either
     mean is missing (window_mean: fewer than 2 finite cosines)."""
     if not (np.isfinite(early) and np.isfinite(late)):
@@ -204,7 +208,7 @@ TABLE = (  # (row of the report's table, key of measure()'s rows, format)
 )
 
 
-def to_markdown(cfg, rows, ident, n_train):
+def to_markdown(cfg: object, rows: list[dict[str, float]], ident: float, n_train: int) -> str:
     k = max(len(rows) // 10, 1)
     first, last = rows[:k], rows[-k:]
     table = [
@@ -257,7 +261,7 @@ def to_markdown(cfg, rows, ident, n_train):
     )
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
 

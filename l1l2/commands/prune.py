@@ -11,6 +11,7 @@ import dataclasses
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from ..core import checkpoints, model, regularizers, train
 from ..core import pruning as prune
 from ..core.activations import np_activation
 from ..core.activations import parse as parse_activation
+from ..core.data import Dataset
 from ..core.train import sample_order
 from ..output import record
 from ..output.folder import staged
@@ -58,13 +60,18 @@ class Pruned:
     retrained: dict = field(default_factory=dict)  # "scratch" / "finetune" -> the retrained params
 
 
-def test_errors(models, data, penalty, activation="identity"):
+def test_errors(
+    models: list[dict[str, np.ndarray]],
+    data: Dataset,
+    penalty: regularizers.Penalty | regularizers.Targets,
+    activation: str = "identity",
+) -> np.ndarray:
     """Test error of each single-model param dict (all of one shape)."""
     pen = regularizers.stack([penalty] * len(models))
     return train.evaluate(model.stack(models), data.x_test, data.y_test, pen, activation)[1]
 
 
-def analyse(items: list, data, tol, activation="identity") -> list:
+def analyse(items: list, data: Dataset, tol: float, activation: str = "identity") -> list:
     """Prune each trained model; measure the prediction change against the bound, and the
     pruned nets' test errors (one evaluation per pruned size)."""
     x = data.x[:, None].astype(np.float64)
@@ -88,7 +95,7 @@ def analyse(items: list, data, tol, activation="identity") -> list:
     return items
 
 
-def retrain(items: list, data, cfg, hows: tuple = HOWS) -> None:
+def retrain(items: list, data: Dataset, cfg: object, hows: tuple = HOWS) -> None:
     """Retrain every pruned net each way in `hows` with its run's penalty, sample order and seed:
     from scratch (Glorot weights from the seed) or from its pruned weights. Nets of one size are
     trained together, every way at once: one training call per pruned size. RReLU draws its
@@ -123,7 +130,7 @@ def retrain(items: list, data, cfg, hows: tuple = HOWS) -> None:
             p.retrained[how] = model.unstack(out.params, i)
 
 
-def sizes_text(sizes):
+def sizes_text(sizes: Sequence[int]) -> str:
     return "-".join(map(str, sizes))
 
 
@@ -145,7 +152,9 @@ MEANS = (
 )
 
 
-def to_markdown(items, tol, intro=MAIN_RUN_NOTE, saved=""):
+def to_markdown(
+    items: list[Pruned], tol: float, intro: str = MAIN_RUN_NOTE, saved: str = ""
+) -> str:
     """The pruning table and the means beside the blog's; `intro` says how retraining was set
     up, `saved` where the checkpoints are."""
     rows = [HEADER, "|---|---|---|---|---|---|---|---|---|", *(table_row(p) for p in items)]
@@ -198,11 +207,11 @@ def table_row(p: Pruned) -> str:
     )
 
 
-def has_l1(penalty):
+def has_l1(penalty: regularizers.Targets) -> bool:
     return bool(np.any(penalty.kernel.l1))
 
 
-def derived_entries(folder, p: Pruned, tol) -> list:
+def derived_entries(folder: str | Path, p: Pruned, tol: float) -> list:
     """The checkpoints of the pruned net and of its retrained versions, with their records:
     the run's settings, what they were derived from, their test error."""
     origin = {
@@ -233,7 +242,7 @@ def derived_entries(folder, p: Pruned, tol) -> list:
 # --- the main run ---------------------------------------------------------------------------
 
 
-def prune_runs(cfg, o, folder: Path) -> list:
+def prune_runs(cfg: object, o: object, folder: Path) -> list:
     """Prune every run with an L1 kernel term, retrain both ways, write pruning.md (and, with
     cfg.checkpoints, the pruned and retrained nets)."""
     if np_activation(cfg.activation) is None:
@@ -300,7 +309,7 @@ def saved_runs_note(items: list, saved: bool = True) -> str:
     )
 
 
-def save_checkpoints(folder: Path, o) -> None:
+def save_checkpoints(folder: Path, o: object) -> None:
     """checkpoints/<run>/ of every trained run, with its record."""
     cfg, data = o.cfg, records.data_record(o.cfg.data, o.data.sha256)
     entries = []
@@ -327,7 +336,7 @@ def save_checkpoints(folder: Path, o) -> None:
 # --- `reproduce prune` ----------------------------------------------------------------------
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     """`reproduce prune`: prune one saved model with the settings of its record (or the flags
     given), optionally retrain it, write <out>/pruned/."""
     started = time.time()
@@ -377,7 +386,7 @@ def main(cfg) -> None:
     print(summary_line(p, run) + f"; {wrote}")
 
 
-def prunable(p: Pruned, tol) -> bool:
+def prunable(p: Pruned, tol: float) -> bool:
     """Whether there is a smaller net to write; if not, say why."""
     if p.pruning.constant:
         k = next(
@@ -404,7 +413,9 @@ def hows(retrain_flag: str) -> tuple:
     return {"both": HOWS, "none": ()}.get(retrain_flag, (retrain_flag,))
 
 
-def write_pruned(folder: Path, p: Pruned, cfg, intro: str, warned=()) -> None:
+def write_pruned(
+    folder: Path, p: Pruned, cfg: object, intro: str, warned: Sequence[str] = ()
+) -> None:
     """<out>/pruned/: report.md (with the warnings), the pruned net in <run>_pruned/, the
     retrained in <run>_<how>/."""
     folder.mkdir()
@@ -422,7 +433,7 @@ def write_pruned(folder: Path, p: Pruned, cfg, intro: str, warned=()) -> None:
     )
 
 
-def summary_line(p: Pruned, cfg) -> str:
+def summary_line(p: Pruned, cfg: object) -> str:
     """The line prune prints: sizes, dead units, the test errors."""
     after = sizes_text(prune.sizes_of(p.pruning.params))
     retrained = ", ".join(

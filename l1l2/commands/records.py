@@ -5,10 +5,13 @@ flags, so the record's values are prune's defaults: a flag given overrides one, 
 and a note say so. A checkpoint without a record is pruned with the flags, after a note.
 """
 
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 
 from ..core import regularizers
-from ..core.checkpoints import PREFIX, CheckpointError
+from ..core.checkpoints import PREFIX, Checkpoint, CheckpointError
 from ..errors import InputError
 from ..files import file_problem
 
@@ -35,12 +38,14 @@ def penalty_spec(p: regularizers.Penalty) -> str:
     return f"l1l2:{a},{b}" if l1 and l2 else f"l1:{a}" if l1 else f"l2:{b}" if l2 else "none"
 
 
-def data_record(path, sha256: str) -> dict:
+def data_record(path: str | Path, sha256: str) -> dict:
     """The data file as given and the SHA-256 of the bytes read: what a model was fit to."""
     return {"file": str(path), "sha256": sha256}
 
 
-def run_settings(cfg, method: str, seed: int, penalty, tol: float, data: dict) -> dict:
+def run_settings(
+    cfg: object, method: str, seed: int, penalty: regularizers.Targets, tol: float, data: dict
+) -> dict:
     """How a model is trained, as its record holds it (see checkpoints.RECORD_TYPES). cfg is the
     main run's Config or prune's settled PruneConfig: they name these settings alike."""
     return {
@@ -60,7 +65,7 @@ def run_settings(cfg, method: str, seed: int, penalty, tol: float, data: dict) -
     }
 
 
-def removed_units(dead) -> dict:
+def removed_units(dead: list[dict[int, str]]) -> dict:
     """{"dense1": {"in": [units], "out": [units]}, ...} for each layer that lost units (the
     layer whose outputs they are, as pruning.describe names them)."""
     return {
@@ -83,7 +88,7 @@ def flag_values(rec: dict) -> dict:
     return out
 
 
-def settle(cfg, ck):
+def settle(cfg: object, ck: Checkpoint) -> tuple[object, regularizers.Targets]:
     """(the config prune runs with, the run's penalty): each flag not given from the record,
     else its value without one, checked like the flags."""
     run = cfg.settled(flag_values(ck.record or {}))
@@ -99,7 +104,9 @@ def settle(cfg, ck):
     return run, penalty
 
 
-def prune_penalty(run, rec, given) -> regularizers.Targets:
+def prune_penalty(
+    run: object, rec: dict[str, Any] | None, given: tuple[str, ...]
+) -> regularizers.Targets:
     """The record's kernel penalty, unless --method or --lam was given (or there is none); the
     bias and activity penalties of --bias-reg and --activity-reg (settled from the record)."""
     kernel = ((rec or {}).get("penalty") or {}).get("kernel")
@@ -112,7 +119,7 @@ def prune_penalty(run, rec, given) -> regularizers.Targets:
     )
 
 
-def check_data_file(cfg, run, ck):
+def check_data_file(cfg: object, run: object, ck: Checkpoint) -> None:
     """A data file taken from the record must be there: say so naming the record, not a flag."""
     if ck.record and "data" not in cfg.given() and (problem := file_problem(run.data)):
         raise CheckpointError(
@@ -121,7 +128,7 @@ def check_data_file(cfg, run, ck):
         )
 
 
-def overrides(cfg, run, rec) -> dict:
+def overrides(cfg: object, run: object, rec: dict[str, Any] | None) -> dict:
     """{flag: {"given": value, "record": value}} for each flag given that differs from the
     record (a flag given equal to it overrides nothing)."""
     recorded = flag_values(rec or {})
@@ -132,7 +139,14 @@ def overrides(cfg, run, rec) -> dict:
     }
 
 
-def notes(cfg, run, ck, penalty, error: float, sha256: str) -> list:
+def notes(
+    cfg: object,
+    run: object,
+    ck: Checkpoint,
+    penalty: regularizers.Targets,
+    error: float,
+    sha256: str,
+) -> list:
     """One line each: no record, or the flags overriding it; then the warnings."""
     if ck.record is None:
         return [
@@ -145,7 +159,7 @@ def notes(cfg, run, ck, penalty, error: float, sha256: str) -> list:
     ] + warnings(run, ck.record, error, sha256)
 
 
-def warnings(run, rec, error: float, sha256: str) -> list:
+def warnings(run: object, rec: dict[str, Any], error: float, sha256: str) -> list:
     """Another data file than the record's; another test error than the record's (another
     activation or penalty than the model was trained with changes it)."""
     lines = []
@@ -169,7 +183,7 @@ def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def settings_text(run, penalty) -> str:
+def settings_text(run: object, penalty: regularizers.Targets) -> str:
     """Every setting prune uses, in a line."""
     pen = ", ".join(f"{t} {penalty_spec(getattr(penalty, t))}" for t in TARGETS)
     return (
@@ -179,7 +193,9 @@ def settings_text(run, penalty) -> str:
     )
 
 
-def provenance(run, penalty, rec, changed: dict) -> str:
+def provenance(
+    run: object, penalty: regularizers.Targets, rec: dict[str, Any] | None, changed: dict
+) -> str:
     """The report's sentence on where the settings came from and which flags overrode them."""
     what = settings_text(run, penalty)
     if rec is None:

@@ -8,7 +8,7 @@ from ..output.folder import staged
 from .common import MAX_GB, show, written
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     path = Path(cfg.out) / recording.FILE
     rec = recording.load(path)
     sizes = [rec["kernels"][0].shape[2]] + [k.shape[3] for k in rec["kernels"]]

@@ -9,13 +9,17 @@ import csv
 import io
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..core import model, regularizers, stats, train
 from ..core import pruning as prune
 from ..core.compiled import train_compiled
+from ..core.data import Dataset
 from ..core.engine import train_graph
 from ..output import record
 from ..output.folder import staged
@@ -45,12 +49,12 @@ class Model:
     order: str
 
 
-def orders(cfg) -> list[str]:
+def orders(cfg: object) -> list[str]:
     """The headline's order first, then the other one if the config compares them."""
     return [cfg.order] + ([o for o in train.ORDERS if o != cfg.order] if cfg.compare_orders else [])
 
 
-def plan(cfg) -> list[Model]:
+def plan(cfg: object) -> list[Model]:
     """Every model once: lambda 0 is the same model for every method."""
     models = []
     for order in orders(cfg):
@@ -60,7 +64,9 @@ def plan(cfg) -> list[Model]:
     return models
 
 
-def run_chunk(cfg, d, chunk, progress):
+def run_chunk(
+    cfg: object, d: Dataset, chunk: list[Model], progress: Callable[[int], object] | None
+) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Train one chunk of models together; (one row per model, [epochs + 1, R] epoch errors)."""
     params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
@@ -112,7 +118,7 @@ def run_chunk(cfg, d, chunk, progress):
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     started = time.time()
     models = plan(cfg)
     chunk = min(cfg.chunk, len(models))
@@ -145,7 +151,7 @@ def main(cfg) -> None:
     print(f"done: {len(models)} models in {time.time() - started:.1f} s; {wrote}")
 
 
-def to_csv(rows) -> str:
+def to_csv(rows: list[dict[str, Any]]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\n")
     w.writeheader()
@@ -156,7 +162,13 @@ def to_csv(rows) -> str:
     return buf.getvalue()
 
 
-def select(rows, method, lam, order, evaluation="test_error_tail_mean"):
+def select(
+    rows: list[dict[str, Any]],
+    method: str,
+    lam: float,
+    order: str,
+    evaluation: str = "test_error_tail_mean",
+) -> dict[int, float]:
     """{seed: test error} of one cell, diverged models left out (lambda 0: the shared model)."""
     method = "none" if lam == 0 else method
     return {
@@ -166,7 +178,9 @@ def select(rows, method, lam, order, evaluation="test_error_tail_mean"):
     }
 
 
-def to_markdown(cfg, rows, entries, n_test) -> str:
+def to_markdown(
+    cfg: object, rows: list[dict[str, Any]], entries: list[dict[str, Any]], n_test: int
+) -> str:
     tail = "last epoch" if cfg.tail_epochs == 1 else f"last {cfg.tail_epochs} epochs"
     lines = [
         f"# Sweep: {cfg.seeds} seeds per cell, {cfg.epochs} epochs, lr {cfg.lr:g}",
@@ -219,7 +233,7 @@ def _ci_text(values) -> str:
     return f"{mean:.2f} [{lo:.2f}, {hi:.2f}]"
 
 
-def pruned_sizes_text(counts, shown=3) -> str:
+def pruned_sizes_text(counts: Counter[str], shown: int = 3) -> str:
     """'1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 3 other sizes ×3': most common first."""
     top = counts.most_common(shown)
     rest = counts.most_common()[shown:]
@@ -230,7 +244,7 @@ def pruned_sizes_text(counts, shown=3) -> str:
     )
 
 
-def figure(cfg, rows, path) -> None:
+def figure(cfg: object, rows: list[dict[str, Any]], path: str | Path) -> None:
     """Tail-mean test error and dead units against lambda, per method, the headline's order."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     x = np.array(cfg.lams, float)

@@ -6,6 +6,8 @@
 """
 
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -22,7 +24,7 @@ from .common import check_fits, mean_std, plan, train_runs
 TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing": no penalty
 
 
-def measure(cfg, data):
+def measure(cfg: object, data: data_mod.Dataset) -> list[dict[str, Any]]:
     """One row per trained model: setting, method, test error, fractions below zero_tol."""
     rows = []
     for label, c in tqdm(cfg.settings(), desc="settings", disable=not cfg.progress, leave=False):
@@ -42,7 +44,9 @@ def measure(cfg, data):
     return rows
 
 
-def near_zero(params, x, tol, activation):
+def near_zero(
+    params: dict[str, np.ndarray], x: np.ndarray, tol: float, activation: str
+) -> dict[str, float]:
     """Fractions of kernel weights, biases and hidden activations (on inputs x) below tol."""
     names = model.layer_names(params)
     fraction = lambda arrays: float(
@@ -67,7 +71,7 @@ def _mean(rows, key):
     return np.nanmean([r.get(key, np.nan) for r in rows]) if rows else np.nan
 
 
-def to_markdown(cfg, rows):
+def to_markdown(cfg: object, rows: list[dict[str, Any]]) -> str:
     ms = mean_std
     err = lambda rs: ms([np.nan if r["diverged"] else r["test_error"] for r in rs])
     lines = [
@@ -107,7 +111,7 @@ def to_markdown(cfg, rows):
     return "\n".join(lines + ["", "![variants](variants.png)", ""])
 
 
-def figure(cfg, rows, path):
+def figure(cfg: object, rows: list[dict[str, Any]], path: str | Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(cfg.activations))
     for k, m in enumerate(("none", "l1", "l2")):
@@ -154,7 +158,7 @@ def figure(cfg, rows, path):
     plt.close(fig)
 
 
-def main(cfg) -> None:
+def main(cfg: object) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)

@@ -6,6 +6,9 @@ so the L2 - L1 test errors form pairs. A verdict is drawn only from at least two
 """
 
 import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,13 +26,13 @@ SHORT = {"l1": "L1 better", "l2": "L2 better", "none": "no difference shown", No
 DESIGN = {"shuffle": "with the samples shuffled per seed", "file": "in the file's order"}
 
 
-def headline_lam(lams) -> float:
+def headline_lam(lams: Sequence[float]) -> float:
     """The lambda the plain-words answer is about: the blog's 0.3, else the nearest positive."""
     positive = [lam for lam in lams if lam > 0]
     return 0.3 if 0.3 in lams else min(positive or lams, key=lambda lam: abs(lam - 0.3))
 
 
-def paired_entries(cfg, rows, orders) -> list[dict]:
+def paired_entries(cfg: object, rows: list[dict[str, Any]], orders: list[str]) -> list[dict]:
     """One entry per lambda > 0, order and evaluation (if the sweep has both l1 and l2)."""
     if not {"l1", "l2"} <= set(cfg.methods):
         return []
@@ -99,7 +102,7 @@ def _compare(pairs) -> dict:
     }
 
 
-def to_json(entries) -> str:
+def to_json(entries: list[dict[str, Any]]) -> str:
     keys = (
         "lam",
         "order",
@@ -114,7 +117,7 @@ def to_json(entries) -> str:
     return json.dumps([{k: e[k] for k in keys} for e in entries], indent=2) + "\n"
 
 
-def design_note(cfg, orders) -> list[str]:
+def design_note(cfg: object, orders: list[str]) -> list[str]:
     """What the intervals cover and what they do not."""
     varied = "the initial weights" + (
         " and the order of the samples in every epoch (shuffle)" if "shuffle" in orders else ""
@@ -130,7 +133,7 @@ def design_note(cfg, orders) -> list[str]:
     ]
 
 
-def to_markdown(cfg, entries) -> list[str]:
+def to_markdown(cfg: object, entries: list[dict[str, Any]]) -> list[str]:
     if not entries:
         return ["## Paired comparison", "", "Needs both l1 and l2 in --methods and a lambda > 0."]
     lines = [
@@ -164,7 +167,7 @@ def to_markdown(cfg, entries) -> list[str]:
     return lines
 
 
-def plain_words(cfg, entries) -> list[str]:
+def plain_words(cfg: object, entries: list[dict[str, Any]]) -> list[str]:
     """A sentence per lambda: the robust design's verdict and whether the others agree."""
     out = []
     for lam in dict.fromkeys(e["lam"] for e in entries):
@@ -209,7 +212,7 @@ def _sentence(lam, head, cells) -> str:
     )
 
 
-def epoch_figure(cfg, models, curves, path) -> None:
+def epoch_figure(cfg: object, models: list, curves: np.ndarray, path: str | Path) -> None:
     """L2 - L1 at every epoch end (mean over seeds, 95% CI band), per order, headline lambda:
     does the verdict depend on when training stops?"""
     lam = headline_lam(cfg.lams)
