@@ -3,6 +3,8 @@
 Each check raises a UsageError whose message is the one line the user sees (see flags.py).
 """
 
+from collections.abc import Sequence
+
 from .core import activations, regularizers
 from .errors import UsageError, require
 from .flags import flag
@@ -18,7 +20,7 @@ MAX_RATE = 1e6  # lr and lambdas: far past divergence, still a float32
 MAX_SEED = 2**32 - 1
 
 
-def check_at_most(cfg, name: str, hi) -> None:
+def check_at_most(cfg: object, name: str, hi: float) -> None:
     value = getattr(cfg, name)
     require(value <= hi, f"{flag(name)} must be at most {hi:,}, got {value:,}")
 
@@ -32,7 +34,7 @@ def check_activation(spec: str, name: str = "activation") -> None:
         raise UsageError(f"{flag(name)}{sep}{e}") from None
 
 
-def check_choice(value, name: str, choices) -> None:
+def check_choice(value: str, name: str, choices: Sequence[str]) -> None:
     listed = (
         ", ".join(choices[:-1]) + " or " + choices[-1]
         if len(choices) <= 3
@@ -41,7 +43,7 @@ def check_choice(value, name: str, choices) -> None:
     require(value in choices, f"{flag(name)} must be {listed}, got {value!r}")
 
 
-def check_sgd(cfg) -> None:
+def check_sgd(cfg: object) -> None:
     """epochs, lr and batch_size of a config that trains."""
     require(cfg.epochs >= 1, "--epochs must be at least 1")
     check_at_most(cfg, "epochs", MAX_EPOCHS)
@@ -50,16 +52,16 @@ def check_sgd(cfg) -> None:
     require(cfg.batch_size >= 1, "--batch-size must be at least 1")
 
 
-def check_seed(cfg) -> None:
+def check_seed(cfg: object) -> None:
     require(0 <= cfg.seed <= MAX_SEED, f"--seed must be between 0 and {MAX_SEED}, got {cfg.seed}")
 
 
-def check_lam(cfg) -> None:
+def check_lam(cfg: object) -> None:
     require(cfg.lam >= 0, "--lam must be non-negative")
     check_at_most(cfg, "lam", MAX_RATE)
 
 
-def check_sizes(sizes) -> None:
+def check_sizes(sizes: Sequence[int]) -> None:
     text = ",".join(map(str, sizes))
     require(
         len(sizes) >= 2 and sizes[0] == 1 and sizes[-1] == 1,
@@ -72,7 +74,7 @@ def check_sizes(sizes) -> None:
     )
 
 
-def check_methods(methods) -> None:
+def check_methods(methods: Sequence[str]) -> None:
     require(len(methods) > 0, "--methods is empty")
     for m in methods:
         require(
@@ -82,14 +84,14 @@ def check_methods(methods) -> None:
     require(len(set(methods)) == len(methods), "--methods lists a method twice")
 
 
-def check_tail(cfg) -> None:
+def check_tail(cfg: object) -> None:
     require(
         1 <= cfg.tail_epochs <= cfg.epochs,
         f"--tail-epochs must be between 1 and --epochs ({cfg.epochs}), got {cfg.tail_epochs}",
     )
 
 
-def check_spec(cfg, name: str) -> None:
+def check_spec(cfg: object, name: str) -> None:
     try:
         regularizers.parse(getattr(cfg, name))
     except ValueError as e:

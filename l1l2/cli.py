@@ -68,7 +68,7 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> None:
+def main(argv: list[str] | None = None) -> None:
     argv = sys.argv[1:] if argv is None else argv
     name = "run"
     if argv and not argv[0].startswith("-"):

@@ -9,12 +9,13 @@ import argparse
 import dataclasses
 import math
 import sys
-from dataclasses import field
+from dataclasses import Field, field
+from typing import NoReturn
 
 from .errors import UsageError
 
 
-def doc(default, help, **kw):
+def doc(default: object, help: str, **kw: object) -> Field:
     """A dataclass field with its help text (the field's docstring)."""
     return field(default=default, metadata={"help": help, **kw})
 
@@ -23,21 +24,21 @@ def _fmt(seq):
     return ",".join(map(str, seq))
 
 
-def flag(name):
+def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
+    def error(self, message: str) -> NoReturn:
         fail(message, self.prog)
 
 
-def fail(message, prog="reproduce"):
+def fail(message: str, prog: str = "reproduce") -> NoReturn:
     print(f"{prog}: error: {message}", file=sys.stderr)
     sys.exit(2)
 
 
-def number(kind, text):
+def number(kind: type[int] | type[float], text: str) -> int | float:
     """text -> a finite int or float (-0 read as 0); ValueError saying what is wrong."""
     try:
         value = kind(text)
@@ -86,7 +87,7 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parser_for(cls, prog, description=None):
+def parser_for(cls: type, prog: str, description: str | None = None) -> argparse.ArgumentParser:
     p = _Parser(prog=prog, description=description or cls.__doc__, formatter_class=_Formatter)
     for f in _own_fields_first(cls):
         help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
@@ -112,7 +113,7 @@ def _own_fields_first(cls):
     return sorted(dataclasses.fields(cls), key=lambda f: f.name not in own)
 
 
-def parse(cls, argv, prog="reproduce"):
+def parse(cls: type, argv: list[str], prog: str = "reproduce") -> object:
     """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
     ns = parser_for(cls, prog).parse_args(argv)
     for f in dataclasses.fields(cls):
