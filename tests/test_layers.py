@@ -101,3 +101,37 @@ def test_help_and_flag_errors_do_not_import_tensorflow():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def public_functions(tree):
+    """Every def of a module not starting with '_' and not nested in another function, methods
+    included: (qualified name, node)."""
+
+    def walk(node, prefix):
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if not child.name.startswith("_"):
+                    yield prefix + child.name, child
+            elif isinstance(child, ast.ClassDef):
+                yield from walk(child, f"{prefix}{child.name}.")
+            else:
+                yield from walk(child, prefix)
+
+    return walk(tree, "")
+
+
+def test_public_functions_have_type_hints():
+    missing = []
+    for name, path in modules().items():
+        for qualname, node in public_functions(ast.parse(path.read_text())):
+            a = node.args
+            unannotated = [
+                p.arg
+                for p in a.posonlyargs + a.args + a.kwonlyargs
+                if p.annotation is None and p.arg not in ("self", "cls")
+            ]
+            if node.returns is None:
+                unannotated.append("return")
+            if unannotated:
+                missing.append(f"{name}.{qualname} (line {node.lineno}): {', '.join(unannotated)}")
+    assert not missing, "public functions without type hints:\n" + "\n".join(missing)
