@@ -1,7 +1,8 @@
-"""Training throughput of four engines side by side, each case in its own process (own peak RSS).
+"""Training throughput of four engines side by side, each case in its own process (own peak RSS),
+what the sample orders and in-loop evaluations cost, and the commands end to end with their phases.
 
     python bench/bench_engine.py             # the whole table (several minutes)
-    python bench/bench_engine.py compiled 1000 100    # one case, as JSON
+    python bench/bench_engine.py compiled 1000 100 plain   # one case, as JSON
 
 One model-step = one per-sample SGD update of one model (batch size 1, 1-10-10-10-1, identity,
 half the models L1 0.3, half L2 0.3). "steady" is the marginal rate of a call with twice the
@@ -17,8 +18,11 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,6 +49,13 @@ CASES = [
     ("compiled", 1000, 100),
     ("compiled", 10000, 100),
 ]
+# what the evaluations cost: the blog's protocol (file order, no evaluation) against a shuffled
+# order per model with the test error after every epoch and every step of the last one
+FEATURES = [("graph", 1000, 100), ("compiled", 1000, 100)]
+COMMANDS = [  # end to end, as a user runs them
+    ["--no-progress"],
+    ["sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--no-progress"],
+]
 SKIPPED = "reference at 100+ models (~2.5k model-steps/s: 100 models x 4000 steps > 160 s)"
 
 
@@ -57,7 +68,25 @@ def engines():
     }
 
 
-def run_case(name, n_models, epochs):
+def evaluations(d, n_models, epochs):
+    """The keywords of a run with a shuffled order per model and the test error measured after
+    every epoch and after every step of the last epoch (what the main run and the sweep do)."""
+    steps = epochs * len(d.x_train)
+    order = np.stack(
+        [
+            train.sample_order("shuffle", d.x_train, d.y_train, epochs, 1, s)
+            for s in range(n_models)
+        ],
+        axis=1,
+    )
+    return {
+        "order": order,
+        "eval_steps": train.evaluation_steps(steps, len(d.x_train), len(d.x_train)),
+        "test": (d.x_test, d.y_test),
+    }
+
+
+def run_case(name, n_models, epochs, features="plain"):
     """{e2e, steady (model-steps/s), first_s (seconds of the first call), rss_mb} of one case."""
     d = data.load(ROOT / "data" / "line.csv")
     p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n_models)])
@@ -68,8 +97,9 @@ def run_case(name, n_models, epochs):
 
     def seconds(ep):
         """(wall, CPU) seconds of one call."""
+        kw = evaluations(d, n_models, ep) if features == "evaluated" else {}
         t, c = time.perf_counter(), time.process_time()
-        train(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=ep)
+        train(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=ep, **kw)
         return time.perf_counter() - t, time.process_time() - c
 
     first = seconds(epochs)[0]  # compiled: builds and compiles, then trains
@@ -86,11 +116,20 @@ def run_case(name, n_models, epochs):
     }
 
 
-def main():
-    if len(sys.argv) == 4:
-        print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))))
-        return
+def case_in_child(name, n, epochs, features="plain"):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    child = subprocess.run(
+        [sys.executable, __file__, name, str(n), str(epochs), features],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if child.returncode:
+        return child.stderr.strip().splitlines()[-1]
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def engines_table():
     print(
         f"{'engine':<10} {'models':>6} {'epochs':>6} {'1st call s':>10} {'end to end /s':>14} "
         f"{'x ref':>7} {'steady /s':>12} {'x ref':>7} {'per CPU-s':>12} {'peak RSS MB':>11}",
@@ -98,16 +137,10 @@ def main():
     )
     base = None
     for name, n, epochs in CASES:
-        child = subprocess.run(
-            [sys.executable, __file__, name, str(n), str(epochs)],
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if child.returncode:
-            print(f"{name:<10} {n:>6} failed: {child.stderr.strip().splitlines()[-1]}")
+        r = case_in_child(name, n, epochs)
+        if isinstance(r, str):
+            print(f"{name:<10} {n:>6} failed: {r}")
             continue
-        r = json.loads(child.stdout.strip().splitlines()[-1])
         base = base or r
         print(
             f"{name:<10} {n:>6} {epochs:>6} {r['first_s']:>10.2f} {r['e2e']:>14,.0f} "
@@ -117,7 +150,49 @@ def main():
             flush=True,
         )
     print(f"skipped: {SKIPPED}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+
+
+def features_table():
+    print("\nwhat the orders and evaluations cost (steady model-steps/s, 1000 models):")
+    for name, n, epochs in FEATURES:
+        plain, evaluated = (case_in_child(name, n, epochs, f) for f in ("plain", "evaluated"))
+        print(
+            f"  {name:<9} file order, no evaluation {plain['steady']:>12,.0f}   shuffled per "
+            f"model, test error every epoch and every last-epoch step "
+            f"{evaluated['steady']:>12,.0f}   ({evaluated['steady'] / plain['steady'] - 1:+.0%})",
+            flush=True,
+        )
+
+
+def commands_table():
+    print("\nthe commands end to end (wall seconds, process start to exit) and their phases:")
+    for args in COMMANDS:
+        with tempfile.TemporaryDirectory() as out:
+            t = time.perf_counter()
+            res = subprocess.run(
+                [sys.executable, str(ROOT / "reproduce"), *args, "--out", out],
+                capture_output=True,
+                text=True,
+                cwd=ROOT,
+            )
+            wall = time.perf_counter() - t
+        phases = [line for line in res.stderr.splitlines() if line.endswith(" s") and ": " in line]
+        print(
+            f"  reproduce {' '.join(args)}: {wall:.1f} s"
+            + ("" if res.returncode == 0 else f" (failed: {res.stderr[-200:]})")
+        )
+        for line in phases:
+            print(f"      {line}")
+
+
+def main():
+    if len(sys.argv) == 5:
+        print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+        return
+    engines_table()
+    features_table()
+    commands_table()
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def measure(cfg: object, data: data_mod.Dataset) -> list[dict[str, Any]]:
     rows = []
     for label, c in tqdm(cfg.settings(), desc="settings", disable=not cfg.progress, leave=False):
         runs = plan(c)
-        _, penalty, trained = train_runs(c, data, runs, progress=False)
+        _, penalty, trained = train_runs(c, data, runs)
         for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
             p = model.unstack(trained.params, runs.index(r))
             rows.append(
