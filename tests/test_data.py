@@ -82,3 +82,13 @@ def test_loader_reads_bom_crlf_and_blank_lines(tmp_path):
     a, b = data.load(tmp_path / "odd.csv"), data.load(tmp_path / "plain.csv")
     for field in ("x", "y", "train", "outlier"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+def test_the_protocol_data_set_is_recognised_and_no_other():
+    """The blog's numbers are shown beside ours only on the protocol's data set."""
+    assert data.is_protocol_data(data.load("data/line.csv"))
+    assert data.is_protocol_data(data.generate())
+    assert not data.is_protocol_data(data.generate(seed=1))
+    d = data.generate()
+    moved = data.Dataset(d.x, d.y + np.float32(1e-3), d.train, d.outlier)
+    assert not data.is_protocol_data(moved)

@@ -67,3 +67,26 @@ def test_help_of_every_command(capsys):
             main(["--help"] if name is None else [name, "--help"])
         out = capsys.readouterr().out
         assert e.value.code == 0 and "usage: reproduce" in out and "--" in out
+
+
+def test_the_blogs_runs_appear_only_beside_the_protocols_data(tmp_path):
+    from l1l2.commands import experiment, prune
+    from l1l2.config import Config
+    from l1l2.core import data
+
+    rows = [
+        {
+            "method": "l1",
+            "run": 0,
+            "seed": 0,
+            "test_error_final": 1.0,
+            "test_error_tail_mean": 2.0,
+            "diverged_at_step": -1,
+            "diverged": False,
+        }
+    ]
+    cfg = Config(runs=1, methods=("l1",))
+    assert "l1 (blog)" in experiment.to_markdown(cfg, rows, data.generate())
+    assert "l1 (blog)" not in experiment.to_markdown(cfg, rows, data.generate(seed=1))
+    assert "blog: retrained" in prune.to_markdown([], 0.01)
+    assert "blog: retrained" not in prune.to_markdown([], 0.01, blog_anchor=False)

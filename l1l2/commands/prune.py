@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import blog
 from ..core import checkpoints, model, regularizers, train
+from ..core import data as data_mod
 from ..core import pruning as prune
 from ..core.activations import np_activation
 from ..core.activations import parse as parse_activation
@@ -152,11 +153,23 @@ MEANS = (
 )
 
 
+BY_EYE = (
+    "The blog pruned by eye and kept the first two hidden layers whole "
+    f"({sizes_text(blog.PRUNED_SIZES)}). Our rule also removes the units whose only input "
+    "weight died: they output a constant, which the next layer's bias absorbs exactly, so they "
+    "are not needed either."
+)
+
+
 def to_markdown(
-    items: list[Pruned], tol: float, intro: str = MAIN_RUN_NOTE, saved: str = ""
+    items: list[Pruned],
+    tol: float,
+    intro: str = MAIN_RUN_NOTE,
+    saved: str = "",
+    blog_anchor: bool = True,
 ) -> str:
-    """The pruning table and the means beside the blog's; `intro` says how retraining was set
-    up, `saved` where the checkpoints are."""
+    """The pruning table and the means, beside the blog's if blog_anchor (the protocol's data
+    set); `intro` says how retraining was set up, `saved` where the checkpoints are."""
     rows = [HEADER, "|---|---|---|---|---|---|---|---|---|", *(table_row(p) for p in items)]
     ok = [p for p in items if np.isfinite(p.error_scratch)]
     summary = ["", "| | test error, mean ± std |", "|---|---|"]
@@ -164,10 +177,11 @@ def to_markdown(
         mean = mean_std([getattr(p, attr) for p in ok]) if ok else "-"
         summary.append(f"| ours: {label} | {mean} |")
     blog_errors = ", ".join(f"{e:.2f}" for e in blog.PRUNED_TEST_ERRORS)
-    summary.append(
-        f"| blog: retrained {sizes_text(blog.PRUNED_SIZES)} | "
-        f"{mean_std(blog.PRUNED_TEST_ERRORS)} ({blog_errors}) |"
-    )
+    if blog_anchor:
+        summary.append(
+            f"| blog: retrained {sizes_text(blog.PRUNED_SIZES)} (its own data) | "
+            f"{mean_std(blog.PRUNED_TEST_ERRORS)} ({blog_errors}) |"
+        )
     return "\n".join(
         [
             f"# Pruning the units L1 disconnected (tol = {tol:g})",
@@ -182,11 +196,7 @@ def to_markdown(
             *summary,
             "",
             *([saved, ""] if saved else []),
-            "The blog pruned by eye and kept the first two hidden layers whole "
-            f"({sizes_text(blog.PRUNED_SIZES)}). Our rule also removes the units whose only input "
-            "weight died: they output a constant, which the next layer's bias absorbs exactly, so "
-            "they are not needed either.",
-            "",
+            *([BY_EYE, ""] if blog_anchor else []),
         ]
     )
 
@@ -283,7 +293,13 @@ def prune_runs(cfg: object, o: object, folder: Path) -> list:
             cfg.activation,
         )
     text = (
-        to_markdown(items, cfg.zero_tol, MAIN_RUN_NOTE, saved_runs_note(items, cfg.checkpoints))
+        to_markdown(
+            items,
+            cfg.zero_tol,
+            MAIN_RUN_NOTE,
+            saved_runs_note(items, cfg.checkpoints),
+            data_mod.is_protocol_data(o.data),
+        )
         if items
         else "# Pruning\n\nNo run with an L1 term converged.\n"
     )
@@ -380,7 +396,7 @@ def main(cfg: object) -> None:
         with say.phase("checkpoints and report"):
             intro = records.provenance(run, penalty, ck.record, p.overrides)
             warned = records.warnings(run, ck.record, error, data.sha256) if ck.record else []
-            write_pruned(stage / "pruned", p, run, intro, warned)
+            write_pruned(stage / "pruned", p, run, intro, warned, data_mod.is_protocol_data(data))
             record.write(stage / "pruned" / "config.json", run, started, data_sha256=data.sha256)
             wrote = written(stage / "pruned", Path(run.out) / "pruned")
     print(summary_line(p, run) + f"; {wrote}")
@@ -414,7 +430,12 @@ def hows(retrain_flag: str) -> tuple:
 
 
 def write_pruned(
-    folder: Path, p: Pruned, cfg: object, intro: str, warned: Sequence[str] = ()
+    folder: Path,
+    p: Pruned,
+    cfg: object,
+    intro: str,
+    warned: Sequence[str] = (),
+    blog_anchor: bool = True,
 ) -> None:
     """<out>/pruned/: report.md (with the warnings), the pruned net in <run>_pruned/, the
     retrained in <run>_<how>/."""
@@ -427,7 +448,7 @@ def write_pruned(
         + ", ".join(f"`pruned/{e.folder.name}/` ({e.record['kind']})" for e in entries)
         + "."
     )
-    text = to_markdown([p], cfg.tol, intro, saved)
+    text = to_markdown([p], cfg.tol, intro, saved, blog_anchor)
     (folder / "report.md").write_text(
         text + "".join(f"\nWarning: {w}.\n" for w in warned), encoding="utf-8"
     )
