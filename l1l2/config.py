@@ -37,6 +37,13 @@ FORCE_HELP = (
 )
 
 
+ORDER_HELP = (
+    "the order SGD visits the training samples in: file (the CSV's order, every epoch, every "
+    "run, as the blog did) or shuffle (a new random order every epoch, drawn from the run's "
+    "seed: the same for every method of that seed)"
+)
+
+
 @dataclass(frozen=True)
 class Display:
     """What a command shows while it works (on stderr; the results go to stdout)."""
@@ -74,13 +81,7 @@ class Training(Files):
         "divide the number of training samples",
     )
     seed: int = doc(0, "seed of the initial weights")
-    order: str = doc(
-        "file",
-        "the order SGD visits the training samples in: file (the CSV's "
-        "order, every epoch, every run, as the blog did) or shuffle (a new "
-        "random order every epoch, drawn from the run's seed: the same for "
-        "every method of that seed)",
-    )
+    order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
         check_sgd(self)
@@ -478,9 +479,11 @@ class LeakyConfig(Files):
     lam: float = doc(
         0.2, "L1 activity strength (only the scale of the L1 gradient; cosines do not depend on it)"
     )
-    seed: int = doc(0, "seed of the initial weights")
+    seed: int = doc(0, "seed of the initial weights (and of the order, shuffled)")
+    order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
+        check_choice(self.order, "order", ORDERS)
         require(self.hidden >= 1 and self.epochs >= 1, "--hidden and --epochs must be at least 1")
         check_at_most(self, "hidden", MAX_WIDTH)
         check_at_most(self, "epochs", MAX_EPOCHS)
@@ -506,8 +509,10 @@ class VariantsConfig(Files):
     activations: tuple = doc(ACTIVATIONS, "activations to compare, comma separated", item=str)
     zero_tol: float = doc(0.01, "|value| below this counts as zero")
     seed: int = doc(0, "base seed")
+    order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
+        check_choice(self.order, "order", ORDERS)
         require(1 <= self.runs <= 1000, "--runs must be between 1 and 1,000")
         require(self.epochs >= 1, "--epochs must be at least 1")
         check_at_most(self, "epochs", MAX_EPOCHS)
@@ -527,6 +532,7 @@ class VariantsConfig(Files):
             seed=self.seed,
             data=self.data,
             zero_tol=self.zero_tol,
+            order=self.order,
             progress=False,
         )
         out = [

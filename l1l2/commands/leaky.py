@@ -21,6 +21,7 @@ from ..core import model
 from ..core.activations import LEAKY_ALPHA, tf_activation
 from ..core.engine import on_tensors
 from ..core.regularizers import Penalty, Targets
+from ..core.train import sample_order
 from ..output.folder import write_analysis
 from ..output.plots import plt
 from ..tf1 import session, tf, v1
@@ -69,6 +70,7 @@ def measure(cfg: object, d: data_mod.Dataset) -> list[dict[str, float]]:
     """One row per epoch: the LeakyReLU change against the L1 term and against the formula."""
     g, x, t, f, step = build(model.glorot_init((1, cfg.hidden, 1), cfg.seed), cfg.lam, cfg.lr)
     xs, ts = d.x_train[:, None], d.y_train[:, None]
+    order = sample_order(cfg.order, d.x_train, d.y_train, cfg.epochs, 1, cfg.seed)[:, 0]
     rows = []
     with session(g) as sess:
         sess.run(v1.global_variables_initializer())
@@ -86,7 +88,7 @@ def measure(cfg: object, d: data_mod.Dataset) -> list[dict[str, float]]:
                 }
             )
             if epoch < cfg.epochs:
-                for i in range(len(xs)):
+                for i in order[epoch * len(xs) : (epoch + 1) * len(xs)]:
                     sess.run(step, {x: xs[i : i + 1], t: ts[i : i + 1]})
     return rows
 

@@ -78,8 +78,16 @@ def to_markdown(cfg: object, rows: list[dict[str, Any]]) -> str:
         f"# Activations and regularizer targets ({cfg.runs} runs per setting, "
         f"lambda = {cfg.lam:g}, {cfg.epochs} epochs, seeds {cfg.seed}..{cfg.seed + cfg.runs - 1})",
         "",
-        f"Test error = total absolute error on the test samples, mean ± std over runs; "
-        f'"< tol" = fraction with |value| < {cfg.zero_tol:g}.',
+        "Test error = total absolute error on the test samples after the last SGD step, mean "
+        f'± std over runs; "< tol" = fraction with |value| < {cfg.zero_tol:g}. Sample order: '
+        f"{cfg.order}"
+        + (
+            " (the file's, as the blog: every run stops after the same sample, which moves the "
+            "final errors by tens; `reproduce sweep` compares the methods without that)"
+            if cfg.order == "file"
+            else ""
+        )
+        + ".",
         "",
         "## Activations",
         "",
