@@ -51,38 +51,53 @@ def train_graph(
 
     The SGD steps between two eval_steps form a segment; after each, the models' test errors
     on test=(x, y) are computed and, with `record`, their weights written to TensorArrays, all
-    inside the loop. All segments run in one session call, or in PROGRESS_CALLS calls if
-    `progress` wants updates. `seed` and the step number seed RReLU's random slopes.
+    inside the loop. Eval steps that follow each other step by step at the end (the tail the
+    tail mean averages) run as one loop that evaluates after every step. All of it runs in
+    one session call, or in PROGRESS_CALLS calls if `progress` wants updates. `seed` and the
+    step number seed RReLU's random slopes.
     """
-    n_models = len(params0["dense1/W"])
-    order = file_order(len(x), epochs, batch_size, n_models) if order is None else order
-    bounds_np = default_eval_steps(len(order), eval_steps).astype(np.int32)
+    order = file_order(len(x), epochs, batch_size) if order is None else order
+    if order.ndim == 3 and (order == order[:, :1]).all():
+        order = order[:, 0]  # one order for every model: one batch, broadcast over the models
+    bounds = default_eval_steps(len(order), eval_steps).astype(np.int32)
+    k = dense_tail(bounds)
     names = list(params0)
     g = tf.Graph()
     with g.as_default():
         xs, ys = tf.constant(x[:, None]), tf.constant(y[:, None])
         model.build(xs, ys, params0, penalty, activation)  # the variables, the TF1 graph to see
         variables = variables_named(names)
-        order_in = v1.placeholder(tf.int32, order.shape, name="order")
-        f0, f1 = v1.placeholder(tf.int32, []), v1.placeholder(tf.int32, [])  # segments this call
-        bounds = tf.constant(bounds_np)  # segment f: steps bounds[f] .. bounds[f + 1] - 1
+        seq = [v1.placeholder(tf.float32, (*order.shape, 1)) for _ in "xy"]  # samples per step
+        f0, f1, t0, t1 = (v1.placeholder(tf.int32, []) for _ in range(4))  # this call's part
+        segment_ends = tf.constant(bounds[: k + 1])  # segment f: steps ends[f] .. ends[f+1] - 1
         step = _sgd_step(
-            xs, ys, order_in, params0, penalty, lr, activation, l1_update, seed, first=bounds[f0]
+            *seq, params0, penalty, lr, activation, l1_update, seed, first=segment_ends[f0]
         )
         test_error = _test_error(test, params0, activation)
 
         def segment(f, costs, frames, errors, *w):
-            out = v1.while_loop(lambda i, *_: i < bounds[f + 1], step, [bounds[f], costs, *w])
+            out = v1.while_loop(
+                lambda i, *_: i < segment_ends[f + 1], step, [segment_ends[f], costs, *w]
+            )
             w = out[2:]
             frames = [ta.write(f - f0, wi) for ta, wi in zip(frames, w)]  # after segment f
             errors = [ta.write(f - f0, test_error(w)) for ta in errors]
             return (f + 1, out[1], frames, errors, *w)
 
-        costs = tf.TensorArray(tf.float32, size=bounds[f1] - bounds[f0])
-        frames = [tf.TensorArray(tf.float32, size=f1 - f0) for _ in names] if record else []
-        errors = [tf.TensorArray(tf.float32, size=f1 - f0)] if test is not None else []
+        def tail_step(i, costs, frames, errors, *w):
+            _, costs, *w = step(i, costs, *w)
+            slot = f1 - f0 + i - t0  # after step i
+            frames = [ta.write(slot, wi) for ta, wi in zip(frames, w)]
+            errors = [ta.write(slot, test_error(w)) for ta in errors]
+            return (i + 1, costs, frames, errors, *w)
+
+        n_frames = f1 - f0 + t1 - t0
+        costs = tf.TensorArray(tf.float32, size=segment_ends[f1] - segment_ends[f0] + t1 - t0)
+        frames = [tf.TensorArray(tf.float32, size=n_frames) for _ in names] if record else []
+        errors = [tf.TensorArray(tf.float32, size=n_frames)] if test is not None else []
         w0 = [v.read_value() for v in variables]
         out = v1.while_loop(lambda f, *_: f < f1, segment, [f0, costs, frames, errors, *w0])
+        out = v1.while_loop(lambda i, *_: i < t1, tail_step, [t0, *out[1:]])
         final = out[4:]
         with tf.control_dependencies([v.assign(w) for v, w in zip(variables, final)]):
             fetch = {
@@ -92,25 +107,38 @@ def train_graph(
                 "final": [tf.identity(w) for w in final],
             }  # and the next call goes on
         initial_error = [test_error(w0)] if test is not None else []
+        samples = dict(zip(seq, (x[order][..., None], y[order][..., None])))
         with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             first = sess.run(initial_error)
-            run = lambda a, b: sess.run(fetch, {order_in: order, f0: a, f1: b})
-            return _run_segments(run, params0, bounds_np, record, first, progress)
+
+            def run(part):
+                return sess.run(fetch, {**samples, **dict(zip((f0, f1, t0, t1), part))})
+
+            return _run_parts(run, params0, bounds, k, record, first, progress)
 
 
-def _sgd_step(xs, ys, order, params0, penalty, lr, activation, l1_update, seed, first):
-    """The loop body: one SGD step of every stacked model on its batch of step i, its cost
-    written at i - first."""
+def dense_tail(bounds: np.ndarray) -> int:
+    """The index from which bounds goes up one step at a time to its end (at least two such
+    steps; else the last index): those steps run as one loop that evaluates after each."""
+    k = len(bounds) - 1
+    while k > 0 and bounds[k] - bounds[k - 1] == 1:
+        k -= 1
+    return k if len(bounds) - 1 - k >= 2 else len(bounds) - 1
+
+
+def _sgd_step(x_seq, y_seq, params0, penalty, lr, activation, l1_update, seed, first):
+    """The loop body: one SGD step of every stacked model on its batch of step i (x_seq[i]:
+    [batch, 1] for all models, or [R, batch, 1], one per model), its cost written at
+    i - first."""
     grad_penalty, l1 = proximal_split(penalty, l1_update)
     names = list(params0)
 
     def step(i, costs, *w):
-        b = tf.gather(order, i)  # [R, batch]: each model's samples
         with on_tensors(dict(zip(names, w))):
             net = model.build(
-                tf.gather(xs, b),
-                tf.gather(ys, b),
+                tf.gather(x_seq, i),
+                tf.gather(y_seq, i),
                 params0,
                 grad_penalty,
                 activation,
@@ -144,31 +172,32 @@ def _test_error(test, params0, activation):
     return error
 
 
-def _run_segments(run, params0, bounds, record, first_error, progress):
-    """Run the segments in one call of run(f0, f1) (or PROGRESS_CALLS for progress); collect."""
+def _run_parts(run, params0, bounds, k, record, first_error, progress):
+    """Run the segments (bounds[:k + 1]) and the evaluated tail (bounds[k:]) in one call of
+    run((f0, f1, t0, t1)), or in PROGRESS_CALLS calls for progress (the tail in the last);
+    collect the results."""
     names, n_models = list(params0), len(params0["dense1/W"])
-    n_segments = len(bounds) - 1
-    calls = [
-        c
-        for c in np.array_split(np.arange(n_segments), PROGRESS_CALLS if progress else 1)
-        if len(c)
-    ]
-    costs, frames, errors = [], [[params0[k][None]] for k in names], [e[None] for e in first_error]
-    for c in calls:
-        got = run(c[0], c[-1] + 1)
+    split = np.array_split(np.arange(k), PROGRESS_CALLS if progress else 1)
+    parts = [(int(c[0]), int(c[-1]) + 1, 0, 0) for c in split if len(c)] or [(0, 0, 0, 0)]
+    if bounds[-1] > bounds[k]:
+        parts[-1] = (*parts[-1][:2], int(bounds[k]), int(bounds[-1]))
+    costs, frames, errors = [], [[params0[n][None]] for n in names], [e[None] for e in first_error]
+    for part in parts:
+        got = run(part)
         costs.append(got["cost"])
         for have, f in zip(frames, got["frames"]):
             have.append(f)
         errors += got["errors"]
         if progress:
-            progress(int(bounds[c[-1] + 1] - bounds[c[0]]) * n_models)
+            f0, f1, t0, t1 = part
+            progress(int(bounds[f1] - bounds[f0] + t1 - t0) * n_models)
     step_cost = np.concatenate(costs).reshape(bounds[-1], -1)
     return Trained(
         dict(zip(names, got["final"])),
         step_cost,
         first_nonfinite(step_cost),
         bounds,
-        {k: np.concatenate(f) for k, f in zip(names, frames)} if record else {},
+        {n: np.concatenate(f) for n, f in zip(names, frames)} if record else {},
         np.concatenate(errors) if first_error else None,
     )
 
