@@ -143,17 +143,18 @@ def prepare(
     cfg: object,
     n_models: int,
     sizes: Sequence[int],
-    frames: int,
+    frames: int | Callable[[int], int],
     batch_size: int = 1,
     drawing_gb: float = 0,
 ) -> data_mod.Dataset:
     """Load the data and check, before any work, that the batch size divides the training set,
     that the arrays (and drawing_gb for the GIFs) fit in MAX_GB and that cfg.out can be
-    written; the data set."""
+    written; the data set. `frames` may depend on the steps of an epoch: frames(steps)."""
     data = data_mod.load(cfg.data)
-    check_fits(
-        len(data.x_train), batch_size, cfg.data, n_models, sizes, cfg.epochs, frames, drawing_gb
-    )
+    n_train = len(data.x_train)
+    if callable(frames):
+        frames = frames(n_train // batch_size)
+    check_fits(n_train, batch_size, cfg.data, n_models, sizes, cfg.epochs, frames, drawing_gb)
     check_writable(cfg.out)
     return data
 
@@ -168,14 +169,16 @@ def check_fits(
     frames: int,
     drawing_gb: float = 0.0,
 ) -> None:
-    """`frames` recorded copies of every model's weights, one cost per SGD step and the frames
-    of the GIFs (drawing_gb, drawn while the weights are still held) fit in MAX_GB."""
+    """`frames` recorded copies of every model's weights, its cost and its samples (x and y) at
+    every SGD step, and the frames of the GIFs (drawing_gb, drawn while the weights are still
+    held) fit in MAX_GB."""
     require(
         n_train % batch_size == 0,
         f"--batch-size {batch_size} does not divide the {n_train} training samples of {data}",
     )
     n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
-    gb = 4 * n_models * (n_params * (frames + 4) + epochs * n_train // batch_size) / 1e9
+    per_step = epochs * n_train // batch_size + 2 * epochs * n_train  # costs; x and y samples
+    gb = 4 * n_models * (n_params * (frames + 4) + per_step) / 1e9
     gifs = drawing_gb >= 0.05
     require(
         gb + drawing_gb <= MAX_GB,

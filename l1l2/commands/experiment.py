@@ -226,9 +226,8 @@ def main(cfg: object) -> None:
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
     drawing = gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs else 0
-    data = prepare(
-        cfg, n_models, cfg.sizes, cfg.epochs + 1 + cfg.tail_epochs * 40, cfg.batch_size, drawing
-    )
+    frames = lambda per_epoch: cfg.epochs + 1 + cfg.tail_epochs * per_epoch
+    data = prepare(cfg, n_models, cfg.sizes, frames, cfg.batch_size, drawing)
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size

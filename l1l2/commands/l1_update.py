@@ -8,6 +8,7 @@ import numpy as np
 from ..core import data, model, regularizers, train
 from ..core import pruning as prune
 from ..core.engine import train_graph
+from ..core.train import Trained
 from ..output.folder import write_analysis
 from ..output.plots import plt
 from .common import check_fits
@@ -15,48 +16,41 @@ from .common import check_fits
 UPDATES = ("subgradient", "proximal")
 
 
-def trajectories(cfg: object, d: data.Dataset, update: str) -> train.Trained:
-    """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
+def train_l1(
+    cfg: object, d: data.Dataset, update: str, epochs: int, every_step: bool = False
+) -> Trained:
+    """The seed's L1 model trained `epochs` with `update`; with every_step, its weights after
+    every SGD step (for the trajectory figure)."""
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    order = train.sample_order(
-        cfg.order, d.x_train, d.y_train, cfg.record_epochs, cfg.batch_size, cfg.seed
-    )[:, None]
+    order = train.sample_order(cfg.order, d.x_train, d.y_train, epochs, cfg.batch_size, cfg.seed)[
+        :, None
+    ]
     return train_graph(
         d.x_train,
         d.y_train,
         p0,
         pen,
         lr=cfg.lr,
-        epochs=cfg.record_epochs,
+        epochs=epochs,
         batch_size=cfg.batch_size,
         order=order,
-        eval_steps=np.arange(len(order) + 1),
-        record=True,
+        test=(d.x_test, d.y_test),
+        eval_steps=np.arange(len(order) + 1) if every_step else None,
+        record=every_step,
         l1_update=update,
     )
+
+
+def trajectories(cfg: object, d: data.Dataset, update: str) -> Trained:
+    """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
+    return train_l1(cfg, d, update, cfg.record_epochs, every_step=True)
 
 
 def final(cfg: object, d: data.Dataset, update: str) -> tuple[dict[str, np.ndarray], float]:
-    p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
-    pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    order = train.sample_order(
-        cfg.order, d.x_train, d.y_train, cfg.epochs, cfg.batch_size, cfg.seed
-    )[:, None]
-    t = train_graph(
-        d.x_train,
-        d.y_train,
-        p0,
-        pen,
-        lr=cfg.lr,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        order=order,
-        l1_update=update,
-    )
-    return model.unstack(t.params, 0), float(
-        train.evaluate(t.params, d.x_test, d.y_test, pen)[1][0]
-    )
+    """The model after cfg.epochs, and its test error."""
+    t = train_l1(cfg, d, update, cfg.epochs)
+    return model.unstack(t.params, 0), float(t.test_error[-1, 0])
 
 
 def summary(cfg: object, params: dict[str, np.ndarray], error: float) -> dict[str, int | str]:

@@ -122,7 +122,13 @@ def main(cfg: object) -> None:
     started = time.time()
     models = plan(cfg)
     chunk = min(cfg.chunk, len(models))
-    d = prepare(cfg, chunk, cfg.sizes, cfg.epochs + 2 + cfg.tail_epochs * 40, cfg.batch_size)
+    d = prepare(
+        cfg,
+        chunk,
+        cfg.sizes,
+        lambda per_epoch: cfg.epochs + 1 + cfg.tail_epochs * per_epoch,
+        cfg.batch_size,
+    )
     steps = cfg.epochs * len(d.x_train) // cfg.batch_size
     rows, curves = [], []
     with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage:
