@@ -42,18 +42,15 @@ def plan(cfg: object, order: str | None = None) -> list[Run]:
 def run_penalty(cfg: object, method: str) -> regularizers.Targets:
     """What one run penalizes: its method's kernel penalty at cfg.lam (or cfg.kernel_reg), plus
     the bias and activity penalties of the config."""
-    spec = getattr(cfg, "kernel_reg", "")
+    spec = cfg.kernel_reg
     kernel = regularizers.parse(spec) if spec else regularizers.for_method(method, cfg.lam)
-    bias, activity = (getattr(cfg, f, "none") for f in ("bias_reg", "activity_reg"))
-    return regularizers.Targets(kernel, regularizers.parse(bias), regularizers.parse(activity))
+    return regularizers.Targets(
+        kernel, regularizers.parse(cfg.bias_reg), regularizers.parse(cfg.activity_reg)
+    )
 
 
 def engine_options(cfg: object) -> dict:
-    return {
-        "activation": getattr(cfg, "activation", "identity"),
-        "l1_update": getattr(cfg, "l1_update", "subgradient"),
-        "seed": cfg.seed,
-    }
+    return {"activation": cfg.activation, "l1_update": cfg.l1_update, "seed": cfg.seed}
 
 
 def train(
@@ -102,7 +99,7 @@ def train_runs(
         axis=1,
     )
     per_epoch = len(data.x_train) // cfg.batch_size
-    tail = getattr(cfg, "tail_epochs", 0) * per_epoch
+    tail = cfg.tail_epochs * per_epoch
     steps = evaluation_steps(len(order), per_epoch if record else 0, tail)
     trained = train(
         cfg,
