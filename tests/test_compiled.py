@@ -192,6 +192,35 @@ def test_progress_splits_give_the_same_result(trained):
     np.testing.assert_array_equal(split.test_error, t.test_error)
 
 
+def test_model_parts_cover_the_models_in_equal_slices():
+    for n in (1, 2, 127, 128, 1000, 1025, 10000):
+        parts = compiled.model_parts(n)
+        sizes = [p.stop - p.start for p in parts]
+        assert [i for p in parts for i in range(p.start, p.stop)] == list(range(n))
+        assert max(sizes) <= compiled.PART_MODELS and max(sizes) - min(sizes) < max(sizes)
+        assert len(parts) >= 2 if n >= 2 * compiled.MIN_PART else len(parts) == 1
+
+
+def test_parts_give_what_one_loop_gives(trained, monkeypatch):
+    """3 models with their own orders in parts of 2 (the last padded) side by side: every
+    weight, frame, error and step count as in one loop."""
+    p0, _ = trained
+    rng = np.random.default_rng(1)
+    order = np.stack([rng.permutation(40) for _ in range(3 * 3)]).reshape(3, 3, 40)
+    order = order.transpose(0, 2, 1).reshape(120, 3, 1)  # [steps, R, B]
+    whole = run(p0, PENS, order=order)
+    monkeypatch.setattr(compiled, "PART_MODELS", 2)
+    monkeypatch.setattr(compiled, "MIN_PART", 1)
+    assert len(compiled.model_parts(3)) == 2
+    seen = []
+    parts = run(p0, PENS, order=order, progress=seen.append)
+    assert sum(seen) == 120 * 3
+    assert_params_close(parts.params, whole.params, atol=0)
+    assert_params_close(parts.frames, whole.frames, atol=0)
+    np.testing.assert_array_equal(parts.test_error, whole.test_error)
+    np.testing.assert_array_equal(parts.diverged_at, whole.diverged_at)
+
+
 def test_a_diverging_model_leaves_its_neighbour_untouched():
     pens = [(0.0, 1e6), (0.3, 0.0), (0.0, 0.1)]  # model 0: w <- w (1 - 1e4), explodes
     both = run(stacked([0, 1, 2]), pens)

@@ -18,7 +18,10 @@ gradients are written by hand (the chain rule of the same network as model.build
 TF's conventions: d|e|/de = sign(e), d|w|/dw = sign(w), sign(0) = 0.
 """
 
+import os
+import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +34,9 @@ from .train import Trained
 
 UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
 UNROLL_MIN_WORK = 20_000_000  # ...from this many model-steps on (it compiles ~1 s longer)
-MIN_MODELS = 2  # fewer models are padded with copies (see train_compiled)
+MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
+PART_MODELS = 512  # at most this many models in one compiled loop (one core)...
+MIN_PART = 64  # ...and no part smaller than this: the models are trained in parts side by side
 PROGRESS_CALLS = 10  # session calls when a progress callback wants updates
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
@@ -316,6 +321,17 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
     return calls
 
 
+def model_parts(n_models: int) -> list[slice]:
+    """The parts the models are trained in, side by side: equal slices of at most PART_MODELS
+    models, at least two from 2 * MIN_PART models on. A function of n_models alone (not of the
+    machine's cores), so a model's numbers do not depend on where the run happens."""
+    n = -(-n_models // PART_MODELS)
+    if n_models >= 2 * MIN_PART:
+        n = max(n, 2)
+    size = -(-n_models // n)
+    return [slice(a, min(a + size, n_models)) for a in range(0, n_models, size)]
+
+
 def train_compiled(
     x: np.ndarray,
     y: np.ndarray,
@@ -339,10 +355,11 @@ def train_compiled(
     order for all). After each of eval_steps (0 = before training; default [0, steps]) the
     loop measures sum |pred - y| on test = (x, y) of every model and, with `record`, keeps its
     weights.
-    `progress(n_model_steps)` splits the loop into PROGRESS_CALLS calls of one compilation.
+    The models are trained in parts (model_parts), one thread per CPU core: one compiled loop
+    runs on one core. `progress(n_model_steps)` splits each part's loop into PROGRESS_CALLS
+    calls of one compilation.
     """
     activation = check_activation(activation)
-    x_test, y_test = test if test is not None else (None, None)
     n_models = len(params0["dense1/W"])
     l1, l2 = (
         np.broadcast_to(np.asarray(c, np.float32), (n_models,)) for c in kernel_penalty(penalty)
@@ -352,33 +369,79 @@ def train_compiled(
     ev = check_eval_steps(eval_steps, steps)
     table = order_table(order, len(x), batch_size, steps, n_models)
     calls = plan_calls(steps, ev, PROGRESS_CALLS if progress else 1)
-    has_test = x_test is not None
     spec = LoopSpec(
         activation,
         bool(np.any(l1)),
         bool(np.any(l2)),
-        has_test,
+        test is not None,
         record,
         max(f1 - f0 for *_, f0, f1 in calls),
         UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1,
     )
-    names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
-    # one model runs as two (a copy): XLA compiles a single model's loop with other roundings
-    pad = max(0, MIN_MODELS - n_models)
-    ws = [pad_models(to_models_last(params0)[k], pad) for k in names]
     data = {
         "x": x,
         "y": y,
         "lr": np.float32(lr),
-        "l1": pad_models(l1, pad),
-        "l2": pad_models(l2, pad),
-        "x_test": np.asarray(x_test if has_test else [], np.float32),
-        "y_test": np.asarray(y_test if has_test else [], np.float32),
+        "x_test": np.asarray(test[0] if test else [], np.float32),
+        "y_test": np.asarray(test[1] if test else [], np.float32),
         "eval_steps": ev,
     }
-    if order is not None:
-        table = pad_models(np.moveaxis(table, 1, -1), pad)  # [steps, B, R]: pad the models
-        table = np.moveaxis(table, -1, 1)
+    parts = model_parts(n_models)
+    # every part padded to the size of the first, so that all share one compilation; one model
+    # runs as two (a copy): XLA compiles a single model's loop with other roundings
+    size = max(parts[0].stop, MIN_MODELS)
+    lock = threading.Lock()
+
+    def report(n: int) -> None:
+        with lock:
+            progress(n)
+
+    def train_part(part: slice) -> Trained:
+        pad = size - (part.stop - part.start)
+        params = {k: v[part] for k, v in params0.items()}
+        part_table = table if order is None else table[:, part]
+        return train_padded(
+            params,
+            l1[part],
+            l2[part],
+            part_table,
+            pad,
+            spec,
+            data,
+            calls,
+            report if progress else None,
+        )
+
+    with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as pool:
+        done = list(pool.map(train_part, parts))
+    return Trained(
+        params={k: np.concatenate([t.params[k] for t in done]) for k in done[0].params},
+        step_cost=None,
+        diverged_at=np.concatenate([t.diverged_at for t in done]),
+        frame_steps=ev,
+        frames={k: np.concatenate([t.frames[k] for t in done], 1) for k in done[0].frames},
+        test_error=np.concatenate([t.test_error for t in done], 1) if test else None,
+    )
+
+
+def train_padded(
+    params0: dict,
+    l1: np.ndarray,
+    l2: np.ndarray,
+    table: np.ndarray,
+    pad: int,
+    spec: LoopSpec,
+    data: dict[str, np.ndarray],
+    calls: list,
+    progress: Callable[[int], object] | None,
+) -> Trained:
+    """train_compiled on one part, run with `pad` copies of its last model appended."""
+    n_models = len(l1)
+    names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
+    ws = [pad_models(to_models_last(params0)[k], pad) for k in names]
+    data = {**data, "l1": pad_models(l1, pad), "l2": pad_models(l2, pad)}
+    if table.shape[1] > 1:  # a per-model order [steps, R, B]: pad its models too
+        table = np.moveaxis(pad_models(np.moveaxis(table, 1, -1), pad), -1, 1)
     loop = compiled_loop(spec, ws, data, table.shape)
 
     diverged = np.full(n_models + pad, -1, np.int32)
@@ -396,9 +459,9 @@ def train_compiled(
         params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
         step_cost=None,
         diverged_at=diverged[:n_models],
-        frame_steps=ev,
-        frames=to_models_first(recorded, lead=1) if record else {},
-        test_error=np.concatenate(errs) if has_test else None,
+        frame_steps=data["eval_steps"],
+        frames=to_models_first(recorded, lead=1) if spec.record else {},
+        test_error=np.concatenate(errs) if spec.has_test else None,
     )
 
 
@@ -462,6 +525,7 @@ class Loop:
 
 _LOOPS = {}  # key -> Loop, most recently used last
 CACHED_LOOPS = 4  # compiled loops kept for later calls with the same shapes
+_LOCK = threading.Lock()
 
 
 def compiled_loop(
@@ -474,14 +538,16 @@ def compiled_loop(
         tuple(table_shape),
         tuple((k, np.shape(v)) for k, v in sorted(data.items())),
     )
-    loop = _LOOPS.pop(key, None) or Loop(spec, ws, data, table_shape)
-    _LOOPS[key] = loop
-    while len(_LOOPS) > CACHED_LOOPS:
-        _LOOPS.pop(next(iter(_LOOPS))).close()
+    with _LOCK:  # the parts of one run ask from several threads at once
+        loop = _LOOPS.pop(key, None) or Loop(spec, ws, data, table_shape)
+        _LOOPS[key] = loop
+        while len(_LOOPS) > CACHED_LOOPS:
+            _LOOPS.pop(next(iter(_LOOPS))).close()
     return loop
 
 
 def clear_cache() -> None:
     """Close the cached compiled loops (the next call compiles again)."""
-    while _LOOPS:
-        _LOOPS.popitem()[1].close()
+    with _LOCK:
+        while _LOOPS:
+            _LOOPS.popitem()[1].close()
