@@ -2,7 +2,8 @@
 
 `tf` and `v1` (tf.compat.v1) stand in for the modules until an attribute is first read, so the
 command line parses flags and prints --help without the 3 s TensorFlow import. On that import:
-eager execution is disabled (graphs and Sessions, the TF1 way) and the C++ start-up lines are muted.
+eager execution is disabled (graphs and Sessions, the TF1 way), the C++ start-up lines are muted
+and Keras, which nothing here uses, is left out.
 
 Two settings make every engine do the same float operations in the same order, so the in-graph
 loop reproduces the reference loop and a seed gives the same numbers on any x86 machine:
@@ -39,7 +40,7 @@ def _tensorflow():
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # its C++ side prints CUDA-probe lines before any log level applies
     try:
-        with _interrupts_after():
+        with _interrupts_after(), _without_keras():
             import tensorflow
     finally:
         os.dup2(saved, 2)
@@ -48,6 +49,22 @@ def _tensorflow():
     tensorflow.compat.v1.disable_eager_execution()
     tensorflow.get_logger().setLevel("ERROR")
     return tensorflow
+
+
+@contextlib.contextmanager
+def _without_keras():
+    """TensorFlow's import also imports Keras, if it can, to register Keras' optimizers: ~1.5 s
+    (a third of the import) for nothing this package uses. Keras is unimportable for that moment
+    (TensorFlow skips it then); `tf.keras` still loads it on first use."""
+    if "keras" in sys.modules:
+        yield
+        return
+    sys.modules["keras"] = None  # `import keras` raises ImportError
+    try:
+        yield
+    finally:
+        if "keras" in sys.modules and sys.modules["keras"] is None:
+            del sys.modules["keras"]
 
 
 @contextlib.contextmanager

@@ -72,3 +72,19 @@ def test_a_non_utf8_locale_and_onednn_on_change_nothing(quick_run, tmp_path):
         assert (tmp_path / name).read_bytes() == (quick_run / name).read_bytes(), name
     onednn = json.loads((tmp_path / "config.json").read_text())["numerics"]["onednn"]
     assert onednn == {"forced": "0", "environment_asked_for": "1", "effective": False}
+
+
+def test_tensorflow_loads_without_keras_and_keras_still_loads_on_use():
+    """tf1.load leaves Keras out of TensorFlow's import (nothing here uses it), and does not
+    break it: tf.keras imports it when first read."""
+    code = (
+        "import sys\n"
+        "from l1l2 import tf1\n"
+        "tf1.load()\n"
+        "print('keras' in sys.modules)\n"
+        "print(tf1.tf.keras.regularizers.L2(0.5).l2)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert res.stdout.split() == ["False", "0.5"]
