@@ -7,6 +7,7 @@ answer at once instead of after the ~5 s it takes to import TensorFlow and matpl
 import importlib
 import io
 import logging
+import os
 import signal
 import sys
 import threading
@@ -90,6 +91,19 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         print(interrupted_message(), file=sys.stderr)
         sys.exit(130)
+
+
+def run() -> None:
+    """The command line's entry point: main(), then an exit that skips Python's teardown of the
+    loaded modules, which takes ~0.7 s once TensorFlow is loaded and does nothing for us:
+    every output is written, renamed into place and closed when main() returns."""
+    main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError as e:  # a full disk or a closed pipe behind stdout
+        fail(_one_line(e))
+    os._exit(0)
 
 
 def _interrupt(signum, frame):
