@@ -414,7 +414,7 @@ class SweepConfig(Training):
         1, "the tail mean averages the test error after every SGD step of the last this many epochs"
     )
     zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
-    chunk: int = doc(1000, "models trained together in one graph (memory grows with it)")
+    chunk: int = doc(4000, "at most this many models trained in one call (memory grows with it)")
     engine: str = doc(
         "compiled",
         "compiled: the whole SGD loop compiled by XLA, models last in "

@@ -121,7 +121,8 @@ def run_chunk(
 def main(cfg: object) -> None:
     started = time.time()
     models = plan(cfg)
-    chunk = min(cfg.chunk, len(models))
+    # equal chunks of at most cfg.chunk models: one shape, so one compilation
+    chunk = -(-len(models) // -(-len(models) // cfg.chunk))
     d = prepare(
         cfg,
         chunk,
