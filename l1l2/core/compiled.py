@@ -36,7 +36,7 @@ UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
 UNROLL_MIN_WORK = 20_000_000  # ...from this many model-steps on (it compiles ~1 s longer)
 MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
 PART_MODELS = 512  # at most this many models in one compiled loop (one core)...
-MIN_PART = 64  # ...and no part smaller than this: the models are trained in parts side by side
+MIN_PART = 32  # ...and no part smaller than this: the models are trained in parts side by side
 PROGRESS_CALLS = 10  # session calls when a progress callback wants updates
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
@@ -332,6 +332,14 @@ def model_parts(n_models: int) -> list[slice]:
     return [slice(a, min(a + size, n_models)) for a in range(0, n_models, size)]
 
 
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
+
+
 def train_compiled(
     x: np.ndarray,
     y: np.ndarray,
@@ -412,7 +420,7 @@ def train_compiled(
             report if progress else None,
         )
 
-    with ThreadPoolExecutor(min(len(parts), os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(min(len(parts), cores())) as pool:
         done = list(pool.map(train_part, parts))
     return Trained(
         params={k: np.concatenate([t.params[k] for t in done]) for k in done[0].params},
