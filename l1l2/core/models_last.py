@@ -1,0 +1,146 @@
+"""The network of model.build for R models at once, written out with the model axis LAST.
+
+Why last: the network is tiny (1-10-10-10-1), so one model's step is a few hundred
+multiply-adds, far too little for a kernel call. Stacking R models makes each op R times
+bigger; putting R LAST (W [in, out, R], b [out, R], activations [B, units, R]) makes every op,
+the small matmuls included, an elementwise multiply or a reduction over a leading axis, i.e. a
+loop over contiguous runs of R floats that XLA vectorises with full-width SIMD loads. With R
+first, the innermost loops run over 1 or 10 floats. The small matmuls are written as
+broadcast-multiply + reduce_sum for that reason.
+
+Gradients are written by hand (the chain rule of the same network as model.build), with TF's
+conventions: d|e|/de = sign(e), d|w|/dw = sign(w), sign(0) = 0. The compiled engine
+(compiled.py) runs them; tests hold them against model.build, the in-graph engine and NumPy.
+"""
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..tf1 import tf
+from .activations import tf_activation, tf_derivative
+
+# ---------------------------------------------------------------- layout
+
+
+def to_models_last(params: dict) -> dict:
+    """Models-first stacked weights -> W [in, out, R], b [out, R] (contiguous copies)."""
+    out = {}
+    for k, v in params.items():
+        v = np.asarray(v, np.float32)
+        out[k] = np.ascontiguousarray(np.moveaxis(v, 0, -1) if k.endswith("/W") else v[:, 0].T)
+    return out
+
+
+def to_models_first(params: dict, lead: int = 0) -> dict:
+    """The inverse of to_models_last, with `lead` extra leading axes (frames) kept in front."""
+    out = {}
+    for k, v in params.items():
+        if k.endswith("/W"):
+            out[k] = np.ascontiguousarray(np.moveaxis(v, -1, lead))
+        else:
+            out[k] = np.ascontiguousarray(np.expand_dims(np.moveaxis(v, -1, lead), lead + 1))
+    return out
+
+
+# ---------------------------------------------------------------- the network
+
+
+def activation_fn(spec: str) -> "Callable[[tf.Tensor], tuple[tf.Tensor, Callable | None]]":
+    """act(z) -> (h, dh/dz as a function of z and h or None for 1), from the activation table."""
+    f, d = tf_activation(spec), tf_derivative(spec)
+    if d is None:
+        return lambda z: (z, None)  # identity: no op at all
+    return lambda z: (f(z), d)
+
+
+def dense(
+    h: "tf.Tensor",
+    W: "tf.Tensor",
+    b: "tf.Tensor",
+    penalised: "Sequence[Callable[[tf.Tensor], tf.Tensor]]" = (),
+) -> "tuple[tf.Tensor, list[tf.Tensor]]":
+    """h [B, in, R] @ W [in, out, R] + b [out, R] -> [B, out, R]: a multiply, then a sum over `in`.
+
+    `penalised` lists elementwise functions of W (|W|, W^2) whose sums over `in` ride along in
+    the same reduction (stacked behind the batch), so the penalty costs no extra pass over W.
+    Returns (z, [those sums, each [out, R]])."""
+    prod = h[:, :, None, :] * W[None]
+    if not penalised:
+        return tf.reduce_sum(prod, axis=1) + b, []
+    sums = tf.reduce_sum(tf.concat([prod] + [f(W)[None] for f in penalised], 0), axis=1)
+    n = h.shape[0]
+    return sums[:n] + b, [sums[n + j] for j in range(len(penalised))]
+
+
+def forward(
+    ws: "Sequence[tf.Tensor]",
+    h: "tf.Tensor",
+    act: Callable,
+    l1: "tf.Tensor | None" = None,
+    l2: "tf.Tensor | None" = None,
+) -> "tuple[list[tf.Tensor], list[tf.Tensor], list[Callable | None], tf.Tensor | None]":
+    """(inputs hs[k], pre-activations zs[k], derivatives ds[k], penalty [R] or None) of the
+    network on h [B, 1, 1 or R]; the last layer is linear. The penalty, sum over kernels of
+    l1*sum|W| + l2*sum(W^2)/2 as model.build's collection has it, is that of ws."""
+    penalised = [f for f, c in ((tf.abs, l1), (tf.square, l2)) if c is not None]
+    hs, zs, ds, terms = [h], [], [], []
+    n = len(ws) // 2
+    for k in range(n):
+        z, sums = dense(hs[-1], ws[2 * k], ws[2 * k + 1], penalised)
+        zs.append(z)
+        scales = [(c, d) for c, d in ((l1, 1), (l2, 2)) if c is not None]
+        terms += [c * tf.reduce_sum(s, axis=0) / d for (c, d), s in zip(scales, sums)]
+        if k < n - 1:
+            h, d = act(z)
+            hs.append(h)
+            ds.append(d)
+    return hs, zs, ds, tf.add_n(terms) if terms else None
+
+
+def predict(ws: "Sequence[tf.Tensor]", x: "tf.Tensor", act: Callable) -> "tf.Tensor":
+    """Predictions [B, 1, R] of x [B, 1, 1 or R]."""
+    return forward(ws, x, act)[1][-1]
+
+
+def cost_and_grads(
+    ws: "Sequence[tf.Tensor]",
+    x: "tf.Tensor",
+    y: "tf.Tensor",
+    act: Callable,
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "tuple[tf.Tensor, list[tf.Tensor]]":
+    """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws)."""
+    hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
+    e = zs[-1] - y
+    dz = tf.sign(e)  # d|e|/de
+    grads = [None] * len(ws)
+    for k in reversed(range(len(ws) // 2)):
+        grads[2 * k] = tf.reduce_sum(hs[k][:, :, None, :] * dz[:, None, :, :], axis=0)
+        grads[2 * k + 1] = tf.reduce_sum(dz, axis=0)
+        if k:
+            dh = tf.reduce_sum(dz[:, None, :, :] * ws[2 * k][None], axis=2)
+            deriv = ds[k - 1]
+            dz = dh if deriv is None else dh * deriv(zs[k - 1], hs[k])
+    loss = tf.reduce_sum(tf.abs(e), axis=[0, 1])
+    return (loss if penalty is None else loss + penalty), grads
+
+
+def sgd_update(
+    ws: "Sequence[tf.Tensor]",
+    grads: "Sequence[tf.Tensor]",
+    lr: "tf.Tensor",
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "list[tf.Tensor]":
+    """w <- w - lr * (data gradient + penalty gradient); biases carry no penalty."""
+    new = []
+    for j, (w, g) in enumerate(zip(ws, grads)):
+        if j % 2 == 0:
+            if l1 is not None:
+                g = g + l1 * tf.sign(w)
+            if l2 is not None:
+                g = g + l2 * w
+        new.append(w - lr * g)
+    return new
