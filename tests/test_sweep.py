@@ -29,23 +29,13 @@ def test_paired_comparison():
     assert p["b_better"] == (d < 0).sum()
 
 
-def test_tiny_sweep_writes_expected_rows(tmp_path, capsys):
+def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch):
     from l1l2.cli import main
+    from l1l2.core import compiled
 
-    main(
-        [
-            "sweep",
-            "--seeds",
-            "2",
-            "--lams",
-            "0,0.3",
-            "--epochs",
-            "5",
-            "--out",
-            str(tmp_path),
-            "--no-progress",
-        ]
-    )
+    args = ["sweep", "--seeds", "2", "--lams", "0,0.3", "--epochs", "5"]
+    args += ["--out", str(tmp_path), "--no-progress"]
+    main(args)
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
     want = [("none", 0.0, s, o) for o in ("shuffle", "file") for s in (0, 1)]  # lambda 0: once
     want = [
@@ -64,6 +54,12 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys):
     md = (tmp_path / "sweep" / "sweep.md").read_text()
     assert "Does L2 beat L1?" in md and "In plain words" in md
     assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 10_000
+    # the 16 models in 4 chunks of 4, each in 2 parts of 2, instead of one call: the same numbers
+    monkeypatch.setattr(compiled, "PART_MODELS", 2)
+    monkeypatch.setattr(compiled, "MIN_PART", 1)
+    main([*args[:-3], "--chunk", "5", "--out", str(tmp_path / "chunked"), "--no-progress"])
+    chunked = (tmp_path / "chunked" / "sweep" / "sweep.csv").read_bytes()
+    assert chunked == (tmp_path / "sweep" / "sweep.csv").read_bytes()
 
 
 @pytest.mark.parametrize(

@@ -121,8 +121,8 @@ def run_chunk(
 def main(cfg: object) -> None:
     started = time.time()
     models = plan(cfg)
-    # equal chunks of at most cfg.chunk models: one shape, so one compilation
-    chunk = -(-len(models) // -(-len(models) // cfg.chunk))
+    n_chunks = -(-len(models) // cfg.chunk)
+    chunk = -(-len(models) // n_chunks)  # equal chunks: one shape, so one compilation
     d = prepare(
         cfg,
         chunk,
