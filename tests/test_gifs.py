@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from l1l2.core import data, engine, model, regularizers, train
-from l1l2.output import drawing, gifs, plots
+from l1l2.output import drawing, frames, gif_timing, gifs, palette, plots, sheet
 
 D = data.load("data/line.csv")
 P0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for s in range(2)])
@@ -49,7 +49,7 @@ def test_frame_at_epoch_boundary_equals_a_shorter_training():
 
 @pytest.mark.parametrize("n, total", [(101, 5.0), (7, 1.0), (1, 2.0), (226, 5.0)])
 def test_durations_sum_to_total_and_hold_last(n, total):
-    d = gifs.durations_ms(n, total)
+    d = gif_timing.durations_ms(n, total)
     assert len(d) == n and sum(d) == round(total * 1000)
     assert all(x % 10 == 0 and x >= 20 for x in d) and d[-1] >= max(d)
 
@@ -57,18 +57,18 @@ def test_durations_sum_to_total_and_hold_last(n, total):
 def test_max_frames_is_the_most_that_keep_20ms():
     # by hand, 0.1 s = 10 cs: 4 frames -> last max(1, round(20/5) = 4), 3 x 2 cs = 6, total 10;
     # 5 frames -> last max(1, round(20/6) = 3) + 4 x 2 = 11 > 10
-    assert gifs.max_frames(0.1) == 4
+    assert gif_timing.max_frames(0.1) == 4
     for total in (0.1, 1.0, 5.0):
-        n = gifs.max_frames(total)
-        assert min(gifs.durations_ms(n, total)) >= 20
+        n = gif_timing.max_frames(total)
+        assert min(gif_timing.durations_ms(n, total)) >= 20
         with pytest.raises(ValueError):
-            gifs.durations_ms(n + 1, total)
+            gif_timing.durations_ms(n + 1, total)
 
 
 def test_pick_frames_spreads_evenly_and_keeps_the_ends():
-    assert gifs.pick_frames(6, 5.0).tolist() == list(range(6))
-    keep = gifs.pick_frames(1001, 1.0)
-    assert len(keep) == gifs.max_frames(1.0) and keep[0] == 0 and keep[-1] == 1000
+    assert gif_timing.pick_frames(6, 5.0).tolist() == list(range(6))
+    keep = gif_timing.pick_frames(1001, 1.0)
+    assert len(keep) == gif_timing.max_frames(1.0) and keep[0] == 0 and keep[-1] == 1000
     assert len(set(keep.tolist())) == len(keep) and (np.diff(keep) >= 1).all()
 
 
@@ -76,7 +76,7 @@ def test_durations_follow_weights_with_a_floor():
     # by hand: 100 cs; last = max(10% = 10, 2 shares = round(200/7) = 29); five frames get 2 cs each
     # and split the spare 61 cs as 9:0:4:1:0 = 39.2, 0, 17.4, 4.4, 0 -> 39, 0, 18, 4, 0
     # (largest remainder)
-    d = gifs.durations_ms(6, 1.0, weights=np.array([9.0, 0.0, 4.0, 1.0, 0.0, 1.0]))
+    d = gif_timing.durations_ms(6, 1.0, weights=np.array([9.0, 0.0, 4.0, 1.0, 0.0, 1.0]))
     assert d == [410, 20, 200, 60, 20, 290]
 
 
@@ -84,7 +84,7 @@ def test_motion_is_the_change_between_frames():
     f = np.zeros((4, 2, 2))
     f[1] += 1.0  # 4 weights move by 1
     f[3] += 0.25  # from frame 2 (back at 0) by 0.25 each
-    m = gifs.motion([("a", f)])
+    m = gif_timing.motion([("a", f)])
     np.testing.assert_allclose(m, [2.0, 2.0, 2.0, 1.0])
 
 
@@ -149,18 +149,18 @@ def cell_centre(box, shape, i, j):
 def test_levels_cover_the_scale_and_white_is_zero():
     vmax = 1.7
     w = np.concatenate([np.linspace(-vmax, vmax, 1001), [0.0, np.nan, np.inf]])
-    idx = gifs.to_levels(w, vmax)
-    edges = gifs.level_edges(vmax)
+    idx = palette.to_levels(w, vmax)
+    edges = palette.level_edges(vmax)
     lv = idx[:1001].astype(int)
-    assert lv.min() == 0 and lv.max() == gifs.N_LEVELS - 1
+    assert lv.min() == 0 and lv.max() == palette.N_LEVELS - 1
     assert ((edges[lv] <= w[:1001] + 1e-12) & ((w[:1001] < edges[lv + 1]) | (lv == lv.max()))).all()
-    assert idx[-2] == idx[-1] == gifs.NOT_FINITE
-    assert tuple(gifs.PALETTE[gifs.NOT_FINITE]) == (0, 0, 0)
-    zero = gifs.PALETTE[idx[1001]]
-    assert idx[1001] == gifs.N_LEVELS // 2 and zero.min() >= 240  # white at 0
-    red, blue = gifs.PALETTE[gifs.N_LEVELS - 1].astype(int), gifs.PALETTE[0].astype(int)
+    assert idx[-2] == idx[-1] == palette.NOT_FINITE
+    assert tuple(palette.PALETTE[palette.NOT_FINITE]) == (0, 0, 0)
+    zero = palette.PALETTE[idx[1001]]
+    assert idx[1001] == palette.N_LEVELS // 2 and zero.min() >= 240  # white at 0
+    red, blue = palette.PALETTE[palette.N_LEVELS - 1].astype(int), palette.PALETTE[0].astype(int)
     assert red[0] > red[2] and blue[2] > blue[0]  # RdBu_r
-    assert len({tuple(c) for c in gifs.PALETTE}) == 256  # one index per colour
+    assert len({tuple(c) for c in palette.PALETTE}) == 256  # one index per colour
 
 
 def test_gif_pixels_are_the_weights_through_the_palette(tmp_path):
@@ -169,22 +169,22 @@ def test_gif_pixels_are_the_weights_through_the_palette(tmp_path):
     rng = np.random.default_rng(2)
     panels = [("a", rng.normal(size=(12, 3, 4))), ("b", 3 * rng.normal(size=(12, 4, 1)))]
     panels[0][1][5, 1, 2] = np.nan
-    out = gifs.animate(tmp_path / "a.gif", panels, [f"epoch {i}" for i in range(12)], (1, 2), 1.5)
+    out = frames.animate(tmp_path / "a.gif", panels, [f"epoch {i}" for i in range(12)], (1, 2), 1.5)
     assert out.vmax == np.nanmax(np.abs(panels[1][1]))
-    frames = read_frames(tmp_path / "a.gif")
-    assert len(frames) == 12
-    colour_to_index = {tuple(c): i for i, c in enumerate(gifs.PALETTE)}
-    edges = gifs.level_edges(out.vmax)
-    for k, rgb in enumerate(frames):
-        np.testing.assert_array_equal(rgb, gifs.PALETTE[out.frame(k)])  # exact colours
+    shown = read_frames(tmp_path / "a.gif")
+    assert len(shown) == 12
+    colour_to_index = {tuple(c): i for i, c in enumerate(palette.PALETTE)}
+    edges = palette.level_edges(out.vmax)
+    for k, rgb in enumerate(shown):
+        np.testing.assert_array_equal(rgb, palette.PALETTE[out.frame(k)])  # exact colours
         for (_, f), box in zip(panels, out.layout.boxes):
             for i, j in np.ndindex(f.shape[1:]):
                 index = colour_to_index[tuple(rgb[cell_centre(box, f.shape[1:], i, j)])]
                 w = f[k, i, j]
                 if not np.isfinite(w):
-                    assert index == gifs.NOT_FINITE
+                    assert index == palette.NOT_FINITE
                     continue
-                assert index < gifs.N_LEVELS and edges[index] <= w <= edges[index + 1]
+                assert index < palette.N_LEVELS and edges[index] <= w <= edges[index + 1]
     with Image.open(tmp_path / "a.gif") as im:
         assert im.info["loop"] == 0
     assert sum(durations_of(tmp_path / "a.gif")) == 1500
@@ -192,36 +192,36 @@ def test_gif_pixels_are_the_weights_through_the_palette(tmp_path):
 
 def test_colour_bar_shows_every_level_in_order_with_labels():
     f = np.linspace(-2, 1, 300).reshape(3, 10, 10)
-    out = gifs.render([("a", f), ("b", f / 2)], ["x"] * 3, (2, 1))
+    out = frames.render([("a", f), ("b", f / 2)], ["x"] * 3, (2, 1))
     x0, y0, w, h = out.layout.cbar
     column = out.frame(0)[y0 : y0 + h, x0 + w // 2].astype(int)
-    assert column[0] == gifs.N_LEVELS - 1 and column[-1] == 0  # red on top
-    assert (np.diff(column) <= 0).all() and len(set(column)) == gifs.N_LEVELS  # smooth
-    values, labels = gifs.cbar_ticks(2.0)
+    assert column[0] == palette.N_LEVELS - 1 and column[-1] == 0  # red on top
+    assert (np.diff(column) <= 0).all() and len(set(column)) == palette.N_LEVELS  # smooth
+    values, labels = sheet.cbar_ticks(2.0)
     assert 0 in values and (np.abs(values) <= 2.0).all()
     np.testing.assert_allclose(values, -values[::-1])  # symmetric
     assert "0" in labels and len(labels) >= 3
     right = out.frame(0)[y0 : y0 + h, x0 + w + 4 : x0 + w + 60]
-    assert (right != gifs.WHITE).any()  # tick labels drawn
+    assert (right != palette.WHITE).any()  # tick labels drawn
 
 
 def test_unit_ticks_and_axis_labels_are_drawn():
-    assert gifs.unit_ticks(10, 200).tolist() == list(range(10))
-    assert gifs.unit_ticks(1, 20).tolist() == [0]
-    assert gifs.unit_ticks(100, 200).tolist() == list(range(0, 100, 10))
+    assert sheet.unit_ticks(10, 200).tolist() == list(range(10))
+    assert sheet.unit_ticks(1, 20).tolist() == [0]
+    assert sheet.unit_ticks(100, 200).tolist() == list(range(0, 100, 10))
     shapes = [(1, 10), (10, 10), (10, 10), (10, 1)]
     panels = [(f"dense{i + 1} W ({r}x{c})", np.zeros((2, r, c))) for i, (r, c) in enumerate(shapes)]
-    out = gifs.render(panels, ["a", "b"], (2, 2), "title")
-    sheet = out.frame(0)
+    out = frames.render(panels, ["a", "b"], (2, 2), "title")
+    first = out.frame(0)
     for (x0, y0, w, h), (rows, cols) in zip(out.layout.boxes, shapes):
         assert w == 20 * cols and h == 20 * rows  # 20 px a unit
         for j in range(cols):  # a tick under each
-            assert sheet[y0 + h + 2, x0 + int((j + 0.5) * w / cols)] == gifs.BLACK
+            assert first[y0 + h + 2, x0 + int((j + 0.5) * w / cols)] == palette.BLACK
         for i in range(rows):  # and left of each row
-            assert sheet[y0 + int((i + 0.5) * h / rows), x0 - 3] == gifs.BLACK
-        assert (sheet[y0 + h + 6 : y0 + h + 32, x0 : x0 + w] != gifs.WHITE).any()  # labels below
-        assert (sheet[y0 - 20 : y0 - 4, x0 : x0 + w] != gifs.WHITE).any()  # title above
-        assert (sheet[y0 : y0 + h, x0 - 40 : x0 - 8] != gifs.WHITE).any()  # input unit
+            assert first[y0 + int((i + 0.5) * h / rows), x0 - 3] == palette.BLACK
+        assert (first[y0 + h + 6 : y0 + h + 32, x0 : x0 + w] != palette.WHITE).any()  # labels below
+        assert (first[y0 - 20 : y0 - 4, x0 : x0 + w] != palette.WHITE).any()  # title above
+        assert (first[y0 : y0 + h, x0 - 40 : x0 - 8] != palette.WHITE).any()  # input unit
 
 
 def test_captions_say_the_epoch_and_a_named_number():
@@ -296,9 +296,9 @@ def test_weight_histogram_counts_runs_pooled():
 def test_short_gif_drops_frames_rather_than_go_below_20ms(tmp_path):
     """101 recorded frames in 1 s: browsers would play 0 and 10 ms frames at 100 ms (a 10 s GIF)."""
     f = np.cumsum(np.random.default_rng(3).normal(size=(101, 2, 2)), axis=0)
-    gifs.animate(tmp_path / "a.gif", [("a", f)], [f"frame {i}" for i in range(101)], (1, 1), 1.0)
+    frames.animate(tmp_path / "a.gif", [("a", f)], [f"frame {i}" for i in range(101)], (1, 1), 1.0)
     durations = durations_of(tmp_path / "a.gif")
-    assert len(durations) == gifs.max_frames(1.0) < 101
+    assert len(durations) == gif_timing.max_frames(1.0) < 101
     assert sum(durations) == 1000 and min(durations) >= 20
 
 
