@@ -72,9 +72,6 @@ def check_activation(spec: str) -> str:
     return spec
 
 
-# ---------------------------------------------------------------- the network, models last
-
-
 # ---------------------------------------------------------------- the compiled loop
 
 
@@ -329,9 +326,10 @@ def train_padded(
     """train_compiled on one part, run with `pad` copies of its last model appended."""
     n_models = len(l1)
     names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
-    ws = [pad_models(to_models_last(params0)[k], pad) for k in names]
+    last = to_models_last(params0)
+    ws = [pad_models(last[k], pad) for k in names]
     data = {**data, "l1": pad_models(l1, pad), "l2": pad_models(l2, pad)}
-    if table.shape[1] > 1:  # a per-model order [steps, R, B]: pad its models too
+    if table.shape[1] > 1:  # an order per model [steps, R, B] (one column serves all models)
         table = np.moveaxis(pad_models(np.moveaxis(table, 1, -1), pad), -1, 1)
     loop = compiled_loop(spec, ws, data, table.shape)
 
