@@ -66,6 +66,8 @@ def test_a_non_utf8_locale_and_onednn_on_change_nothing(quick_run, tmp_path):
     )
     assert res.returncode == 0, res.stderr.decode("ascii", "replace")
     assert b"Traceback" not in res.stderr and b"\\xb1" in res.stdout  # printed, escaped
+    # the last line too: cli.run flushes before its exit without teardown
+    assert res.stdout.splitlines()[-1].startswith(b"done: 12 models")
     md = (tmp_path / "results.md").read_bytes()
     assert "±".encode() in md and md.decode("utf-8")
     for name in ("results.md", "results.csv", "curves.csv", "pruning.md"):
