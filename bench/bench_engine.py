@@ -196,6 +196,21 @@ def commands_table():
             print(f"      {line}")
 
 
+def imports_floor():
+    """What every sweep pays before its first model: Python's start, the sweep's imports
+    (SciPy, matplotlib) and TensorFlow's, then exit; wall seconds of COMMAND_RUNS runs."""
+    code = "import os, l1l2.commands.sweep; from l1l2 import tf1; tf1.load(); os._exit(0)"
+    walls = []
+    for _ in range(COMMAND_RUNS):
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+        walls.append(time.perf_counter() - t)
+    print(
+        f"  the sweep's imports alone (start, imports, exit; no work): "
+        f"{min(walls):.1f}-{max(walls):.1f} s"
+    )
+
+
 def run_command(args):
     """(wall seconds, phase lines) of one run of ./reproduce args into a fresh folder."""
     with tempfile.TemporaryDirectory() as out:
@@ -219,6 +234,7 @@ def main():
     engines_table()
     features_table()
     commands_table()
+    imports_floor()
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
 
