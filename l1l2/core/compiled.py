@@ -278,37 +278,41 @@ def train_compiled(
     # every part padded to the size of the first, so that all share one compilation; one model
     # runs as two (a copy): XLA compiles a single model's loop with other roundings
     size = max(parts[0].stop, MIN_MODELS)
-    lock = threading.Lock()
-
-    def report(n: int) -> None:
-        with lock:
-            progress(n)
+    report = one_at_a_time(progress) if progress else None
 
     def train_part(part: slice) -> Trained:
-        pad = size - (part.stop - part.start)
         params = {k: v[part] for k, v in params0.items()}
         part_table = table if order is None else table[:, part]
-        return train_padded(
-            params,
-            l1[part],
-            l2[part],
-            part_table,
-            pad,
-            spec,
-            data,
-            calls,
-            report if progress else None,
-        )
+        pad = size - (part.stop - part.start)
+        return train_padded(params, l1[part], l2[part], part_table, pad, spec, data, calls, report)
 
     with ThreadPoolExecutor(min(len(parts), cores())) as pool:
-        done = list(pool.map(train_part, parts))
+        return joined(list(pool.map(train_part, parts)))
+
+
+def one_at_a_time(fn: Callable[[int], object]) -> Callable[[int], None]:
+    """fn behind a lock, for the threads of the parts."""
+    lock = threading.Lock()
+
+    def locked(n: int) -> None:
+        with lock:
+            fn(n)
+
+    return locked
+
+
+def joined(parts: Sequence[Trained]) -> Trained:
+    """One Trained of the models of consecutive parts (frames and errors [F, R, ...])."""
+    first = parts[0]
     return Trained(
-        params={k: np.concatenate([t.params[k] for t in done]) for k in done[0].params},
+        params={k: np.concatenate([t.params[k] for t in parts]) for k in first.params},
         step_cost=None,
-        diverged_at=np.concatenate([t.diverged_at for t in done]),
-        frame_steps=ev,
-        frames={k: np.concatenate([t.frames[k] for t in done], 1) for k in done[0].frames},
-        test_error=np.concatenate([t.test_error for t in done], 1) if test else None,
+        diverged_at=np.concatenate([t.diverged_at for t in parts]),
+        frame_steps=first.frame_steps,
+        frames={k: np.concatenate([t.frames[k] for t in parts], 1) for k in first.frames},
+        test_error=None
+        if first.test_error is None
+        else np.concatenate([t.test_error for t in parts], 1),
     )
 
 
