@@ -9,6 +9,9 @@ Speed: each distinct set of shapes is one XLA compilation (~1 s), so most tests 
 L1 and an L2 term somewhere in the stack (see run()).
 """
 
+import _thread
+import time
+
 import numpy as np
 import pytest
 
@@ -220,6 +223,27 @@ def test_parts_give_what_one_loop_gives(trained, monkeypatch):
     assert_params_close(parts.frames, whole.frames, atol=0)
     np.testing.assert_array_equal(parts.test_error, whole.test_error)
     np.testing.assert_array_equal(parts.diverged_at, whole.diverged_at)
+
+
+def test_an_interrupt_stops_the_parts_after_their_current_call(trained, monkeypatch):
+    """Ctrl-C while the parts train in their threads reaches the caller at once, and the parts
+    stop: 3 parts of 1 model on the threads, 10 calls each; the interrupt comes at the first
+    call's report, which then takes a second (the caller wakes up meanwhile): no other report
+    follows, where without the stop all 30 would."""
+    p0, _ = trained
+    monkeypatch.setattr(compiled, "PART_MODELS", 1)
+    monkeypatch.setattr(compiled, "MIN_PART", 1)
+    seen = []
+
+    def progress(n):
+        seen.append(n)
+        if len(seen) == 1:
+            _thread.interrupt_main()  # what SIGINT does: KeyboardInterrupt in the main thread
+            time.sleep(1.0)
+
+    with pytest.raises(KeyboardInterrupt):
+        run(p0, PENS, progress=progress)
+    assert len(seen) == 1
 
 
 def test_a_diverging_model_leaves_its_neighbour_untouched():

@@ -16,7 +16,7 @@ Only kernel penalties (L1 and/or L2, one pair of coefficients per model) are sup
 import os
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +41,7 @@ MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
 PART_MODELS = 512  # at most this many models in one compiled loop (one core)...
 MIN_PART = 32  # ...and no part smaller than this: the models are trained in parts side by side
 PROGRESS_CALLS = 10  # session calls when a progress callback wants updates
+WAKE_S = 0.1  # how often the caller wakes up while the parts train (to take a Ctrl-C)
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
 
@@ -278,7 +279,8 @@ def train_compiled(
     # every part padded to the size of the first, so that all share one compilation; one model
     # runs as two (a copy): XLA compiles a single model's loop with other roundings
     size = max(parts[0].stop, MIN_MODELS)
-    report = one_at_a_time(progress) if progress else None
+    stop = threading.Event()
+    report = one_at_a_time(progress, stop) if progress else None
 
     def train_part(part: slice) -> Trained:
         params = {k: v[part] for k, v in params0.items()}
@@ -286,16 +288,29 @@ def train_compiled(
         pad = size - (part.stop - part.start)
         return train_padded(params, l1[part], l2[part], part_table, pad, spec, data, calls, report)
 
-    with ThreadPoolExecutor(min(len(parts), cores())) as pool:
-        return joined(list(pool.map(train_part, parts)))
+    pool = ThreadPoolExecutor(min(len(parts), cores()))
+    try:
+        running = [pool.submit(train_part, part) for part in parts]
+        while wait(running, timeout=WAKE_S).not_done:
+            pass  # waking up now and then lets a Ctrl-C through at once
+        return joined([r.result() for r in running])
+    finally:  # after an interrupt: parts not started do not start, the others stop early
+        stop.set()
+        pool.shutdown(cancel_futures=True)
 
 
-def one_at_a_time(fn: Callable[[int], object]) -> Callable[[int], None]:
-    """fn behind a lock, for the threads of the parts."""
+class Stopped(Exception):
+    """A part's training stops after its current call: the caller has left (an interrupt)."""
+
+
+def one_at_a_time(fn: Callable[[int], object], stop: threading.Event) -> Callable[[int], None]:
+    """fn behind a lock, for the threads of the parts; it stops a part once `stop` is set."""
     lock = threading.Lock()
 
     def locked(n: int) -> None:
         with lock:
+            if stop.is_set():
+                raise Stopped
             fn(n)
 
     return locked
