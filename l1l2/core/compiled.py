@@ -238,7 +238,7 @@ def train_compiled(
     activation: str = "identity",
 ) -> Trained:
     """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
-    SGD on (x, y), every step of every model inside one XLA-compiled loop.
+    SGD on (x, y), all the steps inside an XLA-compiled loop (one compilation for all parts).
 
     order [steps, R, batch_size] gives the samples model r uses at step i (default: the file
     order for all). After each of eval_steps (0 = before training; default [0, steps]) the
