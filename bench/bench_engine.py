@@ -31,7 +31,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from numpy_engine import train_numpy  # noqa: E402
 
 from l1l2 import tf1  # noqa: E402
-from l1l2.core import compiled, data, engine, model, regularizers, train  # noqa: E402
+from l1l2.core import data, model, regularizers  # noqa: E402
+from l1l2.core.sgd import SGD  # noqa: E402
+from l1l2.core.train import train  # noqa: E402
 
 SIZES = (1, 10, 10, 10, 1)
 REPEATS = 3
@@ -62,31 +64,20 @@ COMMAND_RUNS = 3
 SKIPPED = "reference at 100+ models (~2.5k model-steps/s: 100 models x 4000 steps > 160 s)"
 
 
-def engines():
-    return {
-        "reference": train.train_reference,
-        "graph": engine.train_graph,
-        "compiled": compiled.train_compiled,
-        "numpy": lambda x, y, p0, pen, **kw: train_numpy(x, y, p0, pen, **kw),
-    }
+def engine(name):
+    """(x, y, params0, penalty, spec, **train keywords) -> trained, for one engine."""
+    if name == "numpy":
+        return lambda x, y, p0, pen, spec, **kw: train_numpy(
+            x, y, p0, pen, lr=spec.lr, epochs=spec.epochs
+        )
+    return lambda x, y, p0, pen, spec, **kw: train(x, y, p0, pen, spec, engine=name, **kw)
 
 
 def evaluations(d, n_models, epochs):
-    """The keywords of a run with a shuffled order per model and the test error measured after
-    every epoch and after every step of the last epoch (what the main run and the sweep do)."""
-    steps = epochs * len(d.x_train)
-    order = np.stack(
-        [
-            train.sample_order("shuffle", d.x_train, d.y_train, epochs, 1, s)
-            for s in range(n_models)
-        ],
-        axis=1,
-    )
-    return {
-        "order": order,
-        "eval_steps": train.evaluation_steps(steps, len(d.x_train), len(d.x_train)),
-        "test": (d.x_test, d.y_test),
-    }
+    """A run with a shuffled order per model and the test error measured after every epoch and
+    after every step of the last epoch (what the main run and the sweep do): (spec, keywords)."""
+    spec = SGD(epochs=epochs, order="shuffle", every_epoch=True, tail_epochs=1)
+    return spec, {"seeds": range(n_models), "test": (d.x_test, d.y_test)}
 
 
 def run_case(name, n_models, epochs, features="plain"):
@@ -99,13 +90,13 @@ def run_case(name, n_models, epochs, features="plain"):
     pen = regularizers.stack(
         [regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n_models)]
     )
-    train = engines()[name]
+    run = engine(name)
 
     def seconds(ep, features=features):
         """(wall, CPU) seconds of one call."""
-        kw = evaluations(d, n_models, ep) if features == "evaluated" else {}
+        spec, kw = evaluations(d, n_models, ep) if features == "evaluated" else (SGD(epochs=ep), {})
         t, c = time.perf_counter(), time.process_time()
-        train(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=ep, **kw)
+        run(d.x_train, d.y_train, p0, pen, spec, **kw)
         return time.perf_counter() - t, time.process_time() - c
 
     first = seconds(epochs)[0]  # compiled: builds and compiles, then trains

@@ -1,10 +1,9 @@
 """`reproduce [COMMAND] [--flags]`: each command is a config class and a module with main(cfg).
 
-The command modules are imported only once their flags are parsed, so --help and a bad flag
-answer at once instead of after the ~5 s it takes to import TensorFlow and matplotlib.
+Importing the command modules is cheap: TensorFlow, SciPy and matplotlib are imported on first
+use (tf1.py, lazy.py), so --help and a bad flag answer at once.
 """
 
-import importlib
 import io
 import logging
 import os
@@ -13,49 +12,42 @@ import sys
 import threading
 
 from . import config
+from .commands import data, experiment, l1_update, leaky, prune, redraw, sweep, variants
 from .errors import InputError
 from .files import storage_problem
 from .flags import fail, parse
 from .output import folder
 
-# name: (config class, module whose main(cfg) runs it, one-line summary)
+# name: (config class, its main(cfg), one-line summary)
 COMMANDS = {
-    "run": (
-        config.Config,
-        "l1l2.commands.experiment",
-        "the five-run L1 vs L2 comparison (default)",
-    ),
-    "gifs": (
-        config.GifsConfig,
-        "l1l2.commands.redraw",
-        "redraw GIFs and figures from a saved recording",
-    ),
+    "run": (config.Config, experiment.main, "the five-run L1 vs L2 comparison (default)"),
+    "gifs": (config.GifsConfig, redraw.main, "redraw GIFs and figures from a saved recording"),
     "prune": (
         config.PruneConfig,
-        "l1l2.commands.prune",
+        prune.main,
         "prune a saved model and retrain the smaller network",
     ),
     "sweep": (
         config.SweepConfig,
-        "l1l2.commands.sweep",
+        sweep.main,
         "many seeds x lambdas: confidence intervals, paired L1 vs L2",
     ),
     "l1-update": (
         config.ZerosConfig,
-        "l1l2.commands.l1_update",
+        l1_update.main,
         "subgradient vs proximal L1: weights near zero, exact zeros",
     ),
     "leaky-vs-l1": (
         config.LeakyConfig,
-        "l1l2.commands.leaky",
+        leaky.main,
         "LeakyReLU vs an L1 activity penalty, measured",
     ),
     "variants": (
         config.VariantsConfig,
-        "l1l2.commands.variants",
+        variants.main,
         "each activation, and L1 on kernels vs biases vs outputs",
     ),
-    "data": (config.DataConfig, "l1l2.commands.data", "regenerate the data set"),
+    "data": (config.DataConfig, data.main, "regenerate the data set"),
 }
 
 
@@ -78,14 +70,14 @@ def main(argv: list[str] | None = None) -> None:
             fail(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
     elif argv[:1] in (["-h"], ["--help"]):
         print(usage() + "\n")
-    cls, module, _ = COMMANDS[name]
+    cls, command, _ = COMMANDS[name]
     prog = f"reproduce {name}" if name != "run" else "reproduce"
     cfg = parse(cls, argv, prog=prog)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # even if started with them ignored
         signal.signal(sig, _interrupt)
     _one_line_errors()
     try:
-        importlib.import_module(module).main(cfg)
+        command(cfg)
     except (InputError, OSError) as e:  # anything else is a bug: let it show
         fail(_one_line(e), prog)
     except KeyboardInterrupt:

@@ -1,32 +1,19 @@
 """The configs of every command: frozen dataclasses, a help text per field (see flags.py).
 
 The defaults are the blog's protocol (docs/PROTOCOL.md); `check()` refuses bad values with one
-line. Fields every command shares live in the bases `Files` and `Training`.
+line, `resolved()` computes the derived fields once after parsing. Fields every command shares
+live in the bases `Display`, `Files` and `Training`; `sgd()` turns a config into the SGD spec the
+engines take.
 """
 
 import dataclasses
 from dataclasses import dataclass
 
-from .checks import (
-    ENGINES,
-    MAX_EPOCHS,
-    MAX_MODELS,
-    MAX_RATE,
-    MAX_WIDTH,
-    check_activation,
-    check_at_most,
-    check_choice,
-    check_lam,
-    check_methods,
-    check_seed,
-    check_sgd,
-    check_sizes,
-    check_spec,
-    check_tail,
-)
+from . import checks
 from .core.activations import NAMES as ACTIVATIONS
 from .core.data import overflow_problem
-from .core.train import ORDERS
+from .core.sgd import ORDERS, SCHEDULES, SGD
+from .core.train import ENGINES
 from .errors import require
 from .flags import doc
 
@@ -35,13 +22,16 @@ FORCE_HELP = (
     "its own (.reproduce/manifest.json); a file in the way of one this run writes is "
     "moved to <out>/.reproduce/displaced-<time>/, nothing is deleted"
 )
-
-
 ORDER_HELP = (
     "the order SGD visits the training samples in: file (the CSV's order, every epoch, every "
     "run, as the blog did) or shuffle (a new random order every epoch, drawn from the run's "
     "seed: the same for every method of that seed)"
 )
+SCHEDULE_HELP = (
+    "learning rate over training: constant (the blog's), linear or cosine (decayed from --lr "
+    "towards 0 over all the steps, so SGD converges)"
+)
+UPDATES = ("subgradient", "proximal")
 
 
 @dataclass(frozen=True)
@@ -65,16 +55,14 @@ class Files(Display):
     out: str = doc("outputs", "output folder", path=True)
     force: bool = doc(False, FORCE_HELP)
 
-    def check(self) -> None:
-        pass
-
 
 @dataclass(frozen=True)
 class Training(Files):
     """What every command that trains with SGD shares."""
 
     epochs: int = doc(100, "passes over the training samples")
-    lr: float = doc(0.01, "learning rate of plain SGD")
+    lr: float = doc(0.01, "learning rate of plain SGD (of its first step, with a schedule)")
+    lr_schedule: str = doc("constant", SCHEDULE_HELP)
     batch_size: int = doc(
         1,
         "samples per SGD step (1, as in the blog: noisier on purpose); must "
@@ -84,9 +72,22 @@ class Training(Files):
     order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
-        check_sgd(self)
-        check_seed(self)
-        check_choice(self.order, "order", ORDERS)
+        checks.sgd(self.epochs, self.lr, self.batch_size)
+        checks.seed(self.seed)
+        checks.choice("order", self.order, ORDERS)
+        checks.choice("lr_schedule", self.lr_schedule, SCHEDULES)
+
+    def sgd(self, **fields: object) -> SGD:
+        """The SGD spec of this config; `fields` set the rest (activation, evaluations, ...)."""
+        own = {
+            "lr": self.lr,
+            "schedule": self.lr_schedule,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "order": self.order,
+            "seed": self.seed,
+        }
+        return SGD(**{**own, **fields})
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,9 @@ class Config(Training):
     )
     engine: str = doc(
         "graph",
-        "graph: SGD loop inside the TF graph, all runs at once; reference: one sess.run per step",
+        "graph: the SGD loop inside the TF graph, all runs at once; reference: one "
+        "sess.run per step (the blog's loop); compiled: the loop compiled by XLA (kernel "
+        "penalties, subgradient L1 and the activations without random or learned slopes only)",
     )
     gifs: bool = doc(True, "animate the kernels of run 0 of each method (GIFs in <out>/gifs)")
     gif_seconds: float = doc(
@@ -172,25 +175,33 @@ class Config(Training):
     quick: bool = doc(False, "smoke test: 2 runs of 5 epochs (overrides --runs and --epochs)")
 
     def check(self) -> None:
+        if self.kernel_reg:  # before --methods, which resolved() took from it
+            checks.penalty_spec("kernel_reg", self.kernel_reg)
         super().check()
         require(self.runs >= 1, "--runs must be at least 1")
         require(
-            self.runs * len(self.methods) <= MAX_MODELS,
-            f"--runs x methods must be at most {MAX_MODELS:,}",
+            self.runs * len(self.methods) <= checks.MAX_MODELS,
+            f"--runs x methods must be at most {checks.MAX_MODELS:,}",
         )
-        check_lam(self)
+        checks.lam(self.lam)
         require(0.1 <= self.gif_seconds <= 600, "--gif-seconds must be between 0.1 and 600")
         require(self.zero_tol > 0, "--zero-tol must be positive")
-        check_tail(self)
-        check_sizes(self.sizes)
-        check_methods(self.methods)
-        check_choice(self.engine, "engine", ENGINES)
-        check_activation(self.activation)
-        check_choice(self.l1_update, "l1_update", ("subgradient", "proximal"))
-        if self.kernel_reg:
-            check_spec(self, "kernel_reg")
-        check_spec(self, "bias_reg")
-        check_spec(self, "activity_reg")
+        checks.tail(self.tail_epochs, self.epochs)
+        checks.sizes(self.sizes)
+        checks.methods(self.methods)
+        checks.choice("engine", self.engine, ENGINES)
+        checks.activation(self.activation)
+        checks.choice("l1_update", self.l1_update, UPDATES)
+        checks.penalty_spec("bias_reg", self.bias_reg)
+        checks.penalty_spec("activity_reg", self.activity_reg)
+        if self.engine == "compiled":
+            require(
+                self.bias_reg == self.activity_reg == "none"
+                and self.l1_update == "subgradient"
+                and self.activation.partition(":")[0] not in ("prelu", "rrelu"),
+                "--engine compiled trains kernel penalties with the subgradient L1 update and "
+                "no prelu or rrelu: use --engine graph for the others",
+            )
 
     def resolved(self) -> "Config":
         """Derived settings, computed once after parsing."""
@@ -199,6 +210,10 @@ class Config(Training):
             kind = cfg.kernel_reg.strip().lower().partition(":")[0]
             cfg = dataclasses.replace(cfg, methods=(kind,))
         return cfg
+
+    def sgd(self, **fields: object) -> SGD:
+        own = {"activation": self.activation, "l1_update": self.l1_update}
+        return super().sgd(**{**own, "tail_epochs": self.tail_epochs, **fields})
 
 
 @dataclass(frozen=True)
@@ -228,7 +243,7 @@ class DataConfig:
             2 <= self.n <= 100_000,
             "--n must be between 2 and 100,000 (the loader reads files up to 10 MB)",
         )
-        check_seed(self)
+        checks.seed(self.seed)
         require(self.hi > self.lo, "--hi must be larger than --lo")
         require(0 <= self.n_outliers <= self.n, "--n-outliers must be between 0 and --n")
         require(
@@ -246,6 +261,10 @@ class DataConfig:
         require(
             0 < n_train < self.n, "--train-frac must leave at least one train and one test sample"
         )
+
+    def generator(self) -> dict:
+        """The keyword arguments of core.data.generate."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in ("out", "force")}
 
 
 @dataclass(frozen=True)
@@ -275,6 +294,9 @@ class FromCheckpoint:
 def _recorded(name, help):
     """A prune flag whose default is the checkpoint's record, else the main run's default."""
     return doc(FromCheckpoint(getattr(Config, name)), help)
+
+
+RETRAIN = ("scratch", "finetune", "both", "none")
 
 
 @dataclass(frozen=True)
@@ -316,6 +338,7 @@ class PruneConfig(Training):
     data: str = _recorded("data", "the data set: a CSV with columns x,y,split[,outlier]")
     epochs: int = _recorded("epochs", "passes over the training samples when retraining")
     lr: float = _recorded("lr", "learning rate of plain SGD")
+    lr_schedule: str = _recorded("lr_schedule", SCHEDULE_HELP)
     batch_size: int = _recorded(
         "batch_size", "samples per SGD step; must divide the number of training samples"
     )
@@ -326,9 +349,9 @@ class PruneConfig(Training):
     order: str = _recorded(
         "order", "file or shuffle: the order SGD visits the training samples in when retraining"
     )
-    engine: str = doc("graph", "graph or reference, as for the main run")
+    engine: str = doc("graph", "graph, reference or compiled, as for the main run")
 
-    def from_checkpoint(self) -> tuple:
+    def from_checkpoint(self) -> tuple[str, ...]:
         """The flags not given on the command line, which the checkpoint's record supplies."""
         return tuple(
             f.name
@@ -336,7 +359,7 @@ class PruneConfig(Training):
             if isinstance(getattr(self, f.name), FromCheckpoint)
         )
 
-    def given(self) -> tuple:
+    def given(self) -> tuple[str, ...]:
         """The flags a record could supply that were given on the command line."""
         return tuple(
             f.name
@@ -362,22 +385,23 @@ class PruneConfig(Training):
             "--retrain must be scratch, finetune or none, or both "
             f"(scratch and finetune), got {self.retrain!r}",
         )
-        check_choice(self.method, "method", ("none", "l1", "l2", "l1l2"))
-        check_activation(self.activation)
+        checks.choice("method", self.method, ("none", "l1", "l2", "l1l2"))
+        checks.activation(self.activation)
         require(
             self.activation != "prelu",
             "pruning does not support --activation prelu: its "
             "learned slopes would have to be cut with the units",
         )
-        check_lam(self)
-        check_spec(self, "bias_reg")
-        check_spec(self, "activity_reg")
-        check_choice(self.l1_update, "l1_update", ("subgradient", "proximal"))
+        checks.lam(self.lam)
+        checks.penalty_spec("bias_reg", self.bias_reg)
+        checks.penalty_spec("activity_reg", self.activity_reg)
+        checks.choice("l1_update", self.l1_update, UPDATES)
         super().check()
-        check_choice(self.engine, "engine", ENGINES)
+        checks.choice("engine", self.engine, ENGINES)
 
-
-RETRAIN = ("scratch", "finetune", "both", "none")
+    def sgd(self, **fields: object) -> SGD:
+        own = {"activation": self.activation, "l1_update": self.l1_update}
+        return super().sgd(**{**own, **fields})
 
 
 @dataclass(frozen=True)
@@ -428,19 +452,22 @@ class SweepConfig(Training):
         require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
         require(len(self.lams) > 0, "--lams is empty")
         require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
-        require(max(self.lams) <= MAX_RATE, f"--lams must be at most {MAX_RATE:,}")
+        require(max(self.lams) <= checks.MAX_RATE, f"--lams must be at most {checks.MAX_RATE:,}")
         require(
-            2 * self.seeds * len(self.lams) * len(self.methods) <= MAX_MODELS,
-            f"--seeds x lams x methods must be at most {MAX_MODELS:,} models",
+            2 * self.seeds * len(self.lams) * len(self.methods) <= checks.MAX_MODELS,
+            f"--seeds x lams x methods must be at most {checks.MAX_MODELS:,} models",
         )
         super().check()
         require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
-        check_methods(self.methods)
-        check_sizes(self.sizes)
+        checks.methods(self.methods)
+        checks.sizes(self.sizes)
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
-        check_choice(self.engine, "engine", ("compiled", "graph"))
-        check_tail(self)
+        checks.choice("engine", self.engine, ("compiled", "graph"))
+        checks.tail(self.tail_epochs, self.epochs)
+
+    def sgd(self, **fields: object) -> SGD:
+        return super().sgd(**{"tail_epochs": self.tail_epochs, "every_epoch": True, **fields})
 
 
 @dataclass(frozen=True)
@@ -458,13 +485,13 @@ class ZerosConfig(Training):
         require(
             self.lam > 0 and self.lr > 0 and self.tol > 0, "--lam, --lr and --tol must be positive"
         )
-        check_at_most(self, "lam", MAX_RATE)
+        checks.at_most("lam", self.lam, checks.MAX_RATE)
         super().check()
         require(
             self.epochs >= 1 and 1 <= self.record_epochs <= 50,
             "--epochs must be at least 1 and --record-epochs between 1 and 50",
         )
-        check_sizes(self.sizes)
+        checks.sizes(self.sizes)
         require(len(self.sizes) >= 3, "--sizes needs a hidden layer")
 
 
@@ -483,14 +510,17 @@ class LeakyConfig(Files):
     order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
-        check_choice(self.order, "order", ORDERS)
+        checks.choice("order", self.order, ORDERS)
         require(self.hidden >= 1 and self.epochs >= 1, "--hidden and --epochs must be at least 1")
-        check_at_most(self, "hidden", MAX_WIDTH)
-        check_at_most(self, "epochs", MAX_EPOCHS)
-        check_at_most(self, "lam", MAX_RATE)
-        check_at_most(self, "lr", MAX_RATE)
-        check_seed(self)
+        checks.at_most("hidden", self.hidden, checks.MAX_WIDTH)
+        checks.at_most("epochs", self.epochs, checks.MAX_EPOCHS)
+        checks.at_most("lam", self.lam, checks.MAX_RATE)
+        checks.at_most("lr", self.lr, checks.MAX_RATE)
+        checks.seed(self.seed)
         require(self.lr > 0 and self.lam > 0, "--lr and --lam must be positive")
+
+    def sgd(self) -> SGD:
+        return SGD(lr=self.lr, epochs=self.epochs, order=self.order, seed=self.seed)
 
 
 # where `reproduce variants` puts L1: the Config field of each target ("nothing": no penalty)
@@ -512,16 +542,16 @@ class VariantsConfig(Files):
     order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
-        check_choice(self.order, "order", ORDERS)
+        checks.choice("order", self.order, ORDERS)
         require(1 <= self.runs <= 1000, "--runs must be between 1 and 1,000")
         require(self.epochs >= 1, "--epochs must be at least 1")
-        check_at_most(self, "epochs", MAX_EPOCHS)
-        check_lam(self)
-        check_seed(self)
+        checks.at_most("epochs", self.epochs, checks.MAX_EPOCHS)
+        checks.lam(self.lam)
+        checks.seed(self.seed)
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(len(self.activations) > 0, "--activations is empty")
         for a in self.activations:
-            check_activation(a, "activations")
+            checks.activation(a, "activations")
 
     def settings(self) -> list[tuple[str, Config]]:
         """(label, main-run Config) of every setting: one per activation, then one per target."""

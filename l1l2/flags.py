@@ -121,7 +121,8 @@ def parse(cls: type, argv: list[str], prog: str = "reproduce") -> object:
             fail(f"{flag(f.name)} must not be empty", prog)
     try:
         cfg = cls(**vars(ns))
-        cfg.check()
-        return cfg.resolved() if hasattr(cfg, "resolved") else cfg
+        cfg = cfg.resolved() if hasattr(cfg, "resolved") else cfg
+        cfg.check()  # the values the command will use (after --quick, say)
+        return cfg
     except UsageError as e:
         fail(str(e), prog)

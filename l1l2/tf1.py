@@ -20,6 +20,8 @@ import signal
 import sys
 import threading
 
+from .lazy import Lazy
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 ONEDNN_ASKED = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # what the environment asked for, recorded
 ONEDNN_FORCED = "0"
@@ -93,18 +95,8 @@ def load() -> None:
     _tensorflow()
 
 
-class _Lazy:
-    """A module that is imported when one of its attributes is first read."""
-
-    def __init__(self, *path: str):
-        self._path = path
-
-    def __getattr__(self, name: str):
-        return getattr(functools.reduce(getattr, self._path, _tensorflow()), name)
-
-
-tf = _Lazy()
-v1 = _Lazy("compat", "v1")
+tf = Lazy(_tensorflow)
+v1 = Lazy(lambda: _tensorflow().compat.v1)
 
 
 @functools.cache

@@ -32,3 +32,36 @@ def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("quick")
     main(["--quick", "--no-progress", "--quiet", "--out", str(out)])
     return out
+
+
+@pytest.fixture
+def saved_figures(monkeypatch):
+    """{file name: matplotlib Figure} of every figure this test saves in this process, so a test
+    reads what a figure holds (panels, lines, labels) instead of the size of its PNG."""
+    from matplotlib.figure import Figure
+
+    saved, original = {}, Figure.savefig
+
+    def savefig(self, fname, *args, **kw):
+        saved[Path(fname).name] = self
+        return original(self, fname, *args, **kw)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved
+
+
+def ink(png) -> float:
+    """The fraction of a PNG's pixels that are not white: a drawn figure has a few percent."""
+    import imageio.v3 as iio
+
+    rgb = iio.imread(png)[..., :3]
+    return float((rgb < 250).any(axis=-1).mean())
+
+
+def panel_texts(fig) -> list:
+    """Per axes of a figure that has data: (title, x label, y label, number of lines and
+    collections): what a reader sees named on each panel."""
+    return [
+        (ax.get_title(), ax.get_xlabel(), ax.get_ylabel(), len(ax.lines) + len(ax.collections))
+        for ax in fig.axes
+    ]

@@ -66,6 +66,7 @@ def test_trained_run_records_how_it_was_trained(run):
         "penalty": {"kernel": "l1:0.3", "bias": "none", "activity": "none"},
         "l1_update": "subgradient",
         "lr": 0.01,
+        "lr_schedule": "constant",
         "epochs": 10,
         "batch_size": 1,
         "order": "shuffle",

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from l1l2.core import compiled, data, engine, model, regularizers
+from l1l2.core.sgd import SGD, sample_table
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)
@@ -71,17 +72,24 @@ def assert_params_close(a, b, atol, rtol=0.0):
         np.testing.assert_allclose(a[k], b[k], rtol=rtol, atol=atol, err_msg=k)
 
 
-def run(p0, pens, epochs=3, **kw):
-    """train_compiled in the shared configuration; eval after steps 0, 1, 2, 40, steps-1, steps."""
-    steps = epochs * len(D.x_train)
-    kw = {
-        "eval_steps": [0, 1, 2, 40, steps - 1, steps],
-        "test": (D.x_test, D.y_test),
-        "record": True,
-        "lr": LR,
-        **kw,
-    }
-    return compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), epochs=epochs, **kw)
+FILE_ORDER = np.arange(len(D.x_train), dtype=np.int32).reshape(-1, 1, 1)  # step i: row i % 40
+
+
+def spec(epochs=3, **kw):
+    return SGD(**{"lr": LR, "epochs": epochs, **kw})
+
+
+def graph(p0, pens, epochs, x=D.x_train, y=D.y_train, **kw):
+    """train_graph on the file's order."""
+    table = np.arange(len(x), dtype=np.int32).reshape(-1, 1, 1)
+    return engine.train_graph(x, y, p0, penalties(pens), spec(epochs, **kw), table)
+
+
+def run(p0, pens, epochs=3, table=FILE_ORDER, progress=None, test=True, **kw):
+    """train_compiled in the shared configuration: evaluated and recorded after every step."""
+    s = spec(epochs, **{"every_step": True, "record": True, **kw})
+    t = (D.x_test, D.y_test) if test else None
+    return compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), s, table, t, progress)
 
 
 def frame(t, f):
@@ -100,7 +108,7 @@ def trained():
 def test_one_step_matches_graph_engine_and_numpy(trained):
     p0, t = trained
     one = frame(t, 1)  # the weights after step 1: one SGD step on sample 0
-    ref = engine.train_graph(D.x_train[:1], D.y_train[:1], p0, penalties(PENS), lr=LR, epochs=1)
+    ref = graph(p0, PENS, 1, D.x_train[:1], D.y_train[:1])
     assert_params_close(one, ref.params, atol=1e-6)
     for r, pen in enumerate(PENS):
         want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, [[0]], *pen, LR)
@@ -109,10 +117,10 @@ def test_one_step_matches_graph_engine_and_numpy(trained):
 
 def test_test_error_matches_recorded_frames(trained):
     p0, t = trained
-    assert t.frame_steps.tolist() == [0, 1, 2, 40, 119, 120] and t.test_error.shape == (6, 3)
+    assert t.frame_steps.tolist() == list(range(121)) and t.test_error.shape == (121, 3)
     assert_params_close(frame(t, -1), t.params, atol=0)
     assert_params_close(frame(t, 0), p0, atol=0)
-    for f in range(6):
+    for f in (0, 1, 2, 40, 119, 120):
         for r in range(3):
             p = {k: v.astype(np.float64) for k, v in model.unstack(frame(t, f), r).items()}
             want = np.abs(np_forward(p, D.x_test[:, None])[1][-1][:, 0] - D.y_test).sum()
@@ -123,7 +131,7 @@ def test_short_training_matches_graph_engine():
     """3 epochs in file order: L2 and no penalty within 1e-5, L1 (sign flips) within 1e-4."""
     p0, pens = stacked(range(3)), [(0.0, 0.1), (0.0, 0.0), (0.01, 0.05)]
     got = run(p0, pens)
-    ref = engine.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=3)
+    ref = graph(p0, pens, 3)
     for r, atol in enumerate((1e-5, 1e-5, 1e-4)):
         assert_params_close(model.unstack(got.params, r), model.unstack(ref.params, r), atol=atol)
     assert (got.diverged_at == -1).all()
@@ -131,20 +139,11 @@ def test_short_training_matches_graph_engine():
 
 def test_per_model_order_matches_numpy():
     """Each model visits the samples in its own order; batch size 2, 3 epochs, L2 and L1."""
-    rng = np.random.default_rng(0)
-    n, b, epochs, models = len(D.x_train), 2, 3, 3
-    steps = epochs * n // b
-    order = np.stack(
-        [
-            np.concatenate([rng.permutation(n) for _ in range(epochs)]).reshape(steps, b)
-            for _ in range(models)
-        ],
-        axis=1,
-    )  # [steps, R, B]
+    epochs, models = 3, 3
+    s = spec(epochs, batch_size=2, order="shuffle")
+    order = sample_table(s, D.x_train, D.y_train, range(models))  # [steps, R, B]
     p0, pens = stacked(range(models)), [(0.0, 0.2), (0.0, 0.0), (0.05, 0.0)]
-    got = compiled.train_compiled(
-        D.x_train, D.y_train, p0, penalties(pens), lr=LR, epochs=epochs, batch_size=b, order=order
-    )
+    got = compiled.train_compiled(D.x_train, D.y_train, p0, penalties(pens), s, order)
     for r in range(models):
         want = np_sgd(model.unstack(p0, r), D.x_train, D.y_train, order[:, r], *pens[r], LR)
         assert_params_close(model.unstack(got.params, r), want, atol=2e-5, rtol=1e-5)
@@ -163,26 +162,20 @@ def test_one_step_with_activations(activation):
 def test_penalty_targets_and_activations_are_checked(trained):
     p0, t = trained
     kernel_only = regularizers.Targets(kernel=penalties(PENS))
-    again = compiled.train_compiled(
-        D.x_train,
-        D.y_train,
-        p0,
-        kernel_only,
-        lr=LR,
-        epochs=3,
-        eval_steps=t.frame_steps,
-        test=(D.x_test, D.y_test),
-        record=True,
-    )
+    s = spec(3, every_step=True, record=True)
+    test = (D.x_test, D.y_test)
+    again = compiled.train_compiled(D.x_train, D.y_train, p0, kernel_only, s, FILE_ORDER, test)
     assert_params_close(again.params, t.params, atol=0)
-    kw = dict(lr=LR, epochs=1)
+    bias = regularizers.Targets(bias=penalties(PENS))
     with pytest.raises(ValueError, match="kernel"):
-        compiled.train_compiled(
-            D.x_train, D.y_train, p0, regularizers.Targets(bias=penalties(PENS)), **kw
-        )
+        compiled.train_compiled(D.x_train, D.y_train, p0, bias, spec(1), FILE_ORDER)
     for bad in ("prelu", "rrelu", "softplus"):
         with pytest.raises(ValueError, match="activation"):
-            compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), activation=bad, **kw)
+            s = spec(1, activation=bad)
+            compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), s, FILE_ORDER)
+    with pytest.raises(ValueError, match="subgradient"):
+        s = spec(1, l1_update="proximal")
+        compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), s, FILE_ORDER)
 
 
 def test_progress_splits_give_the_same_result(trained):
@@ -209,15 +202,13 @@ def test_parts_give_what_one_loop_gives(trained, monkeypatch):
     """3 models with their own orders in parts of 2 (the last padded) side by side: every
     weight, frame, error and step count as in one loop."""
     p0, _ = trained
-    rng = np.random.default_rng(1)
-    order = np.stack([rng.permutation(40) for _ in range(3 * 3)]).reshape(3, 3, 40)
-    order = order.transpose(0, 2, 1).reshape(120, 3, 1)  # [steps, R, B]
-    whole = run(p0, PENS, order=order)
+    order = sample_table(spec(3, order="shuffle"), D.x_train, D.y_train, [4, 5, 6])
+    whole = run(p0, PENS, table=order)
     monkeypatch.setattr(compiled, "PART_MODELS", 2)
     monkeypatch.setattr(compiled, "MIN_PART", 1)
     assert len(compiled.model_parts(3)) == 2
     seen = []
-    parts = run(p0, PENS, order=order, progress=seen.append)
+    parts = run(p0, PENS, table=order, progress=seen.append)
     assert sum(seen) == 120 * 3
     assert_params_close(parts.params, whole.params, atol=0)
     assert_params_close(parts.frames, whole.frames, atol=0)
@@ -249,14 +240,9 @@ def test_an_interrupt_stops_the_parts_after_their_current_call(trained, monkeypa
 def test_a_diverging_model_leaves_its_neighbour_untouched():
     pens = [(0.0, 1e6), (0.3, 0.0), (0.0, 0.1)]  # model 0: w <- w (1 - 1e4), explodes
     both = run(stacked([0, 1, 2]), pens)
+    test = (D.x_test, D.y_test)
     alone = compiled.train_compiled(
-        D.x_train,
-        D.y_train,
-        stacked([1]),
-        penalties(pens[1:2]),
-        lr=LR,
-        epochs=3,
-        test=(D.x_test, D.y_test),
+        D.x_train, D.y_train, stacked([1]), penalties(pens[1:2]), spec(3), FILE_ORDER, test
     )
     assert both.diverged_at[0] >= 0 and (both.diverged_at[1:] == -1).all()
     for k in both.params:
@@ -269,7 +255,7 @@ def test_diverged_at_is_the_first_non_finite_cost():
     """train_graph keeps every step's cost: its first non-finite one is where ours says."""
     p0, pens = stacked([0, 1, 2]), [(0.0, 0.0), (0.0, 1e6), (0.01, 0.0)]
     got = run(p0, pens, lr=5.0)
-    ref = engine.train_graph(D.x_train, D.y_train, p0, penalties(pens), lr=5.0, epochs=3)
+    ref = graph(p0, pens, 3, lr=5.0)
     assert (ref.diverged_at >= 0).all()
     np.testing.assert_array_equal(got.diverged_at, ref.diverged_at)
 
@@ -294,13 +280,13 @@ def test_fresh_compilations_give_byte_identical_results(trained):
     assert t.diverged_at.tobytes() == again.diverged_at.tobytes()
 
 
-def test_other_layer_sizes_unrolled_and_bad_inputs(monkeypatch):
+def test_other_layer_sizes_unrolled(monkeypatch):
     """A 1-4-3-1 network, with the loop doing two steps per iteration (as on big runs)."""
     monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
     sizes = (1, 4, 3, 1)
     p0 = stacked([0, 1], sizes)
     got = compiled.train_compiled(
-        D.x_train, D.y_train, p0, penalties([(0.0, 0.1)] * 2), lr=LR, epochs=1
+        D.x_train, D.y_train, p0, penalties([(0.0, 0.1)] * 2), spec(1), FILE_ORDER
     )
     assert {k: v.shape for k, v in got.params.items()} == {k: v.shape for k, v in p0.items()}
     assert got.frames == {} and got.test_error is None and got.frame_steps.tolist() == [0, 40]
@@ -309,17 +295,3 @@ def test_other_layer_sizes_unrolled_and_bad_inputs(monkeypatch):
             model.unstack(p0, r), D.x_train, D.y_train, np.arange(40)[:, None], 0, 0.1, LR
         )
         assert_params_close(model.unstack(got.params, r), want, atol=1e-5)
-    with pytest.raises(ValueError, match="eval_steps"):
-        compiled.train_compiled(
-            D.x_train, D.y_train, p0, penalties([(0, 0)] * 2), lr=LR, epochs=1, eval_steps=[0, 10]
-        )
-    with pytest.raises(ValueError, match="order"):
-        compiled.train_compiled(
-            D.x_train,
-            D.y_train,
-            p0,
-            penalties([(0, 0)] * 2),
-            lr=LR,
-            epochs=1,
-            order=np.zeros((40, 1, 1), np.int32),
-        )

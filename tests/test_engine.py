@@ -3,51 +3,41 @@ against the reference loop, every method and both orders: test_order.py.)"""
 
 import numpy as np
 
-from l1l2.core import data, engine, model, regularizers
+from l1l2.core import data, model, regularizers
+from l1l2.core.sgd import SGD
+from l1l2.core.train import train
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)
 
 
+def fit(params, penalties, **kw):
+    spec = SGD(**{"epochs": 5, **kw})
+    return train(D.x_train, D.y_train, model.stack(params), regularizers.stack(penalties), spec)
+
+
 def test_batched_models_are_independent():
-    a = [model.glorot_init(SIZES, 1)], regularizers.for_method("l1", 0.3)
-    b = [model.glorot_init(SIZES, 2)], regularizers.for_method("l2", 0.1)
-    kw = dict(lr=0.01, epochs=5)
-    both = engine.train_graph(
-        D.x_train, D.y_train, model.stack(a[0] + b[0]), regularizers.stack([a[1], b[1]]), **kw
-    )
+    a = model.glorot_init(SIZES, 1), regularizers.for_method("l1", 0.3)
+    b = model.glorot_init(SIZES, 2), regularizers.for_method("l2", 0.1)
+    both = fit([a[0], b[0]], [a[1], b[1]])
     for i, (p, pen) in enumerate((a, b)):
-        alone = engine.train_graph(
-            D.x_train, D.y_train, model.stack(p), regularizers.stack([pen]), **kw
-        )
+        alone = fit([p], [pen])
         for k in alone.params:
             assert np.abs(both.params[k][i] - alone.params[k][0]).max() <= 1e-6, k
 
 
 def test_divergence_is_located_per_model():
-    p0 = model.stack([model.glorot_init(SIZES, 0)] * 2)
-    pen = regularizers.stack([regularizers.Penalty()] * 2)
-    t = engine.train_graph(D.x_train, D.y_train, p0, pen, lr=5.0, epochs=3)
+    t = fit([model.glorot_init(SIZES, 0)] * 2, [regularizers.Penalty()] * 2, lr=5.0, epochs=3)
     at = t.diverged_at
     assert (at >= 0).all() and np.isfinite(t.step_cost[: at[0], 0]).all()
     assert not np.isfinite(t.step_cost[at[0], 0])
 
 
 def test_a_diverging_model_leaves_its_neighbour_untouched():
-    p0 = model.stack([model.glorot_init(SIZES, 0), model.glorot_init(SIZES, 1)])
-    pens = [
-        regularizers.Penalty(l2=1e6),
-        regularizers.Penalty(l1=0.3),
-    ]  # w <- w (1 - 1e4): explodes
-    both = engine.train_graph(D.x_train, D.y_train, p0, regularizers.stack(pens), lr=0.01, epochs=3)
-    alone = engine.train_graph(
-        D.x_train,
-        D.y_train,
-        model.stack([model.unstack(p0, 1)]),
-        regularizers.stack(pens[1:]),
-        lr=0.01,
-        epochs=3,
-    )
+    p0 = [model.glorot_init(SIZES, 0), model.glorot_init(SIZES, 1)]
+    pens = [regularizers.Penalty(l2=1e6), regularizers.Penalty(l1=0.3)]  # w <- w (1 - 1e4)
+    both = fit(p0, pens, epochs=3)
+    alone = fit(p0[1:], pens[1:], epochs=3)
     assert both.diverged_at.tolist()[0] >= 0 and both.diverged_at.tolist()[1] == -1
-    for k in p0:
+    for k in alone.params:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])

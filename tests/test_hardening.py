@@ -7,16 +7,15 @@ import os
 import signal
 import subprocess
 import sys
-import types
 
 import numpy as np
 import pytest
 from conftest import ROOT
 
 from l1l2.cli import main
-from l1l2.commands.common import check_fits
 from l1l2.output import gifs, recording
 from l1l2.output.folder import CONTROL, staged
+from l1l2.shared.runs import check_fits
 
 
 def start(out, *args):
@@ -43,8 +42,9 @@ def test_interrupt_leaves_previous_results(tmp_path):
         (stage / "results.csv").write_text("previous\n")
     for sig in (signal.SIGTERM,):
         p = start(tmp_path)
-        while "importing TensorFlow:" not in p.stderr.readline():  # then it trains
-            pass
+        for line in p.stderr:  # ends at EOF if the child exits early
+            if "importing TensorFlow:" in line:  # then it trains
+                break
         p.send_signal(sig)
         _, err = p.communicate(timeout=60)
         assert p.returncode == 130 and "Traceback" not in err
@@ -60,9 +60,8 @@ def test_ctrl_c_sigterm_and_sighup_all_interrupt_the_command(monkeypatch):
     seen = {}
     monkeypatch.setattr(cli.signal, "signal", lambda sig, handler: seen.setdefault(sig, handler))
     ran = []
-    monkeypatch.setattr(
-        cli.importlib, "import_module", lambda name: types.SimpleNamespace(main=ran.append)
-    )
+    cls, _, summary = cli.COMMANDS["run"]
+    monkeypatch.setitem(cli.COMMANDS, "run", (cls, ran.append, summary))
     cli.main(["--quick"])
     assert len(ran) == 1  # the command ran, after the handlers were set
     handlers = {seen.get(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

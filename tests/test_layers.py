@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = {"leaf": 0, "core": 1, "output": 2, "commands": 3, "entry": 4}
-ENTRY = {"l1l2.cli", "l1l2.config", "l1l2.flags", "l1l2.checks", "l1l2.__main__"}
+LAYERS = {"leaf": 0, "core": 1, "output": 2, "config": 3, "shared": 4, "commands": 5, "entry": 6}
+CONFIG = {"l1l2.config", "l1l2.flags", "l1l2.checks"}
+ENTRY = {"l1l2", "l1l2.cli", "l1l2.__main__", "l1l2.blog_loop"}
 
 
 def modules():
@@ -23,8 +24,10 @@ def modules():
 def layer(name):
     if name in ENTRY:
         return "entry"
+    if name in CONFIG:
+        return "config"
     sub = name.split(".")[1] if name.count(".") >= 1 else ""
-    return sub if sub in ("core", "output", "commands") else "leaf"
+    return sub if sub in ("core", "output", "shared", "commands") else "leaf"
 
 
 def imports(name, path, known):
@@ -68,6 +71,22 @@ def test_imports_only_point_down():
         if LAYERS[layer(b)] > LAYERS[layer(a)]
     ]
     assert not wrong, "\n".join(wrong)
+
+
+def test_commands_stand_side_by_side():
+    """No command imports another: what two commands share lives below them (shared/)."""
+    wrong = [
+        f"{a} imports {b}"
+        for a, (deps, _) in graph().items()
+        for b in deps
+        if layer(a) == layer(b) == "commands" and b != "l1l2.commands"
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_command_line_names_its_commands_with_plain_imports():
+    text = (ROOT / "l1l2" / "cli.py").read_text()
+    assert "importlib" not in text and "__import__" not in text
 
 
 def test_no_import_cycles():

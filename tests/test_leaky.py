@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import ink
 
 from l1l2.commands import leaky
 from l1l2.core import activations, model
@@ -49,7 +50,7 @@ def test_gradient_differences_against_numpy():
     np.testing.assert_allclose(fb, first_order.sum(0), rtol=1e-4, atol=1e-5)
 
 
-def test_command_reports_what_it_measured(tmp_path, capsys):
+def test_command_reports_what_it_measured(tmp_path, capsys, saved_figures):
     """The report's cosines are the means over the first and last 10% of the measured epochs
     (here two epochs each), and the identity's error is float32 rounding."""
     from l1l2.cli import main
@@ -65,7 +66,10 @@ def test_command_reports_what_it_measured(tmp_path, capsys):
     assert (first, last) == pytest.approx(want, abs=5e-4)
     ident = float(md.split("max error ")[1].split(" ")[0])
     assert ident == pytest.approx(leaky.identity_error(), rel=0.05) and ident < 1e-6
-    assert (tmp_path / "analysis" / "leaky_vs_l1.png").stat().st_size > 10_000
+    [ax] = saved_figures["leaky_vs_l1.png"].axes
+    cos_a = ax.lines[0].get_ydata()
+    np.testing.assert_allclose(cos_a, [r["cos_A"] for r in rows], atol=1e-6)  # what is drawn
+    assert ink(tmp_path / "analysis" / "leaky_vs_l1.png") > 0.02
 
 
 @pytest.mark.parametrize("args", [["--hidden", "0"], ["--lr", "-1"]])

@@ -3,13 +3,18 @@
 import numpy as np
 import pytest
 
-from l1l2.core import engine, model, regularizers, train
+from l1l2.core import model, regularizers
+from l1l2.core.sgd import SGD
+from l1l2.core.train import evaluate, train
 from l1l2.tf1 import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
 LAM, LR = 0.3, 0.01
 
-ENGINES = {"graph": engine.train_graph, "reference": train.train_reference}
+
+def fit(engine, x, y, params, penalty, **kw):
+    """Train with `engine` and SGD(**kw)."""
+    return train(x, y, params, penalty, SGD(**kw), engine=engine)
 
 
 def np_forward(p, x, act=lambda z: z):
@@ -110,9 +115,7 @@ def test_variables_are_scoped_like_tf1():
 def test_stacked_penalty_is_per_model():
     ps = [model.glorot_init(SIZES, s) for s in range(3)]
     pen = regularizers.stack([regularizers.for_method(m, LAM) for m in ("none", "l1", "l2")])
-    _, loss, reg = train.evaluate(
-        model.stack(ps), np.ones(4, np.float32), np.ones(4, np.float32), pen
-    )
+    _, loss, reg = evaluate(model.stack(ps), np.ones(4, np.float32), np.ones(4, np.float32), pen)
     np.testing.assert_allclose(
         reg, [np_penalty(p, m, LAM) for p, m in zip(ps, ("none", "l1", "l2"))], rtol=1e-5
     )
@@ -124,7 +127,7 @@ def test_one_sgd_step_matches_hand_derived_gradients(engine):
     p = model.glorot_init(SIZES, 11)
     x, y = np.array([3.0], np.float32), np.array([7.5], np.float32)
     pen = regularizers.stack([regularizers.for_method(m, LAM) for m in regularizers.METHODS])
-    out = ENGINES[engine](x, y, model.stack([p] * len(regularizers.METHODS)), pen, lr=LR, epochs=1)
+    out = fit(engine, x, y, model.stack([p] * len(regularizers.METHODS)), pen, lr=LR, epochs=1)
     for r, method in enumerate(regularizers.METHODS):
         want = np_sgd_step(
             {k: v.astype(np.float64) for k, v in p.items()},
@@ -144,7 +147,8 @@ def test_one_sgd_step_matches_hand_derived_gradients(engine):
 def test_one_sgd_step_with_relu():
     p = model.glorot_init(SIZES, 2)
     x, y = np.array([4.0], np.float32), np.array([9.0], np.float32)
-    out = engine.train_graph(
+    out = fit(
+        "graph",
         x,
         y,
         model.stack([p]),

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from l1l2 import config
-from l1l2.commands import experiment, leaky, sweep, verdict
-from l1l2.commands.common import ABSURD, is_diverged, mean_std
+from l1l2.commands import experiment, leaky, sweep
 from l1l2.core import data
+from l1l2.shared import verdict
+from l1l2.shared.runs import ABSURD, is_diverged, mean_std
 
 WORDS = (
     "does better",

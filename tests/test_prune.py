@@ -3,17 +3,19 @@
 import json
 import os
 import re
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from l1l2 import config
 from l1l2.cli import main
-from l1l2.commands import common
-from l1l2.commands import prune as retrain
-from l1l2.core import checkpoints, data, engine, model, regularizers, train
+from l1l2.commands import prune as prune_command
+from l1l2.core import checkpoints, data, model, regularizers
 from l1l2.core import pruning as prune
+from l1l2.core.sgd import SGD, Trained
+from l1l2.core.train import evaluate, train
+from l1l2.shared import pruned as retrain
+from l1l2.shared import runs as common
 
 
 def net(sizes, seed=0, scale=1.0):
@@ -73,7 +75,7 @@ def test_whole_layer_dead_is_reported_as_constant():
 
 def tf_predict(params, x, activation):
     pen = regularizers.stack([regularizers.Penalty()])
-    return train.evaluate(model.stack([params]), x, np.zeros_like(x), pen, activation)[0][0]
+    return evaluate(model.stack([params]), x, np.zeros_like(x), pen, activation)[0][0]
 
 
 @pytest.mark.parametrize(
@@ -257,13 +259,15 @@ def prunable():
 
 
 def fake_outcome(cfg, nets):
-    """What prune_runs reads of a main run whose trained L1 runs are `nets`."""
-    return SimpleNamespace(
-        trained=SimpleNamespace(params=model.stack(nets)),
-        data=data.load(cfg.data),
-        runs=[common.Run("l1", k, k) for k in range(len(nets))],
-        rows=[{"test_error_final": 9.0, "diverged_at_step": -1, "diverged": False}] * len(nets),
-        penalty=regularizers.stack([common.run_penalty(cfg, "l1")] * len(nets)),
+    """prune_runs' arguments after the folder and cfg, for a main run whose trained L1 runs
+    are `nets`."""
+    trained = Trained(model.stack(nets), None, np.full(len(nets), -1), np.array([0]), {}, None)
+    return (
+        data.load(cfg.data),
+        [common.Run("l1", k, k) for k in range(len(nets))],
+        [{"test_error_final": 9.0, "diverged_at_step": -1, "diverged": False}] * len(nets),
+        regularizers.stack([common.run_penalty(cfg, "l1")] * len(nets)),
+        trained,
     )
 
 
@@ -273,10 +277,10 @@ def test_main_run_saves_the_pruned_and_retrained_nets(tmp_path, monkeypatch):
 
     def counting(*args, **kw):
         calls.append(1)
-        return common.train(*args, **kw)
+        return train(*args, **kw)
 
-    monkeypatch.setattr(retrain, "train_models", counting)
-    items = retrain.prune_runs(cfg, fake_outcome(cfg, [prunable(), prunable()]), tmp_path)
+    monkeypatch.setattr(retrain, "train", counting)
+    items = retrain.prune_runs(tmp_path, cfg, *fake_outcome(cfg, [prunable(), prunable()]))
     assert len(calls) == 1  # both runs, scratch and finetune: one training call
     for p in items:
         for kind in ("pruned", "scratch", "finetune"):
@@ -306,14 +310,14 @@ def test_main_run_saves_the_pruned_and_retrained_nets(tmp_path, monkeypatch):
 
 def test_main_run_without_checkpoints_still_prunes(tmp_path):
     cfg = config.Config(runs=1, epochs=1, methods=("l1",), checkpoints=False)
-    [item] = retrain.prune_runs(cfg, fake_outcome(cfg, [prunable()]), tmp_path)
+    [item] = retrain.prune_runs(tmp_path, cfg, *fake_outcome(cfg, [prunable()]))
     assert item.retrained and not (tmp_path / "checkpoints").exists()
     assert "No checkpoints were saved (--no-checkpoints)." in (tmp_path / "pruning.md").read_text()
 
 
 def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     checkpoints.save(tmp_path / "ck", prunable())
-    retrain.main(
+    prune_command.main(
         config.PruneConfig(
             checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2, out=str(tmp_path / "out")
         )
@@ -349,7 +353,7 @@ def test_l1_prunes_and_l2_barely_on_the_committed_data():
     d = data.load("data/line.csv")
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), 2)] * 2)
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")])
-    out = engine.train_graph(d.x_train, d.y_train, p0, pen, lr=0.01, epochs=30)
+    out = train(d.x_train, d.y_train, p0, pen, SGD(epochs=30))
     l1, l2 = (prune.prune(model.unstack(out.params, i), 0.01) for i in (0, 1))
     assert sum(prune.sizes_of(l1.params)[1:-1]) <= 6
     assert sum(len(d) for d in l2.dead) <= 1

@@ -2,16 +2,22 @@
 
 import numpy as np
 import pytest
+from conftest import ink
 
-from l1l2.core import data, engine, model, train
+from l1l2.core import data, model
 from l1l2.core import pruning as prune
 from l1l2.core import regularizers as R
+from l1l2.core.sgd import SGD
+from l1l2.core.train import evaluate, train
 from l1l2.tf1 import session, tf, v1
 
 SIZES = (1, 10, 10, 10, 1)
 D = data.load("data/line.csv")
 
-ENGINES = {"graph": engine.train_graph, "reference": train.train_reference}
+
+def fit(engine, x, y, params, penalty, **kw):
+    """Train with `engine` and SGD(**kw)."""
+    return train(x, y, params, penalty, SGD(**kw), engine=engine)
 
 
 @pytest.mark.parametrize(
@@ -45,7 +51,7 @@ def test_stacked_coefficients_stay_per_model():
     """A vector L2 with a scalar-zero L1 must still penalize each model by its own weights."""
     ps = [model.glorot_init(SIZES, s) for s in range(3)]
     pen = R.Penalty(0.0, np.array([0.0, 0.1, 0.3], np.float32))
-    _, _, reg = train.evaluate(model.stack(ps), np.ones(2, np.float32), np.ones(2, np.float32), pen)
+    _, _, reg = evaluate(model.stack(ps), np.ones(2, np.float32), np.ones(2, np.float32), pen)
     want = [
         sum(np_elastic(p[k], 0, c) for k in p if k.endswith("/W"))
         for p, c in zip(ps, (0, 0.1, 0.3))
@@ -86,7 +92,7 @@ def test_new_activations_against_numpy(activation):
     p = model.glorot_init((1, 5, 1), 2)
     p["dense1/b"] = np.linspace(-1, 1, 5).astype(np.float32)
     x = np.linspace(-3, 3, 13, dtype=np.float32)
-    pred = train.evaluate(model.stack([p]), x, x, R.stack([R.Penalty()]), activation)[0][0]
+    pred = evaluate(model.stack([p]), x, x, R.stack([R.Penalty()]), activation)[0][0]
     want = (np_act(x[:, None] @ p["dense1/W"] + p["dense1/b"]) @ p["dense2/W"] + p["dense2/b"])[
         :, 0
     ]
@@ -100,7 +106,7 @@ def test_one_proximal_step_against_numpy(engine):
     p["dense2/W"][0, :] = [0.002, -0.001, 0.5, -0.0005]  # dense2 gets no data gradient
     x, y, lr, lam = np.array([2.0], np.float32), np.array([5.0], np.float32), 0.01, 0.3
     pen = R.stack([R.for_method("l1l2", lam)])
-    out = ENGINES[engine](x, y, model.stack([p]), pen, lr=lr, epochs=1, l1_update="proximal")
+    out = fit(engine, x, y, model.stack([p]), pen, lr=lr, epochs=1, l1_update="proximal")
     # NumPy: gradient of |pred - y| + lam*sum(W^2)/2, a step, then soft-threshold kernels by lr*lam
     q = {k: v.astype(np.float64) for k, v in p.items()}
     hs = prune.forward(q, x[:, None].astype(np.float64))
@@ -121,11 +127,11 @@ def test_proximal_engines_agree_and_give_exact_zeros():
     p0 = model.stack([model.glorot_init(SIZES, 1)])
     pen = R.stack([R.for_method("l1", 0.3)])
     kw = dict(lr=0.01, epochs=5, l1_update="proximal")
-    g = engine.train_graph(D.x_train, D.y_train, p0, pen, **kw)
-    r = train.train_reference(D.x_train, D.y_train, p0, pen, **kw)
+    g = fit("graph", D.x_train, D.y_train, p0, pen, **kw)
+    r = fit("reference", D.x_train, D.y_train, p0, pen, **kw)
     for k in p0:
         assert np.abs(g.params[k] - r.params[k]).max() <= 1e-6, k
-    sub = engine.train_graph(D.x_train, D.y_train, p0, pen, lr=0.01, epochs=5)
+    sub = fit("graph", D.x_train, D.y_train, p0, pen, lr=0.01, epochs=5)
     zeros = lambda t: sum(int((t.params[k] == 0).sum()) for k in t.params if k.endswith("/W"))
     assert zeros(g) > 100 and zeros(sub) == 0
     # with exact zeros, pruning at a tolerance of ~0 gives the sizes tolerance 0.01 gives
@@ -135,7 +141,7 @@ def test_proximal_engines_agree_and_give_exact_zeros():
     )
 
 
-def test_l1_update_command(tmp_path, capsys):
+def test_l1_update_command(tmp_path, capsys, saved_figures):
     from l1l2.cli import main
 
     main(["l1-update", "--epochs", "5", "--record-epochs", "1", "--out", str(tmp_path)])
@@ -143,7 +149,16 @@ def test_l1_update_command(tmp_path, capsys):
     zeros = next(line for line in md.splitlines() if line.startswith("| exact zeros"))
     sub, prox = (int(v) for v in zeros.strip(" |").split("|")[1:])
     assert sub == 0 and prox > 0
-    assert (tmp_path / "analysis" / "l1_update.png").stat().st_size > 10_000
+    fig = saved_figures["l1_update.png"]
+    assert len(fig.axes) == 3 * 2 + 1  # three weights under each update, the counts below
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [
+        "-0.1",
+        "-1e-3",
+        "0",
+        "1e-3",
+        "0.1",
+    ]
+    assert ink(tmp_path / "analysis" / "l1_update.png") > 0.02
 
 
 def test_prelu_slope_is_a_trained_variable_of_the_layer():
@@ -157,8 +172,15 @@ def test_prelu_slope_is_a_trained_variable_of_the_layer():
     x, y, lr = np.array([1.5], np.float32), np.array([4.0], np.float32), 0.01
     out = {
         e: model.unstack(
-            ENGINES[e](
-                x, y, model.stack([p]), R.stack([R.Penalty()]), lr=lr, epochs=1, activation="prelu"
+            fit(
+                e,
+                x,
+                y,
+                model.stack([p]),
+                R.stack([R.Penalty()]),
+                lr=lr,
+                epochs=1,
+                activation="prelu",
             ).params,
             0,
         )
@@ -195,8 +217,8 @@ def test_rrelu_training_is_fixed_by_the_seed(engine):
     p0 = model.stack([model.glorot_init(SIZES, 0)])
     pen = R.stack([R.Penalty(l1=0.3)])
     runs = [
-        ENGINES[engine](
-            D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu", seed=s
+        fit(
+            engine, D.x_train, D.y_train, p0, pen, lr=0.01, epochs=2, activation="rrelu", seed=s
         ).params["dense2/W"]
         for s in (7, 7, 8)
     ]
@@ -209,7 +231,7 @@ def test_rrelu_slopes_are_the_same_in_both_engines():
     p0 = model.stack([model.glorot_init(SIZES, 3)])
     pen = R.stack([R.Penalty(l1=0.3)])
     g, r = (
-        ENGINES[e](D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
+        fit(e, D.x_train, D.y_train, p0, pen, lr=0.01, epochs=3, activation="rrelu", seed=5)
         for e in ("graph", "reference")
     )
     for k in p0:
@@ -218,8 +240,8 @@ def test_rrelu_slopes_are_the_same_in_both_engines():
 
 def test_kernel_reg_replaces_methods_and_lam():
     from l1l2 import config
-    from l1l2.commands import common
     from l1l2.flags import parse
+    from l1l2.shared import runs as common
 
     cfg = parse(
         config.Config, ["--kernel-reg", "l1l2:0.3,0.02", "--bias-reg", "l2:0.01", "--lam", "5"]

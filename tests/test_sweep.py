@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 import pytest
+from conftest import ink
 from scipy import stats as sp
 
 from l1l2.core import stats
@@ -29,7 +30,7 @@ def test_paired_comparison():
     assert p["b_better"] == (d < 0).sum()
 
 
-def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch):
+def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch, saved_figures):
     from l1l2.cli import main
     from l1l2.core import compiled
 
@@ -37,8 +38,7 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch):
     args += ["--out", str(tmp_path), "--no-progress"]
     main(args)
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
-    want = [("none", 0.0, s, o) for o in ("shuffle", "file") for s in (0, 1)]  # lambda 0: once
-    want = [
+    want = [  # lambda 0 is one model, trained once per seed and order
         (m, lam, s, o)
         for o in ("shuffle", "file")
         for lam in (0.0, 0.3)
@@ -53,7 +53,10 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch):
         assert 0 <= float(r["dead_fraction"]) <= 1 and r["diverged"] == "False"
     md = (tmp_path / "sweep" / "sweep.md").read_text()
     assert "Does L2 beat L1?" in md and "In plain words" in md
-    assert (tmp_path / "sweep" / "sweep.png").stat().st_size > 10_000
+    [error, dead] = saved_figures["sweep.png"].axes
+    assert [line.get_label() for line in error.lines] == ["l1", "l2", "l1l2"]
+    assert len(error.collections) == 3 and len(dead.lines) == 3  # a CI band per method
+    assert ink(tmp_path / "sweep" / "sweep.png") > 0.02
     # the 16 models in 4 chunks of 4, each in 2 parts of 2, instead of one call: the same numbers
     monkeypatch.setattr(compiled, "PART_MODELS", 2)
     monkeypatch.setattr(compiled, "MIN_PART", 1)

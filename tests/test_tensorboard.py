@@ -1,14 +1,13 @@
 """TensorBoard events read back: the expected tags at every epoch, values matching results.csv."""
 
 import csv
-from types import SimpleNamespace
 
 import numpy as np
 
 from l1l2 import config
-from l1l2.commands import common
 from l1l2.core import data
 from l1l2.output import tensorboard
+from l1l2.shared import runs as common
 from l1l2.tf1 import v1
 
 
@@ -82,11 +81,9 @@ def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
     )
     d = data.load(cfg.data)
     runs = common.plan(cfg)
-    params0, penalty, trained = common.train_runs(cfg, d, runs, progress=False, record=True)
-    o = SimpleNamespace(
-        cfg=cfg, data=d, runs=runs, params0=params0, penalty=penalty, trained=trained
-    )
-    tensorboard.write_all(tmp_path, o)
+    params0, penalty, trained = common.train_runs(cfg, d, runs, record=True)
+    names = [r.name for r in runs]
+    tensorboard.write_all(tmp_path, names, params0, penalty, trained, d, cfg.sgd())
     l2, l1 = (graph_ops(tmp_path / "tensorboard" / f"{m}_run0") for m in ("l2", "l1"))
     assert penalty_ops(l2) & {"Abs", "Square"} == {"Square"}
     assert penalty_ops(l1) & {"Abs", "Square"} == {"Abs"}

@@ -3,10 +3,12 @@
 import json
 
 import numpy as np
+from conftest import ink
 
 from l1l2 import config
 from l1l2.cli import main
-from l1l2.commands import common, variants
+from l1l2.commands import variants
+from l1l2.shared import runs as common
 
 
 def test_each_target_setting_penalizes_only_its_target():
@@ -41,7 +43,7 @@ def test_near_zero_fractions_by_hand():
     assert "activations" not in variants.near_zero(p, x, 0.01, "prelu")  # no NumPy twin for PReLU
 
 
-def test_variants_command_writes_tables_figure_and_record(tmp_path, capsys):
+def test_variants_command_writes_tables_figure_and_record(tmp_path, capsys, saved_figures):
     main(
         [
             "variants",
@@ -58,6 +60,9 @@ def test_variants_command_writes_tables_figure_and_record(tmp_path, capsys):
     )
     md = (tmp_path / "analysis" / "variants.md").read_text()
     assert "| identity |" in md and "| relu |" in md and "| activity |" in md
-    assert (tmp_path / "analysis" / "variants.png").stat().st_size > 10_000
+    [errors, targets] = saved_figures["variants.png"].axes
+    assert [t.get_text() for t in errors.get_xticklabels()] == ["identity", "relu"]
+    assert len(targets.patches) == 3 * 4  # weights, biases, activations for each target
+    assert ink(tmp_path / "analysis" / "variants.png") > 0.02
     rec = json.loads((tmp_path / "analysis" / "variants.json").read_text())
     assert rec["config"]["activations"] == ["identity", "relu"]

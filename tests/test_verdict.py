@@ -5,11 +5,12 @@ import json
 
 import numpy as np
 import pytest
+from conftest import ink
 from scipy import stats as sp
 
 from l1l2.cli import main
-from l1l2.commands import verdict
 from l1l2.config import SweepConfig
+from l1l2.shared import verdict
 
 KEYS = {"lam", "order", "evaluation", "n", "mean_diff", "ci_low", "ci_high", "verdict", "headline"}
 
@@ -110,7 +111,7 @@ def sweep(tmp_path, name, data):
     return out / "sweep"
 
 
-def test_reordered_rows_give_the_same_shuffled_runs_and_headline(tmp_path, capsys):
+def test_reordered_rows_give_the_same_shuffled_runs_and_headline(tmp_path, capsys, saved_figures):
     lines = open("data/line.csv").read().splitlines()
     header, train_rows, test_rows = lines[0], lines[1:41], lines[41:]
     rotated = tmp_path / "rotated.csv"  # the last training row moved to the front
@@ -131,4 +132,9 @@ def test_reordered_rows_give_the_same_shuffled_runs_and_headline(tmp_path, capsy
     assert files[0] != files[1]  # the file's order is the factor that differs
     md = (a / "sweep.md").read_text()
     assert "**(headline)**" in md and "In plain words" in md
-    assert (a / "paired_vs_epoch.png").stat().st_size > 10_000
+    [ax] = saved_figures["paired_vs_epoch.png"].axes
+    assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
+        "order shuffle (3 seeds)",
+        "order file (3 seeds)",
+    ]
+    assert "L2 - L1" in ax.get_ylabel() and ink(a / "paired_vs_epoch.png") > 0.02

@@ -1,4 +1,5 @@
-"""The blog's experiment: R runs each of none, L1 and L2 on one data set, then the tables."""
+"""The blog's experiment: R runs each of none, L1 and L2 on one data set, then the tables,
+figures, GIFs, TensorBoard events, checkpoints and the pruning of the L1 runs."""
 
 import csv
 import io
@@ -10,62 +11,26 @@ from typing import Any
 import numpy as np
 
 from .. import blog
+from ..config import Config
 from ..core import data as data_mod
-from ..core import model, regularizers, train
-from ..core.train import ORDERS
+from ..core import model, regularizers
+from ..core.sgd import ORDERS, Trained
+from ..core.train import evaluate
 from ..output import curves, drawing, gifs, record, recording, tensorboard
 from ..output.folder import staged
 from ..output.progress import Progress
-from . import prune
-from .common import (
+from ..shared import pruned
+from ..shared.runs import (
     ABSURD,
     Run,
-    is_diverged,
     mean_std,
     plan,
     prepare,
+    result_rows,
     show,
     train_runs,
     written,
 )
-
-
-def result_rows(
-    cfg: object,
-    data: data_mod.Dataset,
-    runs: list[Run],
-    penalty: regularizers.Targets,
-    trained: train.Trained,
-) -> list[dict[str, Any]]:
-    """One dict per run: final and tail-averaged test error, final training cost, whether it
-    diverged (common.is_diverged: the one rule every table and CSV uses), near-zero weights per
-    layer."""
-    _, train_loss, train_pen = train.evaluate(
-        trained.params, data.x_train, data.y_train, penalty, cfg.activation
-    )
-    tail = trained.tail_error(cfg.tail_epochs * len(data.x_train) // cfg.batch_size)
-    rows = []
-    for i, r in enumerate(runs):
-        row = {
-            "method": r.method,
-            "run": r.run,
-            "seed": r.seed,
-            "test_error_final": trained.test_error[-1, i],
-            "test_error_tail_mean": tail[i],
-            "train_cost": train_loss[i] + train_pen[i],
-            "diverged_at_step": int(trained.diverged_at[i]),
-        }
-        row["diverged"] = is_diverged(
-            row["diverged_at_step"],
-            row["test_error_final"],
-            row["test_error_tail_mean"],
-            row["train_cost"],
-        )
-        for layer in model.layer_names(trained.params):
-            w = trained.params[f"{layer}/W"][i]
-            row[f"near_zero_{layer}"] = int((np.abs(w) < cfg.zero_tol).sum())
-        rows.append(row)
-    return rows
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -88,7 +53,7 @@ def cell(row: dict[str, Any]) -> str:
     return f"{row['test_error_final']:.2f} / {row['test_error_tail_mean']:.2f}"
 
 
-def to_markdown(cfg: object, rows: list[dict[str, Any]], data: data_mod.Dataset) -> str:
+def to_markdown(cfg: Config, rows: list[dict[str, Any]], data: data_mod.Dataset) -> str:
     """Per method: final and tail-averaged test errors, every run's, the blog's L1 runs beside."""
     extra = [
         f"{k} = {getattr(cfg, k)}"
@@ -148,7 +113,7 @@ ORDER_WORDS = {
 }
 
 
-def last_sample_note(cfg: object, rows: list[dict[str, Any]], data: data_mod.Dataset) -> str:
+def last_sample_note(cfg: Config, rows: list[dict[str, Any]], data: data_mod.Dataset) -> str:
     """One sentence on what the last SGD step does to the final number, measured."""
     means = []
     for m in cfg.methods:
@@ -181,11 +146,11 @@ def last_sample_note(cfg: object, rows: list[dict[str, Any]], data: data_mod.Dat
 
 
 def fit_curves(
-    cfg: object, runs: list[Run], trained: train.Trained, penalty: regularizers.Targets
+    cfg: Config, runs: list[Run], trained: Trained, penalty: regularizers.Targets
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """x grid and the prediction of the first run of each method on it."""
     grid = np.linspace(0, 10, 101, dtype=np.float32)
-    preds, _, _ = train.evaluate(trained.params, grid, np.zeros_like(grid), penalty, cfg.activation)
+    preds, _, _ = evaluate(trained.params, grid, np.zeros_like(grid), penalty, cfg.activation)
     return grid, {f"{r.method} (seed {r.seed})": preds[i] for i, r in enumerate(runs) if r.run == 0}
 
 
@@ -193,15 +158,14 @@ def fit_curves(
 class Outcome:
     """Everything a trained comparison produced; each output step reads what it needs."""
 
-    cfg: object
-    data: object
-    runs: list  # [Run], the order of the model axis
-    params0: dict  # initial weights, stacked
-    penalty: object  # regularizers.Targets, stacked
-    trained: object  # train.Trained (frames: one per epoch, plus the initial weights)
-    rows: list  # result_rows()
-    started: float
-    curves: tuple  # (runs, Trained) of every order, for the learning curves
+    cfg: Config
+    data: data_mod.Dataset
+    runs: list[Run]  # the order of the model axis
+    params0: dict[str, np.ndarray]  # initial weights, stacked
+    penalty: regularizers.Targets  # stacked
+    trained: Trained  # frames: one per epoch, plus the initial weights
+    rows: list[dict[str, Any]]  # result_rows()
+    curves: tuple[list[Run], Trained]  # the runs of every order, for the learning curves
 
 
 # The names one run owns in <out>: a new run replaces or removes every file reproduce wrote under
@@ -221,13 +185,13 @@ OWNED = (
 )
 
 
-def main(cfg: object) -> None:
+def main(cfg: Config) -> None:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
     drawing = gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs else 0
     frames = lambda per_epoch: cfg.epochs + 1 + cfg.tail_epochs * per_epoch
-    data = prepare(cfg, n_models, cfg.sizes, frames, cfg.batch_size, drawing)
+    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs, frames, cfg.batch_size, drawing)
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
@@ -246,7 +210,7 @@ def main(cfg: object) -> None:
         trained, params0 = both.take(mine), {k: v[mine] for k, v in params0.items()}
         penalty = regularizers.stack([penalty.pick(i) for i in mine])
         rows = result_rows(cfg, data, runs, penalty, trained)
-        o = Outcome(cfg, data, runs, params0, penalty, trained, rows, started, (runs + other, both))
+        o = Outcome(cfg, data, runs, params0, penalty, trained, rows, (runs + other, both))
         table = to_markdown(cfg, rows, data)
         write_outputs(stage, o, table, say)
         record.write(
@@ -271,7 +235,7 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
     cfg = o.cfg
     with say.phase("tables, recording and fits"):
         write_results(stage, o, table)
-        rec = recording.from_outcome(o)
+        rec = recording_of(o)
         recording.save(stage / recording.FILE, rec)
         per_epoch = len(o.data.x_train) // cfg.batch_size
         curve_args = (*o.curves, per_epoch, cfg.tail_epochs * per_epoch, len(o.data.x_test))
@@ -289,17 +253,44 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
             curve_args,
             fit_args,
         )
+        trained = (o.runs, o.rows, o.penalty, o.trained)
         if cfg.tensorboard:
             with say.phase("TensorBoard event files (written after training, one per epoch)"):
-                tensorboard.write_all(stage, o)
+                names = [r.name for r in o.runs]
+                tensorboard.write_all(
+                    stage, names, o.params0, o.penalty, o.trained, o.data, cfg.sgd()
+                )
         if cfg.checkpoints:
             with say.phase(f"{len(o.runs)} checkpoints"):
-                prune.save_checkpoints(stage, o)
-        if cfg.prune and any(prune.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
+                pruned.save_checkpoints(stage, cfg, o.data.sha256, *trained)
+        if cfg.prune and any(pruned.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
             with say.phase("pruning the L1 runs and retraining the smaller nets"):
-                prune.prune_runs(cfg, o, stage)
+                pruned.prune_runs(stage, cfg, o.data, *trained)
         with say.phase("figures" + (" and GIFs" if cfg.gifs else "") + ", drawn meanwhile"):
             drawn.result()
+
+
+def recording_of(o: Outcome) -> dict[str, Any]:
+    """The arrays the GIFs and figures need (output/recording.py): one frame per epoch."""
+    t, layers = o.trained, model.layer_names(o.trained.params)
+    per_epoch = len(o.data.x_train) // o.cfg.batch_size
+    keep = t.frame_steps % per_epoch == 0  # epoch ends (not the single steps of the tail)
+    return {
+        "layers": np.array(layers),
+        "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
+        "frame_steps": t.frame_steps[keep],
+        "step_cost": t.step_cost,
+        "frame_test_error": t.test_error[keep],
+        "n_test": len(o.data.x_test),
+        "protocol_data": data_mod.is_protocol_data(o.data),
+        "steps_per_epoch": per_epoch,
+        "methods": np.array([r.method for r in o.runs]),
+        "runs": np.array([r.run for r in o.runs]),
+        "seeds": np.array([r.seed for r in o.runs]),
+        "test_error": np.array([row["test_error_final"] for row in o.rows]),
+        "lam": o.cfg.lam,
+        "zero_tol": o.cfg.zero_tol,
+    }
 
 
 def write_results(stage: Path, o: Outcome, table: str) -> None:

@@ -5,55 +5,41 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import data, model, regularizers, train
+from ..config import ZerosConfig
+from ..core import data, model, regularizers
 from ..core import pruning as prune
-from ..core.engine import train_graph
-from ..core.train import Trained
-from ..output.folder import write_analysis
+from ..core.sgd import Trained
+from ..core.train import train
 from ..output.plots import plt
-from .common import check_fits
+from ..shared.analysis import write_analysis
+from ..shared.runs import check_fits
 
 UPDATES = ("subgradient", "proximal")
 
 
 def train_l1(
-    cfg: object, d: data.Dataset, update: str, epochs: int, every_step: bool = False
+    cfg: ZerosConfig, d: data.Dataset, update: str, epochs: int, every_step: bool = False
 ) -> Trained:
     """The seed's L1 model trained `epochs` with `update`; with every_step, its weights after
     every SGD step (for the trajectory figure)."""
     p0 = model.stack([model.glorot_init(cfg.sizes, cfg.seed)])
     pen = regularizers.stack([regularizers.for_method("l1", cfg.lam)])
-    order = train.sample_order(cfg.order, d.x_train, d.y_train, epochs, cfg.batch_size, cfg.seed)[
-        :, None
-    ]
-    return train_graph(
-        d.x_train,
-        d.y_train,
-        p0,
-        pen,
-        lr=cfg.lr,
-        epochs=epochs,
-        batch_size=cfg.batch_size,
-        order=order,
-        test=(d.x_test, d.y_test),
-        eval_steps=np.arange(len(order) + 1) if every_step else None,
-        record=every_step,
-        l1_update=update,
-    )
+    spec = cfg.sgd(epochs=epochs, every_step=every_step, record=every_step, l1_update=update)
+    return train(d.x_train, d.y_train, p0, pen, spec, test=(d.x_test, d.y_test))
 
 
-def trajectories(cfg: object, d: data.Dataset, update: str) -> Trained:
+def trajectories(cfg: ZerosConfig, d: data.Dataset, update: str) -> Trained:
     """Every-step kernels of one L1 model over the first cfg.record_epochs epochs."""
     return train_l1(cfg, d, update, cfg.record_epochs, every_step=True)
 
 
-def final(cfg: object, d: data.Dataset, update: str) -> tuple[dict[str, np.ndarray], float]:
+def final(cfg: ZerosConfig, d: data.Dataset, update: str) -> tuple[dict[str, np.ndarray], float]:
     """The model after cfg.epochs, and its test error."""
     t = train_l1(cfg, d, update, cfg.epochs)
     return model.unstack(t.params, 0), float(t.test_error[-1, 0])
 
 
-def summary(cfg: object, params: dict[str, np.ndarray], error: float) -> dict[str, int | str]:
+def summary(cfg: ZerosConfig, params: dict[str, np.ndarray], error: float) -> dict[str, int | str]:
     kernels = np.concatenate([params[k].ravel() for k in params if k.endswith("/W")])
     sizes = lambda tol: _sizes(prune.prune(params, tol))
     return {
@@ -70,7 +56,7 @@ def _sizes(p):
     return "constant" if p.constant else "-".join(map(str, prune.sizes_of(p.params)))
 
 
-def figure(cfg: object, paths: dict[str, train.Trained], path: str | Path) -> None:
+def figure(cfg: ZerosConfig, paths: dict[str, Trained], path: str | Path) -> None:
     """Small multiples, one weight a row: three weights of dense2 that subgradient L1 pulls into
     the one-step band early, midway and late, under each update from the same start; below, how
     many of dense2's weights are exactly 0 or inside the band. Every SGD step of the first
@@ -144,7 +130,7 @@ def figure(cfg: object, paths: dict[str, train.Trained], path: str | Path) -> No
     plt.close(fig)
 
 
-def to_markdown(cfg: object, rows: dict[str, dict[str, int | str]]) -> str:
+def to_markdown(cfg: ZerosConfig, rows: dict[str, dict[str, int | str]]) -> str:
     keys = list(rows["subgradient"])
     lines = [
         f"# L1 updates: subgradient vs proximal (seed {cfg.seed}, lambda {cfg.lam:g}, "
@@ -176,7 +162,7 @@ def to_markdown(cfg: object, rows: dict[str, dict[str, int | str]]) -> str:
     return "\n".join(lines)
 
 
-def main(cfg: object) -> None:
+def main(cfg: ZerosConfig) -> None:
     started = time.time()
     d = data.load(cfg.data)
     check_fits(

@@ -16,14 +16,15 @@ from typing import Any
 
 import numpy as np
 
+from ..config import LeakyConfig
 from ..core import data as data_mod
 from ..core import model
 from ..core.activations import LEAKY_ALPHA, tf_activation
 from ..core.engine import on_tensors
 from ..core.regularizers import Penalty, Targets
-from ..core.train import sample_order
-from ..output.folder import write_analysis
+from ..core.sgd import sample_table
 from ..output.plots import plt
+from ..shared.analysis import write_analysis
 from ..tf1 import session, tf, v1
 
 
@@ -66,11 +67,12 @@ def formula(x1: np.ndarray, t: np.ndarray, f: dict[str, Any]) -> list[np.ndarray
     return [x1.T @ per_unit, per_unit.sum(0)]
 
 
-def measure(cfg: object, d: data_mod.Dataset) -> list[dict[str, float]]:
+def measure(cfg: LeakyConfig, d: data_mod.Dataset) -> list[dict[str, float]]:
     """One row per epoch: the LeakyReLU change against the L1 term and against the formula."""
     g, x, t, f, step = build(model.glorot_init((1, cfg.hidden, 1), cfg.seed), cfg.lam, cfg.lr)
     xs, ts = d.x_train[:, None], d.y_train[:, None]
-    order = sample_order(cfg.order, d.x_train, d.y_train, cfg.epochs, 1, cfg.seed)[:, 0]
+    table = sample_table(cfg.sgd(), d.x_train, d.y_train, [cfg.seed])
+    order = table[np.arange(cfg.epochs * len(xs)) % len(table), 0, 0]  # step i: row i % P
     rows = []
     with session(g) as sess:
         sess.run(v1.global_variables_initializer())
@@ -210,7 +212,7 @@ TABLE = (  # (row of the report's table, key of measure()'s rows, format)
 )
 
 
-def to_markdown(cfg: object, rows: list[dict[str, float]], ident: float, n_train: int) -> str:
+def to_markdown(cfg: LeakyConfig, rows: list[dict[str, float]], ident: float, n_train: int) -> str:
     k = max(len(rows) // 10, 1)
     first, last = rows[:k], rows[-k:]
     table = [
@@ -263,7 +265,7 @@ def to_markdown(cfg: object, rows: list[dict[str, float]], ident: float, n_train
     )
 
 
-def main(cfg: object) -> None:
+def main(cfg: LeakyConfig) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
 

@@ -2,13 +2,14 @@
 
 from pathlib import Path
 
+from ..config import GifsConfig
 from ..errors import require
 from ..output import drawing, gifs, recording
 from ..output.folder import staged
-from .common import MAX_GB, show, written
+from ..shared.runs import MAX_GB, show, written
 
 
-def main(cfg: object) -> None:
+def main(cfg: GifsConfig) -> None:
     path = Path(cfg.out) / recording.FILE
     rec = recording.load(path)
     sizes = [rec["kernels"][0].shape[2]] + [k.shape[3] for k in rec["kernels"]]

@@ -16,16 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from ..core import model, regularizers, stats, train
+from ..config import SweepConfig
+from ..core import model, regularizers, stats
 from ..core import pruning as prune
-from ..core.compiled import train_compiled
 from ..core.data import Dataset
-from ..core.engine import train_graph
+from ..core.sgd import ORDERS
+from ..core.train import evaluate, train
 from ..output import record
 from ..output.folder import staged
 from ..output.plots import METHOD_COLORS, plt
-from . import verdict
-from .common import is_diverged, prepare, show, written
+from ..shared import verdict
+from ..shared.runs import is_diverged, prepare, show, written
 
 FIELDS = [
     "method",
@@ -49,12 +50,12 @@ class Model:
     order: str
 
 
-def orders(cfg: object) -> list[str]:
+def orders(cfg: SweepConfig) -> list[str]:
     """The headline's order first, then the other one if the config compares them."""
-    return [cfg.order] + ([o for o in train.ORDERS if o != cfg.order] if cfg.compare_orders else [])
+    return [cfg.order] + ([o for o in ORDERS if o != cfg.order] if cfg.compare_orders else [])
 
 
-def plan(cfg: object) -> list[Model]:
+def plan(cfg: SweepConfig) -> list[Model]:
     """Every model once: lambda 0 is the same model for every method."""
     models = []
     for order in orders(cfg):
@@ -65,35 +66,25 @@ def plan(cfg: object) -> list[Model]:
 
 
 def run_chunk(
-    cfg: object, d: Dataset, chunk: list[Model], progress: Callable[[int], object] | None
+    cfg: SweepConfig, d: Dataset, chunk: list[Model], progress: Callable[[int], object] | None
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
     """Train one chunk of models together; (one row per model, [epochs + 1, R] epoch errors)."""
     params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
-    order = np.stack(
-        [
-            train.sample_order(m.order, d.x_train, d.y_train, cfg.epochs, cfg.batch_size, m.seed)
-            for m in chunk
-        ],
-        axis=1,
-    )
-    per_epoch = len(d.x_train) // cfg.batch_size
-    steps = train.evaluation_steps(len(order), per_epoch, cfg.tail_epochs * per_epoch)
-    engine = train_compiled if cfg.engine == "compiled" else train_graph
-    out = engine(
+    out = train(
         d.x_train,
         d.y_train,
         params0,
         pen,
-        lr=cfg.lr,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        order=order,
-        eval_steps=steps,
+        cfg.sgd(),
+        seeds=[m.seed for m in chunk],
+        orders=[m.order for m in chunk],
         test=(d.x_test, d.y_test),
+        engine=cfg.engine,
         progress=progress,
     )
-    _, loss, reg = train.evaluate(out.params, d.x_train, d.y_train, pen)
+    per_epoch = len(d.x_train) // cfg.batch_size
+    _, loss, reg = evaluate(out.params, d.x_train, d.y_train, pen)
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
     hidden = np.array(cfg.sizes[1:-1])
     dead = prune.dead_counts(out.params, cfg.zero_tol)  # [R, hidden layers]
@@ -118,7 +109,7 @@ def run_chunk(
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
 
 
-def main(cfg: object) -> None:
+def main(cfg: SweepConfig) -> None:
     started = time.time()
     models = plan(cfg)
     n_chunks = -(-len(models) // cfg.chunk)
@@ -127,6 +118,7 @@ def main(cfg: object) -> None:
         cfg,
         chunk,
         cfg.sizes,
+        cfg.epochs,
         lambda per_epoch: cfg.epochs + 1 + cfg.tail_epochs * per_epoch,
         cfg.batch_size,
     )
@@ -186,7 +178,7 @@ def select(
 
 
 def to_markdown(
-    cfg: object, rows: list[dict[str, Any]], entries: list[dict[str, Any]], n_test: int
+    cfg: SweepConfig, rows: list[dict[str, Any]], entries: list[dict[str, Any]], n_test: int
 ) -> str:
     tail = "last epoch" if cfg.tail_epochs == 1 else f"last {cfg.tail_epochs} epochs"
     lines = [
@@ -251,7 +243,7 @@ def pruned_sizes_text(counts: Counter[str], shown: int = 3) -> str:
     )
 
 
-def figure(cfg: object, rows: list[dict[str, Any]], path: str | Path) -> None:
+def figure(cfg: SweepConfig, rows: list[dict[str, Any]], path: str | Path) -> None:
     """Tail-mean test error and dead units against lambda, per method, the headline's order."""
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
     x = np.array(cfg.lams, float)

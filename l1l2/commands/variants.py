@@ -12,25 +12,25 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from ..config import VariantsConfig
 from ..core import data as data_mod
 from ..core import model
 from ..core import pruning as prune
 from ..core.activations import np_activation
-from ..output.folder import write_analysis
 from ..output.plots import METHOD_COLORS, plt
-from . import experiment
-from .common import check_fits, mean_std, plan, train_runs
+from ..shared.analysis import write_analysis
+from ..shared.runs import check_fits, mean_std, plan, result_rows, train_runs
 
 TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing": no penalty
 
 
-def measure(cfg: object, data: data_mod.Dataset) -> list[dict[str, Any]]:
+def measure(cfg: VariantsConfig, data: data_mod.Dataset) -> list[dict[str, Any]]:
     """One row per trained model: setting, method, test error, fractions below zero_tol."""
     rows = []
     for label, c in tqdm(cfg.settings(), desc="settings", disable=not cfg.progress, leave=False):
         runs = plan(c)
         _, penalty, trained = train_runs(c, data, runs)
-        for r, row in zip(runs, experiment.result_rows(c, data, runs, penalty, trained)):
+        for r, row in zip(runs, result_rows(c, data, runs, penalty, trained)):
             p = model.unstack(trained.params, runs.index(r))
             rows.append(
                 {
@@ -71,7 +71,7 @@ def _mean(rows, key):
     return np.nanmean([r.get(key, np.nan) for r in rows]) if rows else np.nan
 
 
-def to_markdown(cfg: object, rows: list[dict[str, Any]]) -> str:
+def to_markdown(cfg: VariantsConfig, rows: list[dict[str, Any]]) -> str:
     ms = mean_std
     err = lambda rs: ms([np.nan if r["diverged"] else r["test_error"] for r in rs])
     lines = [
@@ -119,7 +119,7 @@ def to_markdown(cfg: object, rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines + ["", "![variants](variants.png)", ""])
 
 
-def figure(cfg: object, rows: list[dict[str, Any]], path: str | Path) -> None:
+def figure(cfg: VariantsConfig, rows: list[dict[str, Any]], path: str | Path) -> None:
     fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(cfg.activations))
     for k, m in enumerate(("none", "l1", "l2")):
@@ -166,7 +166,7 @@ def figure(cfg: object, rows: list[dict[str, Any]], path: str | Path) -> None:
     plt.close(fig)
 
 
-def main(cfg: object) -> None:
+def main(cfg: VariantsConfig) -> None:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)

@@ -45,6 +45,7 @@ RECORD_TYPES = {
     "penalty": dict,  # {"kernel", "bias", "activity"}: specs none, l1:A, l2:B, l1l2:A,B
     "l1_update": str,  # subgradient or proximal
     "lr": NUMBER,
+    "lr_schedule": str,  # constant, linear or cosine
     "epochs": int,
     "batch_size": int,
     "order": str,  # file or shuffle (drawn from seed)

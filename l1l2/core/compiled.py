@@ -33,7 +33,7 @@ from .models_last import (
     to_models_last,
 )
 from .regularizers import Penalty, Targets
-from .train import Trained
+from .sgd import SGD, Trained
 
 UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
 UNROLL_MIN_WORK = 20_000_000  # ...from this many model-steps on (it compiles ~1 s longer)
@@ -59,18 +59,19 @@ def kernel_penalty(penalty: Penalty | Targets) -> tuple[float | np.ndarray, floa
     return penalty.l1, penalty.l2
 
 
-def check_activation(spec: str) -> str:
-    """spec, if the compiled engine supports it; ValueError for the others."""
+def check_spec(spec: SGD) -> None:
+    """ValueError unless the compiled engine supports spec's activation and L1 update."""
     try:
-        name = parse(spec)[0]
+        name = parse(spec.activation)[0]
     except ValueError:
         name = None
     if name not in ACTIVATIONS:
         raise ValueError(
-            f"train_compiled does not support activation {spec!r}: "
+            f"train_compiled does not support activation {spec.activation!r}: "
             f"use one of {', '.join(ACTIVATIONS)} (or leaky_relu:A)"
         )
-    return spec
+    if spec.l1_update != "subgradient":
+        raise ValueError("train_compiled supports only the subgradient L1 update")
 
 
 # ---------------------------------------------------------------- the compiled loop
@@ -103,11 +104,11 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
     act = activation_fn(spec.activation)
 
     def step(i, ws, diverged, data):
-        x, y, table, lr, l1, l2 = data
+        x, y, table, rates, l1, l2 = data
         xb, yb = sample_batch(table, i, x, y)
         cost, grads = cost_and_grads(ws, xb, yb, act, l1, l2)
         diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)
-        return sgd_update(ws, grads, lr, l1, l2), diverged
+        return sgd_update(ws, grads, rates[i], l1, l2), diverged
 
     def evaluate(ws, slot, errs, frames, x_test, y_test):
         if spec.has_test:
@@ -120,9 +121,9 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
 
     @tf.function(jit_compile=True, autograph=False)
     def run(
-        ws, diverged, x, y, x_test, y_test, table, lr, l1, l2, eval_steps, s0, s1, f_first, f_stop
+        ws, diverged, x, y, x_test, y_test, table, rates, l1, l2, evals, s0, s1, f_first, f_stop
     ):
-        data = (x, y, table, lr, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
+        data = (x, y, table, rates, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
         n_models = tf.shape(diverged)[0]
         errs = tf.zeros([spec.n_frames if spec.has_test else 0, n_models])
         frames = [tf.zeros([spec.n_frames if spec.record else 0, *w.shape]) for w in ws]
@@ -134,7 +135,7 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
 
         def segment(i, f, ws, diverged, errs, frames):
             evaluates = f < f_stop
-            end = tf.where(evaluates, eval_steps[tf.minimum(f, tf.size(eval_steps) - 1)], s1)
+            end = tf.where(evaluates, evals[tf.minimum(f, tf.size(evals) - 1)], s1)
             # XLA copies the loop state once per iteration: unrolling saves copies
             if spec.unroll > 1:
                 i, ws, diverged = tf.while_loop(
@@ -163,31 +164,6 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
 
 
 # ---------------------------------------------------------------- the driver
-
-
-def check_eval_steps(eval_steps: np.ndarray | Sequence[int] | None, steps: int) -> np.ndarray:
-    ev = np.array([0, steps] if eval_steps is None else eval_steps, np.int64).ravel()
-    if len(ev) < 2 or ev[0] != 0 or ev[-1] != steps or np.any(np.diff(ev) <= 0):
-        raise ValueError(f"eval_steps must rise strictly from 0 to steps={steps}, got {ev}")
-    return ev.astype(np.int32)
-
-
-def order_table(
-    order: np.ndarray | None, n_train: int, batch_size: int, steps: int, n_models: int
-) -> np.ndarray:
-    """The sample table [P, 1 or R, B] that step i reads at row i mod P (file order) or i."""
-    if order is None:
-        n = n_train // batch_size * batch_size
-        return np.arange(n, dtype=np.int32).reshape(-1, 1, batch_size)
-    order = np.asarray(order)
-    if order.shape != (steps, n_models, batch_size):
-        raise ValueError(
-            f"order must have shape (steps, models, batch_size) = "
-            f"{(steps, n_models, batch_size)}, got {order.shape}"
-        )
-    if order.min() < 0 or order.max() >= n_train:
-        raise ValueError(f"order holds sample indices outside 0..{n_train - 1}")
-    return order.astype(np.int32, copy=False)
 
 
 def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
@@ -226,51 +202,41 @@ def train_compiled(
     y: np.ndarray,
     params0: dict,
     penalty: Penalty | Targets,
-    *,
-    lr: float,
-    epochs: int,
-    batch_size: int = 1,
-    order: np.ndarray | None = None,
-    eval_steps: np.ndarray | None = None,
+    spec: SGD,
+    table: np.ndarray,
     test: tuple[np.ndarray, np.ndarray] | None = None,
-    record: bool = False,
     progress: Callable[[int], object] | None = None,
-    activation: str = "identity",
 ) -> Trained:
     """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
-    SGD on (x, y), all the steps inside an XLA-compiled loop (one compilation for all parts).
+    SGD on (x, y), all the steps inside an XLA-compiled loop (one compilation for all parts);
+    see train.train.
 
-    order [steps, R, batch_size] gives the samples model r uses at step i (default: the file
-    order for all). After each of eval_steps (0 = before training; default [0, steps]) the
-    loop measures sum |pred - y| on test = (x, y) of every model and, with `record`, keeps its
-    weights.
     The models are trained in parts (model_parts), one thread per CPU core: one compiled loop
     runs on one core. `progress(n_model_steps)` splits each part's loop into PROGRESS_CALLS
     calls of one compilation.
     """
-    activation = check_activation(activation)
+    check_spec(spec)
     n_models = len(params0["dense1/W"])
     l1, l2 = (
         np.broadcast_to(np.asarray(c, np.float32), (n_models,)) for c in kernel_penalty(penalty)
     )
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
-    steps = epochs * (len(x) // batch_size)
-    ev = check_eval_steps(eval_steps, steps)
-    table = order_table(order, len(x), batch_size, steps, n_models)
+    ev = spec.eval_steps(len(x)).astype(np.int32)
+    steps = int(ev[-1])
     calls = plan_calls(steps, ev, PROGRESS_CALLS if progress else 1)
-    spec = LoopSpec(
-        activation,
+    loop_spec = LoopSpec(
+        spec.activation,
         bool(np.any(l1)),
         bool(np.any(l2)),
         test is not None,
-        record,
+        spec.record,
         max(f1 - f0 for *_, f0, f1 in calls),
         UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1,
     )
     data = {
         "x": x,
         "y": y,
-        "lr": np.float32(lr),
+        "rates": spec.rates(len(x)),
         "x_test": np.asarray(test[0] if test else [], np.float32),
         "y_test": np.asarray(test[1] if test else [], np.float32),
         "eval_steps": ev,
@@ -284,9 +250,11 @@ def train_compiled(
 
     def train_part(part: slice) -> Trained:
         params = {k: v[part] for k, v in params0.items()}
-        part_table = table if order is None else table[:, part]
+        part_table = table if table.shape[1] == 1 else table[:, part]
         pad = size - (part.stop - part.start)
-        return train_padded(params, l1[part], l2[part], part_table, pad, spec, data, calls, report)
+        return train_padded(
+            params, l1[part], l2[part], part_table, pad, loop_spec, data, calls, report
+        )
 
     pool = ThreadPoolExecutor(min(len(parts), cores()))
     try:
@@ -402,7 +370,7 @@ class Loop:
                 d["x_test"],
                 d["y_test"],
                 self.table,
-                d["lr"],
+                d["rates"],
                 d["l1"],
                 d["l2"],
                 d["eval_steps"],

@@ -14,16 +14,8 @@ import numpy as np
 
 from ..tf1 import session, tf, v1
 from . import model
-from .regularizers import Penalty, Targets, proximal_split, soft_threshold
-from .train import (
-    Trained,
-    default_eval_steps,
-    file_order,
-    first_nonfinite,
-    l1_term,
-    step_noise,
-    variables_named,
-)
+from .regularizers import Penalty, Targets, l1_term, proximal_split, soft_threshold
+from .sgd import SGD, Trained, first_nonfinite
 
 PROGRESS_CALLS = 10  # session calls when a progress bar wants updates (one call is ~10% faster)
 
@@ -33,47 +25,34 @@ def train_graph(
     y: np.ndarray,
     params0: dict[str, np.ndarray],
     penalty: Penalty | Targets | None,
-    *,
-    lr: float,
-    epochs: int,
-    batch_size: int = 1,
-    order: np.ndarray | None = None,
-    eval_steps: np.ndarray | None = None,
+    spec: SGD,
+    table: np.ndarray,
     test: tuple[np.ndarray, np.ndarray] | None = None,
-    record: bool = False,
-    activation: str = "identity",
-    l1_update: str = "subgradient",
-    seed: int = 0,
     progress: Callable[[int], object] | None = None,
 ) -> Trained:
-    """Train the stacked models params0 on (x, y) with the in-graph loop; see train.train_one
-    for the arguments (order here is [steps, R, batch_size]: every model has its own).
+    """Train the stacked models params0 on (x, y) with the in-graph loop; see train.train.
 
-    The SGD steps between two eval_steps form a segment; after each, the models' test errors
-    on test=(x, y) are computed and, with `record`, their weights written to TensorArrays, all
-    inside the loop. Eval steps that follow each other step by step at the end (the tail the
-    tail mean averages) run as one loop that evaluates after every step. All of it runs in
-    one session call, or in PROGRESS_CALLS calls if `progress` wants updates. `seed` and the
-    step number seed RReLU's random slopes.
+    The SGD steps between two eval steps form a segment; after each, the models' test errors
+    on test=(x, y) are computed and, with spec.record, their weights written to TensorArrays,
+    all inside the loop. Eval steps that follow each other step by step at the end (the tail
+    the tail mean averages) run as one loop that evaluates after every step. All of it runs in
+    one session call, or in PROGRESS_CALLS calls if `progress` wants updates.
     """
-    order = file_order(len(x), epochs, batch_size) if order is None else order
-    if order.ndim == 3 and (order == order[:, :1]).all():
-        order = order[:, 0]  # one order for every model: one batch, broadcast over the models
-    bounds = default_eval_steps(len(order), eval_steps).astype(np.int32)
+    if table.shape[1] == 1:
+        table = table[:, 0]  # one order for every model: one batch, broadcast over the models
+    bounds = spec.eval_steps(len(x)).astype(np.int32)
     k = dense_tail(bounds)
     names = list(params0)
     g = tf.Graph()
     with g.as_default():
         xs, ys = tf.constant(x[:, None]), tf.constant(y[:, None])
-        model.build(xs, ys, params0, penalty, activation)  # the variables, the TF1 graph to see
-        variables = variables_named(names)
-        seq = [v1.placeholder(tf.float32, (*order.shape, 1)) for _ in "xy"]  # samples per step
+        model.build(xs, ys, params0, penalty, spec.activation)  # the variables, the graph to see
+        variables = model.variables_named(names)
+        seq = [v1.placeholder(tf.float32, (*table.shape, 1)) for _ in "xy"]  # samples per row
         f0, f1, t0, t1 = (v1.placeholder(tf.int32, []) for _ in range(4))  # this call's part
         segment_ends = tf.constant(bounds[: k + 1])  # segment f: steps ends[f] .. ends[f+1] - 1
-        step = _sgd_step(
-            *seq, params0, penalty, lr, activation, l1_update, seed, first=segment_ends[f0]
-        )
-        test_error = _test_error(test, params0, activation)
+        step = _sgd_step(*seq, params0, penalty, spec, len(x), first=segment_ends[f0])
+        test_error = _test_error(test, params0, spec.activation)
 
         def segment(f, costs, frames, errors, *w):
             out = v1.while_loop(
@@ -93,7 +72,7 @@ def train_graph(
 
         n_frames = f1 - f0 + t1 - t0
         costs = tf.TensorArray(tf.float32, size=segment_ends[f1] - segment_ends[f0] + t1 - t0)
-        frames = [tf.TensorArray(tf.float32, size=n_frames) for _ in names] if record else []
+        frames = [tf.TensorArray(tf.float32, size=n_frames) for _ in names] if spec.record else []
         errors = [tf.TensorArray(tf.float32, size=n_frames)] if test is not None else []
         w0 = [v.read_value() for v in variables]
         out = v1.while_loop(lambda f, *_: f < f1, segment, [f0, costs, frames, errors, *w0])
@@ -107,7 +86,7 @@ def train_graph(
                 "final": [tf.identity(w) for w in final],
             }  # and the next call goes on
         initial_error = [test_error(w0)] if test is not None else []
-        samples = dict(zip(seq, (x[order][..., None], y[order][..., None])))
+        samples = dict(zip(seq, (x[table][..., None], y[table][..., None])))
         with session(g) as sess:
             sess.run(v1.global_variables_initializer())
             first = sess.run(initial_error)
@@ -115,7 +94,7 @@ def train_graph(
             def run(part):
                 return sess.run(fetch, {**samples, **dict(zip((f0, f1, t0, t1), part))})
 
-            return _run_parts(run, params0, bounds, k, record, first, progress)
+            return _run_parts(run, params0, bounds, k, spec.record, first, progress)
 
 
 def dense_tail(bounds: np.ndarray) -> int:
@@ -127,29 +106,32 @@ def dense_tail(bounds: np.ndarray) -> int:
     return k if len(bounds) - 1 - k >= 2 else len(bounds) - 1
 
 
-def _sgd_step(x_seq, y_seq, params0, penalty, lr, activation, l1_update, seed, first):
-    """The loop body: one SGD step of every stacked model on its batch of step i (x_seq[i]:
+def _sgd_step(x_seq, y_seq, params0, penalty, spec, n_train, first):
+    """The loop body: one SGD step of every stacked model on its batch of step i (x_seq[i % P]:
     [batch, 1] for all models, or [R, batch, 1], one per model), its cost written at
     i - first."""
-    grad_penalty, l1 = proximal_split(penalty, l1_update)
+    grad_penalty, l1 = proximal_split(penalty, spec.l1_update)
+    rates = tf.constant(spec.rates(n_train))
     names = list(params0)
 
     def step(i, costs, *w):
+        row = tf.math.floormod(i, tf.shape(x_seq)[0])
         with on_tensors(dict(zip(names, w))):
             net = model.build(
-                tf.gather(x_seq, i),
-                tf.gather(y_seq, i),
+                tf.gather(x_seq, row),
+                tf.gather(y_seq, row),
                 params0,
                 grad_penalty,
-                activation,
-                step_noise(seed, i),
+                spec.activation,
+                model.step_noise(spec.seed, i),
             )
         grads = tf.gradients(tf.reduce_sum(net.cost), w)
+        lr = rates[i]
         new = [wi - lr * gi for wi, gi in zip(w, grads)]  # plain SGD step
         cost = net.cost
         if l1 is not None:
             new = [
-                soft_threshold(v, lr * l1) if name.endswith("/W") else v
+                soft_threshold(v, lr, l1) if name.endswith("/W") else v
                 for name, v in zip(names, new)
             ]
             cost += l1_term(names, w, l1)

@@ -46,6 +46,18 @@ def init_params(sizes: Sequence[int], seed: int, activation: str = "identity") -
     return params
 
 
+def variables_named(names: Sequence[str]) -> "list[tf.Variable]":
+    """The global variables of the default graph, in the order of `names` ("dense1/W", ...)."""
+    by_name = {v.op.name: v for v in v1.global_variables()}
+    return [by_name[n] for n in names]
+
+
+def step_noise(seed: int, step: "int | tf.Tensor") -> "tf.Tensor":
+    """The seed of SGD step `step`'s random draws (RReLU's slopes): a function of the run's seed
+    and the step alone, so every engine draws the same, whatever the thread scheduling."""
+    return tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), step)
+
+
 def stack(models: list[dict]) -> dict:
     """R single-model parameter dicts -> one dict with a leading model axis (biases [R, 1, out])."""
     return {

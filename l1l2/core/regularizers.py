@@ -144,10 +144,16 @@ def proximal_split(
     ), t.kernel.l1
 
 
-def soft_threshold(w: "tf.Tensor", threshold: float | np.ndarray) -> "tf.Tensor":
-    """The proximal step of threshold*|w|; threshold is a float or one value per stacked model."""
-    t = np.reshape(
-        np.asarray(threshold, np.float32),
-        np.shape(threshold) + (1,) * (w.shape.ndims - np.ndim(threshold)),
-    )
+def soft_threshold(w: "tf.Tensor", lr: "float | tf.Tensor", l1: float | np.ndarray) -> "tf.Tensor":
+    """The proximal step of lr*l1*|w|: w <- sign(w) max(|w| - lr*l1, 0). l1 is a float or one
+    value per stacked model (the leading axis of w); lr a float or a scalar tensor."""
+    shape = np.shape(l1) + (1,) * (w.shape.ndims - np.ndim(l1))
+    t = lr * np.reshape(np.asarray(l1, np.float32), shape)
     return tf.sign(w) * tf.maximum(tf.abs(w) - t, 0.0)  # <- proximal L1: exact zeros
+
+
+def l1_term(
+    names: Sequence[str], weights: "Sequence[tf.Tensor | tf.Variable]", l1: float | np.ndarray
+) -> "tf.Tensor":
+    """The kernels' L1 penalty that a proximal update keeps out of the gradient (for reporting)."""
+    return tf.add_n([Penalty(l1=l1)(w) for n, w in zip(names, weights) if n.endswith("/W")])

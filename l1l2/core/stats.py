@@ -1,10 +1,14 @@
 """Confidence intervals and the paired comparison used by the sweep."""
 
+import importlib
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from ..lazy import Lazy
+
+stats = Lazy(lambda: importlib.import_module("scipy.stats"))
 
 
 def mean_ci(

@@ -39,16 +39,12 @@ import stat
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import NoReturn
 
-from .. import tf1
-from ..core.data import Dataset
 from ..files import storage_problem
-from . import record
-from .progress import Progress
 
 CONTROL = ".reproduce"  # the folder's own bookkeeping, inside <out>
 MANIFEST, JOURNAL, LOCK = "manifest.json", "journal.json", "lock"
@@ -561,34 +557,3 @@ def write_text(path: str | Path, text: str, *, overwrite: bool = True) -> None:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path}: {e.strerror}") from None
     _committed.append(str(path))
-
-
-def write_analysis(
-    cfg: object,
-    name: str,
-    started: float,
-    measure: Callable[[], tuple[str, Callable[[Path], object]]],
-    data: Dataset,
-) -> None:
-    """The end of every analysis command: under the output lock, measure() -> (report, draw);
-    writes <out>/analysis/<name>.md, <name>.png (by draw(path)) and <name>.json (the run
-    record, with the hash of `data` as it was read)."""
-    check_writable(cfg.out)
-    owns = [f"analysis/{name}.{ext}" for ext in ("md", "png", "json")]
-    with staged(cfg.out, owns=owns, force=cfg.force) as stage:
-        say = Progress(bars=cfg.progress, lines=not cfg.quiet)
-        with say.phase("importing TensorFlow"):
-            tf1.load()
-        with say.phase(f"training and measuring ({name})"):
-            report, draw = measure()
-        with say.phase("report and figure"):
-            folder = stage / "analysis"
-            folder.mkdir()
-            draw(folder / f"{name}.png")
-            (folder / f"{name}.md").write_text(report, encoding="utf-8")
-            record.write(folder / f"{name}.json", cfg, started, data_sha256=data.sha256)
-    print(report)
-    print(
-        f"done in {time.time() - started:.1f} s; wrote {Path(cfg.out) / 'analysis'}/: "
-        f"{name}.md, {name}.png, {name}.json"
-    )

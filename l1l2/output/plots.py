@@ -5,19 +5,29 @@ without the code. Nothing uses mathtext (its parser costs ~0.5 s the first time)
 plain '1e-4' labels. Method colours are METHOD_COLORS everywhere, GIFs included.
 """
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-import matplotlib
 import numpy as np
 
 from ..core.data import Dataset
+from ..lazy import Lazy
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
+
+def _matplotlib() -> ModuleType:
+    """matplotlib on the Agg backend (no display), with the submodules the figures use."""
+    mpl = importlib.import_module("matplotlib")
+    mpl.use("Agg")
+    for sub in ("pyplot", "collections", "ticker"):
+        importlib.import_module(f"matplotlib.{sub}")
+    return mpl
+
+
+mpl = Lazy(_matplotlib)
+plt = Lazy(lambda: mpl.pyplot)
 
 METHOD_COLORS = {"none": "tab:gray", "l1": "tab:red", "l2": "tab:blue", "l1l2": "tab:purple"}
 
@@ -73,7 +83,9 @@ def sparsity_figure(rec: dict[str, Any], path: str | Path) -> None:
         for m in _methods(rec):
             sel = rec["methods"] == m
             runs = [np.column_stack([epochs, f]) for f in frac[:, sel].T]  # one artist for all
-            ax.add_collection(LineCollection(runs, colors=method_color(m), lw=0.6, alpha=0.4))
+            ax.add_collection(
+                mpl.collections.LineCollection(runs, colors=method_color(m), lw=0.6, alpha=0.4)
+            )
             ax.plot(
                 epochs,
                 frac[:, sel].mean(1),
@@ -127,9 +139,11 @@ def weights_hist_figure(rec: dict[str, Any], path: str | Path) -> None:
     tol = float(rec["zero_tol"])
     ax.axvline(tol, c="k", ls=":", label=f"|w| = {tol:g} (zero tolerance)")
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, numticks=10))
-    ax.xaxis.set_major_formatter(FuncFormatter(_log_label))
-    ax.xaxis.set_minor_locator(NullLocator())  # 80 minor ticks took half the figure's time
+    ax.xaxis.set_major_locator(mpl.ticker.LogLocator(base=10, numticks=10))
+    ax.xaxis.set_major_formatter(mpl.ticker.FuncFormatter(_log_label))
+    ax.xaxis.set_minor_locator(
+        mpl.ticker.NullLocator()
+    )  # 80 minor ticks took half the figure's time
     ax.set(
         xlabel="|w| after training, log scale (values below 1e-6 counted in the first bin)",
         ylabel="number of weights per bin",

@@ -9,8 +9,16 @@ import time
 from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any, ClassVar, Protocol
 
 from .. import tf1
+
+
+class Settings(Protocol):
+    """Any command's config: a dataclass instance."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("tensorflow", "numpy", "scipy", "matplotlib", "imageio", "pillow", "tqdm")
@@ -28,7 +36,7 @@ NUMERIC_ENV = (
 
 
 def make(
-    cfg: object, started: float, seeds: dict | None = None, data_sha256: str | None = None
+    cfg: Settings, started: float, seeds: dict | None = None, data_sha256: str | None = None
 ) -> dict:
     """The resolved config, the seeds, the hash of the data as it was read, library versions, the
     settings of the environment that change numbers, git commit, times.
@@ -65,7 +73,7 @@ def numerics() -> dict:
 
 
 def text(
-    cfg: object,
+    cfg: Settings,
     started: float,
     seeds: dict | None = None,
     data_sha256: str | None = None,
@@ -77,7 +85,7 @@ def text(
 
 def write(
     path: str | Path,
-    cfg: object,
+    cfg: Settings,
     started: float,
     seeds: dict | None = None,
     data_sha256: str | None = None,

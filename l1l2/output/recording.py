@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from ..core import data, model
 from ..errors import InputError
 from ..files import file_problem
 
@@ -57,29 +56,6 @@ class RecordingError(InputError):
 
 class _Bad(Exception):
     """What is wrong with a recording; load() adds the file's name."""
-
-
-def from_outcome(o: object) -> dict[str, Any]:
-    """The arrays the GIFs and figures need, from an experiment.Outcome."""
-    t, layers = o.trained, model.layer_names(o.trained.params)
-    per_epoch = len(o.data.x_train) // o.cfg.batch_size
-    keep = t.frame_steps % per_epoch == 0  # epoch ends (not the single steps of the tail)
-    return {
-        "layers": np.array(layers),
-        "kernels": [t.frames[f"{n}/W"][keep] for n in layers],
-        "frame_steps": t.frame_steps[keep],
-        "step_cost": t.step_cost,
-        "frame_test_error": t.test_error[keep],
-        "n_test": len(o.data.x_test),
-        "protocol_data": data.is_protocol_data(o.data),
-        "steps_per_epoch": per_epoch,
-        "methods": np.array([r.method for r in o.runs]),
-        "runs": np.array([r.run for r in o.runs]),
-        "seeds": np.array([r.seed for r in o.runs]),
-        "test_error": np.array([row["test_error_final"] for row in o.rows]),
-        "lam": o.cfg.lam,
-        "zero_tol": o.cfg.zero_tol,
-    }
 
 
 def save(path: str | Path, rec: dict[str, Any]) -> None:

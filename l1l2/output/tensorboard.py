@@ -7,42 +7,59 @@ Each run's graph tab shows that run's model, the graph saved with its checkpoint
 (checkpoints.graph): its own penalty ops in REGULARIZATION_LOSSES and its activation.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from ..core import checkpoints, model, regularizers, train
+from ..core import checkpoints, model, regularizers
+from ..core.data import Dataset
+from ..core.sgd import SGD, Trained
+from ..core.train import evaluate
 from ..tf1 import v1
 
 TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
 
 
-def epoch_metrics(o: object, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def epoch_metrics(
+    trained: Trained,
+    penalty: regularizers.Targets,
+    data: Dataset,
+    activation: str,
+    keep: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """[F, R] data loss, penalty and test error of the recorded frames `keep`."""
-    t, R = o.trained, len(o.runs)
-    F = int(keep.sum())
-    pen = regularizers.stack([o.penalty.pick(r) for r in range(R)] * F)
-    params = {k: v[keep].reshape(-1, *v.shape[2:]) for k, v in t.frames.items()}  # f * R + r
-    _, loss, reg = train.evaluate(params, o.data.x_train, o.data.y_train, pen, o.cfg.activation)
-    return loss.reshape(F, R), reg.reshape(F, R), t.test_error[keep]
+    R, F = trained.test_error.shape[1], int(keep.sum())
+    pen = regularizers.stack([penalty.pick(r) for r in range(R)] * F)
+    params = {k: v[keep].reshape(-1, *v.shape[2:]) for k, v in trained.frames.items()}  # f*R+r
+    _, loss, reg = evaluate(params, data.x_train, data.y_train, pen, activation)
+    return loss.reshape(F, R), reg.reshape(F, R), trained.test_error[keep]
 
 
-def write_all(folder: Path, o: object) -> None:
-    """tensorboard/<method>_run<k>/: scalars per epoch, a histogram per kernel, and the run's
-    model graph. The summaries are written as protocol buffers, no session needed."""
-    steps_per_epoch = len(o.data.x_train) // o.cfg.batch_size
-    keep = o.trained.frame_steps % steps_per_epoch == 0  # epoch ends
-    loss, reg, test = epoch_metrics(o, keep)
-    epochs = o.trained.frame_steps[keep] // steps_per_epoch
-    F, R = len(epochs), len(o.runs)
+def write_all(
+    folder: Path,
+    names: Sequence[str],
+    params0: dict[str, np.ndarray],
+    penalty: regularizers.Targets,
+    trained: Trained,
+    data: Dataset,
+    spec: SGD,
+) -> None:
+    """tensorboard/<name>/ of each stacked model: scalars per epoch, a histogram per kernel, and
+    its model graph. The summaries are written as protocol buffers, no session needed."""
+    steps_per_epoch = spec.steps_per_epoch(len(data.x_train))
+    keep = trained.frame_steps % steps_per_epoch == 0  # epoch ends
+    loss, reg, test = epoch_metrics(trained, penalty, data, spec.activation, keep)
+    epochs = trained.frame_steps[keep] // steps_per_epoch
+    F, R = len(epochs), len(names)
     hists = {
         n: histograms(f[keep].reshape(F * R, -1))
-        for n, f in o.trained.frames.items()
+        for n, f in trained.frames.items()
         if n.endswith("/W")
     }
-    graphs = model_graphs(o)
-    for r, run in enumerate(o.runs):
-        writer = v1.summary.FileWriter(str(folder / "tensorboard" / run.name), graph=graphs[r])
+    graphs = model_graphs(params0, penalty, spec)
+    for r, name in enumerate(names):
+        writer = v1.summary.FileWriter(str(folder / "tensorboard" / name), graph=graphs[r])
         for f, epoch in enumerate(epochs):
             scalars = (loss[f, r] + reg[f, r], loss[f, r], reg[f, r], test[f, r])
             values = [v1.Summary.Value(tag=t, simple_value=float(v)) for t, v in zip(TAGS, scalars)]
@@ -86,14 +103,14 @@ def histograms(w: np.ndarray) -> list:
     ]
 
 
-def model_graphs(o: object) -> list:
-    """The model graph of each run, with its penalties and activation and SGD at its lr; runs
-    of equal penalties (the runs of one method) share one graph."""
-    built = {}
-    for r in range(len(o.runs)):
-        pen = o.penalty.pick(r)
+def model_graphs(
+    params0: dict[str, np.ndarray], penalty: regularizers.Targets, spec: SGD
+) -> list["v1.Graph"]:
+    """The model graph of each stacked model, with its penalties and activation and SGD at its
+    lr; models of equal penalties (the runs of one method) share one graph."""
+    built, n = {}, len(params0["dense1/W"])
+    for r in range(n):
+        pen = penalty.pick(r)
         if pen not in built:
-            built[pen] = checkpoints.graph(
-                model.unstack(o.params0, r), pen, o.cfg.activation, o.cfg.lr
-            )
-    return [built[o.penalty.pick(r)] for r in range(len(o.runs))]
+            built[pen] = checkpoints.graph(model.unstack(params0, r), pen, spec.activation, spec.lr)
+    return [built[penalty.pick(r)] for r in range(n)]

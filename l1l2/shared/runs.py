@@ -1,17 +1,20 @@
-"""What the commands share: the runs of a comparison, their penalties, and the set-up checks."""
+"""The runs of a comparison: who is trained (method, run, seed, order), with what penalty, and
+the rows every table reads, with one rule for what counts as diverged."""
 
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from .. import tf1
+from ..config import Config, Display, Files
 from ..core import data as data_mod
 from ..core import model, regularizers
-from ..core.engine import train_graph
-from ..core.train import Trained, evaluation_steps, sample_order, train_reference
+from ..core.sgd import Trained
+from ..core.train import evaluate, train
 from ..errors import require
 from ..output.folder import check_writable
 from ..output.progress import Progress
@@ -32,14 +35,14 @@ class Run:
         return f"{self.method}_run{self.run}"
 
 
-def plan(cfg: object, order: str | None = None) -> list[Run]:
+def plan(cfg: Config, order: str | None = None) -> list[Run]:
     """Every (method, run, seed); run k of every method shares seed cfg.seed + k, so it starts
     from the same weights and, shuffled, visits the samples in the same order."""
     order = order or cfg.order
     return [Run(m, k, cfg.seed + k, order) for m in cfg.methods for k in range(cfg.runs)]
 
 
-def run_penalty(cfg: object, method: str) -> regularizers.Targets:
+def run_penalty(cfg: Config, method: str) -> regularizers.Targets:
     """What one run penalizes: its method's kernel penalty at cfg.lam (or cfg.kernel_reg), plus
     the bias and activity penalties of the config."""
     spec = cfg.kernel_reg
@@ -49,74 +52,91 @@ def run_penalty(cfg: object, method: str) -> regularizers.Targets:
     )
 
 
-def engine_options(cfg: object) -> dict:
-    return {"activation": cfg.activation, "l1_update": cfg.l1_update, "seed": cfg.seed}
-
-
-def train(
-    cfg: object,
-    x: np.ndarray,
-    y: np.ndarray,
-    params0: dict[str, np.ndarray],
-    penalty: regularizers.Penalty | regularizers.Targets,
-    **kw: object,
-) -> Trained:
-    """Train stacked models with the engine cfg.engine names and cfg's SGD settings."""
-    engine = train_reference if cfg.engine == "reference" else train_graph
-    return engine(
-        x,
-        y,
-        params0,
-        penalty,
-        lr=cfg.lr,
-        epochs=cfg.epochs,
-        batch_size=cfg.batch_size,
-        **engine_options(cfg),
-        **kw,
-    )
-
-
 def train_runs(
-    cfg: object,
+    cfg: Config,
     data: data_mod.Dataset,
     runs: list[Run],
     progress: Callable[[int], object] | None = None,
     record: bool = False,
 ) -> tuple[dict[str, np.ndarray], regularizers.Targets, Trained]:
     """Train all runs together (stacked models); (initial params, penalty, Trained).
-    `progress(n)` is told of every n model-steps done.
 
     Each run visits the samples in its order (drawn from its seed when shuffled); the test error
     is measured after every step of the last cfg.tail_epochs epochs and, with `record`, after
     every epoch too, when the weights are also kept."""
     params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
     penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
-    order = np.stack(
-        [
-            sample_order(r.order, data.x_train, data.y_train, cfg.epochs, cfg.batch_size, r.seed)
-            for r in runs
-        ],
-        axis=1,
-    )
-    per_epoch = len(data.x_train) // cfg.batch_size
-    tail = cfg.tail_epochs * per_epoch
-    steps = evaluation_steps(len(order), per_epoch if record else 0, tail)
     trained = train(
-        cfg,
         data.x_train,
         data.y_train,
         params0,
         penalty,
-        order=order,
-        eval_steps=steps,
+        cfg.sgd(every_epoch=record, record=record),
+        seeds=[r.seed for r in runs],
+        orders=[r.order for r in runs],
         test=(data.x_test, data.y_test),
-        record=record,
+        engine=cfg.engine,
         progress=progress,
     )
     return params0, penalty, trained
 
 
-def show(cfg: object, tensorflow: bool = True) -> Progress:
+def result_rows(
+    cfg: Config,
+    data: data_mod.Dataset,
+    runs: list[Run],
+    penalty: regularizers.Targets,
+    trained: Trained,
+) -> list[dict[str, Any]]:
+    """One dict per run: final and tail-averaged test error, final training cost, whether it
+    diverged (is_diverged: the one rule every table and CSV uses), near-zero weights per
+    layer."""
+    _, train_loss, train_pen = evaluate(
+        trained.params, data.x_train, data.y_train, penalty, cfg.activation
+    )
+    tail = trained.tail_error(cfg.tail_epochs * len(data.x_train) // cfg.batch_size)
+    rows = []
+    for i, r in enumerate(runs):
+        row = {
+            "method": r.method,
+            "run": r.run,
+            "seed": r.seed,
+            "test_error_final": trained.test_error[-1, i],
+            "test_error_tail_mean": tail[i],
+            "train_cost": train_loss[i] + train_pen[i],
+            "diverged_at_step": int(trained.diverged_at[i]),
+        }
+        row["diverged"] = is_diverged(
+            row["diverged_at_step"],
+            row["test_error_final"],
+            row["test_error_tail_mean"],
+            row["train_cost"],
+        )
+        for layer in model.layer_names(trained.params):
+            w = trained.params[f"{layer}/W"][i]
+            row[f"near_zero_{layer}"] = int((np.abs(w) < cfg.zero_tol).sum())
+        rows.append(row)
+    return rows
+
+
+def is_diverged(diverged_at: int, *values: float) -> bool:
+    """A run diverged when its step costs became non-finite (diverged_at >= 0) or any of its
+    results (test errors, training cost) is non-finite or absurd: one rule for every table."""
+    return bool(diverged_at >= 0 or not all(abs(float(v)) <= ABSURD for v in values))
+
+
+def mean_std(values: np.ndarray | Sequence[float]) -> str:
+    """'mean ± std' (ddof=1) of the finite values, saying how many were left out (non-finite or
+    absurd values: diverged). Below two finite values there is no mean to print: '-'."""
+    v = np.asarray(values, float)
+    ok = v[np.abs(v) <= ABSURD]  # also drops nan
+    lost = f"{len(v) - len(ok)} of {len(v)} diverged" if len(ok) < len(v) else ""
+    if len(ok) < 2:
+        return "- (" + "; ".join(filter(None, [lost, "fewer than 2 finite values"])) + ")"
+    return f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}" + (f" ({lost})" if lost else "")
+
+
+def show(cfg: Display, tensorflow: bool = True) -> Progress:
     """The phase lines and bars cfg asks for; the first phase imports TensorFlow."""
     say = Progress(bars=cfg.progress, lines=not cfg.quiet)
     with say.phase("importing TensorFlow") if tensorflow else nullcontext():
@@ -137,9 +157,10 @@ def written(stage: Path, out: str | Path) -> str:
 
 
 def prepare(
-    cfg: object,
+    cfg: Files,
     n_models: int,
     sizes: Sequence[int],
+    epochs: int,
     frames: int | Callable[[int], int],
     batch_size: int = 1,
     drawing_gb: float = 0,
@@ -151,7 +172,7 @@ def prepare(
     n_train = len(data.x_train)
     if callable(frames):
         frames = frames(n_train // batch_size)
-    check_fits(n_train, batch_size, cfg.data, n_models, sizes, cfg.epochs, frames, drawing_gb)
+    check_fits(n_train, batch_size, cfg.data, n_models, sizes, epochs, frames, drawing_gb)
     check_writable(cfg.out)
     return data
 
@@ -185,20 +206,3 @@ def check_fits(
         + ": lower --epochs, --sizes or the number of models"
         + (", or use --no-gifs" * gifs),
     )
-
-
-def is_diverged(diverged_at: int, *values: float) -> bool:
-    """A run diverged when its step costs became non-finite (diverged_at >= 0) or any of its
-    results (test errors, training cost) is non-finite or absurd: one rule for every table."""
-    return bool(diverged_at >= 0 or not all(abs(float(v)) <= ABSURD for v in values))
-
-
-def mean_std(values: np.ndarray | Sequence[float]) -> str:
-    """'mean ± std' (ddof=1) of the finite values, saying how many were left out (non-finite or
-    absurd values: diverged). Below two finite values there is no mean to print: '-'."""
-    v = np.asarray(values, float)
-    ok = v[np.abs(v) <= ABSURD]  # also drops nan
-    lost = f"{len(v) - len(ok)} of {len(v)} diverged" if len(ok) < len(v) else ""
-    if len(ok) < 2:
-        return "- (" + "; ".join(filter(None, [lost, "fewer than 2 finite values"])) + ")"
-    return f"{ok.mean():.2f} ± {ok.std(ddof=1):.2f}" + (f" ({lost})" if lost else "")

@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
+from ..config import Config, PruneConfig
 from ..core import regularizers
 from ..core.checkpoints import PREFIX, Checkpoint, CheckpointError
 from ..errors import InputError
 from ..files import file_problem
+from ..flags import flag
 
 TARGETS = ("kernel", "bias", "activity")
 # record keys named like a prune flag, read as its value
@@ -23,6 +25,7 @@ FLAG_KEYS = (
     "lam",
     "l1_update",
     "lr",
+    "lr_schedule",
     "epochs",
     "batch_size",
     "order",
@@ -44,7 +47,12 @@ def data_record(path: str | Path, sha256: str) -> dict:
 
 
 def run_settings(
-    cfg: object, method: str, seed: int, penalty: regularizers.Targets, tol: float, data: dict
+    cfg: Config | PruneConfig,
+    method: str,
+    seed: int,
+    penalty: regularizers.Targets,
+    tol: float,
+    data: dict,
 ) -> dict:
     """How a model is trained, as its record holds it (see checkpoints.RECORD_TYPES). cfg is the
     main run's Config or prune's settled PruneConfig: they name these settings alike."""
@@ -55,6 +63,7 @@ def run_settings(
         "penalty": {t: penalty_spec(getattr(penalty, t)) for t in TARGETS},
         "l1_update": cfg.l1_update,
         "lr": cfg.lr,
+        "lr_schedule": cfg.lr_schedule,
         "epochs": cfg.epochs,
         "batch_size": cfg.batch_size,
         "order": cfg.order,
@@ -88,7 +97,7 @@ def flag_values(rec: dict) -> dict:
     return out
 
 
-def settle(cfg: object, ck: Checkpoint) -> tuple[object, regularizers.Targets]:
+def settle(cfg: PruneConfig, ck: Checkpoint) -> tuple[PruneConfig, regularizers.Targets]:
     """(the config prune runs with, the run's penalty): each flag not given from the record,
     else its value without one, checked like the flags."""
     run = cfg.settled(flag_values(ck.record or {}))
@@ -105,7 +114,7 @@ def settle(cfg: object, ck: Checkpoint) -> tuple[object, regularizers.Targets]:
 
 
 def prune_penalty(
-    run: object, rec: dict[str, Any] | None, given: tuple[str, ...]
+    run: PruneConfig, rec: dict[str, Any] | None, given: tuple[str, ...]
 ) -> regularizers.Targets:
     """The record's kernel penalty, unless --method or --lam was given (or there is none); the
     bias and activity penalties of --bias-reg and --activity-reg (settled from the record)."""
@@ -119,7 +128,7 @@ def prune_penalty(
     )
 
 
-def check_data_file(cfg: object, run: object, ck: Checkpoint) -> None:
+def check_data_file(cfg: PruneConfig, run: PruneConfig, ck: Checkpoint) -> None:
     """A data file taken from the record must be there: say so naming the record, not a flag."""
     if ck.record and "data" not in cfg.given() and (problem := file_problem(run.data)):
         raise CheckpointError(
@@ -128,7 +137,7 @@ def check_data_file(cfg: object, run: object, ck: Checkpoint) -> None:
         )
 
 
-def overrides(cfg: object, run: object, rec: dict[str, Any] | None) -> dict:
+def overrides(cfg: PruneConfig, run: PruneConfig, rec: dict[str, Any] | None) -> dict:
     """{flag: {"given": value, "record": value}} for each flag given that differs from the
     record (a flag given equal to it overrides nothing)."""
     recorded = flag_values(rec or {})
@@ -140,8 +149,8 @@ def overrides(cfg: object, run: object, rec: dict[str, Any] | None) -> dict:
 
 
 def notes(
-    cfg: object,
-    run: object,
+    cfg: PruneConfig,
+    run: PruneConfig,
     ck: Checkpoint,
     penalty: regularizers.Targets,
     error: float,
@@ -159,7 +168,7 @@ def notes(
     ] + warnings(run, ck.record, error, sha256)
 
 
-def warnings(run: object, rec: dict[str, Any], error: float, sha256: str) -> list:
+def warnings(run: PruneConfig, rec: dict[str, Any], error: float, sha256: str) -> list:
     """Another data file than the record's; another test error than the record's (another
     activation or penalty than the model was trained with changes it)."""
     lines = []
@@ -178,23 +187,19 @@ def warnings(run: object, rec: dict[str, Any], error: float, sha256: str) -> lis
     return lines
 
 
-def flag(name: str) -> str:
-    """The flag of a config field, as the user types it."""
-    return "--" + name.replace("_", "-")
-
-
-def settings_text(run: object, penalty: regularizers.Targets) -> str:
+def settings_text(run: PruneConfig, penalty: regularizers.Targets) -> str:
     """Every setting prune uses, in a line."""
     pen = ", ".join(f"{t} {penalty_spec(getattr(penalty, t))}" for t in TARGETS)
     return (
         f"activation {run.activation}; penalties {pen} ({run.l1_update} L1 update); lr "
-        f"{run.lr:g}, {run.epochs} epochs, batch size {run.batch_size}, {run.order} order, "
+        f"{run.lr:g} ({run.lr_schedule}), {run.epochs} epochs, batch size {run.batch_size}, "
+        f"{run.order} order, "
         f"seed {run.seed}; data `{run.data}`; tol {run.tol:g}"
     )
 
 
 def provenance(
-    run: object, penalty: regularizers.Targets, rec: dict[str, Any] | None, changed: dict
+    run: PruneConfig, penalty: regularizers.Targets, rec: dict[str, Any] | None, changed: dict
 ) -> str:
     """The report's sentence on where the settings came from and which flags overrode them."""
     what = settings_text(run, penalty)

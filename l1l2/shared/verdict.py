@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ..config import SweepConfig
 from ..core import stats
 from ..output.plots import plt
 
@@ -32,7 +33,7 @@ def headline_lam(lams: Sequence[float]) -> float:
     return 0.3 if 0.3 in lams else min(positive or lams, key=lambda lam: abs(lam - 0.3))
 
 
-def paired_entries(cfg: object, rows: list[dict[str, Any]], orders: list[str]) -> list[dict]:
+def paired_entries(cfg: SweepConfig, rows: list[dict[str, Any]], orders: list[str]) -> list[dict]:
     """One entry per lambda > 0, order and evaluation (if the sweep has both l1 and l2)."""
     if not {"l1", "l2"} <= set(cfg.methods):
         return []
@@ -117,7 +118,7 @@ def to_json(entries: list[dict[str, Any]]) -> str:
     return json.dumps([{k: e[k] for k in keys} for e in entries], indent=2) + "\n"
 
 
-def design_note(cfg: object, orders: list[str]) -> list[str]:
+def design_note(cfg: SweepConfig, orders: list[str]) -> list[str]:
     """What the intervals cover and what they do not."""
     varied = "the initial weights" + (
         " and the order of the samples in every epoch (shuffle)" if "shuffle" in orders else ""
@@ -133,7 +134,7 @@ def design_note(cfg: object, orders: list[str]) -> list[str]:
     ]
 
 
-def to_markdown(cfg: object, entries: list[dict[str, Any]]) -> list[str]:
+def to_markdown(cfg: SweepConfig, entries: list[dict[str, Any]]) -> list[str]:
     if not entries:
         return ["## Paired comparison", "", "Needs both l1 and l2 in --methods and a lambda > 0."]
     lines = [
@@ -167,7 +168,7 @@ def to_markdown(cfg: object, entries: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def plain_words(cfg: object, entries: list[dict[str, Any]]) -> list[str]:
+def plain_words(cfg: SweepConfig, entries: list[dict[str, Any]]) -> list[str]:
     """A sentence per lambda: the robust design's verdict and whether the others agree."""
     out = []
     for lam in dict.fromkeys(e["lam"] for e in entries):
@@ -212,7 +213,7 @@ def _sentence(lam, head, cells) -> str:
     )
 
 
-def epoch_figure(cfg: object, models: list, curves: np.ndarray, path: str | Path) -> None:
+def epoch_figure(cfg: SweepConfig, models: list, curves: np.ndarray, path: str | Path) -> None:
     """L2 - L1 at every epoch end (mean over seeds, 95% CI band), per order, headline lambda:
     does the verdict depend on when training stops?"""
     lam = headline_lam(cfg.lams)
