@@ -101,6 +101,22 @@ def test_weights_attain_the_optimum(sizes, method, lam):
     assert opt.objective == pytest.approx(opt.data_loss + opt.penalty, rel=1e-14)
 
 
+def test_weights_of_a_negative_slope_are_one_balanced_path():
+    params = optimum.weights((-8.0, 1.5), (1, 3, 2, 1))
+    nonzero = {k: np.argwhere(v).tolist() for k, v in params.items()}
+    assert nonzero == {
+        "dense1/W": [[0, 0]],
+        "dense1/b": [],
+        "dense2/W": [[0, 0]],
+        "dense2/b": [],
+        "dense3/W": [[0, 0]],
+        "dense3/b": [[0]],
+    }
+    assert [params[f"dense{k}/W"][0, 0] for k in (1, 2, 3)] == [-2.0, 2.0, 2.0]
+    x = np.array([0.0, 1.0, 2.0])
+    assert optimum.objective(params, x, 1.5 - 8 * x, 1.0, 1.0) == pytest.approx(6 + 12 / 2)
+
+
 def tf_cost(params, l1, l2):
     g = tf.Graph()
     with g.as_default():
