@@ -12,7 +12,17 @@ import sys
 import threading
 
 from . import config
-from .commands import data, experiment, l1_update, leaky, prune, redraw, sweep, variants
+from .commands import (
+    data,
+    experiment,
+    l1_update,
+    leaky,
+    optimum,
+    prune,
+    redraw,
+    sweep,
+    variants,
+)
 from .errors import InputError
 from .files import storage_problem
 from .flags import fail, parse
@@ -31,6 +41,11 @@ COMMANDS = {
         config.SweepConfig,
         sweep.main,
         "many seeds x lambdas: confidence intervals, paired L1 vs L2",
+    ),
+    "optimum": (
+        config.OptimumConfig,
+        optimum.main,
+        "the exact optimum of each objective: what SGD should reach",
     ),
     "l1-update": (
         config.ZerosConfig,

@@ -7,6 +7,7 @@ engines take.
 """
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 
 from . import checks
@@ -405,37 +406,59 @@ class PruneConfig(Training):
 
 
 @dataclass(frozen=True)
-class SweepConfig(Training):
-    """Many seeds x lambdas x methods, trained together; statistics and a paired L1 vs L2 test;
-    the results go to <out>/sweep/."""
+class SweepConfig(Files):
+    """Many models over every factor that can decide "does L2 beat L1?": seeds and data draws
+    (random), sample order, learning rate, its schedule, epochs and lambda (fixed); per cell the
+    paired L2 - L1 difference, its test and an equivalence test, with the exact optimum of every
+    objective beside. The results go to <out>/sweep/."""
 
     seeds: int = doc(
-        50,
-        "seeds per (method, lambda); seed s gives every method and lambda the same initial weights",
+        10,
+        "seeds per draw and cell; seed s gives every method, lambda and setting the same "
+        "initial weights and (shuffled) the same order",
     )
-    lams: tuple = doc(
-        (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0), "lambdas, comma separated", item=float
+    data_seeds: tuple = doc(
+        tuple(range(10)),
+        "draws of the data set, made by the generator (reproduce data --seed S, its other "
+        "settings at their defaults; seed 0 is data/line.csv): a random factor of the "
+        "verdict; empty (--data-seeds '') uses --data alone",
+        item=int,
     )
+    lams: tuple = doc((0.0, 0.01, 0.1, 0.3, 1.0, 3.0), "lambdas, comma separated", item=float)
     methods: tuple = doc(
         ("l1", "l2", "l1l2"),
         "kernel regularizers, comma separated, from "
         "none,l1,l2,l1l2 (l1l2: elastic net, both terms at each lambda)",
         item=str,
     )
+    lrs: tuple = doc((0.01, 0.03), "learning rates of plain SGD, comma separated", item=float)
+    epochs: tuple = doc((100, 200), "passes over the training samples, comma separated", item=int)
+    lr_schedule: tuple = doc(
+        ("constant", "linear"),
+        "learning-rate schedules, comma separated: constant (the blog's), linear or cosine "
+        "(decayed towards 0: SGD converges)",
+        item=str,
+    )
+    orders: tuple = doc(
+        ("shuffle", "file"),
+        "sample orders, comma separated: shuffle (a new order every epoch, from the seed) or "
+        "file (the CSV's order every epoch, as the blog did)",
+        item=str,
+    )
+    batch_size: int = doc(1, "samples per SGD step; must divide the number of training samples")
     sizes: tuple = doc(
         (1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int
     )
-    order: str = doc(
-        "shuffle",
-        "the sample order of the headline verdict: shuffle (a new order "
-        "every epoch, from the seed; the same for both methods of a seed) "
-        "or file (the CSV's order, as the blog did)",
-    )
-    compare_orders: bool = doc(
-        True, "also train the other order, to show which verdicts depend on it"
-    )
     tail_epochs: int = doc(
         1, "the tail mean averages the test error after every SGD step of the last this many epochs"
+    )
+    margin: float = doc(
+        0.02,
+        "equivalence margin, stated before the run: L1 and L2 are equivalent in a cell when "
+        "their mean test errors differ by less than this fraction of the cell's mean error",
+    )
+    alpha: float = doc(
+        0.05, "family-wise error rate of the verdicts (Holm's correction over all the cells)"
     )
     zero_tol: float = doc(0.01, "|w| below this counts as zero when counting dead units")
     chunk: int = doc(4000, "at most this many models trained in one call (memory grows with it)")
@@ -450,24 +473,92 @@ class SweepConfig(Training):
 
     def check(self) -> None:
         require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
-        require(len(self.lams) > 0, "--lams is empty")
-        require(all(lam >= 0 for lam in self.lams), "--lams must be non-negative")
-        require(max(self.lams) <= checks.MAX_RATE, f"--lams must be at most {checks.MAX_RATE:,}")
+        checks.seed(self.seed)
+        checks.seed(self.seed + self.seeds - 1, "seeds")
+        for s in self.data_seeds:
+            checks.seed(s, "data_seeds")
         require(
-            2 * self.seeds * len(self.lams) * len(self.methods) <= checks.MAX_MODELS,
-            f"--seeds x lams x methods must be at most {checks.MAX_MODELS:,} models",
+            len(set(self.data_seeds)) == len(self.data_seeds), "--data-seeds lists a seed twice"
         )
-        super().check()
-        require(len(set(self.lams)) == len(self.lams), "--lams lists a value twice")
+        checks.distinct("lams", self.lams)
+        for lam in self.lams:
+            checks.lam(lam, "lams")
         checks.methods(self.methods)
+        checks.distinct("lrs", self.lrs)
+        checks.distinct("epochs", self.epochs)
+        checks.distinct("lr_schedule", self.lr_schedule)
+        checks.distinct("orders", self.orders)
+        for epochs, lr in itertools.product(self.epochs, self.lrs):
+            checks.sgd(epochs, lr, self.batch_size)
+        for schedule in self.lr_schedule:
+            checks.choice("lr_schedule", schedule, SCHEDULES)
+        for order in self.orders:
+            checks.choice("orders", order, ORDERS)
+        checks.tail(self.tail_epochs, min(self.epochs))
+        require(
+            self.n_models() <= checks.MAX_MODELS,
+            f"the sweep would train {self.n_models():,} models, more than the "
+            f"{checks.MAX_MODELS:,} allowed: fewer seeds, draws or settings",
+        )
         checks.sizes(self.sizes)
+        require(0 < self.margin < 1, "--margin must be a fraction between 0 and 1")
+        require(0 < self.alpha < 1, "--alpha must be between 0 and 1")
         require(self.zero_tol > 0, "--zero-tol must be positive")
         require(self.chunk >= 1, "--chunk must be at least 1")
         checks.choice("engine", self.engine, ("compiled", "graph"))
-        checks.tail(self.tail_epochs, self.epochs)
 
-    def sgd(self, **fields: object) -> SGD:
-        return super().sgd(**{"tail_epochs": self.tail_epochs, "every_epoch": True, **fields})
+    def n_models(self) -> int:
+        """Models the sweep trains: lambda 0 is one model ("none") whatever the method."""
+        per_setting = sum(1 if lam == 0 else len(self.methods) for lam in self.lams)
+        settings = len(self.lrs) * len(self.epochs) * len(self.lr_schedule) * len(self.orders)
+        return max(len(self.data_seeds), 1) * settings * per_setting * self.seeds
+
+
+@dataclass(frozen=True)
+class OptimumConfig(Files):
+    """The exact global minimum of each method's training objective (identity activations,
+    kernel penalties): the line it fits, its objective and test error, a checkpoint of weights
+    that attain it. The results go to <out>/optimum/."""
+
+    lams: tuple = doc((0.0, 0.01, 0.1, 0.3, 1.0, 3.0), "lambdas, comma separated", item=float)
+    methods: tuple = doc(
+        ("l1", "l2", "l1l2"),
+        "kernel regularizers, comma separated, from none,l1,l2,l1l2 (lambda 0: none)",
+        item=str,
+    )
+    kernel_reg: str = doc(
+        "",
+        "one kernel penalty instead of --methods/--lams: none, l1:A, l2:B or l1l2:A,B",
+    )
+    sizes: tuple = doc(
+        (1, 10, 10, 10, 1), "layer sizes, comma separated; first and last must be 1", item=int
+    )
+    batch_size: int = doc(
+        1,
+        "samples per SGD step of the runs to compare with: the objective is the sum of an "
+        "epoch's step costs, so the penalty counts once per step (training rows / batch size "
+        "times per epoch)",
+    )
+    activation: str = doc("identity", "only identity: other activations have no exact optimum here")
+    bias_reg: str = doc("none", "only none: a bias penalty has no exact optimum here")
+    activity_reg: str = doc("none", "only none: an activity penalty has no exact optimum here")
+    checkpoints: bool = doc(True, "save the weights of every optimum as a TF1 checkpoint")
+
+    def check(self) -> None:
+        require(
+            self.activation == "identity" and self.bias_reg == self.activity_reg == "none",
+            "reproduce optimum solves identity networks with kernel penalties only: the exact "
+            "optimum of other activations or of bias and activity penalties is not known here",
+        )
+        require(self.batch_size >= 1, "--batch-size must be at least 1")
+        checks.sizes(self.sizes)
+        if self.kernel_reg:
+            checks.penalty_spec("kernel_reg", self.kernel_reg)
+            return
+        checks.distinct("lams", self.lams)
+        for lam in self.lams:
+            checks.lam(lam, "lams")
+        checks.methods(self.methods)
 
 
 @dataclass(frozen=True)

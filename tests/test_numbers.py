@@ -76,7 +76,9 @@ def fake_rows(cfg, errors):
                 "seed": k,
                 "test_error_final": e,
                 "test_error_tail_mean": e,
-                "train_cost": 3 * e,
+                "objective": 3 * e,
+                "optimum_objective": 50.0,
+                "optimum_test_error": 5.0,
                 "diverged_at_step": -1,
             }
             row["diverged"] = is_diverged(-1, e, e, 3 * e)
@@ -99,35 +101,46 @@ def test_results_csv_and_md_mark_the_same_runs_diverged():
     assert "Fewer than two runs per method converged" in md
 
 
-def sweep_rows(cfg, error):
-    rows = []
-    for m in sweep.plan(cfg):
-        rows.append(
-            {
-                "method": m.method,
-                "lam": m.lam,
-                "seed": m.seed,
-                "order": m.order,
-                "test_error_final": error,
-                "test_error_tail_mean": error,
-                "train_cost": error,
-                "diverged": is_diverged(-1, error, error, error),
-                "dead_fraction": 0.0,
-                "pruned_sizes": "1-1-1",
-            }
-        )
-    return rows
-
-
 @pytest.mark.parametrize("error", [np.nan, 1e33])
 def test_a_sweep_where_every_run_diverged_draws_no_verdict(error):
-    cfg = config.SweepConfig(seeds=3, lams=(0.0, 0.3), methods=("l1", "l2"), compare_orders=False)
-    rows = sweep_rows(cfg, error)
-    entries = verdict.paired_entries(cfg, rows, sweep.orders(cfg))
-    assert entries and all(e["verdict"] is None and e["n"] == 0 for e in entries)
-    md = sweep.to_markdown(cfg, rows, entries, 10)
-    assert "no verdict" in md and not any(w in md for w in WORDS), md
-    assert "| l1 | 0.3 | 0 (3 diverged) | - (fewer than 2 finite values) |" in md
+    cfg = config.SweepConfig(seeds=3, data_seeds=(0, 1), lams=(0.0, 0.3), methods=("l1", "l2"))
+    rows = [
+        {
+            "draw": d,
+            "lr": lr,
+            "epochs": e,
+            "schedule": sch,
+            "order": o,
+            "method": m,
+            "lam": lam,
+            "seed": s,
+            "test_error_final": error,
+            "test_error_tail_mean": error,
+            "objective": error,
+            "diverged": is_diverged(-1, error, error, error),
+            "dead_fraction": 0.0,
+            "pruned_sizes": "1-1-1",
+            "constant": False,
+            "optimum_test_error": 5.0,
+            "optimum_objective": 50.0,
+            "optimum_constant": False,
+        }  # fmt: skip
+        for d in cfg.data_seeds
+        for lr in cfg.lrs
+        for e in cfg.epochs
+        for sch in cfg.lr_schedule
+        for o in cfg.orders
+        for lam in cfg.lams
+        for m in (["none"] if lam == 0 else cfg.methods)
+        for s in range(cfg.seeds)
+    ]
+    entries = verdict.verdicts(cfg, rows)
+    assert entries and all(e["verdict"] is None and e["n_pairs"] == 0 for e in entries)
+    md = sweep.to_markdown(cfg, rows, entries)
+    assert "inconclusive" in md and not any(w in md for w in WORDS), md
+    assert (
+        "| l1 | 0.3 | constant | shuffle | 0 (6 diverged) | - (fewer than 2 finite values) |" in md
+    )
 
 
 def test_leaky_draws_no_conclusion_from_too_few_finite_cosines():

@@ -13,7 +13,7 @@ def test_quick_run_writes_results(quick_run):
         (m, str(k), str(k)) for m in ("none", "l1", "l2") for k in range(2)
     ]
     for r in rows:
-        assert float(r["test_error_final"]) > 0 and float(r["train_cost"]) > 0
+        assert float(r["test_error_final"]) > 0 and float(r["objective"]) > 0
         assert float(r["test_error_tail_mean"]) > 0
         assert all(0 <= int(r[f"near_zero_dense{k}"]) <= 100 for k in range(1, 5))
     md = (quick_run / "results.md").read_text()
@@ -82,6 +82,9 @@ def test_the_blogs_runs_appear_only_beside_the_protocols_data(tmp_path):
             "seed": 0,
             "test_error_final": 1.0,
             "test_error_tail_mean": 2.0,
+            "objective": 90.0,
+            "optimum_objective": 80.0,
+            "optimum_test_error": 5.0,
             "diverged_at_step": -1,
             "diverged": False,
         }

@@ -1,4 +1,4 @@
-"""The sweep on a tiny grid, its statistics against SciPy and a hand computation, bad arguments."""
+"""The sweep's statistics against SciPy and by hand, a tiny sweep end to end, bad arguments."""
 
 import csv
 
@@ -18,46 +18,79 @@ def test_mean_ci_against_hand_computation():
     assert (lo, hi) == pytest.approx(sp.t.interval(0.95, 4, loc=m, scale=sp.sem(v)))
 
 
-def test_paired_comparison():
+def test_one_draw_is_the_paired_t_test_over_seeds():
     rng = np.random.default_rng(0)
-    a = rng.normal(10, 2, 30)
-    b = a - 1 + rng.normal(0, 0.5, 30)
-    p = stats.paired(a, b)
-    d = b - a
-    assert p["mean_diff"] == pytest.approx(d.mean())
-    assert p["ci"] == pytest.approx(sp.t.interval(0.95, 29, loc=d.mean(), scale=sp.sem(d)))
-    assert p["t_p"] == pytest.approx(sp.ttest_1samp(d, 0).pvalue)
-    assert p["b_better"] == (d < 0).sum()
+    d = rng.normal(-1, 0.5, 30)
+    got = stats.difference([d])
+    assert (got.n_draws, got.n_pairs, got.df, got.covers) == (1, 30, 29, "seeds")
+    assert got.interval() == pytest.approx(sp.t.interval(0.95, 29, loc=d.mean(), scale=sp.sem(d)))
+    assert got.p_difference() == pytest.approx(sp.ttest_1samp(d, 0).pvalue)
+
+
+def test_several_draws_test_the_per_draw_means():
+    """The interval covers the draws: its spread comes from the draw means, df = draws - 1."""
+    rng = np.random.default_rng(1)
+    by_draw = [rng.normal(mu, 1.0, n) for mu, n in ((0.2, 10), (0.5, 12), (-0.1, 9), (0.4, 10))]
+    got = stats.difference(by_draw)
+    means = np.array([d.mean() for d in by_draw])
+    assert (got.n_draws, got.n_pairs, got.df, got.covers) == (4, 41, 3, "seeds and draws")
+    assert got.mean == pytest.approx(means.mean()) and got.se == pytest.approx(sp.sem(means))
+    assert got.p_difference() == pytest.approx(sp.ttest_1samp(means, 0).pvalue)
+
+
+def test_equivalence_is_the_larger_of_two_one_sided_t_tests():
+    d = stats.Difference(mean=0.1, se=0.2, df=9, n_pairs=10, n_draws=10, covers="seeds and draws")
+    t_low, t_high = (0.1 + 0.5) / 0.2, (0.1 - 0.5) / 0.2
+    want = max(sp.t.sf(t_low, 9), sp.t.cdf(t_high, 9))
+    assert d.p_equivalence(0.5) == pytest.approx(want)
+    assert d.p_equivalence(0.05) > 0.5  # a margin smaller than the difference: not equivalent
+
+
+def test_no_difference_from_too_little():
+    assert stats.difference([]) is None
+    assert stats.difference([np.array([1.0])]) is None  # one pair
+    assert stats.difference([np.array([1.0]), np.array([])]) is None  # one draw with a pair
+    assert stats.difference([np.array([1.0]), np.array([2.0])]).n_draws == 2
+
+
+def test_holm_by_hand():
+    p = [0.01, 0.04, 0.03, np.nan, 0.005]
+    # sorted: 0.005 (x4) = 0.02, 0.01 (x3) = 0.03, 0.03 (x2) = 0.06, 0.04 (x1) = 0.06 (monotone)
+    np.testing.assert_allclose(stats.holm(p), [0.03, 0.06, 0.06, np.nan, 0.02])
 
 
 def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch, saved_figures):
     from l1l2.cli import main
     from l1l2.core import compiled
 
-    args = ["sweep", "--seeds", "2", "--lams", "0,0.3", "--epochs", "5"]
-    args += ["--out", str(tmp_path), "--no-progress"]
+    args = ["sweep", "--seeds", "2", "--data-seeds", "0,1", "--lams", "0,0.3", "--epochs", "5"]
+    args += ["--lrs", "0.01", "--out", str(tmp_path), "--no-progress"]
     main(args)
     rows = list(csv.DictReader(open(tmp_path / "sweep" / "sweep.csv")))
     want = [  # lambda 0 is one model, trained once per seed and order
-        (m, lam, s, o)
+        (d, sched, o, m, lam, s)
+        for d in (0, 1)
+        for sched in ("constant", "linear")
         for o in ("shuffle", "file")
         for lam in (0.0, 0.3)
         for m in (("none",) if lam == 0 else ("l1", "l2", "l1l2"))
         for s in (0, 1)
     ]
-    assert [(r["method"], float(r["lam"]), int(r["seed"]), r["order"]) for r in rows] == want
+    got = [
+        (int(r["draw"]), r["schedule"], r["order"], r["method"], float(r["lam"]), int(r["seed"]))
+        for r in rows
+    ]
+    assert got == want
     for r in rows:
-        assert np.isfinite(float(r["test_error_final"])) and np.isfinite(
-            float(r["test_error_tail_mean"])
-        )
-        assert 0 <= float(r["dead_fraction"]) <= 1 and r["diverged"] == "False"
+        assert np.isfinite(float(r["test_error_final"])) and r["diverged"] == "False"
+        assert float(r["objective"]) >= float(r["optimum_objective"]) * (1 - 1e-6)
     md = (tmp_path / "sweep" / "sweep.md").read_text()
-    assert "Does L2 beat L1?" in md and "In plain words" in md
-    [error, dead] = saved_figures["sweep.png"].axes
-    assert [line.get_label() for line in error.lines] == ["l1", "l2", "l1l2"]
-    assert len(error.collections) == 3 and len(dead.lines) == 3  # a CI band per method
+    assert "Does L2 beat L1? 4 cells, Holm-corrected" in md and "In plain words" in md
+    [error, trapped] = saved_figures["sweep.png"].axes
+    labels = [line.get_label() for line in error.lines]
+    assert "l1, exact optimum" in labels and "l2, SGD linear lr (final)" in labels
     assert ink(tmp_path / "sweep" / "sweep.png") > 0.02
-    # the 16 models in 4 chunks of 4, each in 2 parts of 2, instead of one call: the same numbers
+    # the models of a setting in 4 chunks, each in 2 parts, instead of one call: the same numbers
     monkeypatch.setattr(compiled, "PART_MODELS", 2)
     monkeypatch.setattr(compiled, "MIN_PART", 1)
     main([*args[:-3], "--chunk", "5", "--out", str(tmp_path / "chunked"), "--no-progress"])
@@ -73,6 +106,13 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch, saved_fi
         (["--seeds", "1"], "--seeds must be at least 2"),
         (["--methods", "l1,elastic"], "unknown method 'elastic'"),
         (["--lams", "0.1,abc"], "expected a comma-separated list of float"),
+        (["--lr-schedule", "step"], "--lr-schedule must be constant, linear or cosine"),
+        (["--epochs", "5,5"], "--epochs lists a value twice"),
+        (["--epochs", "3", "--tail-epochs", "4"], "--tail-epochs must be between 1 and"),
+        (["--margin", "2"], "--margin must be a fraction"),
+        (["--data-seeds", "1,1"], "--data-seeds lists a seed twice"),
+        (["--orders", "sorted"], "--orders must be file or shuffle"),
+        (["--seeds", "100000", "--data-seeds", "0,1,2"], "more than the 1,000,000 allowed"),
     ],
 )
 def test_bad_sweep_arguments(capsys, args, message):
@@ -81,18 +121,4 @@ def test_bad_sweep_arguments(capsys, args, message):
     with pytest.raises(SystemExit) as e:
         main(["sweep", *args])
     err = capsys.readouterr().err
-    assert e.value.code == 2 and message in err and err.count("\n") == 1
-
-
-def test_pruned_sizes_distribution_names_the_rest():
-    from collections import Counter
-
-    from l1l2.commands.sweep import pruned_sizes_text
-
-    counts = Counter(
-        {"1-1-1-1-1": 174, "1-1-1-2-1": 18, "1-2-1-1-1": 5, "constant": 2, "1-2-2-1-1": 1}
-    )
-    assert (
-        pruned_sizes_text(counts) == "1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 2 other sizes ×3"
-    )
-    assert pruned_sizes_text(Counter({"1-10-1": 3})) == "1-10-1 ×3"
+    assert e.value.code == 2 and message in err and err.count("\n") == 1, err

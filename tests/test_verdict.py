@@ -1,4 +1,4 @@
-"""The sweep's paired L1-vs-L2 verdict: its numbers, when it refuses to speak, its invariance."""
+"""The sweep's verdict per cell: its rule, when it refuses to speak, what it does not depend on."""
 
 import csv
 import json
@@ -6,135 +6,121 @@ import json
 import numpy as np
 import pytest
 from conftest import ink
-from scipy import stats as sp
 
 from l1l2.cli import main
 from l1l2.config import SweepConfig
 from l1l2.shared import verdict
 
-KEYS = {"lam", "order", "evaluation", "n", "mean_diff", "ci_low", "ci_high", "verdict", "headline"}
+CFG = SweepConfig(seeds=4, data_seeds=(0, 1, 2), lams=(0.3,), methods=("l1", "l2"), lrs=(0.01,),
+                  epochs=(100,), lr_schedule=("constant",), orders=("shuffle",))  # fmt: skip
 
 
-def row(method, seed, error, order="shuffle", lam=0.3, diverged=False):
-    return {
-        "method": method,
-        "lam": lam,
-        "seed": seed,
-        "order": order,
-        "diverged": diverged,
-        "test_error_final": error,
-        "test_error_tail_mean": error,
-    }
+def rows(diff, l1=20.0, diverged=()):
+    """One cell: L1 errors l1 + noise, L2 = L1 + diff(draw, seed); (draw, seed) in diverged
+    lose their L2 run; objectives at the optimum (converged)."""
+    out = []
+    for d in CFG.data_seeds:
+        for s in range(CFG.seeds):
+            e1 = l1 + np.sin(3 * d + s)
+            for m, e in (("l1", e1), ("l2", e1 + diff(d, s))):
+                out.append(
+                    {
+                        "method": m,
+                        "lam": 0.3,
+                        "lr": 0.01,
+                        "epochs": 100,
+                        "schedule": "constant",
+                        "order": "shuffle",
+                        "draw": d,
+                        "seed": s,
+                        "test_error_tail_mean": e,
+                        "diverged": m == "l2" and (d, s) in diverged,
+                        "objective": 100.0,
+                        "optimum_objective": 100.0,
+                        "optimum_test_error": 5.0,
+                    }  # fmt: skip
+                )
+    return out
 
 
-def test_compare_against_scipy_and_the_verdict_rule():
-    rng = np.random.default_rng(1)
-    l1 = rng.normal(20, 3, 40)
-    l2 = l1 + 2 + rng.normal(0, 1, 40)  # L2 worse by about 2
-    got = verdict._compare(np.stack([l1, l2], axis=1))
-    lo, hi = sp.t.interval(0.95, 39, loc=(l2 - l1).mean(), scale=sp.sem(l2 - l1))
-    assert got["mean_diff"] == pytest.approx((l2 - l1).mean())
-    assert (got["ci_low"], got["ci_high"]) == pytest.approx((lo, hi))
-    assert got["verdict"] == "l1" and got["n"] == 40
-    assert verdict._compare(np.stack([l2, l1], axis=1))["verdict"] == "l2"
-    noise = rng.normal(0, 1, 40)
-    assert verdict._compare(np.stack([l1, l1 + noise - noise.mean()], axis=1))["verdict"] == "none"
+def one(diff, **kw):
+    [e] = verdict.verdicts(CFG, rows(diff, **kw))
+    return e
 
 
-@pytest.mark.parametrize("n", [0, 1])
-def test_no_verdict_from_fewer_than_two_pairs(n):
-    got = verdict._compare(np.ones((n, 2)))
-    assert got["verdict"] is None and got["mean_diff"] is None and got["n"] == n
+def test_a_clear_difference_is_the_better_method():
+    e = one(lambda d, s: -3.0 + 0.1 * np.cos(d + 2 * s))  # L2 lower by about 3
+    assert e["verdict"] == "l2" and e["mean_diff"] == pytest.approx(-3.0, abs=0.1)
+    assert (e["n_draws"], e["n_pairs"], e["covers"]) == (3, 12, "seeds and draws")
+    assert one(lambda d, s: 3.0 + 0.1 * np.cos(d + 2 * s))["verdict"] == "l1"
 
 
-def test_diverged_and_nan_runs_leave_no_verdict_and_no_words():
-    cfg = SweepConfig(seeds=2, lams=(0.3,), methods=("l1", "l2"))
-    rows = [
-        row("l1", 0, 5.0),
-        row("l2", 0, 6.0),
-        row("l1", 1, np.nan),
-        row("l2", 1, 4.0, diverged=True),
-    ]
-    entries = verdict.paired_entries(cfg, rows, ["shuffle"])
-    assert [e["n"] for e in entries] == [1, 1] and {e["verdict"] for e in entries} == {None}
-    words = " ".join(verdict.plain_words(cfg, entries))
-    assert "no verdict" in words and "does better" not in words and "claim" not in words
-    assert json.loads(verdict.to_json(entries))[0]["mean_diff"] is None  # valid JSON, no NaN
+def test_a_difference_within_the_margin_is_equivalent_whatever_its_sign():
+    e = one(lambda d, s: 0.01 + 0.001 * np.cos(d + 2 * s))  # 2% of ~20 = 0.4 > 0.01
+    assert e["margin"] == pytest.approx(0.02 * 20.005, rel=0.01)
+    assert e["verdict"] == "equivalent" and e["p_difference_holm"] < 0.05  # nonzero, but tiny
 
 
-def test_entries_cover_each_lambda_order_and_evaluation_with_one_headline():
-    cfg = SweepConfig(seeds=3, lams=(0.0, 0.1, 0.3), methods=("l1", "l2"))
-    rows = [
-        row(m, s, 10.0 + s + (m == "l2") * (2 + 0.1 * (s - 1)), order=o, lam=lam)
-        for o in ("shuffle", "file")
-        for lam in (0.1, 0.3)
-        for m in ("l1", "l2")
-        for s in range(3)
-    ]
-    entries = verdict.paired_entries(cfg, rows, ["shuffle", "file"])
-    assert len(entries) == 2 * 2 * 2  # lambda 0 is one model for every method: no pair
-    assert [e for e in entries if e["headline"]] == [
-        e
-        for e in entries
-        if (e["lam"], e["order"], e["evaluation"]) == (0.3, "shuffle", "tail_mean")
-    ]
-    assert all(e["mean_diff"] == pytest.approx(2.0) and e["verdict"] == "l1" for e in entries)
-    assert all(set(e) == KEYS for e in json.loads(verdict.to_json(entries)))
+def test_noise_is_inconclusive():
+    e = one(lambda d, s: (1.5, -2.0, 0.7)[d] + 0.5 * np.sin(s))  # draws disagree: no verdict
+    assert e["verdict"] is None and verdict.SHORT[e["verdict"]] == "inconclusive"
 
 
-def test_headline_lambda_is_the_blogs_or_the_nearest():
-    assert verdict.headline_lam((0.0, 0.1, 0.3, 1.0)) == 0.3
-    assert verdict.headline_lam((0.0, 0.2, 1.0)) == 0.2
-    assert verdict.headline_lam((0.0,)) == 0.0
+def test_holm_counts_every_cell():
+    cfg = SweepConfig(seeds=4, data_seeds=(0, 1, 2), lams=(0.3, 1.0), methods=("l1", "l2"))
+    assert len(verdict.cells(cfg)) == 2 * 2 * 2 * 2 * 2  # lams x lrs x epochs x schedules x orders
+    assert verdict.verdicts(cfg, []) and all(
+        e["verdict"] is None for e in verdict.verdicts(cfg, [])
+    )
+
+
+def test_no_verdict_from_too_few_pairs_and_valid_json():
+    every = {(d, s) for d in CFG.data_seeds for s in range(CFG.seeds)}
+    e = one(lambda d, s: -3.0, diverged=every - {(0, 0)})  # one pair left
+    assert e["verdict"] is None and e["mean_diff"] is None and e["n_pairs"] == 0
+    text = verdict.to_json([e])
+    assert "NaN" not in text and json.loads(text)[0]["p_difference"] is None
+    words = " ".join(verdict.plain_words([e]))
+    assert "L2 better" not in words and "equivalent" not in words
+
+
+def test_cells_where_sgd_did_not_converge_are_told_apart():
+    r = rows(lambda d, s: -3.0 + 0.1 * np.cos(d + 2 * s))
+    for x in r:
+        x["objective"] = 130.0  # 30% above the optimum: SGD is not there
+    [e] = verdict.verdicts(CFG, r)
+    assert e["verdict"] == "l2" and not e["converged"] and e["objective_ratio"] == 1.3
+    assert "SGD did not converge in 1 of 1 cells: L2 better" in verdict.plain_words([e])[0]
 
 
 def sweep(tmp_path, name, data):
     out = tmp_path / name
-    main(
-        [
-            "sweep",
-            "--seeds",
-            "3",
-            "--lams",
-            "0,0.3",
-            "--methods",
-            "l1,l2",
-            "--epochs",
-            "3",
-            "--data",
-            str(data),
-            "--out",
-            str(out),
-            "--no-progress",
-        ]
-    )
+    main(["sweep", "--seeds", "3", "--data-seeds", "", "--lams", "0,0.3", "--methods", "l1,l2",
+          "--epochs", "3", "--lrs", "0.01", "--lr-schedule", "constant", "--data", str(data),
+          "--out", str(out), "--no-progress"])  # fmt: skip
     return out / "sweep"
 
 
-def test_reordered_rows_give_the_same_shuffled_runs_and_headline(tmp_path, capsys, saved_figures):
+def test_reordered_rows_give_the_same_shuffled_runs(tmp_path, capsys, saved_figures):
     lines = open("data/line.csv").read().splitlines()
     header, train_rows, test_rows = lines[0], lines[1:41], lines[41:]
     rotated = tmp_path / "rotated.csv"  # the last training row moved to the front
     rotated.write_text("\n".join([header, train_rows[-1], *train_rows[:-1], *test_rows]) + "\n")
     a, b = sweep(tmp_path, "a", "data/line.csv"), sweep(tmp_path, "b", rotated)
-    shuffled = [
-        [r for r in csv.DictReader(open(f / "sweep.csv")) if r["order"] == "shuffle"]
-        for f in (a, b)
+    read = lambda f, order: [
+        r for r in csv.DictReader(open(f / "sweep.csv")) if r["order"] == order
     ]
-    assert shuffled[0] == shuffled[1] and len(shuffled[0]) == 3 * 3  # lambda 0 once, l1, l2
-    heads = [
-        [e for e in json.loads((f / "paired.json").read_text()) if e["headline"]] for f in (a, b)
-    ]
-    assert heads[0] == heads[1] and len(heads[0]) == 1
-    files = [
-        [r for r in csv.DictReader(open(f / "sweep.csv")) if r["order"] == "file"] for f in (a, b)
-    ]
-    assert files[0] != files[1]  # the file's order is the factor that differs
+    assert read(a, "shuffle") == read(b, "shuffle") and len(read(a, "shuffle")) == 3 * 3
+    assert read(a, "file") != read(b, "file")  # the file's order is the factor that differs
+    cells = [json.loads((f / "paired.json").read_text())[0] for f in (a, b)]
+    own = lambda e: {k: v for k, v in e.items() if not k.endswith("_holm") and k != "verdict"}
+    assert own(cells[0]) == own(cells[1]) and cells[0]["order"] == "shuffle"  # Holm: all cells
+    assert cells[0]["covers"] == "seeds"  # one data set: the interval says so
     md = (a / "sweep.md").read_text()
-    assert "**(headline)**" in md and "In plain words" in md
+    assert "one data set (`data/line.csv`): the intervals cover seeds only" in md
     [ax] = saved_figures["paired_vs_epoch.png"].axes
     assert [line.get_label() for line in ax.lines if not line.get_label().startswith("_")] == [
-        "order shuffle (3 seeds)",
-        "order file (3 seeds)",
+        "order shuffle (3 pairs)",
+        "order file (3 pairs)",
     ]
     assert "L2 - L1" in ax.get_ylabel() and ink(a / "paired_vs_epoch.png") > 0.02

@@ -13,7 +13,7 @@ import numpy as np
 from .. import blog
 from ..config import Config
 from ..core import data as data_mod
-from ..core import model, regularizers
+from ..core import model, optimum, regularizers
 from ..core.sgd import ORDERS, Trained
 from ..core.train import evaluate
 from ..output import curves, drawing, gifs, record, recording, tensorboard
@@ -24,9 +24,11 @@ from ..shared.runs import (
     ABSURD,
     Run,
     mean_std,
+    optimum_of,
     plan,
     prepare,
     result_rows,
+    run_penalty,
     show,
     train_runs,
     written,
@@ -74,12 +76,15 @@ def to_markdown(cfg: Config, rows: list[dict[str, Any]], data: data_mod.Dataset)
         f"sample order: {ORDER_WORDS[cfg.order]}" + "".join(f", {e}" for e in extra) + ".",
         f"Final: the error of the weights after the last SGD step. Tail mean: the error "
         f"averaged over the weights after every SGD step of {tail}, which does not depend "
-        "on where within an epoch training stops. Mean ± std (ddof=1) over runs.",
+        "on where within an epoch training stops. Mean ± std (ddof=1) over runs. Optimum: the "
+        "test error of the exact global minimum of the method's objective, the sum of an "
+        "epoch's step costs (`reproduce optimum`); objective / optimum: the final weights' "
+        "objective over it, mean over runs (1: SGD reached the minimum).",
         "",
-        "| method | final: mean ± std | tail mean: mean ± std | "
+        "| method | final: mean ± std | tail mean: mean ± std | optimum | objective / optimum | "
         + " | ".join(f"run {k} (seed {cfg.seed + k}): final / tail" for k in range(cfg.runs))
         + " |",
-        "|---|---|---|" + "---|" * cfg.runs,
+        "|---|---|---|---|---|" + "---|" * cfg.runs,
     ]
     for m in cfg.methods:
         mine = [r for r in rows if r["method"] == m]
@@ -88,7 +93,7 @@ def to_markdown(cfg: Config, rows: list[dict[str, Any]], data: data_mod.Dataset)
             for k in ("test_error_final", "test_error_tail_mean")
         )
         lines.append(
-            f"| {m} | {mean_std(final)} | {mean_std(tail_mean)} | "
+            f"| {m} | {mean_std(final)} | {mean_std(tail_mean)} | {optimum_cells(mine)} | "
             + " | ".join(cell(r) for r in mine)
             + " |"
         )
@@ -105,6 +110,16 @@ def to_markdown(cfg: Config, rows: list[dict[str, Any]], data: data_mod.Dataset)
             "",
         ]
     return "\n".join(lines)
+
+
+def optimum_cells(rows: list[dict[str, Any]]) -> str:
+    """'5.31 | 1.42': the optimum's test error and the mean objective / optimum of the runs that
+    did not diverge ('-' where the optimum is not known exactly or fewer than 2 runs remain)."""
+    best = rows[0]["optimum_test_error"]
+    ok = [r["objective"] / r["optimum_objective"] for r in rows if not r["diverged"]]
+    if not np.isfinite(best):
+        return "- (not known exactly) | -"
+    return f"{best:.2f} | " + (f"{np.mean(ok):.2f}" if len(ok) >= 2 else "-")
 
 
 ORDER_WORDS = {
@@ -252,6 +267,7 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
             cfg.gif_seconds if cfg.gifs else None,
             curve_args,
             fit_args,
+            objective_panels(o),
         )
         trained = (o.runs, o.rows, o.penalty, o.trained)
         if cfg.tensorboard:
@@ -291,6 +307,42 @@ def recording_of(o: Outcome) -> dict[str, Any]:
         "lam": o.cfg.lam,
         "zero_tol": o.cfg.zero_tol,
     }
+
+
+def objective_panels(o: Outcome) -> list[dict[str, Any]]:
+    """The objective figure of the runs (plots.objective_figure): J as a function of the slope
+    per method, its exact minimum, and every run at (the slope its weights compute, their
+    objective); [] where the optimum is not known exactly."""
+    cfg, d = o.cfg, o.data
+    best = {m: optimum_of(cfg, d, m) for m in cfg.methods}
+    if any(b is None for b in best.values()):
+        return []
+    steps, depth = len(d.x_train) // cfg.batch_size, len(cfg.sizes) - 1
+    slopes = optimum.slope(o.trained.params)
+    top = 1.25 * max(
+        2.0, *(abs(b.slope) for b in best.values()), *np.abs(slopes[np.isfinite(slopes)])
+    )
+    a = np.union1d(np.linspace(-0.5, top, 400), [0.0])
+    f = optimum.data_loss(a, d.x_train, d.y_train)[0]
+    curves, runs = {}, {}
+    for m in cfg.methods:
+        k = run_penalty(cfg, m).kernel
+        curves[m] = f + optimum.least_penalty(a, depth, k.l1 * steps, k.l2 * steps)
+        runs[m] = [
+            (slopes[i], r["objective"])
+            for i, r in enumerate(o.rows)
+            if r["method"] == m and not r["diverged"]
+        ]
+    title = f"lambda = {cfg.lam:g}, the {len(o.runs) // len(cfg.methods)} runs of each method"
+    return [
+        {
+            "title": title,
+            "a": a,
+            "curves": curves,
+            "best": {m: (b.slope, b.objective) for m, b in best.items()},
+            "runs": runs,
+        }
+    ]
 
 
 def write_results(stage: Path, o: Outcome, table: str) -> None:

@@ -62,6 +62,7 @@ def main(cfg: PruneConfig) -> None:
         data,
         run.tol,
         run.activation,
+        run.batch_size,
     )
     if not prunable(p, run.tol):
         return

@@ -1,45 +1,66 @@
-"""Many seeds x lambdas x methods x sample orders at once: does "L2 did better than L1" survive?
+"""`reproduce sweep`: does "L2 did better than L1" survive every factor that can decide it?
 
-Seed s gives every method, lambda and order the same initial weights, and every method and
-lambda of that seed the same shuffled order, so L1 and L2 are compared in pairs. Lambda 0 is
-one model whatever the method ("none"), trained once per seed and order.
+Models are trained for every data draw, learning rate, epochs, schedule, sample order, lambda,
+method and seed. Seed s gives every method, lambda and setting the same initial weights and (in
+a shuffled order) the same order, so L1 and L2 are compared in pairs; lambda 0 is one model
+whatever the method ("none"). Beside every SGD result stands the exact optimum of the same
+objective (core/optimum.py), and the verdict per cell follows the rules of shared/verdict.py.
 """
 
 import csv
+import hashlib
 import io
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import SweepConfig
-from ..core import model, regularizers, stats
+from ..core import data as data_mod
+from ..core import model, optimum, regularizers
 from ..core import pruning as prune
-from ..core.data import Dataset
-from ..core.sgd import ORDERS
+from ..core.sgd import SGD
 from ..core.train import evaluate, train
-from ..output import record
-from ..output.folder import staged
-from ..output.plots import METHOD_COLORS, plt
+from ..output import plots, record
+from ..output.folder import check_writable, staged
 from ..shared import verdict
-from ..shared.runs import is_diverged, prepare, show, written
+from ..shared.runs import check_fits, is_diverged, show, written
 
 FIELDS = [
+    "draw",
+    "lr",
+    "epochs",
+    "schedule",
+    "order",
     "method",
     "lam",
     "seed",
-    "order",
     "test_error_final",
     "test_error_tail_mean",
-    "train_cost",
+    "objective",
     "diverged",
     "dead_fraction",
     "pruned_sizes",
+    "constant",
+    "optimum_test_error",
+    "optimum_objective",
+    "optimum_constant",
 ]
+
+
+CONSTANT = 0.01  # a network whose predictions on the training x span < 1% of y's range
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What the models of one training call share."""
+
+    draw: int  # generator seed of the data, -1 for the --data file
+    lr: float
+    epochs: int
+    schedule: str
 
 
 @dataclass(frozen=True)
@@ -50,25 +71,73 @@ class Model:
     order: str
 
 
-def orders(cfg: SweepConfig) -> list[str]:
-    """The headline's order first, then the other one if the config compares them."""
-    return [cfg.order] + ([o for o in ORDERS if o != cfg.order] if cfg.compare_orders else [])
+def datasets(cfg: SweepConfig) -> dict[int, data_mod.Dataset]:
+    """{draw: data set}: the generator's draws, or the --data file as draw -1."""
+    if not cfg.data_seeds:
+        return {-1: data_mod.load(cfg.data)}
+    return {s: data_mod.generate(seed=s) for s in cfg.data_seeds}
 
 
-def plan(cfg: SweepConfig) -> list[Model]:
-    """Every model once: lambda 0 is the same model for every method."""
-    models = []
-    for order in orders(cfg):
+def sha256(d: data_mod.Dataset) -> str:
+    """The data's SHA-256: of the file as read, or of the CSV a generated draw would write."""
+    return d.sha256 or hashlib.sha256(data_mod.to_csv(d).encode()).hexdigest()
+
+
+def settings(cfg: SweepConfig, draws: list[int]) -> list[Setting]:
+    return [
+        Setting(d, lr, e, s)
+        for d in draws
+        for lr in cfg.lrs
+        for e in cfg.epochs
+        for s in cfg.lr_schedule
+    ]
+
+
+def models(cfg: SweepConfig) -> list[Model]:
+    """The models of one setting: every order, lambda, method and seed (lambda 0 once)."""
+    return [
+        Model(m, lam, cfg.seed + s, order)
+        for order in cfg.orders
+        for lam in cfg.lams
+        for m in (["none"] if lam == 0 else cfg.methods)
+        for s in range(cfg.seeds)
+    ]
+
+
+def optima(
+    cfg: SweepConfig, data: dict[int, data_mod.Dataset]
+) -> dict[tuple[int, str, float], optimum.Optimum]:
+    """{(draw, method, lambda): the exact optimum of the objective SGD descends}."""
+    out = {}
+    for draw, d in data.items():
+        steps = len(d.x_train) // cfg.batch_size  # the penalty is paid once per step
         for lam in cfg.lams:
             for m in ["none"] if lam == 0 else cfg.methods:
-                models += [Model(m, lam, cfg.seed + s, order) for s in range(cfg.seeds)]
-    return models
+                p = regularizers.for_method(m, lam)
+                out[draw, m, lam] = optimum.solve(
+                    d.x_train, d.y_train, len(cfg.sizes) - 1, p.l1 * steps, p.l2 * steps,
+                    d.x_test, d.y_test,
+                )  # fmt: skip
+    return out
 
 
-def run_chunk(
-    cfg: SweepConfig, d: Dataset, chunk: list[Model], progress: Callable[[int], object] | None
+def train_setting(
+    cfg: SweepConfig,
+    d: data_mod.Dataset,
+    setting: Setting,
+    chunk: list[Model],
+    progress: Callable[[int], object] | None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Train one chunk of models together; (one row per model, [epochs + 1, R] epoch errors)."""
+    """Train one chunk of one setting's models together; (a row per model, [epochs + 1, R]
+    test errors at the epoch ends)."""
+    spec = SGD(
+        lr=setting.lr,
+        schedule=setting.schedule,
+        epochs=setting.epochs,
+        batch_size=cfg.batch_size,
+        every_epoch=True,
+        tail_epochs=cfg.tail_epochs,
+    )
     params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
     out = train(
@@ -76,15 +145,17 @@ def run_chunk(
         d.y_train,
         params0,
         pen,
-        cfg.sgd(),
+        spec,
         seeds=[m.seed for m in chunk],
         orders=[m.order for m in chunk],
         test=(d.x_test, d.y_test),
         engine=cfg.engine,
         progress=progress,
     )
-    per_epoch = len(d.x_train) // cfg.batch_size
-    _, loss, reg = evaluate(out.params, d.x_train, d.y_train, pen)
+    per_epoch = spec.steps_per_epoch(len(d.x_train))
+    pred, loss, reg = evaluate(out.params, d.x_train, d.y_train, pen)
+    objective = loss + per_epoch * reg  # the sum of an epoch's step costs at the final weights
+    constant = np.ptp(pred, axis=1) < CONSTANT * np.ptp(d.y_train)  # a flat function
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
     hidden = np.array(cfg.sizes[1:-1])
     dead = prune.dead_counts(out.params, cfg.zero_tol)  # [R, hidden layers]
@@ -94,16 +165,21 @@ def run_chunk(
         final = out.test_error[-1, i]
         rows.append(
             {
+                "draw": setting.draw,
+                "lr": setting.lr,
+                "epochs": setting.epochs,
+                "schedule": setting.schedule,
+                "order": m.order,
                 "method": m.method,
                 "lam": m.lam,
                 "seed": m.seed,
-                "order": m.order,
                 "test_error_final": final,
                 "test_error_tail_mean": tail[i],
-                "train_cost": loss[i] + reg[i],
-                "diverged": is_diverged(out.diverged_at[i], final, tail[i], loss[i] + reg[i]),
+                "objective": objective[i],
+                "diverged": is_diverged(out.diverged_at[i], final, tail[i], objective[i]),
                 "dead_fraction": dead[i].sum() / hidden.sum(),
                 "pruned_sizes": "constant" if 0 in sizes else "-".join(map(str, (1, *sizes, 1))),
+                "constant": bool(constant[i]),
             }
         )
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
@@ -111,43 +187,80 @@ def run_chunk(
 
 def main(cfg: SweepConfig) -> None:
     started = time.time()
-    models = plan(cfg)
-    n_chunks = -(-len(models) // cfg.chunk)
-    chunk = -(-len(models) // n_chunks)  # equal chunks: one shape, so one compilation
-    d = prepare(
-        cfg,
-        chunk,
-        cfg.sizes,
-        cfg.epochs,
-        lambda per_epoch: cfg.epochs + 1 + cfg.tail_epochs * per_epoch,
-        cfg.batch_size,
-    )
-    steps = cfg.epochs * len(d.x_train) // cfg.batch_size
-    rows, curves = [], []
+    data = datasets(cfg)
+    per_setting = models(cfg)
+    n_chunks = -(-len(per_setting) // cfg.chunk)
+    size = -(-len(per_setting) // n_chunks)  # equal chunks: one shape, so one compilation
+    for d in data.values():
+        check_fits(
+            len(d.x_train), cfg.batch_size, cfg.data, size, cfg.sizes, max(cfg.epochs),
+            max(cfg.epochs) + 1 + cfg.tail_epochs * len(d.x_train) // cfg.batch_size,
+        )  # fmt: skip
+    check_writable(cfg.out)
+    todo = settings(cfg, list(data))
+    steps = sum(s.epochs * len(data[s.draw].x_train) // cfg.batch_size for s in todo)
+    rows, curves = [], {}
     with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage:
         say = show(cfg)  # after every check: a refusal is the only line
-        what = f"training {len(models)} models ({cfg.engine} engine)"
-        with say.phase(what, total=steps * len(models), unit="model-step") as update:
-            for start in range(0, len(models), chunk):
-                got, epoch_errors = run_chunk(cfg, d, models[start : start + chunk], update)
-                rows += got
-                curves.append(epoch_errors)
-        with say.phase("the paired comparison, tables and figures"):
+        what = f"training {len(todo) * len(per_setting):,} models ({cfg.engine} engine)"
+        with say.phase(what, total=steps * len(per_setting), unit="model-step") as update:
+            for s in todo:
+                for start in range(0, len(per_setting), size):
+                    chunk = per_setting[start : start + size]
+                    got, epoch_errors = train_setting(cfg, data[s.draw], s, chunk, update)
+                    rows += got
+                    curves.setdefault(s, []).append(epoch_errors)
+        with say.phase("the exact optima, the verdicts, tables and figures"):
+            best = optima(cfg, data)
+            for r in rows:
+                o = best[r["draw"], r["method"], r["lam"]]
+                r.update(optimum_test_error=o.test_error, optimum_objective=o.objective)
+                r["optimum_constant"] = o.constant
+            entries = verdict.verdicts(cfg, rows)
+            report = to_markdown(cfg, rows, entries)
             folder = stage / "sweep"
             folder.mkdir()
-            entries = verdict.paired_entries(cfg, rows, orders(cfg))
-            report = to_markdown(cfg, rows, entries, len(d.x_test))
             (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
             (folder / "sweep.md").write_text(report, encoding="utf-8")
             (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
-            figure(cfg, rows, folder / "sweep.png")
-            verdict.epoch_figure(
-                cfg, models, np.concatenate(curves, axis=1), folder / "paired_vs_epoch.png"
-            )
-            record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
+            plots.sweep_figure(summary(cfg, rows), figure_note(cfg), folder / "sweep.png")
+            base = [s for s in todo if (s.lr, s.epochs, s.schedule) == base_setting(cfg)]
+            plots.epoch_difference_figure(
+                headline_lam(cfg.lams), per_setting, [np.concatenate(curves[s], 1) for s in base],
+                folder / "paired_vs_epoch.png",
+            )  # fmt: skip
+            sums = {str(k): sha256(d) for k, d in data.items()}
+            record.write(folder / "config.json", cfg, started, data_sha256=sums)
             wrote = written(stage, cfg.out)
     print(report)
-    print(f"done: {len(models)} models in {time.time() - started:.1f} s; {wrote}")
+    print(f"done: {len(rows):,} models in {time.time() - started:.1f} s; {wrote}")
+
+
+def base_setting(cfg: SweepConfig) -> tuple[float, int, str]:
+    """The blog's setting if the sweep has it (lr 0.01, 100 epochs, constant), else the first."""
+    pick = lambda values, want: want if want in values else values[0]
+    return (
+        pick(cfg.lrs, 0.01),
+        pick(cfg.epochs, 100),
+        pick(cfg.lr_schedule, "constant"),
+    )
+
+
+def headline_lam(lams: tuple[float, ...]) -> float:
+    """The lambda the epoch figure is about: the blog's 0.3, else the nearest positive one."""
+    positive = [lam for lam in lams if lam > 0] or list(lams)
+    return min(positive, key=lambda lam: abs(lam - 0.3))
+
+
+def figure_note(cfg: SweepConfig) -> str:
+    """What sweep.png pools, in a line under it."""
+    lr, epochs, _ = base_setting(cfg)
+    draws = f"{len(cfg.data_seeds)} data draws" if cfg.data_seeds else "one data set"
+    return (
+        f"Means over {cfg.seeds} seeds x {draws}; lr {lr:g}, {epochs} epochs, batch size "
+        f"{cfg.batch_size}. Constant network: every unit of a hidden layer dead (|w| < "
+        f"{cfg.zero_tol:g}); l1l2 = elastic net, both terms at lambda."
+    )
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
@@ -161,123 +274,99 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def select(
-    rows: list[dict[str, Any]],
-    method: str,
-    lam: float,
-    order: str,
-    evaluation: str = "test_error_tail_mean",
-) -> dict[int, float]:
-    """{seed: test error} of one cell, diverged models left out (lambda 0: the shared model)."""
-    method = "none" if lam == 0 else method
-    return {
-        r["seed"]: r[evaluation]
-        for r in rows
-        if (r["method"], r["lam"], r["order"]) == (method, lam, order) and not r["diverged"]
-    }
+def summary(cfg: SweepConfig, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per method, lambda, schedule and order at the base lr and epochs: the SGD test error
+    (tail mean and final, mean over draws and seeds), the optimum's, and how often SGD ended
+    at a constant network while the optimum is not one (trapped)."""
+    lr, epochs, _ = base_setting(cfg)
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        if (r["lr"], r["epochs"]) == (lr, epochs):
+            groups.setdefault((r["method"], r["lam"], r["schedule"], r["order"]), []).append(r)
+    out = []
+    for (method, lam, schedule, order), rs in groups.items():
+        ok = [r for r in rs if not r["diverged"]]
+        mean = lambda k, ok=ok: float(np.mean([r[k] for r in ok])) if len(ok) >= 2 else np.nan
+        trapped = [r["constant"] and not r["optimum_constant"] for r in ok]
+        out.append(
+            {
+                "method": method,
+                "lam": lam,
+                "schedule": schedule,
+                "order": order,
+                "n": len(ok),
+                "diverged": len(rs) - len(ok),
+                "tail_mean": mean("test_error_tail_mean"),
+                "final": mean("test_error_final"),
+                "objective_ratio": mean("objective") / mean("optimum_objective"),
+                "optimum": float(np.mean([r["optimum_test_error"] for r in rs])),
+                "optimum_constant": float(np.mean([r["optimum_constant"] for r in rs])),
+                "trapped": float(np.mean(trapped)) if len(ok) >= 2 else np.nan,
+                "dead": float(np.mean([r["dead_fraction"] for r in rs])),
+            }
+        )
+    return out
 
 
-def to_markdown(
-    cfg: SweepConfig, rows: list[dict[str, Any]], entries: list[dict[str, Any]], n_test: int
-) -> str:
-    tail = "last epoch" if cfg.tail_epochs == 1 else f"last {cfg.tail_epochs} epochs"
+def to_markdown(cfg: SweepConfig, rows: list[dict[str, Any]], entries: list[dict[str, Any]]) -> str:
+    lr, epochs, _ = base_setting(cfg)
     lines = [
-        f"# Sweep: {cfg.seeds} seeds per cell, {cfg.epochs} epochs, lr {cfg.lr:g}",
+        f"# Sweep: {len(rows):,} models",
         "",
-        f"Test error = total absolute error on the {n_test} test samples; **tail mean** = "
-        f"averaged over the weights after every SGD step of the {tail} (it does not depend "
-        "on where within an epoch training stops); **final** = after the last step. CI: 95% "
-        "t-interval of the mean over seeds. Dead: hidden units with all incoming or all "
-        f"outgoing |w| < {cfg.zero_tol:g}.",
-        "",
-        *verdict.design_note(cfg, orders(cfg)),
+        "Test error = total absolute error on the test samples of each draw; **tail mean** = "
+        "averaged over the weights after every SGD step of the last epoch(s); **final** = after "
+        "the last step. **Optimum** = the test error of the exact global minimum of the same "
+        "objective (the sum of an epoch's step costs, each with the penalty, at fixed weights; "
+        "`docs/optimum.md`), which SGD with a decaying learning rate should reach. **Objective "
+        "/ optimum**: the final weights' objective over the optimum's (1 = converged). "
+        "**Trapped**: runs ending at a constant network (predictions spanning less than 1% of the "
+        "targets' range) where the optimum is not one.",
         "",
         *verdict.to_markdown(cfg, entries),
         "",
-        f"## Every cell, sample order {cfg.order}",
+        f"## SGD beside the exact optimum (lr {lr:g}, {epochs} epochs; means over draws and seeds)",
         "",
-        "| method | lambda | n | tail mean [95% CI] | final [95% CI] | dead units | "
-        "pruned sizes (most common) |",
-        "|---|---|---|---|---|---|---|",
+        "| method | lambda | schedule | order | n | tail mean | final | optimum | objective / "
+        "optimum | trapped | dead units |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for m in cfg.methods:
-        for lam in cfg.lams:
-            if lam == 0 and m != cfg.methods[0]:
-                continue  # the same model for every method
-            sel = [
-                r
-                for r in rows
-                if r["lam"] == lam
-                and r["order"] == cfg.order
-                and r["method"] == ("none" if lam == 0 else m)
-            ]
-            ok = [r for r in sel if not r["diverged"]]
-            n = f"{len(ok)}" + ("" if len(ok) == len(sel) else f" ({len(sel) - len(ok)} diverged)")
-            cis = [
-                _ci_text([r[k] for r in ok]) for k in ("test_error_tail_mean", "test_error_final")
-            ]
-            common = pruned_sizes_text(Counter(r["pruned_sizes"] for r in sel))
-            label = "any (none)" if lam == 0 else m
-            lines.append(
-                f"| {label} | {lam:g} | {n} | {cis[0]} | {cis[1]} | "
-                f"{np.mean([r['dead_fraction'] for r in sel]):.0%} | {common} |"
-            )
-    return "\n".join(lines + [""])
-
-
-def _ci_text(values) -> str:
-    if len(values) < 2:
-        return "- (fewer than 2 finite values)"
-    mean, lo, hi = stats.mean_ci(values)
-    return f"{mean:.2f} [{lo:.2f}, {hi:.2f}]"
-
-
-def pruned_sizes_text(counts: Counter[str], shown: int = 3) -> str:
-    """'1-1-1-1-1 ×174, 1-1-1-2-1 ×18, 1-2-1-1-1 ×5, 3 other sizes ×3': most common first."""
-    top = counts.most_common(shown)
-    rest = counts.most_common()[shown:]
-    return ", ".join(f"{s} ×{c}" for s, c in top) + (
-        f", {len(rest)} other size{'s' * (len(rest) > 1)} ×{sum(c for _, c in rest)}"
-        if rest
-        else ""
-    )
-
-
-def figure(cfg: SweepConfig, rows: list[dict[str, Any]], path: str | Path) -> None:
-    """Tail-mean test error and dead units against lambda, per method, the headline's order."""
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), dpi=100)
-    x = np.array(cfg.lams, float)
-    for m in cfg.methods:
-        cells = [select(rows, m, lam, cfg.order) for lam in cfg.lams]
-        cis = np.array(
-            [stats.mean_ci(list(c.values())) if len(c) > 1 else (np.nan,) * 3 for c in cells]
+    for s in summary(cfg, rows):
+        n = f"{s['n']}" + (f" ({s['diverged']} diverged)" if s["diverged"] else "")
+        const = " (constant)" if s["optimum_constant"] == 1 else ""
+        lines.append(
+            f"| {s['method']} | {s['lam']:g} | {s['schedule']} | {s['order']} | {n} | "
+            f"{_num(s['tail_mean'])} | {_num(s['final'])} | {s['optimum']:.2f}{const} | "
+            f"{_num(s['objective_ratio'], '.3f')} | {_pct(s['trapped'])} | {s['dead']:.0%} |"
         )
-        a.plot(x, cis[:, 0], "o-", c=METHOD_COLORS.get(m), label=m)
-        a.fill_between(x, cis[:, 1], cis[:, 2], color=METHOD_COLORS.get(m), alpha=0.2)
-        dead = [
-            np.mean(
-                [
-                    r["dead_fraction"]
-                    for r in rows
-                    if r["order"] == cfg.order
-                    and r["lam"] == lam
-                    and r["method"] == ("none" if lam == 0 else m)
-                ]
-            )
-            for lam in cfg.lams
+    return "\n".join(lines + ["", *convergence_words(cfg, summary(cfg, rows)), ""])
+
+
+def convergence_words(cfg: SweepConfig, rows: list[dict[str, Any]]) -> list[str]:
+    """Per decaying schedule: SGD's final test error against the optimum's, per method and
+    lambda, and how far its objective is from the optimum's."""
+    lr, epochs, _ = base_setting(cfg)
+    out = []
+    for schedule in [s for s in cfg.lr_schedule if s != "constant"]:
+        mine = [r for r in rows if (r["schedule"], r["order"]) == (schedule, cfg.orders[0])]
+        if not mine:
+            continue
+        parts = [
+            f"{r['method']} at {r['lam']:g}: {_num(r['final'])} vs {r['optimum']:.2f} "
+            f"({_num(100 * (r['final'] / r['optimum'] - 1), '+.1f')}%, objective "
+            f"{_num(100 * (r['objective_ratio'] - 1), '+.1f')}%)"
+            for r in mine
         ]
-        b.plot(x, dead, "o-", c=METHOD_COLORS.get(m), label=m)
-    for ax in (a, b):
-        ax.set_xscale("symlog", linthresh=min([v for v in x if v > 0], default=1e-3))
-        ax.set_xlabel("lambda (symlog axis: 0 included)")
-        ax.grid(alpha=0.3)
-        ax.legend(frameon=False)
-    a.set_ylim(bottom=0)
-    a.set(
-        ylabel="test error, tail mean (mean over seeds, 95% CI band)",
-        title=f"Test error vs lambda, {cfg.seeds} seeds, order {cfg.order}",
-    )
-    b.set(ylabel="fraction of dead hidden units", title="Units disconnected", ylim=(-0.02, 1.02))
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+        out.append(
+            f"**Convergence with the {schedule} schedule** (lr {lr:g} decayed to 0 over "
+            f"{epochs} epochs, {cfg.orders[0]} order): SGD's final test error vs the exact "
+            "optimum's, and its objective above the optimum's: " + "; ".join(parts) + "."
+        )
+    return out
+
+
+def _num(v: float, fmt: str = ".2f") -> str:
+    return "- (fewer than 2 finite values)" if not np.isfinite(v) else format(v, fmt)
+
+
+def _pct(v: float) -> str:
+    return "-" if not np.isfinite(v) else f"{v:.0%}"

@@ -37,7 +37,7 @@ NUMBER = (int, float)
 RECORD_TYPES = {
     "format": str,  # FORMAT
     "name": str,  # e.g. l1_run3, l1_run3_pruned, l1_run3_scratch
-    "kind": str,  # trained, pruned, scratch (retrained from Glorot) or finetune
+    "kind": str,  # trained, pruned, scratch (retrained from Glorot), finetune or optimum
     "sizes": list,  # layer sizes, input and output included
     "activation": str,  # hidden activation, as --activation
     "method": str,  # the run's kernel method (none, l1, l2, l1l2) ...
@@ -57,6 +57,7 @@ RECORD_TYPES = {
     #   "overrides"}; null for a trained run
     "test_error": NUMBER,  # total absolute test error when saved (null: diverged)
     "test_error_tail_mean": NUMBER,
+    "objective": NUMBER,  # an optimum's: the sum of an epoch's step costs at these weights
     "tensors": dict,  # TENSORS
 }
 

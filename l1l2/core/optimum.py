@@ -16,6 +16,7 @@ with l2 > 0 the objective is strictly convex and each linear piece has its own m
 docs/optimum.md has the proofs. Everything is float64 NumPy; no TensorFlow.
 """
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -212,6 +213,13 @@ def _layers(params: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]
         (np.asarray(params[f"{n}/W"], np.float64), np.asarray(params[f"{n}/b"], np.float64))
         for n in names
     ]
+
+
+def slope(params: dict[str, np.ndarray]) -> float | np.ndarray:
+    """The slope a = W1 W2 ... WL an identity network computes (one per model of a stack)."""
+    kernels = [np.asarray(w, np.float64) for w, _ in _layers(params)]
+    a = functools.reduce(np.matmul, kernels)[..., 0, 0]
+    return float(a) if np.ndim(a) == 0 else a
 
 
 def objective(

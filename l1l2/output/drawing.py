@@ -34,11 +34,16 @@ def everything(
     gif_seconds: float | None,
     curve_args: tuple,
     fit_args: tuple,
+    objective_panels: list,
 ) -> None:
-    """The main run's pictures: learning curves, fits, then figures() (and the GIFs)."""
+    """The main run's pictures: learning curves, fits, the runs on their objective (if its
+    optimum is known), then figures() (and the GIFs)."""
     (folder / "figures").mkdir(exist_ok=True)
     curves.figure(folder / "figures" / "learning_curves.png", *curve_args)
     plots.fit_figure(*fit_args[:3], folder / "figures" / "fit.png", fit_args[3])
+    if objective_panels:
+        note = "Diamond: the exact minimum. A run lies on or above its method's curve."
+        plots.objective_figure(objective_panels, note, folder / "figures" / "objective.png")
     figures(folder, rec, gif_seconds)
 
 

@@ -225,3 +225,134 @@ def _save(fig, path, margins=None):
         fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h)
     fig.savefig(path)
     plt.close(fig)
+
+
+def sweep_figure(rows: list[dict[str, Any]], note: str, path: str | Path) -> None:
+    """Left: test error against lambda per method: SGD at a constant learning rate (tail mean),
+    SGD with a decaying one (final), and the exact optimum of the same objective. Right: the
+    runs that ended at a constant network where the optimum is not one (trapped), and where the
+    optimum itself is the constant network. rows: the sweep's summary, one per method, lambda,
+    schedule and order (the first order is drawn); lambda 0 is the method "none"."""
+    order = rows[0]["order"]
+    lams = sorted({r["lam"] for r in rows})
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=100)
+    for m in dict.fromkeys(r["method"] for r in rows if r["lam"] > 0):
+        c = method_color(m)
+        for schedule, style in (("constant", "-"), ("linear", "--"), ("cosine", ":")):
+            line = _by_lambda(rows, m, schedule, order)
+            if len(line) < len(lams):
+                continue
+            key = "tail_mean" if schedule == "constant" else "final"
+            words = f"{m}, SGD {schedule} lr ({key.replace('_', ' ')})"
+            a.plot(lams, [line[lam][key] for lam in lams], style, c=c, lw=1.6, label=words)
+            if schedule == "constant":
+                trapped = [line[lam]["trapped"] for lam in lams]
+                b.plot(lams, trapped, "o-", c=c, label=f"{m}: SGD trapped")
+        line = _by_lambda(rows, m, rows[0]["schedule"], order)
+        if len(line) == len(lams):
+            best = [line[lam]["optimum"] for lam in lams]
+            a.plot(lams, best, "D", mfc="none", c=c, ms=7, label=f"{m}, exact optimum")
+            const = [line[lam]["optimum_constant"] for lam in lams]
+            b.plot(lams, const, "x", c=c, ms=9, label=f"{m}: the optimum is constant")
+    for ax in (a, b):
+        ax.set_xscale("symlog", linthresh=min([v for v in lams if v > 0], default=1e-3))
+        ax.set_xlabel("lambda (symlog axis: 0 included)")
+        ax.grid(alpha=0.3)
+    a.set_yscale("log")
+    a.set(
+        ylabel="total absolute test error (log axis)",
+        title=f"SGD and the exact optimum, {order} order",
+    )
+    b.set(ylabel="fraction of runs", ylim=(-0.03, 1.03), title="Constant networks: SGD and optimum")
+    a.legend(frameon=False, fontsize=7, ncol=2, loc="upper left")
+    b.legend(frameon=False, fontsize=7, loc="center left")
+    fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def _by_lambda(rows, method, schedule, order):
+    """{lambda: summary row} of one method (lambda 0: the shared "none" row)."""
+    return {
+        r["lam"]: r
+        for r in rows
+        if (r["schedule"], r["order"]) == (schedule, order)
+        and r["method"] == ("none" if r["lam"] == 0 else method)
+    }
+
+
+def epoch_difference_figure(
+    lam: float, models: Sequence[Any], curves: Sequence[np.ndarray], path: str | Path
+) -> None:
+    """L2 - L1 test error at every epoch end, per sample order (mean over draws and seeds, band:
+    95% interval over the pairs), at lambda `lam`: does the verdict depend on when training
+    stops? models[i] (method, lam, seed, order) is column i of every curves array [epochs+1, R],
+    one array per data draw."""
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    for order, color in zip(dict.fromkeys(m.order for m in models), ("tab:green", "tab:orange")):
+        col = {
+            (m.method, m.seed): i for i, m in enumerate(models) if (m.order, m.lam) == (order, lam)
+        }
+        seeds = sorted({s for (_, s) in col if ("l1", s) in col and ("l2", s) in col})
+        diffs = [
+            c[:, [col["l2", s] for s in seeds]] - c[:, [col["l1", s] for s in seeds]]
+            for c in curves
+        ]
+        diff = np.concatenate(diffs, axis=1) if diffs else np.empty((0, 0))
+        ok = np.isfinite(diff).all(0) if diff.size else np.zeros(0, bool)
+        if ok.sum() < 2:
+            continue
+        mean = diff[:, ok].mean(1)
+        half = 1.96 * diff[:, ok].std(1, ddof=1) / np.sqrt(ok.sum())
+        epochs = np.arange(len(mean))
+        ax.plot(epochs, mean, c=color, label=f"order {order} ({ok.sum()} pairs)")
+        ax.fill_between(epochs, mean - half, mean + half, color=color, alpha=0.2, lw=0)
+    ax.axhline(0, c="k", lw=0.8)
+    ax.set(
+        xlabel="epoch (error measured after its last SGD step)",
+        ylabel="L2 - L1 test error (> 0: L1 better)",
+        title=f"Paired difference at every epoch end, lambda = {lam:g} "
+        "(mean over the pairs, 95% band)",
+    )
+    ax.title.set_fontsize(10)
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def objective_figure(panels: Sequence[dict[str, Any]], note: str, path: str | Path) -> None:
+    """The training objective as a function of the slope a the network computes, min over
+    everything else: J(a) = F(a) + P(a), one curve per method and one panel per lambda; the
+    exact optimum as a diamond, trained runs (if any) as dots at (their slope, their objective),
+    which can only lie on or above their method's curve. panels: dicts with title, a (grid),
+    curves {method: J on the grid}, best {method: (a, J)}, runs {method: [(a, J), ...]}."""
+    n = len(panels)
+    cols = min(n, 3)
+    rows_ = -(-n // cols)
+    fig, axes = plt.subplots(rows_, cols, figsize=(4.6 * cols, 3.6 * rows_ + 0.5), dpi=100,
+                             squeeze=False)  # fmt: skip
+    for ax, p in zip(axes.ravel(), panels):
+        for m, j in p["curves"].items():
+            c = method_color(m)
+            ax.plot(p["a"], j, c=c, lw=1.6, label=f"{m}: min over weights with slope a")
+            a, best = p["best"][m]
+            ax.plot([a], [best], "D", c=c, mfc="white", ms=8, zorder=4)
+            runs = np.asarray(p.get("runs", {}).get(m, []), float).reshape(-1, 2)
+            if len(runs):
+                ax.plot(runs[:, 0], runs[:, 1], "o", c=c, ms=5, alpha=0.8, zorder=3,
+                        label=f"{m}: trained runs ({len(runs)})")  # fmt: skip
+        ax.set(title=p["title"], xlabel="slope a = W1 W2 ... WL of the network")
+        ax.title.set_fontsize(10)
+        ax.grid(alpha=0.3)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("objective J (sum over an epoch's steps)")
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    axes.ravel()[0].legend(frameon=False, fontsize=7, loc="upper center")
+    fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.savefig(path)
+    plt.close(fig)

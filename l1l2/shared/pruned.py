@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import blog
 from ..config import Config, PruneConfig
-from ..core import checkpoints, model, regularizers
+from ..core import checkpoints, model, optimum, regularizers
 from ..core import pruning as prune
 from ..core.activations import np_activation
 from ..core.activations import parse as parse_activation
@@ -56,6 +56,7 @@ class Pruned:
     bound: float = np.nan  # the stated bound on it, max over samples
     error_scratch: float = np.nan
     error_finetune: float = np.nan
+    error_optimum: float = np.nan  # the exact optimum of the run's objective (any sizes)
     retrained: dict = field(default_factory=dict)  # "scratch" / "finetune" -> the retrained params
 
 
@@ -71,13 +72,26 @@ def test_errors(
 
 
 def analyse(
-    items: list[Pruned], data: Dataset, tol: float, activation: str = "identity"
+    items: list[Pruned],
+    data: Dataset,
+    tol: float,
+    activation: str = "identity",
+    batch_size: int = 1,
 ) -> list[Pruned]:
-    """Prune each trained model; measure the prediction change against the bound, and the
-    pruned nets' test errors (one evaluation per pruned size)."""
+    """Prune each trained model; measure the prediction change against the bound, the pruned
+    nets' test errors (one evaluation per pruned size) and, for identity networks with kernel
+    penalties only, the test error of the exact optimum of the run's objective."""
     x = data.x[:, None].astype(np.float64)
     groups = defaultdict(list)
+    steps = len(data.x_train) // batch_size  # the penalty is paid at each of an epoch's steps
     for p in items:
+        if activation == "identity" and not (p.penalty.bias or p.penalty.activity):
+            k, depth = p.penalty.kernel, len(prune.sizes_of(p.before)) - 1
+            best = optimum.solve(
+                data.x_train, data.y_train, depth, k.l1 * steps, k.l2 * steps, data.x_test,
+                data.y_test,
+            )  # fmt: skip
+            p.error_optimum = best.test_error
         p.pruning = prune.prune(p.before, tol, activation)
         if p.pruning.constant or not any(p.pruning.dead):
             continue
@@ -151,6 +165,7 @@ MEANS = (
     ("pruned, not retrained", "error_pruned"),
     ("retrained from scratch", "error_scratch"),
     ("fine-tuned", "error_finetune"),
+    ("the exact optimum of the run's objective (any sizes; `reproduce optimum`)", "error_optimum"),
 )
 
 
@@ -176,7 +191,7 @@ def to_markdown(
     summary = ["", "| | test error, mean ± std |", "|---|---|"]
     for label, attr in MEANS:
         mean = mean_std([getattr(p, attr) for p in ok]) if ok else "-"
-        summary.append(f"| ours: {label} | {mean} |")
+        summary.append(f"| {'' if attr == 'error_optimum' else 'ours: '}{label} | {mean} |")
     blog_errors = ", ".join(f"{e:.2f}" for e in blog.PRUNED_TEST_ERRORS)
     if blog_anchor:
         summary.append(
@@ -328,7 +343,7 @@ def prune_runs(
         for i, r in enumerate(runs)
         if has_l1(penalty.pick(i)) and not rows[i]["diverged"]
     ]
-    analyse(items, data, cfg.zero_tol, cfg.activation)
+    analyse(items, data, cfg.zero_tol, cfg.activation, cfg.batch_size)
     retrain(items, data, cfg, HOWS)
     if cfg.checkpoints:
         entries = [

@@ -12,7 +12,7 @@ import numpy as np
 from .. import tf1
 from ..config import Config, Display, Files
 from ..core import data as data_mod
-from ..core import model, regularizers
+from ..core import model, optimum, regularizers
 from ..core.sgd import Trained
 from ..core.train import evaluate, train
 from ..errors import require
@@ -81,6 +81,19 @@ def train_runs(
     return params0, penalty, trained
 
 
+def optimum_of(cfg: Config, data: data_mod.Dataset, method: str) -> optimum.Optimum | None:
+    """The exact optimum of the objective a run of `method` descends (its kernel penalty paid at
+    every one of an epoch's steps), or None where it is not known exactly: a nonlinear
+    activation, or a penalty on the biases or layer outputs."""
+    pen = run_penalty(cfg, method)
+    if cfg.activation != "identity" or pen.bias or pen.activity:
+        return None
+    steps = len(data.x_train) // cfg.batch_size
+    depth = len(cfg.sizes) - 1
+    l1, l2 = pen.kernel.l1 * steps, pen.kernel.l2 * steps
+    return optimum.solve(data.x_train, data.y_train, depth, l1, l2, data.x_test, data.y_test)
+
+
 def result_rows(
     cfg: Config,
     data: data_mod.Dataset,
@@ -88,29 +101,35 @@ def result_rows(
     penalty: regularizers.Targets,
     trained: Trained,
 ) -> list[dict[str, Any]]:
-    """One dict per run: final and tail-averaged test error, final training cost, whether it
-    diverged (is_diverged: the one rule every table and CSV uses), near-zero weights per
-    layer."""
+    """One dict per run: final and tail-averaged test error, the objective of its final weights
+    (the sum of an epoch's step costs: data loss + steps per epoch x penalty) and the exact
+    optimum's objective and test error where known (else nan), whether it diverged
+    (is_diverged: the one rule every table and CSV uses), near-zero weights per layer."""
     _, train_loss, train_pen = evaluate(
         trained.params, data.x_train, data.y_train, penalty, cfg.activation
     )
-    tail = trained.tail_error(cfg.tail_epochs * len(data.x_train) // cfg.batch_size)
+    steps = len(data.x_train) // cfg.batch_size
+    tail = trained.tail_error(cfg.tail_epochs * steps)
+    best = {m: optimum_of(cfg, data, m) for m in dict.fromkeys(r.method for r in runs)}
     rows = []
     for i, r in enumerate(runs):
+        o = best[r.method]
         row = {
             "method": r.method,
             "run": r.run,
             "seed": r.seed,
             "test_error_final": trained.test_error[-1, i],
             "test_error_tail_mean": tail[i],
-            "train_cost": train_loss[i] + train_pen[i],
+            "objective": train_loss[i] + steps * train_pen[i],
+            "optimum_objective": o.objective if o else np.nan,
+            "optimum_test_error": o.test_error if o else np.nan,
             "diverged_at_step": int(trained.diverged_at[i]),
         }
         row["diverged"] = is_diverged(
             row["diverged_at_step"],
             row["test_error_final"],
             row["test_error_tail_mean"],
-            row["train_cost"],
+            row["objective"],
         )
         for layer in model.layer_names(trained.params):
             w = trained.params[f"{layer}/W"][i]

@@ -1,247 +1,242 @@
-"""The L1-vs-L2 verdict of a sweep: paired differences under each sample order and evaluation.
+"""The L1-vs-L2 verdict of a sweep, cell by cell, decided by rules fixed before the run.
 
-For every lambda, seed s trains L1 and L2 from the same weights (and, shuffled, the same order),
-so the L2 - L1 test errors form pairs. A verdict is drawn only from at least two finite pairs:
-"l1" (L1 better: the 95% interval of L2 - L1 lies above 0), "l2" (below 0) or "none".
+A cell is one setting of the fixed factors: lambda, learning rate, epochs, schedule, sample
+order. In it, L1 and L2 are paired by (data draw, seed): the same data, initial weights and
+order. The evaluation is the tail mean (the test error averaged over the last epoch's
+iterates), the test the two-stage t test of core/stats.py (its interval covers seeds and draws),
+and for every cell:
+- "equivalent" if the two one-sided tests put the mean L2 - L1 inside +-margin (a fraction of
+  the cell's mean error): whatever the sign, the difference is too small to matter;
+- else "l1" or "l2" (the better one) if the mean difference is not 0;
+- else "inconclusive".
+Both families of p values are adjusted by Holm's method over all cells, at level alpha. No
+verdict comes from a cell with too few finite pairs (stats.difference returns None).
 """
 
 import json
+from collections import defaultdict
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..config import SweepConfig
 from ..core import stats
-from ..output.plots import plt
 
-EVALUATIONS = {"tail_mean": "test_error_tail_mean", "final": "test_error_final"}
-WORDS = {
-    "l1": "L1 does better than L2",
-    "l2": "L2 does better than L1",
-    "none": "neither does better: the interval contains 0",
-    None: "no verdict",
-}
-SHORT = {"l1": "L1 better", "l2": "L2 better", "none": "no difference shown", None: "no verdict"}
-DESIGN = {"shuffle": "with the samples shuffled per seed", "file": "in the file's order"}
+EVALUATION = "test_error_tail_mean"
+CONVERGED = 1.01  # SGD converged: both methods' mean objective within 1% of the optimum's
+CELL = ("lam", "lr", "epochs", "schedule", "order")  # the fixed factors of a cell
+SHORT = {"l1": "L1 better", "l2": "L2 better", "equivalent": "equivalent", None: "inconclusive"}
 
 
-def headline_lam(lams: Sequence[float]) -> float:
-    """The lambda the plain-words answer is about: the blog's 0.3, else the nearest positive."""
-    positive = [lam for lam in lams if lam > 0]
-    return 0.3 if 0.3 in lams else min(positive or lams, key=lambda lam: abs(lam - 0.3))
+def pairs(rows: list[dict[str, Any]]) -> dict[tuple, dict[Any, list[float]]]:
+    """{cell: {draw: [L2 - L1 per seed]}} over the seeds where both converged."""
+    errors = defaultdict(dict)
+    for r in rows:
+        if r["method"] in ("l1", "l2") and r["lam"] > 0 and not r["diverged"]:
+            errors[tuple(r[k] for k in CELL), r["draw"], r["seed"]][r["method"]] = r[EVALUATION]
+    out = defaultdict(lambda: defaultdict(list))
+    for (cell, draw, _), e in sorted(errors.items(), key=lambda kv: str(kv[0])):
+        if len(e) == 2 and np.isfinite(e["l1"]) and np.isfinite(e["l2"]):
+            out[cell][draw].append(e["l2"] - e["l1"])
+    return out
 
 
-def paired_entries(cfg: SweepConfig, rows: list[dict[str, Any]], orders: list[str]) -> list[dict]:
-    """One entry per lambda > 0, order and evaluation (if the sweep has both l1 and l2)."""
+def cell_means(rows: list[dict[str, Any]]) -> dict[tuple, dict[str, float]]:
+    """{cell: {"error": mean error of L1 and L2 (the scale of the margin), "ratio": the larger
+    of L1's and L2's mean objective over their optimum's, "optimum_diff": L2 - L1 of the exact
+    optima's test errors}}, over the models that did not diverge."""
+    groups = defaultdict(lambda: defaultdict(list))
+    for r in rows:
+        if r["method"] in ("l1", "l2") and not r["diverged"] and np.isfinite(r[EVALUATION]):
+            groups[tuple(r[k] for k in CELL)][r["method"]].append(r)
+    out = {}
+    for cell, by in groups.items():
+        mean = lambda m, k, by=by: float(np.mean([r[k] for r in by[m]])) if by[m] else np.nan
+        out[cell] = {
+            "error": float(np.mean([r[EVALUATION] for m in by for r in by[m]])),
+            "ratio": max(mean(m, "objective") / mean(m, "optimum_objective") for m in by),
+            "optimum_diff": mean("l2", "optimum_test_error") - mean("l1", "optimum_test_error"),
+        }
+    return out
+
+
+def cells(cfg: SweepConfig) -> list[tuple]:
+    """Every cell with lambda > 0, in the order of the flags."""
+    return [
+        (lam, lr, epochs, schedule, order)
+        for lam in cfg.lams
+        if lam > 0
+        for lr in cfg.lrs
+        for epochs in cfg.epochs
+        for schedule in cfg.lr_schedule
+        for order in cfg.orders
+    ]
+
+
+def verdicts(cfg: SweepConfig, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per cell: the difference, its interval, both tests (raw and Holm-adjusted) and
+    the verdict; [] without both l1 and l2 in the sweep."""
     if not {"l1", "l2"} <= set(cfg.methods):
         return []
-    head = headline_lam(cfg.lams)
+    paired, means = pairs(rows), cell_means(rows)
     entries = []
-    for lam in cfg.lams:
-        if lam == 0:
-            continue  # one model for every method
-        for order in orders:
-            for evaluation, column in EVALUATIONS.items():
-                pairs = _pairs(rows, lam, order, column)
-                entries.append(
-                    {
-                        "lam": lam,
-                        "order": order,
-                        "evaluation": evaluation,
-                        **_compare(pairs),
-                        "headline": (lam, order, evaluation) == (head, cfg.order, "tail_mean"),
-                    }
-                )
+    for cell in cells(cfg):
+        d = stats.difference(list(paired[cell].values())) if cell in paired else None
+        m = means.get(cell, {"error": np.nan, "ratio": np.nan, "optimum_diff": np.nan})
+        entries.append(
+            {
+                **dict(zip(CELL, cell)),
+                **_tests(d, cfg.margin * m["error"]),
+                "objective_ratio": m["ratio"],
+                "converged": bool(m["ratio"] <= CONVERGED),
+                "optimum_diff": m["optimum_diff"],
+            }
+        )
+    for key in ("p_difference", "p_equivalence"):
+        for e, p in zip(entries, stats.holm([e[key] for e in entries])):
+            e[key + "_holm"] = None if np.isnan(p) else float(p)
+    for e in entries:
+        e["verdict"] = _verdict(e, cfg.alpha)
     return entries
 
 
-def _pairs(rows, lam, order, column) -> np.ndarray:
-    """[n, 2] finite (L1, L2) test errors of the seeds where both converged."""
-    cell = {
-        m: {
-            r["seed"]: r[column]
-            for r in rows
-            if (r["method"], r["lam"], r["order"]) == (m, lam, order)
-            and not r["diverged"]
-            and np.isfinite(r[column])
-        }
-        for m in ("l1", "l2")
-    }
-    seeds = sorted(set(cell["l1"]) & set(cell["l2"]))
-    return np.array([[cell["l1"][s], cell["l2"][s]] for s in seeds]).reshape(-1, 2)
-
-
-def _compare(pairs) -> dict:
-    """n, L2 - L1 mean and 95% CI, the tests, and the verdict; numbers None below 2 pairs."""
-    if len(pairs) < 2:
-        return {
-            "n": len(pairs),
-            "mean_diff": None,
-            "ci_low": None,
-            "ci_high": None,
-            "verdict": None,
-            "t_p": None,
-            "wilcoxon_p": None,
-            "l2_lower": None,
-            "l1_mean": None,
-        }
-    p = stats.paired(pairs[:, 0], pairs[:, 1])
-    lo, hi = (float(c) for c in p["ci"])
-    verdict = "l1" if lo > 0 else "l2" if hi < 0 else "none"
+def _tests(d: stats.Difference | None, margin: float) -> dict[str, Any]:
+    if d is None:
+        return {"n_draws": 0, "n_pairs": 0, "covers": None, "mean_diff": None, "ci_low": None,
+                "ci_high": None, "margin": None, "p_difference": np.nan,
+                "p_equivalence": np.nan}  # fmt: skip
+    lo, hi = d.interval(0.95)
     return {
-        "n": p["n"],
-        "mean_diff": float(p["mean_diff"]),
-        "ci_low": lo,
-        "ci_high": hi,
-        "verdict": verdict,
-        "t_p": p["t_p"],
-        "wilcoxon_p": p["wilcoxon_p"],
-        "l2_lower": p["b_better"],
-        "l1_mean": float(pairs[:, 0].mean()),
+        "n_draws": d.n_draws,
+        "n_pairs": d.n_pairs,
+        "covers": d.covers,
+        "mean_diff": float(d.mean),
+        "ci_low": float(lo),
+        "ci_high": float(hi),
+        "margin": float(margin),
+        "p_difference": d.p_difference(),
+        "p_equivalence": d.p_equivalence(margin),
     }
+
+
+def _verdict(e: dict[str, Any], alpha: float) -> str | None:
+    """The rule of the module docstring, on the Holm-adjusted p values."""
+    if e["mean_diff"] is None:
+        return None
+    if e["p_equivalence_holm"] < alpha:
+        return "equivalent"
+    if e["p_difference_holm"] < alpha:
+        return "l1" if e["mean_diff"] > 0 else "l2"
+    return None
 
 
 def to_json(entries: list[dict[str, Any]]) -> str:
-    keys = (
-        "lam",
-        "order",
-        "evaluation",
-        "n",
-        "mean_diff",
-        "ci_low",
-        "ci_high",
-        "verdict",
-        "headline",
-    )
-    return json.dumps([{k: e[k] for k in keys} for e in entries], indent=2) + "\n"
+    """paired.json: the entries, NaN written as null."""
+    clean = [{k: None if _is_nan(v) else v for k, v in e.items()} for e in entries]
+    return json.dumps(clean, indent=1) + "\n"
 
 
-def design_note(cfg: SweepConfig, orders: list[str]) -> list[str]:
-    """What the intervals cover and what they do not."""
-    varied = "the initial weights" + (
-        " and the order of the samples in every epoch (shuffle)" if "shuffle" in orders else ""
+def _is_nan(v: object) -> bool:
+    return isinstance(v, float) and np.isnan(v)
+
+
+def design(cfg: SweepConfig, covers: str) -> list[str]:
+    """What varies, what is held fixed, and the rules, stated as they were fixed before the run."""
+    draws = (
+        f"{len(cfg.data_seeds)} draws of the data (generator seeds "
+        f"{', '.join(map(str, cfg.data_seeds))})"
+        if cfg.data_seeds
+        else f"one data set (`{cfg.data}`): the intervals cover seeds only"
     )
     return [
-        f"**What varies and what does not.** Across seeds: {varied}. Held fixed: the data "
-        f"set (one draw, `{cfg.data}`), {cfg.epochs} epochs, lr {cfg.lr:g}, batch size "
-        f"{cfg.batch_size}. The intervals cover only what varies. In the file's order every "
-        "seed visits the samples in the same order and stops after the same last sample, "
-        "so a verdict under it is about that one order: it can change when the rows of the "
-        "file are listed differently. Shuffled orders are drawn over the samples sorted by "
-        "value, so they do not depend on how the file lists them."
+        f"**Design.** Random: {cfg.seeds} seeds (initial weights and shuffled order) and "
+        f"{draws}. Fixed, one cell per combination: lambda, lr "
+        f"({', '.join(f'{v:g}' for v in cfg.lrs)}), epochs ({', '.join(map(str, cfg.epochs))}), "
+        f"schedule ({', '.join(cfg.lr_schedule)}), sample order ({', '.join(cfg.orders)}). "
+        f"Batch size {cfg.batch_size}, sizes {'-'.join(map(str, cfg.sizes))}.",
+        "",
+        "**Rules, fixed before the run.** Evaluation: the tail mean (test error averaged over "
+        f"the iterates of the last {cfg.tail_epochs} epoch(s)). Test: the two-stage paired t "
+        f"test (per-draw means of L2 - L1; the interval covers {covers}). Equivalence: two "
+        f"one-sided t tests against a margin of {cfg.margin:.0%} of the cell's mean error. Holm's "
+        f"correction over all cells at family-wise level {cfg.alpha:g}. Verdict: equivalent if "
+        "the equivalence test rejects; else the better method if the difference test rejects; "
+        "else inconclusive.",
     ]
 
 
 def to_markdown(cfg: SweepConfig, entries: list[dict[str, Any]]) -> list[str]:
+    """The verdict table (a row per cell) and a sentence per lambda."""
     if not entries:
         return ["## Paired comparison", "", "Needs both l1 and l2 in --methods and a lambda > 0."]
+    covers = next((e["covers"] for e in entries if e["covers"]), "seeds")
     lines = [
-        "## Does L2 beat L1? Paired L2 - L1 test error",
+        f"## Does L2 beat L1? {len(entries)} cells, Holm-corrected",
         "",
-        "Same initial weights (and, shuffled, the same order) for both methods of a seed; "
-        "L2 - L1 > 0 means L1 did better.",
+        *design(cfg, covers),
         "",
-        "| lambda | sample order | evaluation | n | L2 - L1 [95% CI] | paired t p | "
-        "Wilcoxon p | L2 lower in | verdict |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| lambda | order | schedule | lr | epochs | draws, pairs | L2 - L1 [95% CI] | margin | "
+        "p (Holm): difference | p (Holm): equivalence | verdict | objective / optimum | "
+        "L2 - L1 of the optima |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for e in entries:
-        diff = (
-            "-"
-            if e["verdict"] is None
-            else f"{e['mean_diff']:+.2f} [{e['ci_low']:+.2f}, {e['ci_high']:+.2f}]"
-        )
-        tests = (
-            "- | - | -"
-            if e["verdict"] is None
-            else f"{e['t_p']:.2g} | {e['wilcoxon_p']:.2g} | {e['l2_lower']} of {e['n']}"
-        )
-        mark = " **(headline)**" if e["headline"] else ""
         lines.append(
-            f"| {e['lam']:g} | {e['order']} | {e['evaluation'].replace('_', ' ')} | "
-            f"{e['n']} | {diff} | {tests} | {SHORT[e['verdict']]}{mark} |"
+            f"| {e['lam']:g} | {e['order']} | {e['schedule']} | {e['lr']:g} | {e['epochs']} | "
+            f"{_cell_text(e)} | {SHORT[e['verdict']]} | {e['objective_ratio']:.3f} | "
+            f"{e['optimum_diff']:+.2f} |"
         )
-    lines += ["", "**In plain words.**", ""]
-    lines += [f"- {sentence}" for sentence in plain_words(cfg, entries)]
-    return lines
+    return lines + ["", "**In plain words.**", ""] + [f"- {s}" for s in plain_words(entries)]
 
 
-def plain_words(cfg: SweepConfig, entries: list[dict[str, Any]]) -> list[str]:
-    """A sentence per lambda: the robust design's verdict and whether the others agree."""
+def _cell_text(e: dict[str, Any]) -> str:
+    if e["mean_diff"] is None:
+        return f"{e['n_draws']}, {e['n_pairs']} | - (too few finite pairs) | - | - | -"
+    return (
+        f"{e['n_draws']}, {e['n_pairs']} | {e['mean_diff']:+.3f} [{e['ci_low']:+.3f}, "
+        f"{e['ci_high']:+.3f}] | ±{e['margin']:.3f} | {e['p_difference_holm']:.2g} | "
+        f"{e['p_equivalence_holm']:.2g}"
+    )
+
+
+def plain_words(entries: Sequence[dict[str, Any]]) -> list[str]:
+    """Per lambda: what the exact optima say, then the verdicts where SGD converged (about the
+    regularizers) apart from those where it did not (about SGD's iterates)."""
     out = []
     for lam in dict.fromkeys(e["lam"] for e in entries):
-        cells = [e for e in entries if e["lam"] == lam]
-        head = next(e for e in cells if e["order"] == cfg.order and e["evaluation"] == "tail_mean")
-        out.append(_sentence(lam, head, cells))
-    head = next((e for e in entries if e["headline"]), None)
-    if head is not None and head["verdict"] is not None:
-        claim = {"l2": "holds", "l1": "is reversed", "none": "is not supported"}[head["verdict"]]
-        out.append(
-            f"The blog's claim that L2 does better than L1 {claim} at lambda = "
-            f"{head['lam']:g} on this data set ({DESIGN[head['order']]}, tail mean)."
+        mine = [e for e in entries if e["lam"] == lam]
+        gaps = [e["optimum_diff"] for e in mine if np.isfinite(e["optimum_diff"])]
+        text = f"lambda = {lam:g}:" + (
+            f" the exact optima differ by {np.mean(gaps):+.2f} in test error (L2 - L1, mean "
+            "over draws)."
+            if gaps
+            else ""
         )
+        for converged, words in ((True, "SGD converged"), (False, "SGD did not converge")):
+            es = [e for e in mine if e["converged"] == converged]
+            if es:
+                text += f" {words} in {len(es)} of {len(mine)} cells: {_counts(es)}."
+        out.append(text)
     return out
 
 
-def _sentence(lam, head, cells) -> str:
-    if head["verdict"] is None:
-        return f"lambda = {lam:g}: only {head['n']} seed(s) converged for both methods: no verdict."
-    share = abs(head["mean_diff"]) / head["l1_mean"] if head["l1_mean"] else np.nan
-    text = (
-        f"lambda = {lam:g}, {DESIGN[head['order']]}, tail mean: {WORDS[head['verdict']]} "
-        f"(L2 - L1 = {head['mean_diff']:+.2f}, {share:.1%} of L1's mean error of "
-        f"{head['l1_mean']:.2f}; 95% CI [{head['ci_low']:+.2f}, {head['ci_high']:+.2f}], "
-        f"{head['n']} seeds)."
-    )
-    others = [e for e in cells if e is not head]
-    differ = [e for e in others if e["verdict"] != head["verdict"]]
-    if not others:
-        return text
-    if not differ:
-        return text + " Every other order and evaluation here says the same: robust."
-    return (
-        text
-        + " The other designs say otherwise, so their verdicts depend on the design: "
-        + "; ".join(
-            f"{e['order']} order, {e['evaluation'].replace('_', ' ')}: {SHORT[e['verdict']]}"
-            + ("" if e["verdict"] is None else f" ({e['mean_diff']:+.2f})")
-            for e in differ
-        )
-        + "."
+def _counts(es: Sequence[dict[str, Any]]) -> str:
+    """'equivalent in 3 (schedule linear); inconclusive in 1 (...)': verdicts, most first."""
+    by = defaultdict(list)
+    for e in es:
+        by[e["verdict"]].append(e)
+    return "; ".join(
+        f"{SHORT[v]} in {len(group)} ({_settings(group)})"
+        for v, group in sorted(by.items(), key=lambda kv: -len(kv[1]))
     )
 
 
-def epoch_figure(cfg: SweepConfig, models: list, curves: np.ndarray, path: str | Path) -> None:
-    """L2 - L1 at every epoch end (mean over seeds, 95% CI band), per order, headline lambda:
-    does the verdict depend on when training stops?"""
-    lam = headline_lam(cfg.lams)
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
-    epochs = np.arange(curves.shape[0])
-    for order, color in zip(dict.fromkeys(m.order for m in models), ("tab:green", "tab:orange")):
-        col = {
-            (m.method, m.seed): i for i, m in enumerate(models) if m.order == order and m.lam == lam
-        }
-        seeds = sorted({s for (_, s) in col if ("l1", s) in col and ("l2", s) in col})
-        if len(seeds) < 2:
-            continue
-        diff = curves[:, [col["l2", s] for s in seeds]] - curves[:, [col["l1", s] for s in seeds]]
-        ok = np.isfinite(diff).all(0)
-        if ok.sum() < 2:
-            continue
-        ci = np.array([stats.mean_ci(d) for d in diff[:, ok]])
-        ax.plot(epochs, ci[:, 0], c=color, label=f"order {order} ({ok.sum()} seeds)")
-        ax.fill_between(epochs, ci[:, 1], ci[:, 2], color=color, alpha=0.2, lw=0)
-    ax.axhline(0, c="k", lw=0.8)
-    ax.set(
-        xlabel="epoch (error measured after its last SGD step)",
-        ylabel="L2 - L1 test error (> 0: L1 better)",
-        title=f"Paired difference at every epoch end, lambda = {lam:g} "
-        "(mean over seeds, 95% CI band)",
-    )
-    ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+def _settings(es: Sequence[dict[str, Any]]) -> str:
+    """What the cells share: 'every setting', or the factor levels common to all of them."""
+    common = [
+        f"{k} {es[0][k]}"
+        for k in ("schedule", "order", "lr", "epochs")
+        if len({e[k] for e in es}) == 1
+    ]
+    return ", ".join(common) if common else "mixed settings"
