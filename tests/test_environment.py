@@ -90,3 +90,51 @@ def test_tensorflow_loads_without_keras_and_keras_still_loads_on_use():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert res.stdout.split() == ["False", "0.5"]
+
+
+def test_the_while_loop_threshold_joins_the_users_xla_flags():
+    """tf1 adds XLA's small-while-loop threshold (the whole SGD loop as one kernel) to XLA_FLAGS:
+    a flag of its own, or one more option of the user's --xla_backend_extra_options; a value the
+    user set for it is kept, and so is every other flag."""
+    from l1l2 import tf1
+
+    ours = f"{tf1.WHILE_LOOP_OPTION}={tf1.WHILE_LOOP_BYTES}"
+    assert tf1.with_while_loop_threshold("") == f"--xla_backend_extra_options={ours}"
+    assert tf1.with_while_loop_threshold("--xla_dump_to=/d") == (
+        f"--xla_dump_to=/d --xla_backend_extra_options={ours}"
+    )
+    assert tf1.with_while_loop_threshold("--xla_backend_extra_options=a=1 --xla_dump_to=/d") == (
+        f"--xla_backend_extra_options=a=1,{ours} --xla_dump_to=/d"
+    )
+    theirs = f"--xla_backend_extra_options=a=1,{tf1.WHILE_LOOP_OPTION}=5 --xla_dump_hlo_as_text"
+    assert tf1.with_while_loop_threshold(theirs) == theirs
+
+
+def test_xla_flags_are_merged_before_xla_starts_and_recorded(tmp_path):
+    """In a fresh process: the user's XLA_FLAGS stay (XLA accepts the merged flags and writes the
+    dump the user asked for), the threshold is on, and the run record names both."""
+    code = (
+        "import os, numpy as np\n"
+        "from l1l2 import tf1\n"
+        "from l1l2.core import compiled, model, regularizers\n"
+        "from l1l2.core.sgd import SGD\n"
+        "from l1l2.output import record\n"
+        "p = model.stack([model.glorot_init((1, 2, 1), 0)])\n"
+        "x = np.arange(4, dtype=np.float32)\n"
+        "compiled.train_compiled(x, x, p, regularizers.stack([regularizers.Penalty(l2=0.1)]),\n"
+        "    SGD(epochs=1), np.arange(4, dtype=np.int32).reshape(-1, 1, 1))\n"
+        "print(record.numerics()['xla_flags'])\n"
+    )
+    env = {**os.environ, "XLA_FLAGS": f"--xla_dump_to={tmp_path}", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    res = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+    from l1l2 import tf1
+
+    want = tf1.with_while_loop_threshold(f"--xla_dump_to={tmp_path}")
+    assert res.stdout.strip().splitlines()[-1] == str(
+        {"environment_asked_for": f"--xla_dump_to={tmp_path}", "effective": want}
+    )
+    options = [p.read_text() for p in tmp_path.glob("*.debug_options")]
+    assert options and all(tf1.WHILE_LOOP_OPTION in o for o in options)

@@ -61,13 +61,15 @@ def make(
 
 def numerics() -> dict:
     """oneDNN (forced off by tf1, whatever the environment asked for; 'effective' is TensorFlow's
-    own answer once it is loaded) and the environment variables that can change the numbers."""
+    own answer once it is loaded), XLA's flags (tf1 adds one to the environment's) and the
+    environment variables that can change the numbers."""
     return {
         "onednn": {
             "forced": tf1.ONEDNN_FORCED,
             "environment_asked_for": tf1.ONEDNN_ASKED,
             "effective": tf1.onednn_enabled(),
         },
+        "xla_flags": {"environment_asked_for": tf1.XLA_FLAGS_ASKED, "effective": tf1.xla_flags()},
         "environment": {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ},
     }
 
