@@ -5,9 +5,16 @@ The network and its gradients, with the model axis last, are in models_last.py.
 Why XLA: one `tf.function(jit_compile=True)` holds the while loops over all the SGD
 steps, so a step costs no executor dispatch, and XLA fuses each layer's ops into a few
 loops. It is called from a TF1 graph (eager is off in this repo): a fresh tf.Graph holds
-one call op of the compiled function, fed with placeholders and run by a v1.Session.
+one call op of the compiled function, fed with placeholders and run by a v1.Session. tf1.py
+raises XLA's small-while-loop threshold, so that the whole loop is one kernel: XLA's runtime
+would otherwise launch each fused op of every step on its own.
 
-Why parts: one compiled loop runs on one core, so the models are trained in parts side by
+Why blocks: the models are trained BLOCK_MODELS at a time, all the steps of one block before
+the next (a leading block axis, W [blocks, in, out, M]), so that a block's whole state (its
+weights, activations and gradients, ~30 KB at 16 models) stays in the L1/L2 cache for all its
+steps and 10,000 models run as fast per model as 1,000.
+
+Why parts: one compiled loop runs on one core, so the blocks are trained in parts side by
 side, one thread per core (model_parts).
 
 Only kernel penalties (L1 and/or L2, one pair of coefficients per model) are supported.
@@ -38,8 +45,9 @@ from .sgd import SGD, Trained
 UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
 UNROLL_MIN_WORK = 20_000_000  # ...from this many model-steps on (it compiles ~1 s longer)
 MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
-PART_MODELS = 512  # at most this many models in one compiled loop (one core)...
-MIN_PART = 32  # ...and no part smaller than this: the models are trained in parts side by side
+BLOCK_MODELS = 16  # models whose steps run together: a block's state stays in the cache
+PART_MODELS = 8192  # at most this many models in one compiled loop (one core, block by block)...
+MIN_PART = 16  # ...and no part smaller than this: the models are trained in parts side by side
 PROGRESS_CALLS = 10  # session calls when a progress callback wants updates
 WAKE_S = 0.1  # how often the caller wakes up while the parts train (to take a Ctrl-C)
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
@@ -88,19 +96,25 @@ class LoopSpec:
     record: bool
     n_frames: int  # frame slots of one call
     unroll: int  # SGD steps per iteration of the inner loop
+    own_orders: bool  # a sample order per model (table [blocks, P, M, B]), or one for all
 
 
 def sample_batch(
     table: "tf.Tensor", i: "tf.Tensor", x: "tf.Tensor", y: "tf.Tensor"
 ) -> "tuple[tf.Tensor, tf.Tensor]":
-    """x and y [B, 1, 1 or R] of step i: row i mod len(table) of table [P, 1 or R, B]."""
+    """x and y [B, 1, 1 or M] of step i: row i mod len(table) of table [P, 1 or M, B]."""
     rows = tf.transpose(table[tf.math.floormod(i, tf.shape(table)[0])])  # [B, 1 or R]
     return tf.gather(x, rows)[:, None, :], tf.gather(y, rows)[:, None, :]
 
 
 def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
-    """The compiled function: SGD steps s0..s1, evaluating (and recording) at the eval steps
-    eval_steps[f_first:f_stop] that fall in [s0, s1], into frame slots 0, 1, ..."""
+    """The compiled function: SGD steps s0..s1 of every block of models, one block after the
+    other, evaluating (and recording) at the eval steps eval_steps[f_first:f_stop] that fall in
+    [s0, s1], into frame slots 0, 1, ...
+
+    Models come in blocks (a leading axis: W [blocks, in, out, M], diverged [blocks, M]); the
+    loop over the steps runs inside the loop over the blocks, so that a block's state stays in
+    the cache for all its steps."""
     act = activation_fn(spec.activation)
 
     def step(i, ws, diverged, data):
@@ -119,12 +133,9 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
             frames = [tf.tensor_scatter_nd_update(f, [[slot]], w[None]) for f, w in zip(frames, ws)]
         return errs, frames
 
-    @tf.function(jit_compile=True, autograph=False)
-    def run(
-        ws, diverged, x, y, x_test, y_test, table, rates, l1, l2, evals, s0, s1, f_first, f_stop
-    ):
-        data = (x, y, table, rates, l1 if spec.has_l1 else None, l2 if spec.has_l2 else None)
-        n_models = tf.shape(diverged)[0]
+    def train_block(ws, diverged, data, x_test, y_test, evals, s0, s1, f_first, f_stop):
+        """One block's steps s0..s1: (ws, diverged, errs [F, M], frames [F, ..., M])."""
+        n_models = diverged.shape[0]
         errs = tf.zeros([spec.n_frames if spec.has_test else 0, n_models])
         frames = [tf.zeros([spec.n_frames if spec.record else 0, *w.shape]) for w in ws]
 
@@ -160,6 +171,44 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
         )
         return out[2], out[3], out[4], out[5]
 
+    @tf.function(jit_compile=True, autograph=False)
+    def run(
+        ws, diverged, x, y, x_test, y_test, table, rates, l1, l2, evals, s0, s1, f_first, f_stop
+    ):
+        n_blocks, n_models = diverged.shape
+        errs = tf.zeros([n_blocks, spec.n_frames if spec.has_test else 0, n_models])
+        n_frames = spec.n_frames if spec.record else 0
+        frames = [tf.zeros([n_blocks, n_frames, *w.shape[1:]]) for w in ws]
+
+        def block(j, ws, diverged, errs, frames):
+            data = (
+                x,
+                y,
+                table[j] if spec.own_orders else table,
+                rates,
+                l1[j] if spec.has_l1 else None,
+                l2[j] if spec.has_l2 else None,
+            )
+            call = (x_test, y_test, evals, s0, s1, f_first, f_stop)
+            got = train_block([w[j] for w in ws], diverged[j], data, *call)
+
+            def put(a, v):
+                return tf.tensor_scatter_nd_update(a, [[j]], v[None])
+
+            new_ws, new_diverged, block_errs, block_frames = got
+            return (
+                j + 1,
+                [put(w, v) for w, v in zip(ws, new_ws)],
+                put(diverged, new_diverged),
+                put(errs, block_errs) if spec.has_test else errs,
+                [put(f, v) for f, v in zip(frames, block_frames)] if spec.record else frames,
+            )
+
+        out = tf.while_loop(
+            lambda j, *_: j < n_blocks, block, [0, list(ws), diverged, errs, frames]
+        )
+        return out[1], out[2], out[3], out[4]
+
     return run
 
 
@@ -179,13 +228,14 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
 
 
 def model_parts(n_models: int) -> list[slice]:
-    """The parts the models are trained in, side by side: equal slices of at most PART_MODELS
-    models, at least two from 2 * MIN_PART models on. A function of n_models alone (not of the
-    machine's cores), so a model's numbers do not depend on where the run happens."""
+    """The parts the models are trained in, side by side, one per thread: equal slices of at
+    most PART_MODELS models, at least two from 2 * MIN_PART models on, as many as a multiple of
+    the cores (no core waits for a last part). A model's numbers do not depend on its part: its
+    block computes it alone, whatever the block's size (tests/test_compiled.py)."""
     n = -(-n_models // PART_MODELS)
     if n_models >= 2 * MIN_PART:
-        n = max(n, 2)
-    size = -(-n_models // n)
+        n = -(-max(n, 2) // cores()) * cores()
+    size = -(-n_models // min(n, n_models))
     return [slice(a, min(a + size, n_models)) for a in range(0, n_models, size)]
 
 
@@ -211,9 +261,10 @@ def train_compiled(
     SGD on (x, y), all the steps inside an XLA-compiled loop (one compilation for all parts);
     see train.train.
 
-    The models are trained in parts (model_parts), one thread per CPU core: one compiled loop
-    runs on one core. `progress(n_model_steps)` splits each part's loop into PROGRESS_CALLS
-    calls of one compilation.
+    The models are trained in blocks of BLOCK_MODELS (one after the other inside the compiled
+    loop) and in parts (model_parts), one thread per CPU core: one compiled loop runs on one
+    core. `progress(n_model_steps)` splits each part's loop into PROGRESS_CALLS calls of one
+    compilation.
     """
     check_spec(spec)
     n_models = len(params0["dense1/W"])
@@ -232,6 +283,7 @@ def train_compiled(
         spec.record,
         max(f1 - f0 for *_, f0, f1 in calls),
         UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1,
+        table.shape[1] > 1,
     )
     data = {
         "x": x,
@@ -242,18 +294,21 @@ def train_compiled(
         "eval_steps": ev,
     }
     parts = model_parts(n_models)
-    # every part padded to the size of the first, so that all share one compilation; one model
-    # runs as two (a copy): XLA compiles a single model's loop with other roundings
+    # every part padded to the size of the first, in whole blocks, so that all share one
+    # compilation; one model runs as two (a copy): XLA compiles a single model's loop with other
+    # roundings
     size = max(parts[0].stop, MIN_MODELS)
+    block = min(size, BLOCK_MODELS)
+    size = -(-size // block) * block
     stop = threading.Event()
     report = one_at_a_time(progress, stop) if progress else None
 
     def train_part(part: slice) -> Trained:
         params = {k: v[part] for k, v in params0.items()}
-        part_table = table if table.shape[1] == 1 else table[:, part]
+        part_table = table[:, part] if loop_spec.own_orders else table
         pad = size - (part.stop - part.start)
         return train_padded(
-            params, l1[part], l2[part], part_table, pad, loop_spec, data, calls, report
+            params, l1[part], l2[part], part_table, pad, block, loop_spec, data, calls, report
         )
 
     pool = ThreadPoolExecutor(min(len(parts), cores()))
@@ -305,36 +360,40 @@ def train_padded(
     l2: np.ndarray,
     table: np.ndarray,
     pad: int,
+    block: int,
     spec: LoopSpec,
     data: dict[str, np.ndarray],
     calls: list,
     progress: Callable[[int], object] | None,
 ) -> Trained:
-    """train_compiled on one part, run with `pad` copies of its last model appended."""
+    """train_compiled on one part, run with `pad` copies of its last model appended, in blocks
+    of `block` models."""
     n_models = len(l1)
     names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
     last = to_models_last(params0)
-    ws = [pad_models(last[k], pad) for k in names]
-    data = {**data, "l1": pad_models(l1, pad), "l2": pad_models(l2, pad)}
-    if table.shape[1] > 1:  # an order per model [steps, R, B] (one column serves all models)
-        table = np.moveaxis(pad_models(np.moveaxis(table, 1, -1), pad), -1, 1)
+    ws = [to_blocks(pad_models(last[k], pad), block) for k in names]
+    l1, l2 = (to_blocks(pad_models(c, pad), block) for c in (l1, l2))
+    data = {**data, "l1": l1, "l2": l2}
+    if spec.own_orders:  # an order per model [steps, R, B] -> [blocks, steps, M, B]
+        table = to_blocks(pad_models(np.moveaxis(table, 1, -1), pad), block)
+        table = np.ascontiguousarray(np.moveaxis(table, -1, -2))
     loop = compiled_loop(spec, ws, data, table.shape)
 
-    diverged = np.full(n_models + pad, -1, np.int32)
+    diverged = np.full(l1.shape, -1, np.int32)
     errs, frames = [], []
     for s0, s1, f0, f1 in calls:
         # the whole table every call, read at row i mod its length (an offset that changed
         # from call to call made XLA compile the loop again for each value)
         ws, diverged, err, fr = loop.run(ws, diverged, data, table, (s0, s1, f0, f1))
-        errs.append(err[: f1 - f0, :n_models])
-        frames.append([f[: f1 - f0, ..., :n_models] for f in fr])
+        errs.append(from_blocks(err, lead=1)[: f1 - f0, :n_models])
+        frames.append([from_blocks(f, lead=1)[: f1 - f0, ..., :n_models] for f in fr])
         if progress:
             progress((s1 - s0) * n_models)
     recorded = {k: np.concatenate([f[j] for f in frames]) for j, k in enumerate(names)}
     return Trained(
-        params=to_models_first({k: w[..., :n_models] for k, w in zip(names, ws)}),
+        params=to_models_first({k: from_blocks(w)[..., :n_models] for k, w in zip(names, ws)}),
         step_cost=None,
-        diverged_at=diverged[:n_models],
+        diverged_at=from_blocks(diverged)[:n_models],
         frame_steps=data["eval_steps"],
         frames=to_models_first(recorded, lead=1) if spec.record else {},
         test_error=np.concatenate(errs) if spec.has_test else None,
@@ -346,6 +405,19 @@ def pad_models(a: np.ndarray, pad: int) -> np.ndarray:
     return a if not pad else np.concatenate([a] + [a[..., -1:]] * pad, axis=-1)
 
 
+def to_blocks(a: np.ndarray, block: int) -> np.ndarray:
+    """[..., R] (models last) -> [R / block, ..., block]: blocks of models first, contiguous."""
+    a = a.reshape(*a.shape[:-1], -1, block)
+    return np.ascontiguousarray(np.moveaxis(a, -2, 0))
+
+
+def from_blocks(a: np.ndarray, lead: int = 0) -> np.ndarray:
+    """The inverse of to_blocks, with `lead` axes (frames) kept in front: [blocks, F.., ..., M]
+    -> [F.., ..., blocks * M]."""
+    a = np.moveaxis(a, 0, -2)
+    return np.ascontiguousarray(a.reshape(*a.shape[:-2], a.shape[-2] * a.shape[-1]))
+
+
 class Loop:
     """One compiled loop in its own graph and session, fed through placeholders, so that calls
     with the same shapes (a sweep, a progress bar's calls) reuse the compilation."""
@@ -354,7 +426,7 @@ class Loop:
         self.graph = tf.Graph()
         with self.graph.as_default():
             self.ws = [v1.placeholder(tf.float32, w.shape) for w in ws]
-            self.diverged = v1.placeholder(tf.int32, [ws[0].shape[-1]])
+            self.diverged = v1.placeholder(tf.int32, [ws[0].shape[0], ws[0].shape[-1]])
             self.data = {
                 k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
                 for k, v in data.items()
