@@ -15,8 +15,9 @@ import time
 import numpy as np
 import pytest
 
-from l1l2.core import compiled, data, engine, model, regularizers
+from l1l2.core import compiled, data, engine, model, models_last, regularizers
 from l1l2.core.sgd import SGD, sample_table
+from l1l2.tf1 import session, tf
 
 D = data.load("data/line.csv")
 SIZES = (1, 10, 10, 10, 1)
@@ -295,3 +296,51 @@ def test_other_layer_sizes_unrolled(monkeypatch):
             model.unstack(p0, r), D.x_train, D.y_train, np.arange(40)[:, None], 0, 0.1, LR
         )
         assert_params_close(model.unstack(got.params, r), want, atol=1e-5)
+
+
+def test_weights_beyond_the_bound_with_a_finite_cost_are_no_divergence():
+    """A kernel entry over the weight limit makes the step compute its cost (the bounds cannot
+    vouch for it): finite here (1e18^2 fits in float32), so no divergence, as in the graph
+    engine; a squared entry that overflows is one (test_penalty_overflow_alone_...)."""
+    p0 = stacked([0, 1, 2])
+    p0["dense2/W"][0, 0, 0] = 1e18
+    p0["dense3/W"][0, 0, :] = 0.0
+    pens = [(0.0, 1e-3), (0.0, 1e-3), (0.1, 0.0)]
+    got = run(p0, pens, lr=0.0)
+    ref = graph(p0, pens, 3, lr=0.0)
+    assert got.diverged_at.tolist() == ref.diverged_at.tolist() == [-1, -1, -1]
+
+
+@pytest.mark.parametrize("lr, l2", [(0.01, 0.3), (0.5, 2.0), (0.5, 2.0000002), (2.0, 5.0)])
+def test_kernel_bounds_hold_after_an_update(lr, l2):
+    """|w| <= bound before sgd_update and |g| <= scale give |w'| <= kernel_bounds(...), also
+    where w (1 - lr l2) cancels (lr l2 = 1) and rounding is all that is left."""
+    rng = np.random.default_rng(0)
+    w = (rng.uniform(-1, 1, (10, 10, 64)) * 10.0 ** rng.integers(-3, 18, (1, 1, 64))).astype(
+        np.float32
+    )
+    bound = np.abs(w).max(axis=(0, 1))
+    scale = rng.uniform(0, 5, 64).astype(np.float32)
+    g = (rng.uniform(-1, 1, w.shape) * scale).astype(np.float32)
+    l1 = np.full(64, 0.3, np.float32)
+    with tf.Graph().as_default() as graph_, session(graph_) as sess:
+        lr_t, l1_t, l2_t = (
+            tf.constant(np.float32(lr)),
+            tf.constant(l1),
+            tf.constant(np.full(64, l2, np.float32)),
+        )
+        new = models_last.sgd_update([w, w[0]], [g, g[0]], lr_t, l1_t, l2_t)[0]
+        new_bound = models_last.kernel_bounds([bound], [scale], lr_t, l1_t, l2_t)[0]
+        new, new_bound = sess.run([new, new_bound])
+    assert (np.abs(new).max(axis=(0, 1)) <= new_bound).all()
+
+
+def test_weight_limit_keeps_the_penalty_finite():
+    l1 = np.array([0.0, 0.3, 0.0, 1e6, 0.3], np.float32)
+    l2 = np.array([0.0, 0.0, 0.3, 0.0, 1e6], np.float32)
+    n = 220
+    limit = compiled.weight_limit(l1, l2, n).astype(np.float64)
+    assert (limit <= compiled.WEIGHT_LIMIT).all() and (limit > 0).all()
+    penalty = l1 * n * limit + l2 * n * limit**2 / 2
+    assert (penalty <= 2 * compiled.PENALTY_LIMIT).all()
+    assert (n * limit**2 < np.finfo(np.float32).max).all()  # the sums themselves are finite

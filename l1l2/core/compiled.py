@@ -34,6 +34,8 @@ from .model import layer_names
 from .models_last import (
     activation_fn,
     cost_and_grads,
+    cost_grads_and_scales,
+    kernel_bounds,
     predict,
     sgd_update,
     to_models_first,
@@ -117,12 +119,24 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
     the cache for all its steps."""
     act = activation_fn(spec.activation)
 
-    def step(i, ws, diverged, data):
-        x, y, table, rates, l1, l2 = data
+    def step(i, ws, diverged, bounds, data):
+        """SGD step i; `bounds` [R] per kernel bound its entries (see surely_finite)."""
+        x, y, table, rates, l1, l2, limit = data
         xb, yb = sample_batch(table, i, x, y)
-        cost, grads = cost_and_grads(ws, xb, yb, act, l1, l2)
+        lr = rates[i]
+        loss, grads, scales = cost_grads_and_scales(ws, xb, yb, act, None, None)
+        if l1 is None and l2 is None:
+            cost = loss
+        else:  # the penalty only when the bounds cannot tell that the cost is finite
+            unsure = ~surely_finite(loss, bounds, limit) & (diverged < 0)
+            cost = tf.cond(
+                tf.reduce_any(unsure),
+                lambda: cost_and_grads(ws, xb, yb, act, l1, l2)[0],
+                lambda: loss,
+            )
         diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)
-        return sgd_update(ws, grads, rates[i], l1, l2), diverged
+        bounds = kernel_bounds(bounds, scales, lr, l1, l2)
+        return sgd_update(ws, grads, lr, l1, l2), diverged, bounds
 
     def evaluate(ws, slot, errs, frames, x_test, y_test):
         if spec.has_test:
@@ -138,42 +152,58 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
         n_models = diverged.shape[0]
         errs = tf.zeros([spec.n_frames if spec.has_test else 0, n_models])
         frames = [tf.zeros([spec.n_frames if spec.record else 0, *w.shape]) for w in ws]
+        bounds = [tf.reduce_max(tf.abs(w), axis=[0, 1]) for w in ws[0::2]]
 
-        def unrolled(i, ws, d):
+        def unrolled(i, ws, d, b):
             for k in range(spec.unroll):
-                ws, d = step(i + k, ws, d, data)
-            return i + spec.unroll, ws, d
+                ws, d, b = step(i + k, ws, d, b, data)
+            return i + spec.unroll, ws, d, b
 
-        def segment(i, f, ws, diverged, errs, frames):
+        def segment(i, f, ws, diverged, bounds, errs, frames):
             evaluates = f < f_stop
             end = tf.where(evaluates, evals[tf.minimum(f, tf.size(evals) - 1)], s1)
             # XLA copies the loop state once per iteration: unrolling saves copies
             if spec.unroll > 1:
-                i, ws, diverged = tf.while_loop(
-                    lambda i, *_: i + spec.unroll <= end, unrolled, [i, ws, diverged]
+                i, ws, diverged, bounds = tf.while_loop(
+                    lambda i, *_: i + spec.unroll <= end, unrolled, [i, ws, diverged, bounds]
                 )
-            i, ws, diverged = tf.while_loop(
+            i, ws, diverged, bounds = tf.while_loop(
                 lambda i, *_: i < end,
-                lambda i, ws, d: (i + 1, *step(i, ws, d, data)),
-                [i, ws, diverged],
+                lambda i, ws, d, b: (i + 1, *step(i, ws, d, b, data)),
+                [i, ws, diverged, bounds],
             )
             errs, frames = tf.cond(
                 evaluates,
                 lambda: evaluate(ws, f - f_first, errs, frames, x_test, y_test),
                 lambda: (errs, frames),
             )
-            return i, f + tf.cast(evaluates, tf.int32), ws, diverged, errs, frames
+            return i, f + tf.cast(evaluates, tf.int32), ws, diverged, bounds, errs, frames
 
         out = tf.while_loop(
             lambda i, f, *_: (i < s1) | (f < f_stop),
             segment,
-            [s0, f_first, list(ws), diverged, errs, frames],
+            [s0, f_first, list(ws), diverged, bounds, errs, frames],
         )
-        return out[2], out[3], out[4], out[5]
+        return out[2], out[3], out[5], out[6]
 
     @tf.function(jit_compile=True, autograph=False)
     def run(
-        ws, diverged, x, y, x_test, y_test, table, rates, l1, l2, evals, s0, s1, f_first, f_stop
+        ws,
+        diverged,
+        x,
+        y,
+        x_test,
+        y_test,
+        table,
+        rates,
+        l1,
+        l2,
+        limit,
+        evals,
+        s0,
+        s1,
+        f_first,
+        f_stop,
     ):
         n_blocks, n_models = diverged.shape
         errs = tf.zeros([n_blocks, spec.n_frames if spec.has_test else 0, n_models])
@@ -188,6 +218,7 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
                 rates,
                 l1[j] if spec.has_l1 else None,
                 l2[j] if spec.has_l2 else None,
+                limit[j],
             )
             call = (x_test, y_test, evals, s0, s1, f_first, f_stop)
             got = train_block([w[j] for w in ws], diverged[j], data, *call)
@@ -210,6 +241,35 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
         return out[1], out[2], out[3], out[4]
 
     return run
+
+
+# ---------------------------------------------------------------- the step's cost, when needed
+
+LOSS_LIMIT = 1e38  # a loss under this plus a penalty under 2 * PENALTY_LIMIT: a finite cost
+PENALTY_LIMIT = 1e37  # each of the L1 and the L2 penalty stays under this...
+WEIGHT_LIMIT = 1e17  # ...while every kernel entry stays under weight_limit (at most this)
+
+
+def weight_limit(l1: np.ndarray, l2: np.ndarray, n_weights: int) -> np.ndarray:
+    """[...] float32: per model, the largest |w| for which the penalty of n_weights kernel
+    entries, l1 sum |w| + l2 sum w^2 / 2, stays under PENALTY_LIMIT per term (and the sums
+    themselves finite, for a model whose coefficient is 0 in a stack that has the term)."""
+    with np.errstate(divide="ignore"):
+        l1_limit = PENALTY_LIMIT / (n_weights * l1.astype(np.float64))
+        l2_limit = np.sqrt(PENALTY_LIMIT / (n_weights * l2.astype(np.float64) / 2))
+    return np.minimum(np.minimum(l1_limit, l2_limit), WEIGHT_LIMIT).astype(np.float32)
+
+
+def surely_finite(loss: "tf.Tensor", bounds: "list[tf.Tensor]", limit: "tf.Tensor") -> "tf.Tensor":
+    """[R] bool: the step's cost (loss + penalty) is finite for sure. Its penalty needs a pass
+    over every kernel entry (a third of a step's work); bounds on the entries, carried from
+    step to step (models_last.kernel_bounds), tell without one: a finite loss under LOSS_LIMIT
+    and entries under `limit` make a finite cost. Where this cannot tell, the step computes the
+    cost as it is (a model diverging, or a huge loss), so the first non-finite step is exact."""
+    largest = bounds[0]
+    for b in bounds[1:]:
+        largest = tf.maximum(largest, b)
+    return (largest <= limit) & (loss < LOSS_LIMIT)  # False for NaN too
 
 
 # ---------------------------------------------------------------- the driver
@@ -373,7 +433,8 @@ def train_padded(
     last = to_models_last(params0)
     ws = [to_blocks(pad_models(last[k], pad), block) for k in names]
     l1, l2 = (to_blocks(pad_models(c, pad), block) for c in (l1, l2))
-    data = {**data, "l1": l1, "l2": l2}
+    n_kernel = sum(params0[k][0].size for k in names[0::2])
+    data = {**data, "l1": l1, "l2": l2, "limit": weight_limit(l1, l2, n_kernel)}
     if spec.own_orders:  # an order per model [steps, R, B] -> [blocks, steps, M, B]
         table = to_blocks(pad_models(np.moveaxis(table, 1, -1), pad), block)
         table = np.ascontiguousarray(np.moveaxis(table, -1, -2))
@@ -445,6 +506,7 @@ class Loop:
                 d["rates"],
                 d["l1"],
                 d["l2"],
+                d["limit"],
                 d["eval_steps"],
                 *self.call,
             )

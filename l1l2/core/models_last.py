@@ -112,19 +112,60 @@ def cost_and_grads(
     l2: "tf.Tensor | None",
 ) -> "tuple[tf.Tensor, list[tf.Tensor]]":
     """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws)."""
+    cost, grads, _ = cost_grads_and_scales(ws, x, y, act, l1, l2)
+    return cost, grads
+
+
+def cost_grads_and_scales(
+    ws: "Sequence[tf.Tensor]",
+    x: "tf.Tensor",
+    y: "tf.Tensor",
+    act: Callable,
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]":
+    """cost_and_grads, and for each kernel a bound [R] on every entry of its gradient: the batch
+    size x max |input| x max |delta| (the gradient is a sum over the batch of input x delta)."""
     hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
     e = zs[-1] - y
     dz = tf.sign(e)  # d|e|/de
     grads = [None] * len(ws)
+    scales = [None] * (len(ws) // 2)
     for k in reversed(range(len(ws) // 2)):
         grads[2 * k] = tf.reduce_sum(hs[k][:, :, None, :] * dz[:, None, :, :], axis=0)
         grads[2 * k + 1] = tf.reduce_sum(dz, axis=0)
+        scales[k] = (
+            float(dz.shape[0])
+            * tf.reduce_max(tf.abs(hs[k]), axis=[0, 1])
+            * tf.reduce_max(tf.abs(dz), axis=[0, 1])
+        )
         if k:
             dh = tf.reduce_sum(dz[:, None, :, :] * ws[2 * k][None], axis=2)
             deriv = ds[k - 1]
             dz = dh if deriv is None else dh * deriv(zs[k - 1], hs[k])
     loss = tf.reduce_sum(tf.abs(e), axis=[0, 1])
-    return (loss if penalty is None else loss + penalty), grads
+    return (loss if penalty is None else loss + penalty), grads, scales
+
+
+def kernel_bounds(
+    bounds: "Sequence[tf.Tensor]",
+    scales: "Sequence[tf.Tensor]",
+    lr: "tf.Tensor",
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "list[tf.Tensor]":
+    """Bounds [R] on max |W| of each kernel after sgd_update, from bounds before it and the
+    gradient bounds `scales`: |w - lr (g + l1 sign(w) + l2 w)| <= |w| |1 - lr l2| + lr (|g| + l1),
+    with room for the rounding of float32 (BOUND_SLACK of |w|, relative and absolute)."""
+    shrink = 1.0 if l2 is None else tf.abs(1.0 - lr * l2)
+    push = 0.0 if l1 is None else l1
+    return [
+        (b * (shrink + BOUND_SLACK) + lr * (g + push)) * (1.0 + BOUND_SLACK)
+        for b, g in zip(bounds, scales)
+    ]
+
+
+BOUND_SLACK = 1e-5  # >> the few float32 roundings (6e-8 each) of one update
 
 
 def sgd_update(
