@@ -27,7 +27,9 @@ import os
 import signal
 import sys
 import threading
+from pathlib import Path
 
+from . import xla_cache
 from .lazy import Lazy
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -73,8 +75,26 @@ def onednn_enabled() -> bool | None:
     return bool(_pywrap_util_port.IsMklEnabled())
 
 
+TF_XLA_FLAGS_ASKED = os.environ.get("TF_XLA_FLAGS")  # what the environment asked for, recorded
+_xla_cache: list = []  # the folder of the persistent XLA cache in use, once TensorFlow loads
+
+
+def xla_cache_dir() -> "Path | None":
+    """The folder of TensorFlow's persistent XLA cache in this process (xla_cache.py); None if
+    it is off or TensorFlow has not loaded."""
+    return _xla_cache[0] if _xla_cache else None
+
+
+def seal_xla_cache() -> None:
+    """Mark the cache entries written so far as whole (after a run that used them)."""
+    xla_cache.seal(xla_cache_dir())
+
+
 @functools.cache
 def _tensorflow():
+    folder = xla_cache.prepare()  # before TensorFlow reads its flags and the folder
+    _xla_cache.append(folder)
+    os.environ["TF_XLA_FLAGS"] = xla_cache.with_cache(TF_XLA_FLAGS_ASKED or "", folder)
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # its C++ side prints CUDA-probe lines before any log level applies
     try:

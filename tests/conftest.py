@@ -1,12 +1,21 @@
+import atexit
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+# the tests' own persistent XLA cache (l1l2/xla_cache.py), shared with the commands they run in
+# second processes, never the user's; removed at the end
+TEST_CACHE = tempfile.mkdtemp(prefix="l1l2-test-cache-")
+os.environ["L1L2_CACHE_DIR"] = TEST_CACHE
+atexit.register(shutil.rmtree, TEST_CACHE, ignore_errors=True)
 
 
 def run_reproduce(*args, timeout=300, **kw):

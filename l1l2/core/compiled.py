@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tf1 import session, tf, v1
+from ..tf1 import seal_xla_cache, session, tf, v1
 from .activations import parse
 from .model import layer_names
 from .models_last import (
@@ -511,6 +511,7 @@ class Loop:
                 *self.call,
             )
             self.session = session(self.graph)
+        self.ran = False
 
     def run(
         self,
@@ -527,7 +528,11 @@ class Loop:
             **dict(zip(self.call, call)),
         }
         feed.update((self.data[k], v) for k, v in data.items())
-        return self.session.run(self.fetch, feed)
+        out = self.session.run(self.fetch, feed)
+        if not self.ran:  # compiled (or loaded from the persistent cache) and ran: keep it
+            self.ran = True
+            seal_xla_cache()
+        return out
 
     def close(self) -> None:
         self.session.close()

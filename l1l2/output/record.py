@@ -70,8 +70,18 @@ def numerics() -> dict:
             "effective": tf1.onednn_enabled(),
         },
         "xla_flags": {"environment_asked_for": tf1.XLA_FLAGS_ASKED, "effective": tf1.xla_flags()},
-        "environment": {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ},
+        "environment": environment(),
     }
+
+
+def environment() -> dict:
+    """The variables of NUMERIC_ENV the environment set, as it set them (tf1 adds the cache
+    folder to TF_XLA_FLAGS for TensorFlow: not recorded, it changes no number)."""
+    env = {k: os.environ[k] for k in NUMERIC_ENV if k in os.environ}
+    env.pop("TF_XLA_FLAGS", None)
+    if tf1.TF_XLA_FLAGS_ASKED is not None:
+        env["TF_XLA_FLAGS"] = tf1.TF_XLA_FLAGS_ASKED
+    return {k: env[k] for k in NUMERIC_ENV if k in env}
 
 
 def text(
