@@ -1,19 +1,33 @@
-"""Training throughput of four engines side by side, each case in its own process (own peak RSS),
-what the sample orders and in-loop evaluations cost, and the commands end to end with their phases.
+"""Training throughput of the engines and of their peers, each case in its own process (own peak
+RSS), what the sample orders and in-loop evaluations cost, and the commands end to end.
 
-    python bench/bench_engine.py             # the whole table (several minutes)
+    python bench/bench_engine.py             # the engines' table, features, commands (minutes)
+    python bench/bench_engine.py ratios 3    # project / peer ratios per size, 3 interleaved rounds
+    python bench/bench_engine.py goals 3     # issue 25's goals: ratios, RSS, commands vs imports
+    python bench/bench_engine.py check       # the peers compute the project's weights?
     python bench/bench_engine.py compiled 1000 100 plain   # one case, as JSON
 
 One model-step = one per-sample SGD update of one model (batch size 1, 1-10-10-10-1, identity,
-half the models L1 0.3, half L2 0.3). "steady" is the marginal rate of a call with twice the
-epochs (graph build and XLA compilation left out; for `compiled` both calls reuse one cached
+half the models L1 0.3, half L2 0.3, lr 0.01, the 40 training rows of data/line.csv in the file's
+order, the project's Glorot initialisation). "steady" is the marginal rate of a call with twice
+the epochs (graph build and XLA compilation left out; for `compiled` both calls reuse one cached
 compilation), "end to end" the rate of one whole first call, compilation included. Times are
 the best of REPEATS calls, the least disturbed on a shared machine; "per CPU-s" is the steady
 rate per second of CPU time the process used (all its threads), which other processes on the
-machine disturb less than the wall clock. `compiled` trains its models in parts side by side, one
-thread per core, from 64 models on: there the wall-clock rate is that of all the cores.
+machine disturb less than the wall clock. `compiled` trains blocks of 16 models in parts side
+by side, one thread per core; the Numba peer runs its blocks on every core too (prange).
+
+Peers (bench/peers/, optional: requirements-bench.txt): `numba` a fused Numba kernel that also
+computes every step's cost and first non-finite step (the project's outputs), `numba-nobook`
+the same kernel without them (less output: an upper bound), `jax` JAX's jit(fori_loop) in the
+layout that measured fastest at that size (models last; jax-vmap, jax-blocks are the others).
+`ratios` checks that every peer computes the project's weights first, then runs every (engine,
+size) case in its own process, ROUNDS rounds, the engines in a rotated order each round, and
+prints each engine's median rate and range, and the project / peer ratio of each round (its
+median and range): machine noise hits both sides of a ratio within a round alike.
 """
 
+import importlib
 import json
 import os
 import resource
@@ -64,11 +78,33 @@ COMMAND_RUNS = 3
 SKIPPED = "reference at 100+ models (~2.5k model-steps/s: 100 models x 4000 steps > 160 s)"
 
 
+PEERS = {  # name: (module of bench/peers, function, keywords)
+    "numba": ("numba_sgd", "train_numba", {"bookkeeping": True}),
+    "numba-nobook": ("numba_sgd", "train_numba", {"bookkeeping": False}),
+    "jax-last": ("jax_sgd", "train_jax", {}),
+    "jax-vmap": ("jax_sgd", "train_jax_vmap", {}),
+    "jax-blocks": ("jax_sgd", "train_jax_blocks", {}),
+}
+JAX_BEST = {1: "jax-last", 1000: "jax-blocks", 10000: "jax-blocks"}  # measured: bench/README.md
+
+
+def peer(name):
+    """(x, y, params0, l1, l2, lr=, epochs=) -> (params, diverged_at) of a peer."""
+    module, function, keywords = PEERS[name]
+    fn = getattr(importlib.import_module(f"peers.{module}"), function)
+    return lambda x, y, p0, l1, l2, **kw: fn(x, y, p0, l1, l2, **kw, **keywords)
+
+
 def engine(name):
-    """(x, y, params0, penalty, spec, **train keywords) -> trained, for one engine."""
+    """(x, y, params0, penalty, spec, **train keywords) -> trained, for one engine or peer."""
     if name == "numpy":
         return lambda x, y, p0, pen, spec, **kw: train_numpy(
             x, y, p0, pen, lr=spec.lr, epochs=spec.epochs
+        )
+    if name in PEERS:
+        run = peer(name)
+        return lambda x, y, p0, pen, spec, **kw: run(
+            x, y, p0, pen.l1, pen.l2, lr=spec.lr, epochs=spec.epochs
         )
     return lambda x, y, p0, pen, spec, **kw: train(x, y, p0, pen, spec, engine=name, **kw)
 
@@ -84,7 +120,10 @@ def run_case(name, n_models, epochs, features="plain"):
     """{e2e, steady (model-steps/s), first_s (seconds of the first call), rss_mb} of one case.
     TensorFlow is imported before the clock starts (the commands table shows that import);
     `first_s` is one whole call: graph building, XLA compilation, training."""
-    tf1.load()
+    if name.startswith("jax"):  # JAX reads XLA_FLAGS too: the user's, not tf1's additions
+        os.environ["XLA_FLAGS"] = tf1.XLA_FLAGS_ASKED or ""
+    if name not in PEERS:
+        tf1.load()
     d = data.load(ROOT / "data" / "line.csv")
     p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n_models)])
     pen = regularizers.stack(
@@ -218,9 +257,169 @@ def run_command(args):
     return wall, [line for line in res.stderr.splitlines() if line.endswith(" s") and ": " in line]
 
 
+# ---------------------------------------------------------------- project / peer ratios
+
+RATIO_SIZES = {1: 5000, 1000: 100, 10000: 20}  # models: epochs (a call of 0.1-1 s)
+RATIO_ENGINES = ("compiled", "numba", "numba-nobook", "jax")
+CHECK_MODELS, CHECK_EPOCHS = 20, 3  # short: L1's sign(w) flips would amplify rounding
+CHECK_TOL = 2e-5  # float32 rounding of 120 steps, relative to max(1, |w|)
+
+
+def check_peers():
+    """Max |peer - compiled| / max(1, |w|) over all weights of CHECK_MODELS models after
+    CHECK_EPOCHS epochs, and whether the first non-finite steps agree, for every peer; the
+    graph engine beside them (it sums in another order, like the peers)."""
+    tf1.load()
+    d = data.load(ROOT / "data" / "line.csv")
+    n = CHECK_MODELS
+    p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n)])
+    pen = regularizers.stack([regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n)])
+    ref = train(d.x_train, d.y_train, p0, pen, SGD(epochs=CHECK_EPOCHS), engine="compiled")
+    got = {"graph": (lambda t: (t.params, t.diverged_at))(
+        train(d.x_train, d.y_train, p0, pen, SGD(epochs=CHECK_EPOCHS), engine="graph")
+    )}  # fmt: skip
+    os.environ["XLA_FLAGS"] = tf1.XLA_FLAGS_ASKED or ""  # JAX's own flags
+    for name in PEERS:
+        got[name] = peer(name)(
+            d.x_train, d.y_train, p0, pen.l1, pen.l2, lr=0.01, epochs=CHECK_EPOCHS
+        )
+    out = {}
+    for name, (params, diverged) in got.items():
+        err = max(
+            float(np.max(np.abs(params[k] - ref.params[k]) / np.maximum(1, np.abs(ref.params[k]))))
+            for k in ref.params
+        )
+        same = name == "numba-nobook" or bool(np.array_equal(diverged, ref.diverged_at))
+        out[name] = {
+            "max_rel_diff": err,
+            "diverged_at_equal": same,
+            "ok": err <= CHECK_TOL and same,
+        }
+    return out
+
+
+def ratios(rounds):
+    """One interleaved run: every (engine, size) case in its own process, `rounds` rounds, the
+    engines in a rotated order each round. Prints each engine's median steady rate (range) and
+    the compiled / peer ratio of each round, its median and range."""
+    checked = json.loads(run_child(["check"]).splitlines()[-1])
+    print(f"the peers against the compiled engine ({CHECK_MODELS} models, {CHECK_EPOCHS} epochs):")
+    for name, r in checked.items():
+        print(f"  {name:<13} max |diff| / max(1, |w|) {r['max_rel_diff']:.1e}, "
+              f"first non-finite steps equal: {r['diverged_at_equal']}")  # fmt: skip
+    bad = [n for n, r in checked.items() if not r["ok"] and n in PEERS]
+    if bad:
+        sys.exit(f"peers that do not compute the project's weights: {bad}")
+    seen = {}  # (engine, models) -> [result per round]
+    for r in range(rounds):
+        for models, epochs in RATIO_SIZES.items():
+            names = (
+                RATIO_ENGINES[r % len(RATIO_ENGINES) :] + RATIO_ENGINES[: r % len(RATIO_ENGINES)]
+            )
+            for name in names:
+                real = JAX_BEST[models] if name == "jax" else name
+                res = case_in_child(real, models, epochs)
+                if isinstance(res, str):
+                    sys.exit(f"{real} {models} failed: {res}")
+                seen.setdefault((name, models), []).append(res)
+        print(f"  round {r + 1} of {rounds} done", flush=True)
+    return seen
+
+
+def ratios_table(seen, rounds):
+    def span(values, scale=1e6, unit="M"):
+        v = np.array(values)
+        return f"{np.median(v) / scale:.2f}{unit} ({v.min() / scale:.2f}-{v.max() / scale:.2f})"
+
+    print(f"\nsteady model-steps/s, median (range) of {rounds} rounds; wall clock, then per CPU-s:")
+    for models in RATIO_SIZES:
+        for name in RATIO_ENGINES:
+            rs = seen[(name, models)]
+            what = JAX_BEST[models] if name == "jax" else name
+            wall, cpu = span([r["steady"] for r in rs]), span([r["steady_cpu"] for r in rs])
+            rss = rs[0]["rss_mb"]
+            print(f"  {models:>6} {what:<13} {wall:>22} {cpu:>22}  peak RSS {rss:.0f} MB")
+    print(f"\ncompiled / peer, the ratio of each round: median (range) of {rounds}:")
+    for models in RATIO_SIZES:
+        ours = seen[("compiled", models)]
+        cells = []
+        for name in RATIO_ENGINES[1:]:
+            theirs = seen[(name, models)]
+            wall = [a["steady"] / b["steady"] for a, b in zip(ours, theirs)]
+            cpu = [a["steady_cpu"] / b["steady_cpu"] for a, b in zip(ours, theirs)]
+            cells.append(f"{name}: {span(wall, 1, 'x')}, per CPU-s {span(cpu, 1, 'x')}")
+        print(f"  {models:>6} models: " + "; ".join(cells))
+
+
+def run_child(args, env=None):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+    res = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True, text=True)
+    if res.returncode:
+        sys.exit(f"{' '.join(args)} failed: {res.stderr[-2000:]}")
+    return res.stdout
+
+
+# ---------------------------------------------------------------- issue 25's goals
+
+IMPORTS = {  # the floor of each command: Python's start, the imports, exit
+    "sweep": "import tensorflow, scipy, matplotlib",
+    "default": "import tensorflow",
+}
+GOAL_COMMANDS = {
+    "sweep": ["sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--no-progress"],
+    "default": ["--no-progress"],
+}
+
+
+def rss_floor():
+    """Peak RSS (MB) of a process that imports TensorFlow (as tf1 does) and nothing else."""
+    tf1.load()
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def goals(rounds):
+    """The commands against their imports, interleaved, `rounds` times: each command's wall
+    seconds beyond `python -c IMPORTS[...]` (median, range), and peak RSS at 10,000 models
+    beyond TensorFlow's import."""
+    print(
+        "the commands end to end, beyond their imports (wall s, each round the pair back to back):"
+    )
+    for key, args in GOAL_COMMANDS.items():
+        extra = []
+        for _ in range(rounds):
+            t = time.perf_counter()
+            subprocess.run([sys.executable, "-c", IMPORTS[key]], cwd=ROOT, check=True,
+                           capture_output=True)  # fmt: skip
+            floor = time.perf_counter() - t
+            wall = run_command(args)[0]
+            extra.append((wall - floor, wall, floor))
+        d = np.array(extra)
+        print(f"  reproduce {' '.join(args)}: {np.median(d[:, 0]):.2f} s beyond "
+              f"`{IMPORTS[key]}` ({d[:, 0].min():.2f}-{d[:, 0].max():.2f}; the command "
+              f"{np.median(d[:, 1]):.2f} s, the imports {np.median(d[:, 2]):.2f} s)")  # fmt: skip
+    floors = [json.loads(run_child(["rss-floor"]).splitlines()[-1]) for _ in range(rounds)]
+    peaks = [case_in_child("compiled", 10000, 20)["rss_mb"] for _ in range(rounds)]
+    print(f"  peak RSS at 10,000 models: {np.median(peaks):.0f} MB, importing TensorFlow alone "
+          f"{np.median(floors):.0f} MB: {np.median(peaks) - np.median(floors):.0f} MB beyond "
+          f"({min(peaks) - max(floors):.0f}-{max(peaks) - min(floors):.0f})")  # fmt: skip
+
+
 def main():
     if len(sys.argv) == 5:
         print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+        return
+    if sys.argv[1:] == ["check"]:
+        print(json.dumps(check_peers()))
+        return
+    if sys.argv[1:] == ["rss-floor"]:
+        print(json.dumps(rss_floor()))
+        return
+    if len(sys.argv) >= 2 and sys.argv[1] in ("ratios", "goals"):
+        rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+        ratios_table(ratios(rounds), rounds)
+        if sys.argv[1] == "goals":
+            goals(rounds)
+        print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         return
     engines_table()
     features_table()
