@@ -7,6 +7,7 @@ problem as one line on stderr with exit status 2.
 
 import argparse
 import dataclasses
+import functools
 import math
 import sys
 from dataclasses import Field, field
@@ -107,6 +108,12 @@ def parser_for(cls: type, prog: str, description: str | None = None) -> argparse
     return p
 
 
+@functools.cache
+def flags_of(cls: type) -> tuple[str, ...]:
+    """Every flag a config class's command line takes (--x and --no-x for booleans)."""
+    return tuple(parser_for(cls, "reproduce")._option_string_actions)
+
+
 def _own_fields_first(cls):
     """The command's own flags first, those it shares with other commands (data, out, ...) after."""
     own = vars(cls).get("__annotations__", {})
@@ -117,7 +124,8 @@ def parse(cls: type, argv: list[str], prog: str = "reproduce") -> object:
     """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
     ns = parser_for(cls, prog).parse_args(argv)
     for f in dataclasses.fields(cls):
-        if f.metadata.get("path") and not getattr(ns, f.name).strip():
+        value = getattr(ns, f.name)
+        if f.metadata.get("path") and value is not None and not value.strip():
             fail(f"{flag(f.name)} must not be empty", prog)
     try:
         cfg = cls(**vars(ns))

@@ -15,6 +15,7 @@ from conftest import ROOT
 from l1l2.cli import main
 from l1l2.output import gifs, recording
 from l1l2.output.folder import CONTROL, staged
+from l1l2.shared.result import Result
 from l1l2.shared.runs import check_fits
 
 
@@ -61,7 +62,8 @@ def test_ctrl_c_sigterm_and_sighup_all_interrupt_the_command(monkeypatch):
     monkeypatch.setattr(cli.signal, "signal", lambda sig, handler: seen.setdefault(sig, handler))
     ran = []
     cls, _, summary = cli.COMMANDS["run"]
-    monkeypatch.setitem(cli.COMMANDS, "run", (cls, ran.append, summary))
+    done = lambda cfg: ran.append(cfg) or Result("", "done", cfg.out)
+    monkeypatch.setitem(cli.COMMANDS, "run", (cls, done, summary))
     cli.main(["--quick"])
     assert len(ran) == 1  # the command ran, after the handlers were set
     handlers = {seen.get(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}

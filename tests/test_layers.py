@@ -36,7 +36,8 @@ def imports(name, path, known):
     tree = ast.parse(path.read_text())
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found, nested = set(), []
-    top = {id(node) for node in tree.body}
+    top = {id(node) for node in tree.body}  # and a module-level try's (a missing package)
+    top |= {id(n) for node in tree.body if isinstance(node, ast.Try) for n in node.body}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""

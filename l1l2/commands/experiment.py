@@ -20,6 +20,7 @@ from ..output import curves, drawing, gifs, record, recording, tensorboard
 from ..output.folder import staged
 from ..output.progress import Progress
 from ..shared import pruned
+from ..shared.result import Result, listing
 from ..shared.runs import (
     ABSURD,
     Run,
@@ -31,7 +32,6 @@ from ..shared.runs import (
     run_penalty,
     show,
     train_runs,
-    written,
 )
 
 
@@ -200,7 +200,7 @@ OWNED = (
 )
 
 
-def main(cfg: Config) -> None:
+def main(cfg: Config) -> Result:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
@@ -231,16 +231,15 @@ def main(cfg: Config) -> None:
         record.write(
             stage / "config.json",
             cfg,
-            started,
             seeds={r.name: r.seed for r in runs},
             data_sha256=data.sha256,
         )
-        wrote = written(stage, cfg.out)
-    print(table)
-    print(
-        f"done: {len(runs + other)} models x {cfg.epochs} epochs in "
-        f"{time.time() - started:.1f} s; {wrote}"
+        wrote, files = listing(stage, cfg.out)
+    record.log_run(cfg.out, started)
+    done = (
+        f"done: {len(runs + other)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s"
     )
+    return Result(table, f"{done}; {wrote}", Path(cfg.out), files, rows)
 
 
 def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:

@@ -12,6 +12,7 @@ from ..core.sgd import Trained
 from ..core.train import train
 from ..output.plots import plt
 from ..shared.analysis import write_analysis
+from ..shared.result import Result
 from ..shared.runs import check_fits
 
 UPDATES = ("subgradient", "proximal")
@@ -162,7 +163,7 @@ def to_markdown(cfg: ZerosConfig, rows: dict[str, dict[str, int | str]]) -> str:
     return "\n".join(lines)
 
 
-def main(cfg: ZerosConfig) -> None:
+def main(cfg: ZerosConfig) -> Result:
     started = time.time()
     d = data.load(cfg.data)
     check_fits(
@@ -180,4 +181,4 @@ def main(cfg: ZerosConfig) -> None:
         rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
         return to_markdown(cfg, rows), lambda path: figure(cfg, paths, path)
 
-    write_analysis(cfg, "l1_update", started, measure, d)
+    return write_analysis(cfg, "l1_update", started, measure, d)

@@ -25,6 +25,7 @@ from ..core.regularizers import Penalty, Targets
 from ..core.sgd import sample_table
 from ..output.plots import plt
 from ..shared.analysis import write_analysis
+from ..shared.result import Result
 from ..tf1 import session, tf, v1
 
 
@@ -265,7 +266,7 @@ def to_markdown(cfg: LeakyConfig, rows: list[dict[str, float]], ident: float, n_
     )
 
 
-def main(cfg: LeakyConfig) -> None:
+def main(cfg: LeakyConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
 
@@ -275,4 +276,4 @@ def main(cfg: LeakyConfig) -> None:
             rows, path
         )
 
-    write_analysis(cfg, "leaky_vs_l1", started, measured, d)
+    return write_analysis(cfg, "leaky_vs_l1", started, measured, d)

@@ -20,7 +20,8 @@ from ..core import data as data_mod
 from ..output import plots, record
 from ..output.folder import staged
 from ..shared import records
-from ..shared.runs import check_fits, show, written
+from ..shared.result import Result, listing
+from ..shared.runs import check_fits, show
 
 
 def penalties(cfg: OptimumConfig) -> list[tuple[str, float, regularizers.Penalty]]:
@@ -134,7 +135,7 @@ def figure_panels(cfg: OptimumConfig, rows: list[dict[str, Any]], d: data_mod.Da
     return list(panels.values())
 
 
-def main(cfg: OptimumConfig) -> None:
+def main(cfg: OptimumConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), cfg.batch_size, cfg.data, 1, cfg.sizes, 1, 0)
@@ -152,10 +153,12 @@ def main(cfg: OptimumConfig) -> None:
         if cfg.checkpoints:
             with say.phase(f"{len(rows)} checkpoints of weights that attain the optima"):
                 save_checkpoints(folder, cfg, rows, d)
-        record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
-        wrote = written(stage / "optimum", Path(cfg.out) / "optimum")
-    print(report)
-    print(f"done in {time.time() - started:.1f} s; {wrote}")
+        record.write(folder / "config.json", cfg, data_sha256=d.sha256)
+        wrote, files = listing(stage / "optimum", Path(cfg.out) / "optimum")
+    record.log_run(cfg.out, started)
+    table = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    done = f"done in {time.time() - started:.1f} s; {wrote}"
+    return Result(report, done, Path(cfg.out) / "optimum", files, table)
 
 
 def save_checkpoints(

@@ -6,10 +6,11 @@ from ..config import GifsConfig
 from ..errors import require
 from ..output import drawing, gifs, recording
 from ..output.folder import staged
-from ..shared.runs import MAX_GB, show, written
+from ..shared.result import Result, listing
+from ..shared.runs import MAX_GB, show
 
 
-def main(cfg: GifsConfig) -> None:
+def main(cfg: GifsConfig) -> Result:
     path = Path(cfg.out) / recording.FILE
     rec = recording.load(path)
     sizes = [rec["kernels"][0].shape[2]] + [k.shape[3] for k in rec["kernels"]]
@@ -24,5 +25,5 @@ def main(cfg: GifsConfig) -> None:
     with staged(cfg.out, merge=True, owns=("figures", "gifs"), force=cfg.force) as stage:
         with show(cfg, tensorflow=False).phase("figures and GIFs"):
             drawing.figures(stage, rec, cfg.gif_seconds)
-        wrote = written(stage, cfg.out)
-    print(f"redrew the figures and GIFs of {path}; {wrote}")
+        wrote, files = listing(stage, cfg.out)
+    return Result("", f"redrew the figures and GIFs of {path}; {wrote}", Path(cfg.out), files)

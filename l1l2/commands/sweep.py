@@ -13,6 +13,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,8 @@ from ..core.train import evaluate, train
 from ..output import plots, record
 from ..output.folder import check_writable, staged
 from ..shared import verdict
-from ..shared.runs import check_fits, is_diverged, show, written
+from ..shared.result import Result, listing
+from ..shared.runs import check_fits, is_diverged, show
 
 FIELDS = [
     "draw",
@@ -185,7 +187,7 @@ def train_setting(
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
 
 
-def main(cfg: SweepConfig) -> None:
+def main(cfg: SweepConfig) -> Result:
     started = time.time()
     data = datasets(cfg)
     per_setting = models(cfg)
@@ -230,10 +232,11 @@ def main(cfg: SweepConfig) -> None:
                 folder / "paired_vs_epoch.png",
             )  # fmt: skip
             sums = {str(k): sha256(d) for k, d in data.items()}
-            record.write(folder / "config.json", cfg, started, data_sha256=sums)
-            wrote = written(stage, cfg.out)
-    print(report)
-    print(f"done: {len(rows):,} models in {time.time() - started:.1f} s; {wrote}")
+            record.write(folder / "config.json", cfg, data_sha256=sums)
+            wrote, files = listing(stage, cfg.out)
+    record.log_run(cfg.out, started)
+    done = f"done: {len(rows):,} models in {time.time() - started:.1f} s; {wrote}"
+    return Result(report, done, Path(cfg.out), files, rows, {"verdicts": entries})
 
 
 def base_setting(cfg: SweepConfig) -> tuple[float, int, str]:

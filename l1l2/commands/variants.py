@@ -19,6 +19,7 @@ from ..core import pruning as prune
 from ..core.activations import np_activation
 from ..output.plots import METHOD_COLORS, plt
 from ..shared.analysis import write_analysis
+from ..shared.result import Result
 from ..shared.runs import check_fits, mean_std, plan, result_rows, train_runs
 
 TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing": no penalty
@@ -166,7 +167,7 @@ def figure(cfg: VariantsConfig, rows: list[dict[str, Any]], path: str | Path) ->
     plt.close(fig)
 
 
-def main(cfg: VariantsConfig) -> None:
+def main(cfg: VariantsConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
@@ -175,4 +176,4 @@ def main(cfg: VariantsConfig) -> None:
         rows = measure(cfg, d)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)
 
-    write_analysis(cfg, "variants", started, measured, d)
+    return write_analysis(cfg, "variants", started, measured, d)

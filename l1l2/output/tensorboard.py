@@ -66,6 +66,17 @@ def write_all(
             values += [v1.Summary.Value(tag=n, histo=h[f * R + r]) for n, h in hists.items()]
             writer.add_summary(v1.Summary(value=values), int(epoch))
         writer.close()
+        fixed_name(folder / "tensorboard" / name)
+
+
+EVENTS = "events.out.tfevents.l1l2"  # TensorBoard reads any file with "tfevents" in its name
+
+
+def fixed_name(run: Path) -> None:
+    """Rename the run's event file (TensorFlow names it by time and host) to EVENTS, so that
+    running the command again writes the same file names."""
+    [written] = run.glob("events.out.tfevents.*")
+    written.rename(run / EVENTS)
 
 
 BUCKETS = 30

@@ -2,9 +2,7 @@
 the rows every table reads, with one rule for what counts as diverged."""
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -156,23 +154,13 @@ def mean_std(values: np.ndarray | Sequence[float]) -> str:
 
 
 def show(cfg: Display, tensorflow: bool = True) -> Progress:
-    """The phase lines and bars cfg asks for; the first phase imports TensorFlow."""
+    """The phase lines and bars cfg asks for; the first phase imports TensorFlow (unless it is
+    imported already)."""
     say = Progress(bars=cfg.progress, lines=not cfg.quiet)
-    with say.phase("importing TensorFlow") if tensorflow else nullcontext():
-        tf1.load()
+    if tensorflow and not tf1.loaded():
+        with say.phase("importing TensorFlow"):
+            tf1.load()
     return say
-
-
-def written(stage: Path, out: str | Path) -> str:
-    """'wrote outputs/: results.md, figures/ (6 files), ...': what a command put in its stage."""
-    parts = []
-    for entry in sorted(stage.iterdir(), key=lambda p: (p.is_dir(), p.name)):
-        if entry.is_dir():
-            n = sum(1 for f in entry.rglob("*") if f.is_file())
-            parts.append(f"{entry.name}/ ({n} file{'s' * (n != 1)})")
-        else:
-            parts.append(entry.name)
-    return f"wrote {Path(out)}/: " + ", ".join(parts)
 
 
 def prepare(
