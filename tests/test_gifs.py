@@ -209,7 +209,7 @@ def test_l2_row_is_not_pale_under_l1s_scale():
 def test_colour_bar_labels_are_their_tick_positions():
     """Every label of the colour bar reads as the value at its tick (was: ticks at 0.25, 0.5,
     0.75 labelled 0.2, 0.5, 0.8), symmetric about 0, within the scale."""
-    for vmax in (0.87, 1.3, 2.0, 0.0034, 3e-5, 123.0):
+    for vmax in (0.87, 1.3, 2.0, 0.0034, 3e-5, 123.0, 12345.0):
         fig = gifs.colour_bar(vmax)
         fig.canvas.draw()
         ax = fig.axes[0]

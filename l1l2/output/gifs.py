@@ -155,7 +155,7 @@ def jobs(rec: dict[str, Any]) -> list[Job]:
 
 # One palette for every frame: colour-map levels, greys, the method colours and UNCHANGED. 128
 # colours, not 256: Pillow matches the palette against itself on every frame, in time quadratic
-# in its size (at 256 colours a quarter of the time the GIFs took).
+# in its size (at 256 colours writing a GIF took a third longer here).
 N_LEVELS, N_GREYS = 107, 16  # levels: odd, so the middle one (white) is centred on 0
 CMAP = matplotlib.colormaps["RdBu_r"].resampled(N_LEVELS)  # red positive, blue negative
 BLACK = NOT_FINITE = N_LEVELS  # a weight that is nan or inf is drawn black
@@ -250,9 +250,9 @@ def unit_ticks(n: int) -> np.ndarray:
 
 
 def tick_label(value: float, _pos: int | None = None) -> str:
-    """A colour-bar label: the tick's own value (4 significant digits: never rounded to another
+    """A colour-bar label: the tick's own value (6 significant digits: never rounded to another
     tick's), with a true minus sign."""
-    return f"{value:.4g}".replace("-", "\u2212") if value else "0"
+    return f"{value:.6g}".replace("-", "\u2212") if value else "0"
 
 
 def _figure(width: int, height: int) -> Figure:
