@@ -25,7 +25,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from l1l2 import blog  # noqa: E402
-from l1l2.core import data, engine, model, regularizers, train  # noqa: E402
+from l1l2.core import data, model, regularizers  # noqa: E402
+from l1l2.core.sgd import SGD  # noqa: E402
+from l1l2.core.train import train  # noqa: E402
 from l1l2.output import gifs, plots, recording  # noqa: E402
 
 OLD_REV = "f03449d"  # the last commit with the per-frame matplotlib GIFs
@@ -129,20 +131,10 @@ def training_overhead():
     runs = [(m, s) for m in ("none", "l1", "l2") for s in range(5)]
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for _, s in runs])
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m, _ in runs])
-    kw = dict(lr=0.01, epochs=100)  # no progress: all 4000 steps in one session call either way
-    plain = timed(3, lambda: engine.train_graph(d.x_train, d.y_train, p0, pen, **kw))[0]
-    rec = timed(
-        3,
-        lambda: engine.train_graph(
-            d.x_train,
-            d.y_train,
-            p0,
-            pen,
-            record=True,
-            eval_steps=train.evaluation_steps(4000, 40),
-            **kw,
-        ),
-    )[0]
+    # no progress: all 4000 steps in one session call either way
+    plain = timed(3, lambda: train(d.x_train, d.y_train, p0, pen, SGD()))[0]
+    recorded = SGD(every_epoch=True, record=True)
+    rec = timed(3, lambda: train(d.x_train, d.y_train, p0, pen, recorded))[0]
     print(
         f"\ntraining 15 models x 4000 steps: {plain:.2f} s without recording, {rec:.2f} s with "
         f"(one frame per epoch) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)"

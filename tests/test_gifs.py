@@ -7,7 +7,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from l1l2.core import data, engine, model, regularizers, train
+from l1l2.core import data, model, regularizers
+from l1l2.core.sgd import SGD
+from l1l2.core.train import train
 from l1l2.output import drawing, gifs, plots
 
 D = data.load("data/line.csv")
@@ -16,32 +18,22 @@ PEN = regularizers.stack([regularizers.for_method(m, 0.3) for m in ("l1", "l2")]
 
 
 def test_frame_k_is_the_weights_after_step_k():
-    """Frames of the in-graph loop equal those the reference loop fetches with a separate
-    sess.run."""
+    """Frames of the in-graph loop (after every step) equal those the reference loop fetches
+    with a separate sess.run."""
     x, y = D.x_train[:10], D.y_train[:10]
-    steps = train.evaluation_steps(30, every=7)
-    g = engine.train_graph(x, y, P0, PEN, lr=0.01, epochs=3, eval_steps=steps, record=True)
-    r = train.train_reference(x, y, P0, PEN, lr=0.01, epochs=3, eval_steps=steps, record=True)
-    assert g.frame_steps.tolist() == r.frame_steps.tolist() == [0, 7, 14, 21, 28, 30]
+    spec = SGD(epochs=3, every_step=True, record=True)
+    g, r = (train(x, y, P0, PEN, spec, engine=e) for e in ("graph", "reference"))
+    assert g.frame_steps.tolist() == r.frame_steps.tolist() == list(range(31))
     for k in P0:
-        assert g.frames[k].shape == (6, *P0[k].shape)
+        assert g.frames[k].shape == (31, *P0[k].shape)
         np.testing.assert_array_equal(g.frames[k][0], P0[k])
         np.testing.assert_allclose(g.frames[k], r.frames[k], atol=1e-6)
         np.testing.assert_array_equal(g.frames[k][-1], g.params[k])
 
 
 def test_frame_at_epoch_boundary_equals_a_shorter_training():
-    long = engine.train_graph(
-        D.x_train,
-        D.y_train,
-        P0,
-        PEN,
-        lr=0.01,
-        epochs=3,
-        record=True,
-        eval_steps=train.evaluation_steps(120, every=40),
-    )
-    short = engine.train_graph(D.x_train, D.y_train, P0, PEN, lr=0.01, epochs=2)
+    long = train(D.x_train, D.y_train, P0, PEN, SGD(epochs=3, every_epoch=True, record=True))
+    short = train(D.x_train, D.y_train, P0, PEN, SGD(epochs=2))
     assert long.frame_steps.tolist() == [0, 40, 80, 120]
     for k in P0:
         np.testing.assert_array_equal(long.frames[k][2], short.params[k])
@@ -149,12 +141,12 @@ def test_palette_levels_cover_the_scale_white_at_zero():
     assert lv.min() == 0 and lv.max() == gifs.N_LEVELS - 1 and (np.diff(lv) >= 0).all()
     assert ((edges[lv] <= w + 1e-12) & ((w < edges[lv + 1]) | (lv == lv.max()))).all()
     assert (gifs.to_levels(np.array([np.nan, np.inf, -np.inf]), vmax) == gifs.NOT_FINITE).all()
-    assert tuple(gifs.PALETTE[gifs.NOT_FINITE]) == (0, 0, 0)
+    assert tuple(gifs.palette()[gifs.NOT_FINITE]) == (0, 0, 0)
     assert gifs.to_levels(np.array([0.0]), vmax)[0] == gifs.N_LEVELS // 2
-    assert gifs.PALETTE[gifs.N_LEVELS // 2].min() >= 240  # white at 0
-    red, blue = gifs.PALETTE[gifs.N_LEVELS - 1].astype(int), gifs.PALETTE[0].astype(int)
+    assert gifs.palette()[gifs.N_LEVELS // 2].min() >= 240  # white at 0
+    red, blue = gifs.palette()[gifs.N_LEVELS - 1].astype(int), gifs.palette()[0].astype(int)
     assert red[0] > red[2] + 50 and blue[2] > blue[0] + 50  # RdBu_r: dark red, dark blue
-    assert len({tuple(c) for c in gifs.PALETTE}) == len(gifs.PALETTE)  # one index per colour
+    assert len({tuple(c) for c in gifs.palette()}) == len(gifs.palette())  # one index per colour
 
 
 def test_gif_cells_show_the_weights_in_every_frame(tmp_path):
@@ -175,15 +167,15 @@ def test_gif_cells_show_the_weights_in_every_frame(tmp_path):
     assert len(shown) == 12 and sum(durations) == 1500 and min(durations) >= 20
     np.testing.assert_array_equal(iio.imread(tmp_path / "weights_l1.png"), shown[-1])
     path = tmp_path / "t.gif"
-    iio.imwrite(path, drawn.frames, duration=drawn.durations, **gifs.GIF_OPTIONS)
+    gifs.write_gif(path, drawn)
     shown, _ = read_gif(path)
-    np.testing.assert_array_equal(shown, gifs.PALETTE[drawn.frames])  # exact colours
+    np.testing.assert_array_equal(shown, gifs.palette()[drawn.frames])  # exact colours
     for stack, vmax, box in zip((a, b), drawn.scales, drawn.boxes):
         for k, i, j in np.ndindex(stack.shape):
             r, g, bl = shown[(k, *centre(box, stack.shape[1:], i, j))].astype(int)
             w = stack[k, i, j]
             level = gifs.to_levels(np.array([w]), vmax)[0]
-            assert (r, g, bl) == tuple(gifs.PALETTE[level])
+            assert (r, g, bl) == tuple(gifs.palette()[level])
             if not np.isfinite(w):
                 assert r == g == bl == 0
             elif abs(w) < 0.02 * vmax:
@@ -360,7 +352,7 @@ def test_short_gif_drops_frames_rather_than_go_below_20ms(tmp_path):
     f = np.cumsum(np.random.default_rng(3).normal(size=(101, 2, 2)), axis=0)
     drawn = gifs.render(job("s", [("", "l1", [("a", f)])], 1, 101), 1.0)
     path = tmp_path / "s.gif"
-    iio.imwrite(path, drawn.frames, duration=drawn.durations, **gifs.GIF_OPTIONS)
+    gifs.write_gif(path, drawn)
     shown, durations = read_gif(path)
     assert len(shown) == len(durations) == gifs.max_frames(1.0) < 101
     assert sum(durations) == 1000 and min(durations) >= 20
@@ -402,7 +394,7 @@ def test_quick_run_gifs_show_its_recorded_weights(quick_run):
         assert (
             len(shown) == len(rec["frame_steps"]) and shown[0].shape[:2] == drawn.frames.shape[1:]
         )
-        np.testing.assert_array_equal(shown[-1], gifs.PALETTE[drawn.frames[-1]])
+        np.testing.assert_array_equal(shown[-1], gifs.palette()[drawn.frames[-1]])
         np.testing.assert_array_equal(
             iio.imread(quick_run / "gifs" / f"weights_{j.name}.png"), shown[-1]
         )

@@ -8,6 +8,7 @@ caption, pasted from pieces of text drawn once. imageio writes the frames with t
 quantization per frame, no banding; Pillow (under imageio) stores only what changed.
 """
 
+import importlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,18 +16,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import imageio.v3 as iio
-import matplotlib
 import numpy as np
-from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg, get_hinting_flag
-from matplotlib.cm import ScalarMappable
-from matplotlib.colors import Normalize, to_rgb
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties, findfont, get_font
-from matplotlib.ticker import FuncFormatter
 
-from .plots import METHOD_COLORS
+from ..lazy import Lazy
+from .plots import METHOD_COLORS, mpl
+
+iio = Lazy(lambda: importlib.import_module("imageio.v3"))  # imported on first use, like mpl
 
 # ---- frame times -------------------------------------------------------------------------------
 
@@ -157,13 +152,25 @@ def jobs(rec: dict[str, Any]) -> list[Job]:
 # colours, not 256: Pillow matches the palette against itself on every frame, in time quadratic
 # in its size (at 256 colours writing a GIF took a third longer here).
 N_LEVELS, N_GREYS = 107, 16  # levels: odd, so the middle one (white) is centred on 0
-CMAP = matplotlib.colormaps["RdBu_r"].resampled(N_LEVELS)  # red positive, blue negative
 BLACK = NOT_FINITE = N_LEVELS  # a weight that is nan or inf is drawn black
 WHITE = N_LEVELS + N_GREYS - 1
 UNCHANGED = WHITE + len(METHOD_COLORS) + 1  # transparent: the pixel shows the frame before
-_RGB = [CMAP(np.arange(N_LEVELS))[:, :3], np.linspace([0] * 3, [1] * 3, N_GREYS)]
-_RGB += [[to_rgb(c) for c in METHOD_COLORS.values()], [(1 / 255, 2 / 255, 3 / 255)]]
-PALETTE = np.round(255 * np.concatenate(_RGB)).astype(np.uint8)  # [128, 3], every colour once
+
+
+@cache
+def cmap() -> "mpl.colors.Colormap":
+    """The colour map of the weights, in N_LEVELS levels: red positive, blue negative."""
+    return mpl.colormaps["RdBu_r"].resampled(N_LEVELS)
+
+
+@cache
+def palette() -> np.ndarray:
+    """[128, 3] uint8, every colour once: the levels, the greys, the method colours, UNCHANGED."""
+    rgb = [cmap()(np.arange(N_LEVELS))[:, :3], np.linspace([0] * 3, [1] * 3, N_GREYS)]
+    rgb += [[mpl.colors.to_rgb(c) for c in METHOD_COLORS.values()], [(1 / 255, 2 / 255, 3 / 255)]]
+    return np.round(255 * np.concatenate(rgb)).astype(np.uint8)
+
+
 GREY_INDEX = (N_LEVELS + np.round(np.arange(256) / 255 * (N_GREYS - 1))).astype(np.uint8)
 
 
@@ -188,7 +195,7 @@ def to_palette(rgb: np.ndarray) -> np.ndarray:
     out, ink = np.full(code.shape, WHITE, np.uint8), code != 0xFFFFFF
     colours, inverse = np.unique(code[ink], return_inverse=True)
     rgb_u = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=1)
-    dist = ((rgb_u[:, None, :] - PALETTE[None].astype(np.int64)) ** 2).sum(axis=2)
+    dist = ((rgb_u[:, None, :] - palette()[None].astype(np.int64)) ** 2).sum(axis=2)
     out[ink] = np.argmin(dist, axis=1).astype(np.uint8)[inverse.ravel()]
     return out
 
@@ -202,12 +209,17 @@ DPI, CAPTION_PT, CAPTION_ROWS, BASELINE = 100, 11, (30, 54), 17  # a frame's row
 def _ink(text: str, size: float = CAPTION_PT, weight: str = "normal") -> tuple:
     """Text drawn by FreeType in matplotlib's font (DejaVu Sans), as matplotlib draws it:
     (coverage [h, w], left edge and top row from the pen on the baseline, advance), in pixels."""
-    font = get_font(findfont(FontProperties(weight=weight)))
+    font = mpl.font_manager.get_font(
+        mpl.font_manager.findfont(mpl.font_manager.FontProperties(weight=weight))
+    )
     font.set_size(size, DPI)
-    font.set_text(text, 0.0, flags=get_hinting_flag())
+    font.set_text(text, 0.0, flags=mpl.backends.backend_agg.get_hinting_flag())
     font.draw_glyphs_to_bitmap(antialiased=True)
     ink = np.array(font.get_image())
-    advance = sum(font.load_char(ord(c), flags=get_hinting_flag()).horiAdvance for c in text)
+    advance = sum(
+        font.load_char(ord(c), flags=mpl.backends.backend_agg.get_hinting_flag()).horiAdvance
+        for c in text
+    )
     return ink, font.get_bitmap_offset()[0] / 64, font.get_descent() / 64 - len(ink), advance / 64
 
 
@@ -255,26 +267,26 @@ def tick_label(value: float, _pos: int | None = None) -> str:
     return f"{value:.6g}".replace("-", "\u2212") if value else "0"
 
 
-def _figure(width: int, height: int) -> Figure:
+def _figure(width: int, height: int) -> "mpl.figure.Figure":
     """A figure of width x height pixels, drawn by Agg."""
-    fig = Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = mpl.figure.Figure(figsize=(width / DPI, height / DPI), dpi=DPI)
+    mpl.backends.backend_agg.FigureCanvasAgg(fig)
     return fig
 
 
-def _axes(fig: Figure, x: float, y: float, w: float, h: float) -> Axes:
+def _axes(fig: "mpl.figure.Figure", x: float, y: float, w: float, h: float) -> "mpl.axes.Axes":
     """Axes of w x h pixels, the top-left corner at x, y pixels from the figure's."""
     width, height = fig.canvas.get_width_height()
     return fig.add_axes((x / width, 1 - (y + h) / height, w / width, h / height))
 
 
-def _rgb(fig: Figure) -> np.ndarray:
+def _rgb(fig: "mpl.figure.Figure") -> np.ndarray:
     """The figure drawn, as RGB pixels [H, W, 3]."""
     fig.canvas.draw()
     return np.array(fig.canvas.buffer_rgba())[..., :3]
 
 
-def panels_figure(panels: Sequence[tuple[str, int, int]]) -> tuple[Figure, list]:
+def panels_figure(panels: Sequence[tuple[str, int, int]]) -> tuple["mpl.figure.Figure", list]:
     """The panels (title, rows, cols) side by side, each on a CELL tile: a heatmap's axes with
     unit indices on both axes (rows: input units, columns: output units), cells about square (at
     most 8:1), no frame, no colours yet (each frame pastes them)."""
@@ -305,12 +317,14 @@ def panel_tiles(panels: tuple[tuple[str, int, int], ...]) -> tuple[list, list]:
     return [rgb[:, i * w : (i + 1) * w] for i in range(len(panels))], boxes
 
 
-def colour_bar(vmax: float) -> Figure:
+def colour_bar(vmax: float) -> "mpl.figure.Figure":
     """A colour bar of -vmax..vmax, ticks labelled with their values, on a CBAR x CELL tile."""
     fig = _figure(CBAR, CELL[1])
     ax = _axes(fig, 2, ABOVE, 14, SLOT)
     fig.colorbar(
-        ScalarMappable(Normalize(-vmax, vmax), CMAP), cax=ax, format=FuncFormatter(tick_label)
+        mpl.cm.ScalarMappable(mpl.colors.Normalize(-vmax, vmax), cmap()),
+        cax=ax,
+        format=mpl.ticker.FuncFormatter(tick_label),
     )
     ax.tick_params(labelsize=8, length=3, pad=1.5)
     ax.set_ylabel("weight value", fontsize=9, labelpad=2)
@@ -397,19 +411,25 @@ def render(job: Job, total_s: float) -> Drawn:
     return Drawn(frames, durations_ms(len(keep), total_s, weights=motion(stacks)), boxes, scales)
 
 
-GIF_OPTIONS = dict(plugin="pillow", mode="L", is_batch=True, palette=PALETTE.tobytes(), loop=0)
+GIF_OPTIONS = dict(plugin="pillow", mode="L", is_batch=True, loop=0)
 GIF_OPTIONS |= dict(optimize=True, transparency=UNCHANGED, disposal=1)  # disposal 1: draw over
 
 
+def write_gif(path: Path, d: "Drawn") -> None:
+    """A looping GIF of the drawn frames, every one with the one palette (Pillow stores each
+    after the first as the rectangle that changed, pixels that did not transparent)."""
+    options = dict(GIF_OPTIONS, palette=palette().tobytes())
+    iio.imwrite(path, d.frames, duration=d.durations, **options)
+
+
 def write_all(folder: Path, rec: dict[str, Any], gif_seconds: float) -> None:
-    """weights_<name>.gif for every job (see jobs), looping, all frames with the one palette
-    (Pillow stores each after the first as the rectangle that changed, pixels that did not
-    transparent), and its last frame as weights_<name>.png beside it."""
+    """weights_<name>.gif for every job (see jobs, write_gif) and its last frame as
+    weights_<name>.png beside it."""
     folder.mkdir(parents=True, exist_ok=True)
     for job in jobs(rec):
         d, path = render(job, gif_seconds), folder / f"weights_{job.name}"
-        iio.imwrite(path.with_suffix(".gif"), d.frames, duration=d.durations, **GIF_OPTIONS)
-        iio.imwrite(path.with_suffix(".png"), PALETTE[d.frames[-1]], compress_level=1)
+        write_gif(path.with_suffix(".gif"), d)
+        iio.imwrite(path.with_suffix(".png"), palette()[d.frames[-1]], compress_level=1)
     panel_tiles.cache_clear(), bar_tile.cache_clear()  # each call draws its own: honest timings
 
 

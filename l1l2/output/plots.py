@@ -21,7 +21,8 @@ def _matplotlib() -> ModuleType:
     """matplotlib on the Agg backend (no display), with the submodules the figures use."""
     mpl = importlib.import_module("matplotlib")
     mpl.use("Agg")
-    for sub in ("pyplot", "collections", "ticker"):
+    subs = ("pyplot", "collections", "ticker", "axes", "cm", "colors", "figure", "font_manager")
+    for sub in (*subs, "backends.backend_agg"):
         importlib.import_module(f"matplotlib.{sub}")
     return mpl
 
