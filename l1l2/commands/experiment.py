@@ -271,9 +271,10 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
         trained = (o.runs, o.rows, o.penalty, o.trained)
         if cfg.tensorboard:
             with say.phase("TensorBoard event files (written after training, one per epoch)"):
-                names = [r.name for r in o.runs]
+                names, settings = [r.name for r in o.runs], [hparams(cfg, r) for r in o.runs]
+                spec = cfg.sgd()
                 tensorboard.write_all(
-                    stage, names, o.params0, o.penalty, o.trained, o.data, cfg.sgd()
+                    stage, names, settings, o.params0, o.penalty, o.trained, o.data, spec
                 )
         if cfg.checkpoints:
             with say.phase(f"{len(o.runs)} checkpoints"):
@@ -283,6 +284,19 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
                 pruned.prune_runs(stage, cfg, o.data, *trained)
         with say.phase("figures" + (" and GIFs" if cfg.gifs else "") + ", drawn meanwhile"):
             drawn.result()
+
+
+def hparams(cfg: Config, r: Run) -> dict[str, Any]:
+    """A run's settings as TensorBoard hparams."""
+    return {
+        "method": r.method,
+        "lambda": float(cfg.lam),
+        "order": r.order,
+        "seed": float(r.seed),
+        "lr": float(cfg.lr),
+        "lr_schedule": cfg.lr_schedule,
+        "activation": cfg.activation,
+    }
 
 
 def recording_of(o: Outcome) -> dict[str, Any]:

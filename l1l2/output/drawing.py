@@ -7,8 +7,10 @@ in whatever state they are. It imports no TensorFlow and leaves Ctrl-C to the ma
 """
 
 import multiprocessing
+import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+import sys
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +54,13 @@ def _leave_signals_to_the_parent() -> None:
         signal.signal(sig, signal.SIG_IGN)
 
 
-def second_process() -> ProcessPoolExecutor:
-    """One spawned worker process (use it in a with-block: leaving it waits for the work)."""
+def second_process() -> Executor:
+    """One spawned worker process (use it in a with-block: leaving it waits for the work). A
+    spawned process imports the caller's main script again: where there is none to import
+    (code read from stdin), the pictures are drawn in a thread of this process instead."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.isfile(main_file):
+        return ThreadPoolExecutor(1)
     return ProcessPoolExecutor(
         1, mp_context=multiprocessing.get_context("spawn"), initializer=_leave_signals_to_the_parent
     )
