@@ -17,6 +17,8 @@ def read_events(folder):
     for e in v1.train.summary_iterator(str(path)):
         graph |= e.HasField("graph_def")
         for v in e.summary.value:
+            if v.tag.startswith("_hparams_/"):
+                continue
             if v.HasField("histo"):
                 hists.setdefault(v.tag, []).append(e.step)
             else:
