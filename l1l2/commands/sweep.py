@@ -261,8 +261,8 @@ def figure_note(cfg: SweepConfig) -> str:
     draws = f"{len(cfg.data_seeds)} data draws" if cfg.data_seeds else "one data set"
     return (
         f"Means over {cfg.seeds} seeds x {draws}; lr {lr:g}, {epochs} epochs, batch size "
-        f"{cfg.batch_size}. Constant network: every unit of a hidden layer dead (|w| < "
-        f"{cfg.zero_tol:g}); l1l2 = elastic net, both terms at lambda."
+        f"{cfg.batch_size}. Constant network: predictions on the training x spanning less than "
+        "1% of the targets' range. l1l2 = elastic net, both terms at lambda."
     )
 
 
