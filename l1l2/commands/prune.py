@@ -41,7 +41,7 @@ def main(cfg: PruneConfig) -> None:
     [p] = analyse(
         [
             Pruned(
-                (ck.record or {}).get("name") or Path(cfg.checkpoint).name,
+                checkpoints.folder_name(cfg.checkpoint),
                 run.seed,
                 run.order,
                 penalty,
