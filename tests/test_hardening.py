@@ -125,7 +125,7 @@ def small_recording(n_layers, frames=2):
 def test_recording_sizes_are_checked_before_decompressing(tmp_path, monkeypatch):
     path = tmp_path / recording.FILE
     recording.save(path, small_recording(300))  # crashed Pillow after minutes
-    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("decompressed"))
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("decompressed"))
     with pytest.raises(recording.RecordingError, match="300 kernels, more than the 99 layers"):
         recording.load(path)
     recording.save(path, small_recording(2, frames=1000))
@@ -155,3 +155,4 @@ def test_the_memory_guard_counts_drawing_the_gifs(capsys):
     assert e.value.code == 2 and err.count("\n") == 1
     assert "GB of it to draw the GIFs" in err and "--no-gifs" in err
     check_fits(40, 1, "d", 4, (1, 1000, 1000, 1), 100, 101 + 40)  # without the GIFs it fits
+
