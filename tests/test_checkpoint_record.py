@@ -14,6 +14,7 @@ import pytest
 
 from l1l2.cli import main
 from l1l2.core import checkpoints, model
+from l1l2.output.folder import CONTROL, staged
 from l1l2.tf1 import session, tf
 
 RUN = [
@@ -309,3 +310,38 @@ def test_the_names_of_prunes_checkpoints_come_from_the_command_not_the_record(tm
         assert e.value.code == 2 and err.count("\n") == 1 and "expected a plain name" in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["l1_run0", "o"]
 
+
+def interrupted_checkpoint(out):
+    """A checkpoint of seed 3 committed in out, and a commit killed half way that replaces its
+    record with one of seed 5."""
+    with staged(out, owns=("ck",)) as stage:
+        checkpoints.save(stage / "ck", PRUNABLE, record={"seed": 3})
+    stage = out / CONTROL / "stage-killed"
+    checkpoints.save(stage / "ck", PRUNABLE, record={"seed": 5})
+    journal = {
+        "stage": stage.name,
+        "displaced": "displaced-killed",
+        "steps": [["place", "ck/model.json"], ["manifest", ""], ["done", ""]],
+    }
+    (out / CONTROL / "journal.json").write_text(json.dumps(journal))
+    return out / "ck"
+
+
+def test_prune_finishes_an_interrupted_commit_before_it_reads_its_checkpoint(
+    tmp_path, capsys, monkeypatch
+):
+    ck, seen = interrupted_checkpoint(tmp_path / "o"), []
+    monkeypatch.setattr(
+        checkpoints, "load", lambda path, real=checkpoints.load: seen.append(real(path)) or seen[-1]
+    )
+    main(["prune", "--checkpoint", str(ck), "--retrain", "none", "--out", str(tmp_path / "o")])
+    assert [c.record["seed"] for c in seen] == [5]
+    assert "finished the commit of an interrupted run" in capsys.readouterr().err
+    other = interrupted_checkpoint(tmp_path / "a")  # in another output folder: refused
+    before = sorted(p.name for p in (tmp_path / "a" / CONTROL).iterdir())
+    with pytest.raises(SystemExit) as e:
+        main(["prune", "--checkpoint", str(other), "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "cut short" in err, err
+    assert sorted(p.name for p in (tmp_path / "a" / CONTROL).iterdir()) == before
+    assert not (tmp_path / "b").exists()

@@ -1,6 +1,7 @@
 """recording.npz: a valid one round-trips; every damaged or foreign one is one RecordingError."""
 
 import io
+import json
 import os
 import signal
 import zipfile
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 
 from l1l2.cli import main
-from l1l2.output import recording
+from l1l2.output import drawing, recording
+from l1l2.output.folder import CONTROL, staged
 
 F, R, STEPS = 3, 2, 4  # frames, models, SGD steps of the hand-made recording
 
@@ -371,3 +373,26 @@ def test_smallest_valid_recording_redraws(tmp_path, capsys):
     ]
     assert len(list((tmp_path / "figures").iterdir())) == 3
 
+
+def test_gifs_finishes_an_interrupted_commit_before_it_reads_the_recording(
+    tmp_path, capsys, monkeypatch
+):
+    """A run killed during its commit: its recording (seeds 8) is staged, the journal says it
+    replaces the committed one (seeds 7). The GIFs must come from the recording that is there
+    once the commit is finished, never from the one it replaces."""
+    with staged(tmp_path, owns=(recording.FILE,)) as stage:
+        recording.save(stage / recording.FILE, valid())
+    (tmp_path / CONTROL / "stage-killed").mkdir()
+    staged_rec = {**valid(), "seeds": np.array([8, 8])}
+    recording.save(tmp_path / CONTROL / "stage-killed" / recording.FILE, staged_rec)
+    journal = {
+        "stage": "stage-killed",
+        "displaced": "displaced-killed",
+        "steps": [["place", recording.FILE], ["manifest", ""], ["done", ""]],
+    }
+    (tmp_path / CONTROL / "journal.json").write_text(json.dumps(journal))
+    drawn = []
+    monkeypatch.setattr(drawing, "figures", lambda folder, rec, s: drawn.append(rec["seeds"]))
+    main(["gifs", "--out", str(tmp_path)])
+    assert "finished the commit of an interrupted run" in capsys.readouterr().err
+    assert [list(s) for s in drawn] == [[8, 8]]
