@@ -9,6 +9,7 @@ engines take.
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import checks
 from .core.activations import NAMES as ACTIVATIONS
@@ -261,6 +262,13 @@ class DataConfig:
         n_train = round(self.train_frac * self.n)
         require(
             0 < n_train < self.n, "--train-frac must leave at least one train and one test sample"
+        )
+        name = Path(self.out).name
+        require(name not in ("", ".", ".."), "--out must name a file")
+        require(
+            Path(name).suffix.lower() != ".json",
+            "--out must not end in .json: the run record is written beside it, under the same "
+            "name with .json",
         )
 
     def generator(self) -> dict:

@@ -547,3 +547,40 @@ def test_a_mount_point_inside_out_is_refused_before_the_work(tmp_path):
         assert (tmp_path / "results.md").read_text() == "new"
     finally:
         subprocess.run(["umount", str(tmp_path / "figures")], check=True)
+
+
+# --- data --out: never another file in place of the record, the pair or nothing ----------------
+
+
+def test_data_out_keeps_a_file_at_the_records_path_and_writes_the_pair_or_nothing(
+    tmp_path, capsys, monkeypatch
+):
+    def refused(*argv):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["data", *map(str, argv)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        return err
+
+    (tmp_path / "new.json").write_text("mine")
+    assert "new.json exists; add --force" in refused("--out", tmp_path / "new.csv")
+    assert snapshot(tmp_path) == {"new.json": "mine"}
+    assert ".json" in refused("--out", tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists()
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+    assert "symbolic link" in refused("--out", tmp_path / "link.csv", "--force")
+    assert not (tmp_path / "link.csv").exists() and not (tmp_path / "target.json").exists()
+    (tmp_path / "link.json").unlink()
+    pair = tmp_path / "pair.csv"
+    cli.main(["data", "--out", str(pair)])
+    old = snapshot(tmp_path)
+    real = os.replace
+
+    def replace(src, dst, *args, **kw):
+        if os.fspath(dst).endswith("pair.json"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(src, dst, *args, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert os.strerror(errno.EIO) in refused("--out", pair, "--seed", "1", "--force")
+    assert snapshot(tmp_path) == old

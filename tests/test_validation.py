@@ -128,6 +128,7 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
         ["prune", "--checkpoint", "{t}/ck", "--activation", "prelu"],
         "pruning does not support --activation prelu",
     ),
+    (["data", "--out", "{t}/x.json"], "--out must not end in .json"),
 ]
 
 

@@ -761,12 +761,35 @@ def _deliver(signum: int, handler) -> None:
         os.kill(os.getpid(), signum)
 
 
-def write_text(path: str | Path, text: str, *, overwrite: bool = True) -> None:
-    """Write one UTF-8 text file atomically (a temporary file beside it, then a rename).
+def write_texts(files: dict[Path, str], *, overwrite: bool = True) -> None:
+    """Write UTF-8 text files all or nothing: every path checked first, every text written to
+    a temporary file beside its path, then all renamed into place with the signals held; if a
+    rename fails, those done are undone.
 
-    Only a regular file is ever replaced: a FIFO, device, socket or link at `path` is
-    refused (as root, replacing /dev/null would break the system)."""
-    path = Path(path)
+    Only a regular file is ever replaced (and only if overwrite): a FIFO, device, socket or
+    link at a path is refused (as root, replacing /dev/null would break the system)."""
+    for path in files:
+        _check_file(path, overwrite)
+    written: dict[Path, Path] = {}
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written[path] = _beside(path, ".tmp")
+            fd = os.open(written[path], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)
+            with open(fd, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+        with signals_held():
+            _rename_all(written)
+    except OSError as e:
+        names = ", ".join(map(str, files))
+        raise OutputError(f"cannot write {names}: {e.strerror}; none was changed") from None
+    finally:
+        for tmp in written.values():
+            tmp.unlink(missing_ok=True)
+    _committed.extend(map(str, files))
+
+
+def _check_file(path: Path, overwrite: bool) -> None:
     kind = _kind(path)
     if str(path).endswith(os.sep) or kind == DIR or (kind == LINK and path.is_dir()):
         raise OutputError(f"cannot write {path}: it is a folder, expected a file name")
@@ -776,14 +799,31 @@ def write_text(path: str | Path, text: str, *, overwrite: bool = True) -> None:
         )
     if kind == FILE and not overwrite:
         raise OutputError(f"{path} exists; add --force to replace it")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}.tmp")
+
+
+def _beside(path: Path, suffix: str) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{time.time_ns()}{suffix}")
+
+
+def _rename_all(written: dict[Path, Path]) -> None:
+    """Rename each temporary file onto its path; on a failure put back what was replaced (a
+    hard link of each replaced file is kept until all are done)."""
+    kept, done = {}, []
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o666)  # umask
-        with open(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {e.strerror}") from None
-    _committed.append(str(path))
+        for path in written:
+            if _kind(path) == FILE:
+                kept[path] = _beside(path, ".old")
+                os.link(path, kept[path])
+        for path, tmp in written.items():
+            os.replace(tmp, path)
+            done.append(path)
+    except OSError:
+        for path in reversed(done):
+            if path in kept:
+                os.replace(kept[path], path)
+            else:
+                path.unlink()
+        raise
+    finally:
+        for old in kept.values():
+            old.unlink(missing_ok=True)
