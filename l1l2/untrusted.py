@@ -1,6 +1,6 @@
 """Reading back a file as untrusted input: bounded in size and depth, checked in type and range.
 
-Every file the project reads back (an output folder's manifest, journal and lock, a checkpoint's
+Every file the project reads back (an output folder's manifest and journal, a checkpoint's
 record, a recording) may have been edited, damaged or handed over by someone else. Each reader
 goes through this module: `open_file`/`read` refuse what is not a regular file or is too large
 (before reading it: a FIFO would block forever), `parse_json` refuses JSON nested deeper than a
@@ -13,7 +13,6 @@ file's name.
 """
 
 import json
-import math
 import os
 import re
 import stat
@@ -34,6 +33,7 @@ class Invalid(ValueError):
 
 
 def check(ok: bool, why: str) -> None:
+    """Invalid(why) unless ok."""
     if not ok:
         raise Invalid(why)
 
@@ -143,20 +143,6 @@ def of_type(value: Any, kind: type | tuple[type, ...], what: str, words: str) ->
     return value
 
 
-def integer(value: Any, what: str, lo: int, hi: int) -> int:
-    """An integer in [lo, hi]."""
-    of_type(value, (int, np.integer), what, "an integer")
-    check(lo <= value <= hi, f"{what} is {value}, expected {lo} to {hi:,}")
-    return int(value)
-
-
-def number(value: Any, what: str, lo: float = -math.inf, hi: float = math.inf) -> float:
-    """A finite number in [lo, hi]."""
-    of_type(value, (int, float, np.integer, np.floating), what, "a number")
-    check(math.isfinite(value) and lo <= value <= hi, f"{what} is {value}, expected {lo} to {hi}")
-    return float(value)
-
-
 def text(value: Any, what: str, max_chars: int = 4096) -> str:
     """A string without NUL that UTF-8 encodes (a file name the OS and JSON both hold)."""
     of_type(value, str, what, "a string")
@@ -193,11 +179,6 @@ def relative_path(value: Any, what: str) -> str:
         f"{what} is {_shown(value)}, expected a relative path inside the folder",
     )
     return value
-
-
-def inside(folder: Path, rel: str) -> Path:
-    """folder/rel for a relative_path(): by construction inside folder."""
-    return folder.joinpath(*rel.split("/"))
 
 
 # --- arrays --------------------------------------------------------------------------------------
