@@ -396,3 +396,23 @@ def test_gifs_finishes_an_interrupted_commit_before_it_reads_the_recording(
     main(["gifs", "--out", str(tmp_path)])
     assert "finished the commit of an interrupted run" in capsys.readouterr().err
     assert [list(s) for s in drawn] == [[8, 8]]
+
+
+def test_gifs_refuses_a_recording_replaced_while_it_was_read(tmp_path, capsys, monkeypatch):
+    """Another command committing between the read and the lock: the GIFs would be of the old
+    recording beside the new one."""
+    with staged(tmp_path, owns=(recording.FILE,)) as stage:
+        recording.save(stage / recording.FILE, valid())
+
+    def load_then_replaced(path, real=recording.load):
+        rec = real(path)
+        with staged(tmp_path, owns=(recording.FILE,)) as stage:  # the other command
+            recording.save(stage / recording.FILE, {**valid(), "seeds": np.array([8, 8])})
+        return rec
+
+    monkeypatch.setattr(recording, "load", load_then_replaced)
+    with pytest.raises(SystemExit) as e:
+        main(["gifs", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "was replaced while it was read" in err
+    assert not (tmp_path / "gifs").exists()
