@@ -320,6 +320,13 @@ class DataConfig:
         require(
             0 < n_train < self.n, "--train-frac must leave at least one train and one test sample"
         )
+        name = Path(self.out).name
+        require(name not in ("", ".", ".."), "--out must name a file")
+        require(
+            Path(name).suffix.lower() != ".json",
+            "--out must not end in .json: the run record is written beside it, under the same "
+            "name with .json",
+        )
 
     def generator(self) -> dict:
         """The keyword arguments of core.data.generate."""

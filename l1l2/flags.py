@@ -120,6 +120,19 @@ def _own_fields_first(cls):
     return sorted(dataclasses.fields(cls), key=lambda f: f.name not in own)
 
 
+def _utf8(value: object) -> bool:
+    """Whether a flag's value (text, or a tuple of it) encodes as UTF-8: the command line
+    decodes other bytes as lone surrogates, which no output file can hold."""
+    if isinstance(value, tuple):
+        return all(map(_utf8, value))
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
 def parse(cls: type, argv: list[str], prog: str = "reproduce") -> object:
     """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
     ns = parser_for(cls, prog).parse_args(argv)
@@ -127,6 +140,8 @@ def parse(cls: type, argv: list[str], prog: str = "reproduce") -> object:
         value = getattr(ns, f.name)
         if f.metadata.get("path") and value is not None and not value.strip():
             fail(f"{flag(f.name)} must not be empty", prog)
+        if not _utf8(getattr(ns, f.name)):  # a file name in another encoding, say
+            fail(f"{flag(f.name)} is not valid UTF-8 text, which the outputs record", prog)
     try:
         cfg = cls(**vars(ns))
         cfg = cfg.resolved() if hasattr(cfg, "resolved") else cfg

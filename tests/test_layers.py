@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {"leaf": 0, "core": 1, "output": 2, "config": 3, "shared": 4, "commands": 5, "entry": 6}
 CONFIG = {"l1l2.config", "l1l2.flags", "l1l2.checks"}
-ENTRY = {"l1l2", "l1l2.cli", "l1l2.__main__", "l1l2.blog_loop"}
+ENTRY = {"l1l2", "l1l2.cli", "l1l2.api", "l1l2.__main__", "l1l2.blog_loop"}
 
 
 def modules():

@@ -128,6 +128,11 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
         ["prune", "--checkpoint", "{t}/ck", "--activation", "prelu"],
         "pruning does not support --activation prelu",
     ),
+    # paths that cannot be encoded, refused before the work (they raised after training)
+    (["--quick", "--out", "{t}/\udcff"], "--out is not valid UTF-8"),
+    (["--quick", "--data", "{t}/\udcff.csv"], "--data is not valid UTF-8"),
+    (["data", "--out", "{t}/\udcff.csv"], "--out is not valid UTF-8"),
+    (["data", "--out", "{t}/x.json"], "--out must not end in .json"),
 ]
 
 

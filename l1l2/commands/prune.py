@@ -11,7 +11,7 @@ from ..core import checkpoints
 from ..core import data as data_mod
 from ..core import pruning as prune
 from ..output import record
-from ..output.folder import staged
+from ..output.folder import finish_interrupted, staged
 from ..shared import records
 from ..shared.pruned import (
     HOWS,
@@ -32,6 +32,7 @@ def main(cfg: PruneConfig) -> Result:
     """`reproduce prune`: prune one saved model with the settings of its record (or the flags
     given), optionally retrain it, write <out>/pruned/."""
     started = time.time()
+    finish_interrupted(cfg.checkpoint, cfg.out, cfg.force)  # a checkpoint of one run, not two
     ck = checkpoints.load(cfg.checkpoint)
     run, penalty = records.settle(cfg, ck)
     data = prepare(run, 2, prune.sizes_of(ck.params), run.epochs, 0, run.batch_size)
@@ -42,7 +43,7 @@ def main(cfg: PruneConfig) -> Result:
     [p] = analyse(
         [
             Pruned(
-                (ck.record or {}).get("name") or Path(cfg.checkpoint).name,
+                checkpoints.folder_name(cfg.checkpoint),
                 run.seed,
                 run.order,
                 penalty,

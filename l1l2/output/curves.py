@@ -78,7 +78,8 @@ def figure(
     for ax in axes[:, 0]:
         ax.set_ylabel(f"total absolute error on the {n_test} test samples")
     handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
+    if labels:  # none when every run diverged
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     fig.suptitle("Test error while training: mean over runs (line) and range (band)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path)
