@@ -35,6 +35,9 @@ NUMERIC_ENV = (
 )
 
 
+NOT_RESULTS = ("progress", "quiet", "force")  # flags that change what is shown, not the results
+
+
 def make(cfg: Settings, seeds: dict | None = None, data_sha256: str | dict | None = None) -> dict:
     """The resolved config, the seeds, the hash of the data as it was read, library versions and
     the settings of the environment that change numbers: what made the results, and nothing that
@@ -45,8 +48,9 @@ def make(cfg: Settings, seeds: dict | None = None, data_sha256: str | dict | Non
     hashing the file now would name whatever it holds at the end of the run."""
     if hasattr(cfg, "data") and data_sha256 is None:
         raise TypeError("a run record of a command that reads data needs its data_sha256")
+    config = {k: v for k, v in asdict(cfg).items() if k not in NOT_RESULTS}
     return {
-        "config": asdict(cfg),
+        "config": config,
         **({"seeds": seeds} if seeds is not None else {}),
         **({"data_sha256": data_sha256} if data_sha256 is not None else {}),
         "versions": {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}},
