@@ -332,20 +332,16 @@ def objective_panels(o: Outcome) -> list[dict[str, Any]]:
         return []
     steps, depth = len(d.x_train) // cfg.batch_size, len(cfg.sizes) - 1
     slopes = optimum.slope(o.trained.params)
-    top = 1.25 * max(
-        2.0, *(abs(b.slope) for b in best.values()), *np.abs(slopes[np.isfinite(slopes)])
-    )
-    a = np.union1d(np.linspace(-0.5, top, 400), [0.0])
-    f = optimum.data_loss(a, d.x_train, d.y_train)[0]
+    finite = np.abs(slopes[np.isfinite(slopes)])
+    reach = 1.25 * max(2.0, *(abs(b.slope) for b in best.values()), *finite)
     curves, runs = {}, {}
     for m in cfg.methods:
         k = run_penalty(cfg, m).kernel
-        curves[m] = f + optimum.least_penalty(a, depth, k.l1 * steps, k.l2 * steps)
-        runs[m] = [
-            (slopes[i], r["objective"])
-            for i, r in enumerate(o.rows)
-            if r["method"] == m and not r["diverged"]
-        ]
+        a, curves[m] = optimum.profile(
+            d.x_train, d.y_train, depth, k.l1 * steps, k.l2 * steps, reach
+        )
+        mine = [i for i, r in enumerate(o.rows) if r["method"] == m and not r["diverged"]]
+        runs[m] = [(slopes[i], o.rows[i]["objective"]) for i in mine]
     title = f"lambda = {cfg.lam:g}, the {len(o.runs) // len(cfg.methods)} runs of each method"
     return [
         {

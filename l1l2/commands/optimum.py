@@ -118,19 +118,16 @@ def to_markdown(cfg: OptimumConfig, rows: list[dict[str, Any]], d: data_mod.Data
 def figure_panels(cfg: OptimumConfig, rows: list[dict[str, Any]], d: data_mod.Dataset) -> list:
     """A panel per lambda > 0 (or the --kernel-reg penalty): J(a) = F(a) + P(a) per method."""
     steps, depth = len(d.x_train) // cfg.batch_size, len(cfg.sizes) - 1
-    a = np.linspace(-0.5, 1.25 * max(2.0, max(abs(r["slope"]) for r in rows)), 400)
-    f = optimum.data_loss(np.union1d(a, [0.0]), d.x_train, d.y_train)[0]
-    a = np.union1d(a, [0.0])
+    reach = 1.25 * max(2.0, max(abs(r["slope"]) for r in rows))
     panels = {}
     for r in rows:
         if r["method"] == "none" and len(rows) > 1:
             continue
         pen = r["_pen"]
         title = f"lambda = {r['lam']:g}" if r["lam"] is not None else r["penalty"]
+        a, j = optimum.profile(d.x_train, d.y_train, depth, pen.l1 * steps, pen.l2 * steps, reach)
         p = panels.setdefault(title, {"title": title, "a": a, "curves": {}, "best": {}})
-        p["curves"][r["method"]] = f + optimum.least_penalty(
-            a, depth, pen.l1 * steps, pen.l2 * steps
-        )
+        p["curves"][r["method"]] = j
         p["best"][r["method"]] = (r["slope"], r["objective"])
     return list(panels.values())
 

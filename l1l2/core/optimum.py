@@ -215,6 +215,16 @@ def _layers(params: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]
     ]
 
 
+def profile(
+    x: np.ndarray, y: np.ndarray, depth: int, l1: float, l2: float, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(slopes a, J(a)): the objective minimized over every network of `depth` kernels that
+    computes slope a, F(a) + least_penalty(a), on a grid from -0.5 to `reach` (0 included), for
+    drawing. solve() finds its minimum exactly; a trained network lies on or above it."""
+    a = np.union1d(np.linspace(-0.5, reach, 400), [0.0])
+    return a, data_loss(a, *_as_data(x, y))[0] + least_penalty(a, depth, l1, l2)
+
+
 def slope(params: dict[str, np.ndarray]) -> float | np.ndarray:
     """The slope a = W1 W2 ... WL an identity network computes (one per model of a stack)."""
     kernels = [np.asarray(w, np.float64) for w, _ in _layers(params)]
