@@ -44,13 +44,9 @@ def name(method: str, lam: float) -> str:
 
 def solve_all(cfg: OptimumConfig, d: data_mod.Dataset) -> list[dict[str, Any]]:
     """One row per objective: the optimum and where it is attained."""
-    steps = len(d.x_train) // cfg.batch_size
     rows = []
     for method, lam, pen in penalties(cfg):
-        o = optimum.solve(
-            d.x_train, d.y_train, len(cfg.sizes) - 1, pen.l1 * steps, pen.l2 * steps,
-            d.x_test, d.y_test,
-        )  # fmt: skip
+        o = optimum.of_sgd(d, len(cfg.sizes) - 1, pen, cfg.batch_size)
         rows.append(
             {
                 "method": method,

@@ -110,17 +110,13 @@ def optima(
     cfg: SweepConfig, data: dict[int, data_mod.Dataset]
 ) -> dict[tuple[int, str, float], optimum.Optimum]:
     """{(draw, method, lambda): the exact optimum of the objective SGD descends}."""
-    out = {}
-    for draw, d in data.items():
-        steps = len(d.x_train) // cfg.batch_size  # the penalty is paid once per step
-        for lam in cfg.lams:
-            for m in ["none"] if lam == 0 else cfg.methods:
-                p = regularizers.for_method(m, lam)
-                out[draw, m, lam] = optimum.solve(
-                    d.x_train, d.y_train, len(cfg.sizes) - 1, p.l1 * steps, p.l2 * steps,
-                    d.x_test, d.y_test,
-                )  # fmt: skip
-    return out
+    depth = len(cfg.sizes) - 1
+    return {
+        (draw, m, lam): optimum.of_sgd(d, depth, regularizers.for_method(m, lam), cfg.batch_size)
+        for draw, d in data.items()
+        for lam in cfg.lams
+        for m in (["none"] if lam == 0 else cfg.methods)
+    }
 
 
 def train_setting(

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data import Dataset
+from .regularizers import Penalty
+
 RESIDUALS_AT_ONCE = 1 << 20  # entries of the [slopes, samples] residual block built at a time
 ROUNDING = 16 * np.finfo(np.float64).eps  # per sample and unit of magnitude, for ties
 
@@ -179,6 +182,15 @@ def _error_on(
         return float("nan")
     xt, yt = (np.ravel(np.asarray(v, np.float64)) for v in (x_test, y_test))
     return float(np.abs(yt - (slope * xt + intercept)).sum())
+
+
+def of_sgd(data: Dataset, depth: int, kernel: Penalty, batch_size: int = 1) -> Optimum:
+    """The optimum of the objective per-sample SGD descends on `data`: each step's cost adds
+    the whole kernel penalty, so an epoch of len(x_train) // batch_size steps counts it that
+    many times (docs/optimum.md, "Scaling")."""
+    steps = len(data.x_train) // batch_size
+    l1, l2 = kernel.l1 * steps, kernel.l2 * steps
+    return solve(data.x_train, data.y_train, depth, l1, l2, data.x_test, data.y_test)
 
 
 def weights(optimum: Optimum | tuple[float, float], sizes: Sequence[int]) -> dict[str, np.ndarray]:

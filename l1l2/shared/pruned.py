@@ -83,14 +83,10 @@ def analyse(
     penalties only, the test error of the exact optimum of the run's objective."""
     x = data.x[:, None].astype(np.float64)
     groups = defaultdict(list)
-    steps = len(data.x_train) // batch_size  # the penalty is paid at each of an epoch's steps
     for p in items:
         if activation == "identity" and not (p.penalty.bias or p.penalty.activity):
-            k, depth = p.penalty.kernel, len(prune.sizes_of(p.before)) - 1
-            best = optimum.solve(
-                data.x_train, data.y_train, depth, k.l1 * steps, k.l2 * steps, data.x_test,
-                data.y_test,
-            )  # fmt: skip
+            depth = len(prune.sizes_of(p.before)) - 1
+            best = optimum.of_sgd(data, depth, p.penalty.kernel, batch_size)
             p.error_optimum = best.test_error
         p.pruning = prune.prune(p.before, tol, activation)
         if p.pruning.constant or not any(p.pruning.dead):

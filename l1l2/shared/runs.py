@@ -86,10 +86,7 @@ def optimum_of(cfg: Config, data: data_mod.Dataset, method: str) -> optimum.Opti
     pen = run_penalty(cfg, method)
     if cfg.activation != "identity" or pen.bias or pen.activity:
         return None
-    steps = len(data.x_train) // cfg.batch_size
-    depth = len(cfg.sizes) - 1
-    l1, l2 = pen.kernel.l1 * steps, pen.kernel.l2 * steps
-    return optimum.solve(data.x_train, data.y_train, depth, l1, l2, data.x_test, data.y_test)
+    return optimum.of_sgd(data, len(cfg.sizes) - 1, pen.kernel, cfg.batch_size)
 
 
 def result_rows(
