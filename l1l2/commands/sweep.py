@@ -221,7 +221,8 @@ def main(cfg: SweepConfig) -> Result:
             (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
             (folder / "sweep.md").write_text(report, encoding="utf-8")
             (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
-            plots.sweep_figure(summary(cfg, rows), figure_note(cfg), folder / "sweep.png")
+            figure = (summary(cfg, rows), trapped(rows), figure_note(cfg))
+            plots.sweep_figure(*figure, folder / "sweep.png")
             base = [s for s in todo if (s.lr, s.epochs, s.schedule) == base_setting(cfg)]
             plots.epoch_difference_figure(
                 headline_lam(cfg.lams), per_setting, [np.concatenate(curves[s], 1) for s in base],
@@ -251,14 +252,30 @@ def headline_lam(lams: tuple[float, ...]) -> float:
     return min(positive, key=lambda lam: abs(lam - 0.3))
 
 
+def trapped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per method, lambda and lr (every draw, seed, order, epochs and schedule pooled): the
+    fraction of the runs that did not diverge which ended at a constant network where the
+    optimum is not one."""
+    groups: dict[tuple, list[bool]] = {}
+    for r in rows:
+        if not r["diverged"]:
+            key = (r["method"], r["lam"], r["lr"])
+            groups.setdefault(key, []).append(r["constant"] and not r["optimum_constant"])
+    return [
+        {"method": m, "lam": lam, "lr": lr, "trapped": float(np.mean(v))}
+        for (m, lam, lr), v in groups.items()
+    ]
+
+
 def figure_note(cfg: SweepConfig) -> str:
     """What sweep.png pools, in a line under it."""
     lr, epochs, _ = base_setting(cfg)
     draws = f"{len(cfg.data_seeds)} data draws" if cfg.data_seeds else "one data set"
     return (
-        f"Means over {cfg.seeds} seeds x {draws}; lr {lr:g}, {epochs} epochs, batch size "
-        f"{cfg.batch_size}. Constant network: predictions on the training x spanning less than "
-        "1% of the targets' range. l1l2 = elastic net, both terms at lambda."
+        f"Left: means over {cfg.seeds} seeds x {draws}, lr {lr:g}, {epochs} epochs, batch size "
+        f"{cfg.batch_size}. Right: every setting pooled per lr.\nConstant network: predictions "
+        "on the training x spanning < 1% of the targets' range. l1l2 = elastic net (both at "
+        "lambda)."
     )
 
 
