@@ -333,6 +333,7 @@ def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     assert prune.sizes_of(checkpoints.load(folder / "ck_pruned").params) == (1, 3, 2, 1)
     report = (folder / "report.md").read_text()
     assert "`pruned/ck_finetune/` (finetune)" in report
+    assert "fewer than 2 finite values" not in report  # one checkpoint: its own numbers
     assert "The checkpoint has no record (`model.json`): the settings are the flags'" in report
     err = capsys.readouterr().err
     out = result.done

@@ -184,10 +184,12 @@ def to_markdown(
     set); `intro` says how retraining was set up, `saved` where the checkpoints are."""
     rows = [HEADER, "|---|---|---|---|---|---|---|---|---|", *(table_row(p) for p in items)]
     ok = [p for p in items if np.isfinite(p.error_scratch)]
-    summary = ["", "| | test error, mean ± std |", "|---|---|"]
+    one = len(items) == 1  # one checkpoint: its numbers, not a mean of one
+    summary = ["", f"| | test error{'' if one else ', mean ± std'} |", "|---|---|"]
     for label, attr in MEANS:
-        mean = mean_std([getattr(p, attr) for p in ok]) if ok else "-"
-        summary.append(f"| {'' if attr == 'error_optimum' else 'ours: '}{label} | {mean} |")
+        values = [getattr(p, attr) for p in (items if one else ok)]
+        shown = f"{values[0]:.2f}" if one else mean_std(values) if ok else "-"
+        summary.append(f"| {'' if attr == 'error_optimum' else 'ours: '}{label} | {shown} |")
     blog_errors = ", ".join(f"{e:.2f}" for e in blog.PRUNED_TEST_ERRORS)
     if blog_anchor:
         summary.append(
