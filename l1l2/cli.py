@@ -116,8 +116,8 @@ def main(argv: list[str] | None = None) -> Result | None:
 
 
 def check_flags_belong(name: str, argv: list[str], prog: str) -> None:
-    """A flag of another command is named as such ('--seeds belongs to reproduce sweep'), not
-    left to argparse's 'unrecognized arguments'."""
+    """A flag of another command is named as such ('--seeds belongs to reproduce sweep'), and
+    a misspelt one gets a guess, instead of argparse's 'unrecognized arguments'."""
     own = set(flags_of(COMMANDS[name][0]))
     for arg in argv:
         flag = arg.split("=")[0]
@@ -127,6 +127,9 @@ def check_flags_belong(name: str, argv: list[str], prog: str) -> None:
         if others:
             where = " or ".join(f"`reproduce {n}`" if n != "run" else "`reproduce`" for n in others)
             fail(f"{flag} belongs to {where}, not to `{prog}`", prog)
+        guess = difflib.get_close_matches(flag, own, n=1, cutoff=0.8)
+        if guess:
+            fail(f"unknown flag {flag}; did you mean {guess[0]}?", prog)
 
 
 def run() -> None:

@@ -89,7 +89,12 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def parser_for(cls: type, prog: str, description: str | None = None) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description=description or cls.__doc__, formatter_class=_Formatter)
+    p = _Parser(
+        prog=prog,
+        description=description or cls.__doc__,
+        formatter_class=_Formatter,
+        allow_abbrev=False,  # --epoch is not --epochs: a typo is named, not guessed
+    )
     for f in _own_fields_first(cls):
         help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):

@@ -75,6 +75,9 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["sweep", "--epochs", "5", "--tail-epochs", "6"], "--tail-epochs must be between 1 and"),
     (["--tail-epochs", "1.5"], "expected an integer, got '1.5'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--epoch", "5"], "unknown flag --epoch; did you mean --epochs?"),  # no abbreviations
+    (["--seeds", "20"], "--seeds belongs to `reproduce sweep`, not to `reproduce`"),
+    (["swep"], "unknown command 'swep'; did you mean 'sweep'?"),
     (["trian"], "unknown command 'trian'"),
     (["--quick", "--batch-size", "3"], "--batch-size 3 does not divide the 40 training samples"),
     (["--quick", "--data", "{t}/missing.csv"], "missing.csv: not found"),
