@@ -81,3 +81,17 @@ def test_the_profile_is_the_best_objective_of_each_slope():
         loss = optimum.data_loss(np.array([s]), D.x_train, D.y_train)[0][0]
         at = loss + optimum.least_penalty(s, 4, 12.0, 0.0)  # the profile at the net's slope
         assert optimum.objective(p, D.x_train, D.y_train, 12.0, 0.0) >= at - 1e-6
+
+
+def test_the_objective_of_a_stack_is_each_models():
+    from l1l2.core import optimum
+
+    nets = [model.glorot_init((1, 10, 10, 10, 1), s) for s in range(4)]
+    l1 = np.array([0.0, 12.0, 0.0, 12.0])
+    l2 = np.array([0.0, 0.0, 12.0, 12.0])
+    got = optimum.objective(model.stack(nets), D.x_train, D.y_train, l1, l2)
+    want = [optimum.objective(p, D.x_train, D.y_train, a, b) for p, a, b in zip(nets, l1, l2)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    pen = regularizers.stack([regularizers.Penalty(a, b) for a, b in zip(l1, l2)])
+    _, loss, reg = evaluate(model.stack(nets), D.x_train, D.y_train, pen)  # TensorFlow's
+    np.testing.assert_allclose(got, loss + reg, rtol=1e-5)

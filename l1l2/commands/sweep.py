@@ -23,7 +23,7 @@ from ..core import data as data_mod
 from ..core import model, optimum, regularizers
 from ..core import pruning as prune
 from ..core.sgd import SGD
-from ..core.train import evaluate, train
+from ..core.train import train
 from ..output import plots, record
 from ..output.folder import check_writable, staged
 from ..shared import verdict
@@ -151,8 +151,11 @@ def train_setting(
         progress=progress,
     )
     per_epoch = spec.steps_per_epoch(len(d.x_train))
-    pred, loss, reg = evaluate(out.params, d.x_train, d.y_train, pen)
-    objective = loss + per_epoch * reg  # the sum of an epoch's step costs at the final weights
+    # the sum of an epoch's step costs at the final weights (identity networks: NumPy, float64)
+    objective = optimum.objective(
+        out.params, d.x_train, d.y_train, *(per_epoch * pen.l1, per_epoch * pen.l2)
+    )
+    pred = optimum.predictions(out.params, d.x_train)
     constant = np.ptp(pred, axis=1) < CONSTANT * np.ptp(d.y_train)  # a flat function
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
     hidden = np.array(cfg.sizes[1:-1])

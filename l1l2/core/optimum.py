@@ -219,7 +219,7 @@ def weights(optimum: Optimum | tuple[float, float], sizes: Sequence[int]) -> dic
 
 
 def _layers(params: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """[(W, b), ...] of a single-model parameter dict in layer order, as float64."""
+    """[(W, b), ...] of a parameter dict (one model or a stack) in layer order, as float64."""
     names = sorted({k.split("/")[0] for k in params}, key=lambda s: int(s.removeprefix("dense")))
     return [
         (np.asarray(params[f"{n}/W"], np.float64), np.asarray(params[f"{n}/b"], np.float64))
@@ -244,16 +244,28 @@ def slope(params: dict[str, np.ndarray]) -> float | np.ndarray:
     return float(a) if np.ndim(a) == 0 else a
 
 
-def objective(
-    params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, l1: float, l2: float
-) -> float:
-    """J of one identity-activation network (single-model params, any sizes) on (x, y), in
-    float64: sum|pred - y| + l1 sum|W| + (l2/2) sum W^2 over the kernels."""
-    x, y = _as_data(x, y)
-    h, kernels = x[:, None], []
+def predictions(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The outputs of an identity network on x [n] in float64: [n] for single-model params,
+    [R, n] for a stack (W [R, in, out], b [R, 1, out])."""
+    h = np.asarray(x, np.float64)[:, None]
     for w, b in _layers(params):
-        h = h @ w + b
-        kernels.append(w)
-    l1_sum = sum(np.abs(w).sum() for w in kernels)
-    l2_sum = sum((w**2).sum() for w in kernels)
-    return float(np.abs(h[:, 0] - y).sum() + l1 * l1_sum + l2 / 2 * l2_sum)
+        h = h @ w + b  # matmul broadcasts over the model axis of a stack
+    return h[..., 0]
+
+
+def objective(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    l1: float | np.ndarray,
+    l2: float | np.ndarray,
+) -> float | np.ndarray:
+    """J of an identity-activation network (any sizes) on (x, y), in float64: sum|pred - y| +
+    l1 sum|W| + (l2/2) sum W^2 over the kernels; one value per model of a stack (l1, l2: a
+    coefficient, or one per model)."""
+    x, y = _as_data(x, y)
+    kernels = [w for w, _ in _layers(params)]
+    l1_sum = sum(np.abs(w).sum(axis=(-2, -1)) for w in kernels)
+    l2_sum = sum((w**2).sum(axis=(-2, -1)) for w in kernels)
+    j = np.abs(predictions(params, x) - y).sum(-1) + l1 * l1_sum + l2 / 2 * l2_sum
+    return float(j) if np.ndim(j) == 0 else j
