@@ -1,15 +1,18 @@
-"""Figures and GIFs of the default run, old renderer vs new, side by side in one run; optionally
-the recording overhead of training.
+"""Figures and GIFs of the default run, the renderers side by side in one run; optionally the
+recording overhead of training.
 
     python bench/bench_gifs.py                      # outputs/recording.npz, best of 3
     python bench/bench_gifs.py --recording OUT/recording.npz --repeat 5
     python bench/bench_gifs.py --training           # also: training with vs without recording
 
-The old renderer (matplotlib redrawn for every frame, then quantized to 256 colours) is read
-from git at OLD_REV, so it stays comparable without living on in the package.
+new: the package's (matplotlib draws what never changes once, imageio writes the GIFs). The
+earlier renderers are read from git, so they stay comparable without living on in the package:
+old (OLD_REV: matplotlib redrawn for every frame, then quantized to 256 colours) and pillow
+(PILLOW_REV: everything drawn with Pillow and a hand-written GIF writer).
 """
 
 import argparse
+import importlib
 import subprocess
 import sys
 import tempfile
@@ -22,10 +25,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from l1l2 import blog  # noqa: E402
-from l1l2.core import data, engine, model, regularizers, train  # noqa: E402
+from l1l2.core import data, model, regularizers  # noqa: E402
+from l1l2.core.sgd import SGD  # noqa: E402
+from l1l2.core.train import train  # noqa: E402
 from l1l2.output import gifs, plots, recording  # noqa: E402
 
 OLD_REV = "f03449d"  # the last commit with the per-frame matplotlib GIFs
+PILLOW_REV = "486319b"  # the last commit with the Pillow-drawn GIFs and hand-written GIF writer
+PILLOW_MODULES = ("plots", "gifs", "frames", "gif_timing", "palette", "text", "sheet")
 FIGURES = ("fit", "sparsity", "weights_hist", "errors")
 
 
@@ -44,6 +51,25 @@ def old_modules():
         exec(compile(res.stdout, f"{OLD_REV}:l1l2/{name}.py", "exec"), mod.__dict__)
         mods.append(mod)
     return tuple(mods)
+
+
+def pillow_modules(tmp):
+    """(plots, gifs) of l1l2/output as they were at PILLOW_REV, or None where git cannot show
+    them: the modules written to tmp and imported as the package l1l2.pillow_rev (a sibling of
+    l1l2.output, so their imports of each other and of ..core resolve)."""
+    for name in PILLOW_MODULES:
+        res = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{PILLOW_REV}:l1l2/output/{name}.py"],
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode:
+            return None
+        (Path(tmp) / f"{name}.py").write_text(res.stdout)
+    package = types.ModuleType("l1l2.pillow_rev")
+    package.__path__ = [str(tmp)]
+    sys.modules[package.__name__] = package
+    return tuple(importlib.import_module(f"l1l2.pillow_rev.{m}") for m in ("plots", "gifs"))
 
 
 def steps(plots_mod, gifs_mod, rec, d, out):
@@ -77,28 +103,27 @@ def measure(plots_mod, gifs_mod, rec, d, out, repeat):
     return {name: timed(repeat, fn) for name, fn in steps(plots_mod, gifs_mod, rec, d, out)}
 
 
-def report(new, old, new_out, old_out):
+def report(times, outs):
+    """times: {renderer: {step: (wall, cpu)}}, new first; the others' wall time as x new's."""
+    names = list(times)
+    head = "".join(f" {n + ' s (cpu)':>15s}" for n in names)
     print(
-        f"{'figures + GIFs of the default run':34s} {'new s (cpu)':>14s} {'old s (cpu)':>14s}"
-        f" {'speed-up':>9s}"
+        f"{'figures + GIFs of the default run':34s}{head}"
+        + "".join(f" {n + '/new':>11s}" for n in names[1:])
     )
-    rows = [*new, "total"]
     tot = lambda t: tuple(map(sum, zip(*t.values())))  # noqa: E731
-    for name in rows:
-        n = tot(new) if name == "total" else new[name]
-        o = (tot(old) if name == "total" else old[name]) if old else None
-        cell = lambda t: f"{t[0]:6.2f} ({t[1]:5.2f})"  # noqa: E731
-        print(
-            f"{name:34s} {cell(n):>14s} {cell(o) if o else '-':>14s}"
-            + (f" {o[0] / n[0]:8.1f}x" if o else "")
-        )
+    cell = lambda t: f"{t[0]:6.2f} ({t[1]:5.2f})"  # noqa: E731
+    for step in [*times["new"], "total"]:
+        row = [tot(t) if step == "total" else t[step] for t in times.values()]
+        ratios = "".join(f" {r[0] / row[0][0]:10.2f}x" for r in row[1:])
+        print(f"{step:34s}" + "".join(f" {cell(r):>15s}" for r in row) + ratios)
     print("\nGIF sizes (MB), 101 frames, 5 s:")
-    for gif in sorted((new_out / "gifs").glob("*.gif")):
-        was = old_out / "gifs" / gif.name if old_out else None
-        print(
-            f"  {gif.name:24s} new {gif.stat().st_size / 1e6:5.2f}"
-            + (f"   old {was.stat().st_size / 1e6:5.2f}" if was and was.exists() else "")
+    for gif in sorted((outs["new"] / "gifs").glob("*.gif")):
+        paths = {n: outs[n] / "gifs" / gif.name for n in names}
+        sizes = "".join(
+            f"  {n} {p.stat().st_size / 1e6:5.2f}" for n, p in paths.items() if p.exists()
         )
+        print(f"  {gif.name:24s}{sizes}")
 
 
 def training_overhead():
@@ -106,20 +131,10 @@ def training_overhead():
     runs = [(m, s) for m in ("none", "l1", "l2") for s in range(5)]
     p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for _, s in runs])
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m, _ in runs])
-    kw = dict(lr=0.01, epochs=100)  # no progress: all 4000 steps in one session call either way
-    plain = timed(3, lambda: engine.train_graph(d.x_train, d.y_train, p0, pen, **kw))[0]
-    rec = timed(
-        3,
-        lambda: engine.train_graph(
-            d.x_train,
-            d.y_train,
-            p0,
-            pen,
-            record=True,
-            eval_steps=train.evaluation_steps(4000, 40),
-            **kw,
-        ),
-    )[0]
+    # no progress: all 4000 steps in one session call either way
+    plain = timed(3, lambda: train(d.x_train, d.y_train, p0, pen, SGD()))[0]
+    recorded = SGD(every_epoch=True, record=True)
+    rec = timed(3, lambda: train(d.x_train, d.y_train, p0, pen, recorded))[0]
     print(
         f"\ntraining 15 models x 4000 steps: {plain:.2f} s without recording, {rec:.2f} s with "
         f"(one frame per epoch) -> overhead {100 * (rec / plain - 1):+.1f}%  (target < 20%)"
@@ -131,18 +146,23 @@ def main():
     ap.add_argument("--recording", type=Path, default=ROOT / "outputs" / recording.FILE)
     ap.add_argument("--repeat", type=int, default=3, help="best of this many runs (new path)")
     ap.add_argument("--no-old", action="store_true", help="skip the old renderer (~12 s)")
+    ap.add_argument("--no-pillow", action="store_true", help="skip the Pillow renderer")
     ap.add_argument("--training", action="store_true", help="also time recording in training")
     args = ap.parse_args()
     rec = recording.load(args.recording)
     d = data.load(ROOT / "data" / "line.csv")
-    old = None if args.no_old else old_modules()
     with tempfile.TemporaryDirectory() as tmp:
-        new_out, old_out = Path(tmp) / "new", Path(tmp) / "old"
-        new = measure(plots, gifs, rec, d, new_out, args.repeat)
-        was = measure(*old, rec, d, old_out, 1) if old else None
-        if old is None and not args.no_old:
-            print(f"(old renderer not shown: git cannot show {OLD_REV})")
-        report(new, was, new_out, old_out if was else None)
+        renderers = {"new": (plots, gifs, args.repeat)}
+        pillow = None if args.no_pillow else pillow_modules(Path(tmp))
+        old = None if args.no_old else old_modules()
+        for name, mods, rev in (("pillow", pillow, PILLOW_REV), ("old", old, OLD_REV)):
+            if mods:
+                renderers[name] = (*mods, args.repeat if name == "pillow" else 1)
+            elif not getattr(args, f"no_{name}"):
+                print(f"({name} renderer not shown: git cannot show {rev})")
+        outs = {name: Path(tmp) / name for name in renderers}
+        times = {n: measure(p, g, rec, d, outs[n], r) for n, (p, g, r) in renderers.items()}
+        report(times, outs)
     if args.training:
         training_overhead()
 

@@ -6,6 +6,7 @@ Each check raises a UsageError whose message is the one line the user sees (see 
 from collections.abc import Sequence
 
 from .core import activations, regularizers
+from .core.model import MAX_LAYERS, MAX_WIDTH
 from .errors import UsageError, require
 from .flags import flag
 
@@ -13,8 +14,6 @@ from .flags import flag
 # filling the memory or running for days.
 MAX_EPOCHS = 100_000  # 4M SGD steps per model on the 40 training samples
 MAX_MODELS = 1_000_000  # models one command trains
-MAX_WIDTH = 10_000  # units of one layer
-MAX_LAYERS = 100  # sizes of a network, input and output included
 MAX_RATE = 1e6  # lr and lambdas: far past divergence, still a float32
 MAX_SEED = 2**32 - 1
 

@@ -4,6 +4,7 @@ Importing the command modules is cheap: TensorFlow, SciPy and matplotlib are imp
 use (tf1.py, lazy.py), so --help and a bad flag answer at once.
 """
 
+import difflib
 import io
 import logging
 import os
@@ -11,7 +12,7 @@ import signal
 import sys
 import threading
 
-from . import config
+from . import __version__, config
 from .commands import (
     data,
     experiment,
@@ -25,8 +26,9 @@ from .commands import (
 )
 from .errors import InputError
 from .files import storage_problem
-from .flags import fail, parse
+from .flags import fail, flags_of, parse
 from .output import folder
+from .shared.result import Result
 
 # name: (config class, its main(cfg), one-line summary)
 COMMANDS = {
@@ -76,41 +78,81 @@ def usage() -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> Result | None:
+    """Parse the command line, run the command, print its report; the command's Result."""
     argv = sys.argv[1:] if argv is None else argv
     name = "run"
+    if argv[:1] == ["--version"]:
+        print(f"reproduce (l1l2) {__version__}")
+        return None
     if argv and not argv[0].startswith("-"):
         name, argv = argv[0], argv[1:]
         if name not in COMMANDS:
-            fail(f"unknown command {name!r}; commands: {', '.join(COMMANDS)}")
+            guess = difflib.get_close_matches(name, COMMANDS, n=1)
+            hint = (
+                f"; did you mean {guess[0]!r}?" if guess else f"; commands: {', '.join(COMMANDS)}"
+            )
+            fail(f"unknown command {name!r}{hint}")
     elif argv[:1] in (["-h"], ["--help"]):
         print(usage() + "\n")
     cls, command, _ = COMMANDS[name]
     prog = f"reproduce {name}" if name != "run" else "reproduce"
+    check_flags_belong(name, argv, prog)
     cfg = parse(cls, argv, prog=prog)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # even if started with them ignored
         signal.signal(sig, _interrupt)
     _one_line_errors()
     try:
-        command(cfg)
+        result = command(cfg)
     except (InputError, OSError) as e:  # anything else is a bug: let it show
         fail(_one_line(e), prog)
     except KeyboardInterrupt:
         print(interrupted_message(), file=sys.stderr)
         sys.exit(130)
+    if result.report:
+        print(result.report)
+    print(result.done)
+    return result
+
+
+def check_flags_belong(name: str, argv: list[str], prog: str) -> None:
+    """A flag of another command is named as such ('--seeds belongs to reproduce sweep'), and
+    a misspelt one gets a guess, instead of argparse's 'unrecognized arguments'."""
+    own = set(flags_of(COMMANDS[name][0]))
+    for arg in argv:
+        flag = arg.split("=")[0]
+        if not flag.startswith("--") or flag in own or flag in ("--help", "--"):
+            continue
+        others = [n for n, (cls, _, _) in COMMANDS.items() if flag in flags_of(cls)]
+        if others:
+            where = " or ".join(f"`reproduce {n}`" if n != "run" else "`reproduce`" for n in others)
+            fail(f"{flag} belongs to {where}, not to `{prog}`", prog)
+        guess = difflib.get_close_matches(flag, own, n=1, cutoff=0.8)
+        if guess:
+            fail(f"unknown flag {flag}; did you mean {guess[0]}?", prog)
 
 
 def run() -> None:
     """The command line's entry point: main(), then an exit that skips Python's teardown of the
     loaded modules, which takes ~0.7 s once TensorFlow is loaded and does nothing for us:
-    every output is written, renamed into place and closed when main() returns."""
-    main()
+    every output is written, renamed into place and closed when main() returns. A closed pipe
+    behind stdout (reproduce --help | head -1) ends the command quietly."""
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = e.code if isinstance(e.code, int) else 0 if e.code is None else 2
+    except BrokenPipeError:
+        code = 141  # as a shell reports a command ended by SIGPIPE
     try:
         sys.stdout.flush()
         sys.stderr.flush()
-    except OSError as e:  # a full disk or a closed pipe behind stdout
-        fail(_one_line(e))
-    os._exit(0)
+    except BrokenPipeError:
+        code = code or 141
+    except OSError as e:  # a full disk behind stdout
+        print(f"reproduce: error: {_one_line(e)}", file=sys.__stderr__)
+        code = 2
+    os._exit(code)
 
 
 def _interrupt(signum, frame):

@@ -7,8 +7,12 @@ engines take.
 """
 
 import dataclasses
+import hashlib
 import itertools
+import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
 
 from . import checks
 from .core.activations import NAMES as ACTIVATIONS
@@ -46,15 +50,67 @@ class Display:
         pass
 
 
+REFERENCE = "outputs"  # the committed results of the default settings of every command
+RUNS = "outputs/runs"  # where runs with other settings go (not committed)
+OUT_HELP = (
+    "output folder; left out: outputs/ with the default settings (the committed reference "
+    "results), outputs/runs/<command>-<the settings that differ>/ with any other"
+)
+NOT_SETTINGS = ("progress", "quiet", "out", "force")  # fields that change no result
+
+
 @dataclass(frozen=True)
 class Files(Display):
     """What every command that reads the data set shares."""
 
+    COMMAND: ClassVar[str] = "run"  # the command's name, in the names of its output folders
+
     data: str = doc(
         "data/line.csv", "the data set: a CSV with columns x,y,split[,outlier]", path=True
     )
-    out: str = doc("outputs", "output folder", path=True)
+    out: str | None = doc(None, OUT_HELP, path=True)
     force: bool = doc(False, FORCE_HELP)
+
+    def check(self) -> None:
+        require(
+            Path(self.out) != Path(REFERENCE) or not self.changed() or self.force,
+            f"{REFERENCE}/ holds the reference results of the default settings; leave --out out "
+            f"(these settings then go to {RUNS}/) or add --force",
+        )
+
+    def changed(self) -> dict[str, object]:
+        """{field: value} of the settings that differ from the command's defaults."""
+        return {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in NOT_SETTINGS and getattr(self, f.name) != f.default
+        }
+
+    def __post_init__(self) -> None:
+        """--out, when left out: the reference folder for the default settings, else a folder
+        named by the command and what differs."""
+        if self.out is None:
+            changed = self.changed()
+            out = f"{RUNS}/{run_name(self.COMMAND, changed)}" if changed else REFERENCE
+            object.__setattr__(self, "out", out)
+
+
+def run_name(command: str, changed: dict[str, object]) -> str:
+    """'sweep-seeds20', 'run-epochs5-quick': the command and what differs, as a folder name
+    (long ones shortened, with a hash of the whole)."""
+    words = []
+    for k, v in sorted(changed.items()):
+        if isinstance(v, bool):
+            words.append(k if v else f"no-{k}")
+        elif k in ("data", "checkpoint"):
+            words.append(f"{k}-{Path(str(v)).stem or 'x'}")
+        else:
+            value = ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+            words.append(f"{k}{value}")
+    name = re.sub(r"[^A-Za-z0-9.,_+-]", "_", "-".join([command, *words]))
+    if len(name) > 80:
+        name = name[:70] + "-" + hashlib.sha256(name.encode()).hexdigest()[:8]
+    return name.replace("_", "-")
 
 
 @dataclass(frozen=True)
@@ -73,6 +129,7 @@ class Training(Files):
     order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
+        super().check()
         checks.sgd(self.epochs, self.lr, self.batch_size)
         checks.seed(self.seed)
         checks.choice("order", self.order, ORDERS)
@@ -205,7 +262,8 @@ class Config(Training):
             )
 
     def resolved(self) -> "Config":
-        """Derived settings, computed once after parsing."""
+        """Derived settings, computed once after parsing: --quick's runs and epochs and
+        --kernel-reg's method."""
         cfg = dataclasses.replace(self, runs=2, epochs=5) if self.quick else self
         if cfg.kernel_reg:
             kind = cfg.kernel_reg.strip().lower().partition(":")[0]
@@ -262,6 +320,13 @@ class DataConfig:
         require(
             0 < n_train < self.n, "--train-frac must leave at least one train and one test sample"
         )
+        name = Path(self.out).name
+        require(name not in ("", ".", ".."), "--out must name a file")
+        require(
+            Path(name).suffix.lower() != ".json",
+            "--out must not end in .json: the run record is written beside it, under the same "
+            "name with .json",
+        )
 
     def generator(self) -> dict:
         """The keyword arguments of core.data.generate."""
@@ -306,6 +371,8 @@ class PruneConfig(Training):
     results go to <out>/pruned/. How the model was trained (activation, penalties, lr, epochs,
     batch size, order, seed, data) comes from the checkpoint's record, model.json; a flag
     given overrides it."""
+
+    COMMAND: ClassVar[str] = "prune"
 
     checkpoint: str = doc(
         "", "checkpoint folder written by ./reproduce, e.g. outputs/checkpoints/l1_run0"
@@ -412,6 +479,8 @@ class SweepConfig(Files):
     paired L2 - L1 difference, its test and an equivalence test, with the exact optimum of every
     objective beside. The results go to <out>/sweep/."""
 
+    COMMAND: ClassVar[str] = "sweep"
+
     seeds: int = doc(
         10,
         "seeds per draw and cell; seed s gives every method, lambda and setting the same "
@@ -472,6 +541,7 @@ class SweepConfig(Files):
     seed: int = doc(0, "first seed")
 
     def check(self) -> None:
+        super().check()
         require(self.seeds >= 2, "--seeds must be at least 2 for a confidence interval")
         checks.seed(self.seed)
         checks.seed(self.seed + self.seeds - 1, "seeds")
@@ -520,6 +590,8 @@ class OptimumConfig(Files):
     kernel penalties): the line it fits, its objective and test error, a checkpoint of weights
     that attain it. The results go to <out>/optimum/."""
 
+    COMMAND: ClassVar[str] = "optimum"
+
     lams: tuple = doc((0.0, 0.01, 0.1, 0.3, 1.0, 3.0), "lambdas, comma separated", item=float)
     methods: tuple = doc(
         ("l1", "l2", "l1l2"),
@@ -545,6 +617,7 @@ class OptimumConfig(Files):
     checkpoints: bool = doc(True, "save the weights of every optimum as a TF1 checkpoint")
 
     def check(self) -> None:
+        super().check()
         require(
             self.activation == "identity" and self.bias_reg == self.activity_reg == "none",
             "reproduce optimum solves identity networks with kernel penalties only: the exact "
@@ -565,6 +638,8 @@ class OptimumConfig(Files):
 class ZerosConfig(Training):
     """Subgradient vs proximal L1 on one model: weight paths near zero, exact zeros, pruning
     tolerance; the results go to <out>/analysis/."""
+
+    COMMAND: ClassVar[str] = "l1-update"
 
     lam: float = doc(0.3, "L1 strength")
     epochs: int = doc(100, "epochs for the final counts")
@@ -591,6 +666,8 @@ class LeakyConfig(Files):
     """ReLU -> LeakyReLU vs an L1 activity penalty, first-layer gradients during training; the
     results go to <out>/analysis/."""
 
+    COMMAND: ClassVar[str] = "leaky-vs-l1"
+
     hidden: int = doc(10, "hidden units of the 1-hidden-1 network")
     epochs: int = doc(50, "epochs of ReLU training")
     lr: float = doc(0.001, "learning rate (MSE loss)")
@@ -601,6 +678,7 @@ class LeakyConfig(Files):
     order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
+        super().check()
         checks.choice("order", self.order, ORDERS)
         require(self.hidden >= 1 and self.epochs >= 1, "--hidden and --epochs must be at least 1")
         checks.at_most("hidden", self.hidden, checks.MAX_WIDTH)
@@ -624,6 +702,8 @@ class VariantsConfig(Files):
     biases or layer outputs (Keras' three targets); the blog's network, lr and data otherwise.
     The results go to <out>/analysis/."""
 
+    COMMAND: ClassVar[str] = "variants"
+
     runs: int = doc(5, "runs per setting and method; run k starts from seed+k")
     epochs: int = doc(100, "passes over the training samples")
     lam: float = doc(0.3, "strength of every penalty")
@@ -633,6 +713,7 @@ class VariantsConfig(Files):
     order: str = doc("file", ORDER_HELP)
 
     def check(self) -> None:
+        super().check()
         checks.choice("order", self.order, ORDERS)
         require(1 <= self.runs <= 1000, "--runs must be between 1 and 1,000")
         require(self.epochs >= 1, "--epochs must be at least 1")

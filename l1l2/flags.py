@@ -7,6 +7,7 @@ problem as one line on stderr with exit status 2.
 
 import argparse
 import dataclasses
+import functools
 import math
 import sys
 from dataclasses import Field, field
@@ -88,7 +89,12 @@ class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
 
 
 def parser_for(cls: type, prog: str, description: str | None = None) -> argparse.ArgumentParser:
-    p = _Parser(prog=prog, description=description or cls.__doc__, formatter_class=_Formatter)
+    p = _Parser(
+        prog=prog,
+        description=description or cls.__doc__,
+        formatter_class=_Formatter,
+        allow_abbrev=False,  # --epoch is not --epochs: a typo is named, not guessed
+    )
     for f in _own_fields_first(cls):
         help = f.metadata.get("help", "").replace("%", "%%")  # argparse formats help with %
         if f.type in (bool, "bool"):
@@ -107,18 +113,40 @@ def parser_for(cls: type, prog: str, description: str | None = None) -> argparse
     return p
 
 
+@functools.cache
+def flags_of(cls: type) -> tuple[str, ...]:
+    """Every flag a config class's command line takes (--x and --no-x for booleans)."""
+    return tuple(parser_for(cls, "reproduce")._option_string_actions)
+
+
 def _own_fields_first(cls):
     """The command's own flags first, those it shares with other commands (data, out, ...) after."""
     own = vars(cls).get("__annotations__", {})
     return sorted(dataclasses.fields(cls), key=lambda f: f.name not in own)
 
 
+def _utf8(value: object) -> bool:
+    """Whether a flag's value (text, or a tuple of it) encodes as UTF-8: the command line
+    decodes other bytes as lone surrogates, which no output file can hold."""
+    if isinstance(value, tuple):
+        return all(map(_utf8, value))
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return True
+
+
 def parse(cls: type, argv: list[str], prog: str = "reproduce") -> object:
     """argv -> a checked, resolved instance of cls (exit 2 with one line on any problem)."""
     ns = parser_for(cls, prog).parse_args(argv)
     for f in dataclasses.fields(cls):
-        if f.metadata.get("path") and not getattr(ns, f.name).strip():
+        value = getattr(ns, f.name)
+        if f.metadata.get("path") and value is not None and not value.strip():
             fail(f"{flag(f.name)} must not be empty", prog)
+        if not _utf8(getattr(ns, f.name)):  # a file name in another encoding, say
+            fail(f"{flag(f.name)} is not valid UTF-8 text, which the outputs record", prog)
     try:
         cfg = cls(**vars(ns))
         cfg = cfg.resolved() if hasattr(cfg, "resolved") else cfg

@@ -6,6 +6,14 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+from .errors import InputError
+
+INSTALL = "pip install -r requirements.txt"
+
+
+class MissingPackage(InputError):
+    """A package of requirements.txt is not installed: one line naming the install command."""
+
 
 class Lazy:
     """Stands in for the module `load()` returns, which is loaded when an attribute is first
@@ -15,4 +23,8 @@ class Lazy:
         self._load = functools.cache(load)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._load(), name)
+        try:
+            module = self._load()
+        except ModuleNotFoundError as e:
+            raise MissingPackage(f"{e.name} is not installed; run: {INSTALL}") from None
+        return getattr(module, name)

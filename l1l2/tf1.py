@@ -146,9 +146,14 @@ def _interrupts_after():
 INTERRUPTS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-def load() -> None:
-    """Import TensorFlow now (a command says so, as it takes seconds)."""
-    _tensorflow()
+def load() -> str:
+    """Import TensorFlow now (a command says so, as it takes seconds); its version. Through the
+    stand-in, so that a missing TensorFlow is one line naming the install command."""
+    return tf.version.VERSION
+
+
+def loaded() -> bool:
+    return _tensorflow.cache_info().currsize > 0
 
 
 tf = Lazy(_tensorflow)

@@ -7,12 +7,15 @@ import hashlib
 import json
 import os
 import re
+import time
 
 import numpy as np
 import pytest
 
 from l1l2.cli import main
 from l1l2.core import checkpoints, model
+from l1l2.output.folder import CONTROL, staged
+from l1l2.tf1 import session, tf
 
 RUN = [
     "--methods",
@@ -156,6 +159,25 @@ V1 = '"format": "l1l2 checkpoint record 1", "sizes": [1, 2, 1]'
         ("{" + V1 + ', "seed": "3"}', 'seed is "3", expected an integer'),
         ("{" + V1 + ', "lr": true}', "lr is true, expected a number"),
         ("{" + V1 + ', "penalty": {"kernel": 1}}', "every value of penalty must be a string"),
+        # every field that names a path, checked when the record is read
+        pytest.param(
+            "{" + V1 + ', "name": "/elsewhere/evil"}',
+            'name is "/elsewhere/evil", expected a plain name',
+            id="name absolute",
+        ),
+        pytest.param(
+            "{" + V1 + ', "name": "../../victim/x"}',
+            'name is "../../victim/x", expected a plain name',
+            id="name climbing",
+        ),
+        pytest.param(
+            "{" + V1 + ', "data": {"file": "a\\u0000b"}}', "data.file holds a NUL byte", id="NUL"
+        ),
+        pytest.param(
+            "{" + V1 + ', "derived_from": ' + "[" * 10**5 + "]" * 10**5 + "}",
+            "is nested more than 32 deep",
+            id="nested",
+        ),
     ],
 )
 def test_a_bad_record_is_refused(tmp_path, text, message):
@@ -223,3 +245,103 @@ def test_non_finite_numbers_are_written_as_null(tmp_path):
     )
     rec = checkpoints.load(tmp_path).record
     assert rec["test_error"] is None and rec["lr"] == 0.5
+
+
+def raw_checkpoint(folder, params):
+    """The arrays of params as a TF checkpoint at folder/model, written by one SaveV2 op (the
+    model graph of 300 layers takes half a minute to build)."""
+    g = tf.Graph()
+    with g.as_default():
+        save = tf.raw_ops.SaveV2(
+            prefix=str(folder / checkpoints.PREFIX),
+            tensor_names=list(params),
+            shape_and_slices=[""] * len(params),
+            tensors=[tf.constant(v) for v in params.values()],
+        )
+    with session(g) as sess:
+        sess.run(save)
+    return folder
+
+
+@pytest.mark.parametrize(
+    "sizes, message",
+    [([1] * 301, "301 sizes, more than the 100 allowed"), ([1, 20000, 1], "20,000 units")],
+    ids=["300 layers", "1-20000-1"],
+)
+def test_a_checkpoint_beyond_the_limits_of_sizes_is_refused_before_any_work(
+    tmp_path, capsys, sizes, message
+):
+    """The limits of --sizes hold for checkpoints too (a 300-layer one ran for 107 s)."""
+    folder = raw_checkpoint(tmp_path / "ck", model.glorot_init(sizes, 0))
+    with pytest.raises(checkpoints.CheckpointError, match=message):
+        checkpoints.load(folder)
+    started = time.time()
+    with pytest.raises(SystemExit) as e:
+        main(["prune", "--checkpoint", str(folder), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and message in err, err
+    assert time.time() - started < 5 and not (tmp_path / "out").exists()
+
+
+PRUNABLE = {  # 1-2-1 whose second hidden unit has no input: pruned to 1-1-1
+    "dense1/W": np.array([[1.0, 0.0]], np.float32),
+    "dense1/b": np.zeros(2, np.float32),
+    "dense2/W": np.ones((2, 1), np.float32),
+    "dense2/b": np.zeros(1, np.float32),
+}
+
+
+def test_the_names_of_prunes_checkpoints_come_from_the_command_not_the_record(tmp_path, capsys):
+    """A record's name was used as a path: "/elsewhere/evil" wrote /elsewhere/evil_pruned/."""
+    folder = tmp_path / "l1_run0"
+    checkpoints.save(folder, PRUNABLE, record={"name": "other", "kind": "trained"})
+    main(["prune", "--checkpoint", str(folder), "--retrain", "none", "--out", str(tmp_path / "o")])
+    capsys.readouterr()
+    assert sorted(p.name for p in (tmp_path / "o" / "pruned").iterdir()) == [
+        "config.json",
+        "l1_run0_pruned",
+        "report.md",
+    ]
+    for name in (str(tmp_path / "elsewhere" / "evil"), "../../victim/x"):
+        checkpoints.save(folder, PRUNABLE, record={"name": name, "kind": "trained"})
+        with pytest.raises(SystemExit) as e:
+            main(["prune", "--checkpoint", str(folder), "--out", str(tmp_path / "o2")])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1 and "expected a plain name" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["l1_run0", "o"]
+
+
+def interrupted_checkpoint(out):
+    """A checkpoint of seed 3 committed in out, and a commit killed half way that replaces its
+    record with one of seed 5."""
+    with staged(out, owns=("ck",)) as stage:
+        checkpoints.save(stage / "ck", PRUNABLE, record={"seed": 3})
+    stage = out / CONTROL / "stage-killed"
+    checkpoints.save(stage / "ck", PRUNABLE, record={"seed": 5})
+    journal = {
+        "stage": stage.name,
+        "displaced": "displaced-killed",
+        "steps": [["place", "ck/model.json"], ["manifest", ""], ["done", ""]],
+    }
+    (out / CONTROL / "journal.json").write_text(json.dumps(journal))
+    return out / "ck"
+
+
+def test_prune_finishes_an_interrupted_commit_before_it_reads_its_checkpoint(
+    tmp_path, capsys, monkeypatch
+):
+    ck, seen = interrupted_checkpoint(tmp_path / "o"), []
+    monkeypatch.setattr(
+        checkpoints, "load", lambda path, real=checkpoints.load: seen.append(real(path)) or seen[-1]
+    )
+    main(["prune", "--checkpoint", str(ck), "--retrain", "none", "--out", str(tmp_path / "o")])
+    assert [c.record["seed"] for c in seen] == [5]
+    assert "finished the commit of an interrupted run" in capsys.readouterr().err
+    other = interrupted_checkpoint(tmp_path / "a")  # in another output folder: refused
+    before = sorted(p.name for p in (tmp_path / "a" / CONTROL).iterdir())
+    with pytest.raises(SystemExit) as e:
+        main(["prune", "--checkpoint", str(other), "--out", str(tmp_path / "b")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "cut short" in err, err
+    assert sorted(p.name for p in (tmp_path / "a" / CONTROL).iterdir()) == before
+    assert not (tmp_path / "b").exists()

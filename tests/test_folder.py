@@ -1,6 +1,7 @@
 """The output-folder contract (l1l2/output/folder.py), with small fake outputs, no training:
 ownership by manifest, no links followed, all-or-nothing commits, recovery after kill -9."""
 
+import errno
 import json
 import os
 import signal
@@ -382,3 +383,204 @@ def test_data_out_replaces_only_a_regular_file(tmp_path, capsys):
     first = plain.read_text()
     cli.main(["data", "--out", str(plain), "--seed", "1", "--force"])
     assert plain.read_text() != first and not list(tmp_path.glob(".plain.csv.*"))
+
+
+# --- every file read back is untrusted: the manifest and the journal ----------------------------
+
+
+@pytest.mark.parametrize(
+    "entry",
+    ["/etc/passwd", "../x", "figures/../../x", "figures//a.png", "a\u0000b", "nested"],
+)
+def test_a_manifest_entry_outside_the_folder_is_refused_before_the_work(tmp_path, entry):
+    """A NUL byte used to raise after all the work, deep nesting a RecursionError."""
+    commit(tmp_path, OLD)
+    path = tmp_path / CONTROL / "manifest.json"
+    if entry == "nested":
+        path.write_text('{"entries": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    else:
+        path.write_text(json.dumps({"format": 1, "entries": {**manifest(tmp_path), entry: "file"}}))
+    before, ran = snapshot(tmp_path), []
+    with pytest.raises(OutputError, match="manifest.json is damaged") as e:
+        with staged(tmp_path, owns=ROOTS) as stage:
+            ran.append(stage)
+    assert not ran and "\n" not in str(e.value) and snapshot(tmp_path) == before
+
+
+@pytest.fixture
+def victim(tmp_path):
+    """A folder beside the output folder with a file in it: a journal must reach neither."""
+    (tmp_path / "victim").mkdir()
+    (tmp_path / "victim" / "results.md").write_text("victim")
+    return tmp_path / "victim"
+
+
+def hostile_journal(out, victim, field):
+    """An interrupted commit (stage and journal as a killed run leaves them) whose journal names
+    a path outside .reproduce in `field`."""
+    commit(out, OLD)
+    write(out / CONTROL / "stage-x", {"results.md": "new", "figures/a.png": "new"})
+    steps = [["displace", "results.md"], ["place", "figures/a.png"], ["manifest", ""], ["done", ""]]
+    journal = {"stage": "stage-x", "displaced": "displaced-x", "steps": steps}
+    journal.update(
+        {
+            "stage absolute": {"stage": str(victim)},
+            "stage climbing": {"stage": "../../victim"},
+            "displaced absolute": {"displaced": str(victim)},
+            "displaced climbing": {"displaced": "../../victim"},
+            "displaced nested": {"displaced": "displaced-x/../../.."},
+            "step path": {"steps": [["remove", "../victim/results.md"], *steps]},
+            "step NUL": {"steps": [["remove", "results\u0000.md"], *steps]},
+            "step op": {"steps": [["rmtree", "figures"], *steps]},
+            "nested": {"steps": "NESTED"},
+        }[field]
+    )
+    text = json.dumps(journal).replace('"NESTED"', "[" * 100_000 + "]" * 100_000)
+    (out / CONTROL / "journal.json").write_text(text)
+
+
+JOURNAL_FIELDS = [
+    "stage absolute",
+    "stage climbing",
+    "displaced absolute",
+    "displaced climbing",
+    "displaced nested",
+    "step path",
+    "step NUL",
+    "step op",
+    "nested",
+]
+
+
+@pytest.mark.parametrize("field", JOURNAL_FIELDS)
+def test_a_journal_never_reaches_outside_the_folder(tmp_path, victim, field):
+    """Each field of the journal that names a path is checked when it is read: a damaged one is
+    refused in one line (nothing changed anywhere); --force sets it aside and goes on."""
+    out = tmp_path / "out"
+    hostile_journal(out, victim, field)
+    before = snapshot(out)
+    with pytest.raises(OutputError, match="journal.json is damaged") as e:
+        commit(out, NEW)
+    assert "\n" not in str(e.value) and "--force" in str(e.value)
+    assert snapshot(out) == before and snapshot(victim) == {"results.md": "victim"}
+    commit(out, NEW, force=True)
+    assert snapshot(out) == {**folders(NEW), **NEW} and snapshot(victim) == {"results.md": "victim"}
+    assert not (out / CONTROL / "journal.json").exists()
+
+
+def test_deleting_or_replacing_the_lock_file_admits_no_second_writer(tmp_path):
+    with staged(tmp_path, owns=ROOTS) as stage:
+        write(stage, NEW)
+        os.unlink(tmp_path / CONTROL / "lock")
+        with pytest.raises(OutputError, match="another reproduce is writing to"):
+            commit(tmp_path, OLD)
+        (tmp_path / CONTROL / "lock").write_text("")
+        with pytest.raises(OutputError, match="another reproduce is writing to"):
+            commit(tmp_path, OLD)
+    assert snapshot(tmp_path) == {**folders(NEW), **NEW}
+
+
+def test_a_folder_swapped_for_a_link_during_the_commit_is_not_written_through(
+    tmp_path, outside, monkeypatch
+):
+    """The check of the folders on the way and the rename leave no window between them."""
+    out, real, swapped = tmp_path / "out", os.replace, []
+    commit(out, OLD)
+
+    def replace(src, dst, *args, **kw):
+        if os.fspath(dst).endswith("b.png") and not swapped:
+            os.rename(out / "figures", tmp_path / "moved")
+            (out / "figures").symlink_to(outside)
+            swapped.append(dst)
+        return real(src, dst, *args, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    commit(out, NEW)
+    assert swapped and snapshot(outside) == {"a.png": "outside"}
+
+
+def test_a_failed_commit_step_is_one_line_with_a_way_out(tmp_path, monkeypatch, capsys):
+    """A step that fails (here a cross-device rename) stops the commit: one line saying what
+    is left and how to go on; the next command finishes it once the cause is gone, or, with
+    --force, finishes it without the outputs that cannot be placed."""
+    commit(tmp_path, OLD)
+    real = os.replace
+
+    def replace(src, dst, *args, **kw):
+        if os.fspath(dst).endswith("a.png"):
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
+        return real(src, dst, *args, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    for _ in range(2):  # the command, then the next one while the cause is still there
+        with pytest.raises(OutputError) as e:
+            commit(tmp_path, NEW)
+        message = str(e.value)
+        assert "\n" not in message and os.strerror(errno.EXDEV) in message
+        assert "figures/a.png" in message and "--force" in message
+    with staged(tmp_path, merge=True, force=True):  # the way out: any command with --force
+        pass
+    assert "figures/a.png" in capsys.readouterr().err
+    assert snapshot(tmp_path) == {**folders(NEW), **NEW, "figures/a.png": "old"}
+    assert not list((tmp_path / CONTROL).glob("stage-*"))
+    monkeypatch.setattr(os, "replace", real)
+    commit(tmp_path, NEW)
+    assert snapshot(tmp_path) == {**folders(NEW), **NEW}
+
+
+def test_a_mount_point_inside_out_is_refused_before_the_work(tmp_path):
+    """A rename cannot cross file systems: a folder mounted inside --out used to stop the
+    commit half way, and every later command with it."""
+    commit(tmp_path, OLD)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "none", str(tmp_path / "figures")], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a file system here")
+    try:
+        ran = []
+        with pytest.raises(OutputError, match="figures is on another file system") as e:
+            with staged(tmp_path, owns=ROOTS) as stage:
+                ran.append(stage)
+        assert not ran and "\n" not in str(e.value)
+        commit(tmp_path, {"results.md": "new"}, owns=("results.md",))  # the rest still works
+        assert (tmp_path / "results.md").read_text() == "new"
+    finally:
+        subprocess.run(["umount", str(tmp_path / "figures")], check=True)
+
+
+# --- data --out: never another file in place of the record, the pair or nothing ----------------
+
+
+def test_data_out_keeps_a_file_at_the_records_path_and_writes_the_pair_or_nothing(
+    tmp_path, capsys, monkeypatch
+):
+    def refused(*argv):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["data", *map(str, argv)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+        return err
+
+    (tmp_path / "new.json").write_text("mine")
+    assert "new.json exists; add --force" in refused("--out", tmp_path / "new.csv")
+    assert snapshot(tmp_path) == {"new.json": "mine"}
+    assert ".json" in refused("--out", tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists()
+    (tmp_path / "link.json").symlink_to(tmp_path / "target.json")
+    assert "symbolic link" in refused("--out", tmp_path / "link.csv", "--force")
+    assert not (tmp_path / "link.csv").exists() and not (tmp_path / "target.json").exists()
+    (tmp_path / "link.json").unlink()
+    pair = tmp_path / "pair.csv"
+    cli.main(["data", "--out", str(pair)])
+    old = snapshot(tmp_path)
+    real = os.replace
+
+    def replace(src, dst, *args, **kw):
+        if os.fspath(dst).endswith("pair.json"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        return real(src, dst, *args, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    assert os.strerror(errno.EIO) in refused("--out", pair, "--seed", "1", "--force")
+    assert snapshot(tmp_path) == old

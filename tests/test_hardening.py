@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from conftest import ROOT
 from l1l2.cli import main
 from l1l2.output import gifs, recording
 from l1l2.output.folder import CONTROL, staged
+from l1l2.shared.result import Result
 from l1l2.shared.runs import check_fits
 
 
@@ -61,7 +63,8 @@ def test_ctrl_c_sigterm_and_sighup_all_interrupt_the_command(monkeypatch):
     monkeypatch.setattr(cli.signal, "signal", lambda sig, handler: seen.setdefault(sig, handler))
     ran = []
     cls, _, summary = cli.COMMANDS["run"]
-    monkeypatch.setitem(cli.COMMANDS, "run", (cls, ran.append, summary))
+    done = lambda cfg: ran.append(cfg) or Result("", "done", cfg.out)
+    monkeypatch.setitem(cli.COMMANDS, "run", (cls, done, summary))
     cli.main(["--quick"])
     assert len(ran) == 1  # the command ran, after the handlers were set
     handlers = {seen.get(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
@@ -125,7 +128,7 @@ def small_recording(n_layers, frames=2):
 def test_recording_sizes_are_checked_before_decompressing(tmp_path, monkeypatch):
     path = tmp_path / recording.FILE
     recording.save(path, small_recording(300))  # crashed Pillow after minutes
-    monkeypatch.setattr(np, "load", lambda *a, **k: pytest.fail("decompressed"))
+    monkeypatch.setattr(np.lib.format, "read_array", lambda *a, **k: pytest.fail("decompressed"))
     with pytest.raises(recording.RecordingError, match="300 kernels, more than the 99 layers"):
         recording.load(path)
     recording.save(path, small_recording(2, frames=1000))
@@ -155,3 +158,70 @@ def test_the_memory_guard_counts_drawing_the_gifs(capsys):
     assert e.value.code == 2 and err.count("\n") == 1
     assert "GB of it to draw the GIFs" in err and "--no-gifs" in err
     check_fits(40, 1, "d", 4, (1, 1000, 1000, 1), 100, 101 + 40)  # without the GIFs it fits
+
+
+# --- the drawing worker: no orphan, no traceback ------------------------------------------------
+
+WORKER = """
+import os, signal, sys, time
+sys.path.insert(0, {root!r})
+from l1l2.output import drawing
+pool = drawing.second_process()
+print(pool.submit(os.getpid).result(), flush=True)  # the worker, started
+pool.submit(time.sleep, 60)  # drawing, for a minute
+time.sleep(0.2)
+{then}
+"""
+
+
+def alive(pid):
+    """Whether pid runs (a zombie waiting for its reaper does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_the_drawing_worker_dies_with_its_parent():
+    """kill -9 during drawing left the worker (and multiprocessing's resource tracker) running."""
+    script = WORKER.format(root=str(ROOT), then="os.kill(os.getpid(), signal.SIGKILL)")
+    p = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    with p.stdout:  # read the line only: an orphan would hold the pipe open
+        worker = int(p.stdout.readline())
+        assert p.wait(timeout=60) == -signal.SIGKILL
+        deadline = time.time() + 10
+        while alive(worker) and time.time() < deadline:
+            time.sleep(0.05)
+        orphan = alive(worker)
+        if orphan:
+            os.kill(worker, signal.SIGKILL)
+    assert not orphan
+
+
+def test_an_interrupt_to_the_process_group_shows_no_traceback_of_the_worker():
+    """Ctrl-C reaches every process of the group: while the worker was starting (importing),
+    it printed its own 50-line traceback before the command's one line."""
+    script = f"""
+import os, signal, sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from l1l2.output import drawing
+try:
+    with drawing.second_process() as pool:
+        pool.submit(time.sleep, 0.1)
+        time.sleep(0.4)  # the worker is importing
+        os.killpg(0, signal.SIGINT)
+        time.sleep(30)
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr)
+"""
+    p = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+    )
+    assert p.stderr == "interrupted\n"

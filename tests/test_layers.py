@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 LAYERS = {"leaf": 0, "core": 1, "output": 2, "config": 3, "shared": 4, "commands": 5, "entry": 6}
 CONFIG = {"l1l2.config", "l1l2.flags", "l1l2.checks"}
-ENTRY = {"l1l2", "l1l2.cli", "l1l2.__main__", "l1l2.blog_loop"}
+ENTRY = {"l1l2", "l1l2.cli", "l1l2.api", "l1l2.__main__", "l1l2.blog_loop"}
 
 
 def modules():
@@ -36,7 +36,8 @@ def imports(name, path, known):
     tree = ast.parse(path.read_text())
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found, nested = set(), []
-    top = {id(node) for node in tree.body}
+    top = {id(node) for node in tree.body}  # and a module-level try's (a missing package)
+    top |= {id(n) for node in tree.body if isinstance(node, ast.Try) for n in node.body}
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""

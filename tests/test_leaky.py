@@ -66,9 +66,11 @@ def test_command_reports_what_it_measured(tmp_path, capsys, saved_figures):
     assert (first, last) == pytest.approx(want, abs=5e-4)
     ident = float(md.split("max error ")[1].split(" ")[0])
     assert ident == pytest.approx(leaky.identity_error(), rel=0.05) and ident < 1e-6
-    [ax] = saved_figures["leaky_vs_l1.png"].axes
+    [ax, fraction] = saved_figures["leaky_vs_l1.png"].axes  # two quantities, two axes
     cos_a = ax.lines[0].get_ydata()
     np.testing.assert_allclose(cos_a, [r["cos_A"] for r in rows], atol=1e-6)  # what is drawn
+    assert ax.get_ylabel() == "cosine" and ax.get_xscale() == "symlog"
+    np.testing.assert_allclose(fraction.lines[0].get_ydata(), [r["negative_units"] for r in rows])
     assert ink(tmp_path / "analysis" / "leaky_vs_l1.png") > 0.02
 
 

@@ -60,3 +60,38 @@ def test_no_run_of_the_main_comparison_ends_below_its_optimum(quick_run):
     for r in csv.DictReader(open(quick_run / "results.csv")):
         assert float(r["objective"]) >= float(r["optimum_objective"]) * (1 - 1e-6), r
         assert float(r["optimum_test_error"]) > 0
+
+
+def test_the_profile_is_the_best_objective_of_each_slope():
+    """J(a) = min over weights computing slope a: its data term by a dense search over the
+    intercept, its penalty by hand; trained networks lie on or above it."""
+    from l1l2.core import optimum
+
+    a, j = optimum.profile(D.x_train, D.y_train, 4, 12.0, 0.0, reach=3.0)
+    for k in range(0, len(a), 57):
+        c = np.linspace(-20, 40, 60001)
+        loss = np.abs(D.y_train[None] - a[k] * D.x_train[None] - c[:, None]).sum(1).min()
+        assert j[k] == pytest.approx(loss + 12.0 * 4 * abs(a[k]) ** 0.25, abs=2e-2)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        p = {
+            k: v * rng.uniform(0.5, 2) for k, v in model.glorot_init((1, 10, 10, 10, 1), 3).items()
+        }
+        s = optimum.slope(p)
+        loss = optimum.data_loss(np.array([s]), D.x_train, D.y_train)[0][0]
+        at = loss + optimum.least_penalty(s, 4, 12.0, 0.0)  # the profile at the net's slope
+        assert optimum.objective(p, D.x_train, D.y_train, 12.0, 0.0) >= at - 1e-6
+
+
+def test_the_objective_of_a_stack_is_each_models():
+    from l1l2.core import optimum
+
+    nets = [model.glorot_init((1, 10, 10, 10, 1), s) for s in range(4)]
+    l1 = np.array([0.0, 12.0, 0.0, 12.0])
+    l2 = np.array([0.0, 0.0, 12.0, 12.0])
+    got = optimum.objective(model.stack(nets), D.x_train, D.y_train, l1, l2)
+    want = [optimum.objective(p, D.x_train, D.y_train, a, b) for p, a, b in zip(nets, l1, l2)]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    pen = regularizers.stack([regularizers.Penalty(a, b) for a, b in zip(l1, l2)])
+    _, loss, reg = evaluate(model.stack(nets), D.x_train, D.y_train, pen)  # TensorFlow's
+    np.testing.assert_allclose(got, loss + reg, rtol=1e-5)

@@ -317,7 +317,7 @@ def test_main_run_without_checkpoints_still_prunes(tmp_path):
 
 def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     checkpoints.save(tmp_path / "ck", prunable())
-    prune_command.main(
+    result = prune_command.main(
         config.PruneConfig(
             checkpoint=str(tmp_path / "ck"), retrain="finetune", epochs=2, out=str(tmp_path / "out")
         )
@@ -333,9 +333,12 @@ def test_prune_command_saves_the_retrained_net(tmp_path, capsys):
     assert prune.sizes_of(checkpoints.load(folder / "ck_pruned").params) == (1, 3, 2, 1)
     report = (folder / "report.md").read_text()
     assert "`pruned/ck_finetune/` (finetune)" in report
+    assert "fewer than 2 finite values" not in report  # one checkpoint: its own numbers
     assert "The checkpoint has no record (`model.json`): the settings are the flags'" in report
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
+    out = result.done
     assert "1-4-3-1 -> 1-3-2-1 (dead: dense1: in 1; dense2: out 2)" in out and "fine-tuned" in out
+    assert result.report == report and result.rows[0]["sizes_after"] == [1, 3, 2, 1]
     assert len([line for line in err.splitlines() if line.startswith("note:")]) == 1
     assert f"note: {tmp_path / 'ck'} has no record (model.json): using the flags" in err
 

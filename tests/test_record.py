@@ -1,6 +1,7 @@
 """The run record: what it holds, and which changes count as a dirty checkout."""
 
 import hashlib
+import json
 import subprocess
 
 import pytest
@@ -39,17 +40,29 @@ def test_git_commit_is_dirty_only_when_the_code_changed(tmp_path, monkeypatch):
 def test_record_holds_config_seeds_data_hash_and_versions(tmp_path):
     cfg = config.Config(data="data/line.csv")
     d = data.load(cfg.data)
-    rec = record.make(cfg, started=0.0, seeds={"l1_run0": 0}, data_sha256=d.sha256)
+    rec = record.make(cfg, seeds={"l1_run0": 0}, data_sha256=d.sha256)
     assert rec["config"]["lam"] == 0.3 and rec["seeds"] == {"l1_run0": 0}
     assert rec["data_sha256"] == hashlib.sha256(open(cfg.data, "rb").read()).hexdigest()
     assert {"tensorflow", "numpy", "scipy"} <= set(rec["versions"])
     assert rec["numerics"]["onednn"]["forced"] == "0"
+    assert not {"started", "finished", "command", "git_commit"} & set(rec)  # the same each run
+
+
+def test_times_and_the_command_go_to_the_folders_history(tmp_path):
+    (tmp_path / ".reproduce").mkdir()
+    for started in (10.0, 20.0):
+        record.log_run(tmp_path, started)
+    lines = (tmp_path / ".reproduce" / "history.jsonl").read_text().splitlines()
+    entries = [json.loads(line) for line in lines]
+    assert len(entries) == 2 and all(
+        {"command", "git_commit", "started"} <= set(e) for e in entries
+    )
 
 
 def test_a_record_of_a_command_that_reads_data_needs_the_hash_taken_when_it_was_read():
     with pytest.raises(TypeError, match="data_sha256"):
-        record.make(config.Config(), started=0.0)
-    assert "data_sha256" not in record.make(config.GifsConfig(), started=0.0)
+        record.make(config.Config())
+    assert "data_sha256" not in record.make(config.GifsConfig())
 
 
 def test_the_hash_is_of_the_bytes_that_were_parsed(tmp_path, monkeypatch):

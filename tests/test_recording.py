@@ -1,6 +1,7 @@
 """recording.npz: a valid one round-trips; every damaged or foreign one is one RecordingError."""
 
 import io
+import json
 import os
 import signal
 import zipfile
@@ -9,7 +10,8 @@ import numpy as np
 import pytest
 
 from l1l2.cli import main
-from l1l2.output import recording
+from l1l2.output import drawing, recording
+from l1l2.output.folder import CONTROL, staged
 
 F, R, STEPS = 3, 2, 4  # frames, models, SGD steps of the hand-made recording
 
@@ -117,6 +119,13 @@ def huge_header(path):
     )
 
 
+def kernel_inf(path):
+    """A recording with inf weights, as recording.save never writes one."""
+    rec = valid()
+    kernels = {f"kernel_{i}": np.where(k > 0, np.inf, k) for i, k in enumerate(rec.pop("kernels"))}
+    np.savez_compressed(path, **rec, **kernels)
+
+
 def fifo(path):
     os.mkfifo(path)
 
@@ -169,7 +178,7 @@ CASES = [  # (id, make(path), fragment of the message)
         "cannot be read (ValueError: Object arrays cannot be loaded",
     ),
     ("bad deflate", corrupt_deflate, "cannot be read (error: Error -3 while decompressing"),
-    ("absurd header", huge_header, "declares 80,000,000,000,000 bytes but holds"),
+    ("absurd header", huge_header, "cannot be read"),
     ("member not .npy", layers_not_npy, "layers is not a NumPy array"),
     ("lacks keys", saved(lam=None, seeds=None), "lacks lam, seeds"),
     ("no layers", saved(layers=np.array([], str), kernels=[]), "has no layers"),
@@ -221,6 +230,43 @@ CASES = [  # (id, make(path), fragment of the message)
     ("lam list", saved(lam=np.array([0.3])), "lam must be a scalar, got 1-D"),
     ("zero_tol 0", saved(zero_tol=0.0), "zero_tol must be finite and positive, got 0.0"),
     ("zero_tol inf", saved(zero_tol=np.inf), "zero_tol must be finite and positive, got inf"),
+    # crafted: each used to raise in the drawing code, or to draw what no network computes
+    ("kernel inf", kernel_inf, "kernel_0 holds inf"),
+    (
+        "kernel beyond float32",
+        kernels(lambda k: k.astype(np.float64) * 1e300),
+        "kernel_0 holds inf or values beyond the float32 range",
+    ),
+    (
+        "steps_per_epoch 2**62",
+        saved(steps_per_epoch=2**62),
+        "steps_per_epoch must be a positive integer of at most the 4 steps",
+    ),
+    ("n_test text", saved(n_test=np.array("x")), "n_test must hold integers"),
+    ("n_test 0", saved(n_test=0), "n_test must be a positive integer"),
+    ("protocol_data text", saved(protocol_data=np.array("yes")), "protocol_data must hold true"),
+    (
+        "kernels do not chain",
+        saved(kernels=[np.ones((F, R, 1, 3)), np.ones((F, R, 5, 1))]),
+        "kernel_1 has 5 rows, but kernel_0 has 3 columns",
+    ),
+    (
+        "first kernel rows",
+        saved(kernels=[np.ones((F, R, 2, 3)), np.ones((F, R, 3, 1))]),
+        "kernel_0 has 2 rows, but the input has 1",
+    ),
+    (
+        "last kernel columns",
+        saved(kernels=[np.ones((F, R, 1, 3)), np.ones((F, R, 3, 2))]),
+        "kernel_1 has 2 columns, but the output has 1",
+    ),
+    (
+        "kernel too wide",
+        saved(kernels=[np.ones((F, R, 1, 10_001)), np.ones((F, R, 10_001, 1))]),
+        "at most 10,000 units",
+    ),
+    ("layers misnamed", saved(layers=np.array(["dense1", "x" * 100_000])), "layers must be"),
+    ("methods unknown", saved(methods=np.array(["l1", "x" * 100_000])), "methods must be"),
 ]
 IDS = [c[0] for c in CASES]
 
@@ -251,6 +297,13 @@ def test_valid_recording_round_trips(tmp_path):
     for k_back, k in zip(back["kernels"], rec["kernels"]):
         assert k_back.dtype == k.dtype
         np.testing.assert_array_equal(k_back, k)
+
+
+def test_a_weight_that_overflowed_is_saved_as_nan_like_the_rest_of_a_diverged_run(tmp_path):
+    rec = valid()
+    rec["kernels"][0][0, 0, 0, 0] = np.inf
+    recording.save(tmp_path / recording.FILE, rec)
+    assert np.isnan(recording.load(tmp_path / recording.FILE)["kernels"][0][0, 0, 0, 0])
 
 
 def test_unsigned_and_extra_keys_still_load(tmp_path):
@@ -319,3 +372,47 @@ def test_smallest_valid_recording_redraws(tmp_path, capsys):
         "weights_l1.png",
     ]
     assert len(list((tmp_path / "figures").iterdir())) == 3
+
+
+def test_gifs_finishes_an_interrupted_commit_before_it_reads_the_recording(
+    tmp_path, capsys, monkeypatch
+):
+    """A run killed during its commit: its recording (seeds 8) is staged, the journal says it
+    replaces the committed one (seeds 7). The GIFs must come from the recording that is there
+    once the commit is finished, never from the one it replaces."""
+    with staged(tmp_path, owns=(recording.FILE,)) as stage:
+        recording.save(stage / recording.FILE, valid())
+    (tmp_path / CONTROL / "stage-killed").mkdir()
+    staged_rec = {**valid(), "seeds": np.array([8, 8])}
+    recording.save(tmp_path / CONTROL / "stage-killed" / recording.FILE, staged_rec)
+    journal = {
+        "stage": "stage-killed",
+        "displaced": "displaced-killed",
+        "steps": [["place", recording.FILE], ["manifest", ""], ["done", ""]],
+    }
+    (tmp_path / CONTROL / "journal.json").write_text(json.dumps(journal))
+    drawn = []
+    monkeypatch.setattr(drawing, "figures", lambda folder, rec, s: drawn.append(rec["seeds"]))
+    main(["gifs", "--out", str(tmp_path)])
+    assert "finished the commit of an interrupted run" in capsys.readouterr().err
+    assert [list(s) for s in drawn] == [[8, 8]]
+
+
+def test_gifs_refuses_a_recording_replaced_while_it_was_read(tmp_path, capsys, monkeypatch):
+    """Another command committing between the read and the lock: the GIFs would be of the old
+    recording beside the new one."""
+    with staged(tmp_path, owns=(recording.FILE,)) as stage:
+        recording.save(stage / recording.FILE, valid())
+
+    def load_then_replaced(path, real=recording.load):
+        rec = real(path)
+        with staged(tmp_path, owns=(recording.FILE,)) as stage:  # the other command
+            recording.save(stage / recording.FILE, {**valid(), "seeds": np.array([8, 8])})
+        return rec
+
+    monkeypatch.setattr(recording, "load", load_then_replaced)
+    with pytest.raises(SystemExit) as e:
+        main(["gifs", "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.count("\n") == 1 and "was replaced while it was read" in err
+    assert not (tmp_path / "gifs").exists()

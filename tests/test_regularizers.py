@@ -151,13 +151,8 @@ def test_l1_update_command(tmp_path, capsys, saved_figures):
     assert sub == 0 and prox > 0
     fig = saved_figures["l1_update.png"]
     assert len(fig.axes) == 3 * 2 + 1  # three weights under each update, the counts below
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [
-        "-0.1",
-        "-1e-3",
-        "0",
-        "1e-3",
-        "0.1",
-    ]
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert labels == ["-0.3", "-0.03", "-0.003", "0", "0.003", "0.03", "0.3"]  # band = lr * lam
     assert ink(tmp_path / "analysis" / "l1_update.png") > 0.02
 
 

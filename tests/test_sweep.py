@@ -89,6 +89,10 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch, saved_fi
     [error, trapped] = saved_figures["sweep.png"].axes
     labels = [line.get_label() for line in error.lines]
     assert "l1, exact optimum" in labels and "l2, SGD linear lr (final)" in labels
+    trapped_labels = [line.get_label() for line in trapped.lines]
+    assert "l1: SGD trapped, lr 0.01" in trapped_labels
+    ticks = [t.get_text() for t in error.get_xticklabels() + error.get_yticklabels()]
+    assert all(float(t) >= 0 for t in ticks if t)  # plain numbers, no mathtext
     assert ink(tmp_path / "sweep" / "sweep.png") > 0.02
     # the models of a setting in 4 chunks, each in 2 parts, instead of one call: the same numbers
     monkeypatch.setattr(compiled, "PART_MODELS", 2)

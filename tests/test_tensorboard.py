@@ -17,6 +17,8 @@ def read_events(folder):
     for e in v1.train.summary_iterator(str(path)):
         graph |= e.HasField("graph_def")
         for v in e.summary.value:
+            if v.tag.startswith("_hparams_/"):
+                continue
             if v.HasField("histo"):
                 hists.setdefault(v.tag, []).append(e.step)
             else:
@@ -25,11 +27,11 @@ def read_events(folder):
 
 
 def test_events_hold_tags_steps_and_graph(quick_run):
-    runs = sorted(p.name for p in (quick_run / "tensorboard").iterdir())
+    runs = sorted(p.name for p in (quick_run / "tensorboard").iterdir() if p.is_dir())
     assert runs == sorted(f"{m}_run{k}" for m in ("none", "l1", "l2") for k in range(2))
     scalars, hists, graph = read_events(quick_run / "tensorboard" / "l1_run0")
     assert graph
-    assert set(scalars) == {"cost/train", "cost/data_loss", "cost/regularization", "error/test"}
+    assert set(scalars) == {"cost/objective", "cost/data_loss", "cost/penalty", "error/test"}
     assert all([s for s, _ in v] == list(range(6)) for v in scalars.values())  # epochs 0..5
     assert set(hists) == {f"dense{k}/W" for k in range(1, 5)} and hists["dense1/W"] == list(
         range(6)
@@ -42,9 +44,35 @@ def test_events_hold_tags_steps_and_graph(quick_run):
     )
     assert np.isclose(scalars["error/test"][-1][1], float(row["test_error_final"]), rtol=1e-5)
     # the penalty of an L1 run is positive, of an unregularized run zero
-    assert scalars["cost/regularization"][-1][1] > 0
+    assert scalars["cost/penalty"][-1][1] > 0
+    assert np.isclose(scalars["cost/objective"][-1][1], float(row["objective"]), rtol=1e-5)
     none, _, _ = read_events(quick_run / "tensorboard" / "none_run0")
-    assert all(v == 0 for _, v in none["cost/regularization"])
+    assert all(v == 0 for _, v in none["cost/penalty"])
+
+
+def test_tensorboards_own_reader_sees_hparams_descriptions_and_every_epoch(quick_run):
+    from tensorboard.backend.event_processing import event_accumulator as ea
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    root = ea.EventAccumulator(str(quick_run / "tensorboard"))
+    root.Reload()
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(
+        root.PluginTagToContent("hparams")["_hparams_/experiment"]
+    ).experiment
+    assert {h.name for h in experiment.hparam_infos} >= {"method", "lambda", "order", "seed"}
+    for method in ("none", "l1", "l2"):
+        for k in range(2):
+            run = ea.EventAccumulator(
+                str(quick_run / "tensorboard" / f"{method}_run{k}"),
+                size_guidance={ea.HISTOGRAMS: 0, ea.SCALARS: 0},  # 0: keep every step
+            )
+            run.Reload()
+            start = plugin_data_pb2.HParamsPluginData.FromString(
+                run.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+            ).session_start_info.hparams
+            assert (start["method"].string_value, start["seed"].number_value) == (method, k)
+            assert [e.step for e in run.Histograms("dense1/W")] == list(range(6))
+            assert "test samples" in run.SummaryMetadata("error/test").summary_description
 
 
 def graph_ops(folder):
@@ -82,8 +110,8 @@ def test_graphs_follow_the_run_whatever_the_method_order(tmp_path):
     d = data.load(cfg.data)
     runs = common.plan(cfg)
     params0, penalty, trained = common.train_runs(cfg, d, runs, record=True)
-    names = [r.name for r in runs]
-    tensorboard.write_all(tmp_path, names, params0, penalty, trained, d, cfg.sgd())
+    names, settings = [r.name for r in runs], [{"method": r.method} for r in runs]
+    tensorboard.write_all(tmp_path, names, settings, params0, penalty, trained, d, cfg.sgd())
     l2, l1 = (graph_ops(tmp_path / "tensorboard" / f"{m}_run0") for m in ("l2", "l1"))
     assert penalty_ops(l2) & {"Abs", "Square"} == {"Square"}
     assert penalty_ops(l1) & {"Abs", "Square"} == {"Abs"}

@@ -1,4 +1,5 @@
-"""A TF1 user's path to our checkpoints: the README's snippet, model.meta, and the shape trap."""
+"""A TF1 user's path to our checkpoints: the snippet of docs/details.md, model.meta, and the
+shape trap."""
 
 import os
 import re
@@ -17,7 +18,7 @@ X = np.array([[1.0], [5.0]], np.float32)
 
 
 def readme_snippet() -> str:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "docs" / "details.md").read_text()
     section = text[text.index("## Using a checkpoint from your own TF1 code") :]
     return re.search(r"```python\n(.*?)```", section, re.S).group(1)
 
@@ -35,7 +36,7 @@ def record(**kw):
 
 
 def test_readme_snippet_runs_as_written(tmp_path):
-    """Exactly the README's code, in a fresh Python without this project, on a saved run."""
+    """Exactly the documented code, in a fresh Python without this project, on a saved run."""
     params = model.glorot_init((1, 10, 10, 10, 1), 0)
     checkpoints.save(tmp_path / "outputs" / "checkpoints" / "l1_run0", params, record=record())
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}

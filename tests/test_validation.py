@@ -75,6 +75,9 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
     (["sweep", "--epochs", "5", "--tail-epochs", "6"], "--tail-epochs must be between 1 and"),
     (["--tail-epochs", "1.5"], "expected an integer, got '1.5'"),
     (["--bogus"], "unrecognized arguments: --bogus"),
+    (["--epoch", "5"], "unknown flag --epoch; did you mean --epochs?"),  # no abbreviations
+    (["--seeds", "20"], "--seeds belongs to `reproduce sweep`, not to `reproduce`"),
+    (["swep"], "unknown command 'swep'; did you mean 'sweep'?"),
     (["trian"], "unknown command 'trian'"),
     (["--quick", "--batch-size", "3"], "--batch-size 3 does not divide the 40 training samples"),
     (["--quick", "--data", "{t}/missing.csv"], "missing.csv: not found"),
@@ -128,6 +131,11 @@ CASES = [  # (argv, fragment of the message); {t} is the folder of bad files
         ["prune", "--checkpoint", "{t}/ck", "--activation", "prelu"],
         "pruning does not support --activation prelu",
     ),
+    # paths that cannot be encoded, refused before the work (they raised after training)
+    (["--quick", "--out", "{t}/\udcff"], "--out is not valid UTF-8"),
+    (["--quick", "--data", "{t}/\udcff.csv"], "--data is not valid UTF-8"),
+    (["data", "--out", "{t}/\udcff.csv"], "--out is not valid UTF-8"),
+    (["data", "--out", "{t}/x.json"], "--out must not end in .json"),
 ]
 
 

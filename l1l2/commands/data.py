@@ -2,22 +2,22 @@
 record beside it (the same name, .json)."""
 
 import hashlib
-import time
 from pathlib import Path
 
 from ..config import DataConfig
 from ..core import data
 from ..output import record
-from ..output.folder import write_text
+from ..output.folder import write_texts
+from ..shared.result import Result
 
 
-def main(cfg: DataConfig) -> None:
-    started = time.time()
+def main(cfg: DataConfig) -> Result:
+    """Write the CSV and its run record beside it, both or neither; an existing file at either
+    path is replaced only with --force."""
     out = Path(cfg.out)
     csv = data.to_csv(data.generate(**cfg.generator()))
-    write_text(out, csv, overwrite=cfg.force)
     sha = hashlib.sha256(csv.encode("utf-8")).hexdigest()
-    write_text(
-        out.with_suffix(".json"), record.text(cfg, started, output_sha256=sha), overwrite=True
-    )
-    print(f"wrote {out} and its run record {out.with_suffix('.json')}")
+    run_record = out.with_suffix(".json")
+    write_texts({out: csv, run_record: record.text(cfg, output_sha256=sha)}, overwrite=cfg.force)
+    done = f"wrote {out} and its run record {run_record}"
+    return Result("", done, out, (out.name, run_record.name))

@@ -20,6 +20,7 @@ from ..output import curves, drawing, gifs, record, recording, tensorboard
 from ..output.folder import staged
 from ..output.progress import Progress
 from ..shared import pruned
+from ..shared.result import Result, listing
 from ..shared.runs import (
     ABSURD,
     Run,
@@ -31,7 +32,6 @@ from ..shared.runs import (
     run_penalty,
     show,
     train_runs,
-    written,
 )
 
 
@@ -200,7 +200,7 @@ OWNED = (
 )
 
 
-def main(cfg: Config) -> None:
+def main(cfg: Config) -> Result:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
@@ -231,16 +231,15 @@ def main(cfg: Config) -> None:
         record.write(
             stage / "config.json",
             cfg,
-            started,
             seeds={r.name: r.seed for r in runs},
             data_sha256=data.sha256,
         )
-        wrote = written(stage, cfg.out)
-    print(table)
-    print(
-        f"done: {len(runs + other)} models x {cfg.epochs} epochs in "
-        f"{time.time() - started:.1f} s; {wrote}"
+        wrote, files = listing(stage, cfg.out)
+    record.log_run(cfg.out, started)
+    done = (
+        f"done: {len(runs + other)} models x {cfg.epochs} epochs in {time.time() - started:.1f} s"
     )
+    return Result(table, f"{done}; {wrote}", Path(cfg.out), files, rows)
 
 
 def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
@@ -272,9 +271,10 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
         trained = (o.runs, o.rows, o.penalty, o.trained)
         if cfg.tensorboard:
             with say.phase("TensorBoard event files (written after training, one per epoch)"):
-                names = [r.name for r in o.runs]
+                names, settings = [r.name for r in o.runs], [hparams(cfg, r) for r in o.runs]
+                spec = cfg.sgd()
                 tensorboard.write_all(
-                    stage, names, o.params0, o.penalty, o.trained, o.data, cfg.sgd()
+                    stage, names, settings, o.params0, o.penalty, o.trained, o.data, spec
                 )
         if cfg.checkpoints:
             with say.phase(f"{len(o.runs)} checkpoints"):
@@ -284,6 +284,19 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
                 pruned.prune_runs(stage, cfg, o.data, *trained)
         with say.phase("figures" + (" and GIFs" if cfg.gifs else "") + ", drawn meanwhile"):
             drawn.result()
+
+
+def hparams(cfg: Config, r: Run) -> dict[str, Any]:
+    """A run's settings as TensorBoard hparams."""
+    return {
+        "method": r.method,
+        "lambda": float(cfg.lam),
+        "order": r.order,
+        "seed": float(r.seed),
+        "lr": float(cfg.lr),
+        "lr_schedule": cfg.lr_schedule,
+        "activation": cfg.activation,
+    }
 
 
 def recording_of(o: Outcome) -> dict[str, Any]:
@@ -319,20 +332,16 @@ def objective_panels(o: Outcome) -> list[dict[str, Any]]:
         return []
     steps, depth = len(d.x_train) // cfg.batch_size, len(cfg.sizes) - 1
     slopes = optimum.slope(o.trained.params)
-    top = 1.25 * max(
-        2.0, *(abs(b.slope) for b in best.values()), *np.abs(slopes[np.isfinite(slopes)])
-    )
-    a = np.union1d(np.linspace(-0.5, top, 400), [0.0])
-    f = optimum.data_loss(a, d.x_train, d.y_train)[0]
+    finite = np.abs(slopes[np.isfinite(slopes)])
+    reach = 1.25 * max(2.0, *(abs(b.slope) for b in best.values()), *finite)
     curves, runs = {}, {}
     for m in cfg.methods:
         k = run_penalty(cfg, m).kernel
-        curves[m] = f + optimum.least_penalty(a, depth, k.l1 * steps, k.l2 * steps)
-        runs[m] = [
-            (slopes[i], r["objective"])
-            for i, r in enumerate(o.rows)
-            if r["method"] == m and not r["diverged"]
-        ]
+        a, curves[m] = optimum.profile(
+            d.x_train, d.y_train, depth, k.l1 * steps, k.l2 * steps, reach
+        )
+        mine = [i for i, r in enumerate(o.rows) if r["method"] == m and not r["diverged"]]
+        runs[m] = [(slopes[i], o.rows[i]["objective"]) for i in mine]
     title = f"lambda = {cfg.lam:g}, the {len(o.runs) // len(cfg.methods)} runs of each method"
     return [
         {

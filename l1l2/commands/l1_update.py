@@ -12,6 +12,7 @@ from ..core.sgd import Trained
 from ..core.train import train
 from ..output.plots import plt
 from ..shared.analysis import write_analysis
+from ..shared.result import Result
 from ..shared.runs import check_fits
 
 UPDATES = ("subgradient", "proximal")
@@ -90,26 +91,31 @@ def figure(cfg: ZerosConfig, paths: dict[str, Trained], path: str | Path) -> Non
             ax.axhspan(-band, band, color="k", alpha=0.1, lw=0)
             ax.axhline(0, c="k", lw=0.5)
             ax.plot(epochs, w[u][:, k], lw=0.7, c=colours[u])
-            ax.set_yscale("symlog", linthresh=1e-4)
-            ax.set_yticks([-0.1, -1e-3, 0, 1e-3, 0.1], ["-0.1", "-1e-3", "0", "1e-3", "0.1"])
+            ax.set_yscale("symlog", linthresh=band, linscale=1)  # the band linear, one decade
+            ticks = [-100 * band, -10 * band, -band, 0, band, 10 * band, 100 * band]
+            ax.set_yticks(ticks, [f"{t:g}" for t in ticks])  # evenly spaced
             ax.grid(alpha=0.3)
             ax.tick_params(labelbottom=row == len(pick) - 1, labelleft=col == 0, labelsize=8)
             if row == 0:
                 ax.set_title(f"{u} L1 update", fontsize=11)
         left.set_ylabel(f"dense2 W[{k // cols}, {k % cols}]", fontsize=9)
     fig.text(
-        0.01, 0.6, "weight (symlog axis: linear within ±1e-4)", rotation=90, va="center", fontsize=9
+        0.01,
+        0.6,
+        f"weight (symlog axis: linear inside the band ±{band:g}, logarithmic outside)",
+        rotation=90,
+        va="center",
+        fontsize=9,
     )
     bottom = fig.add_subplot(grid[-1, :])
     for u in UPDATES:
-        bottom.plot(epochs, (w[u] == 0).sum(1), c=colours[u], lw=2, label=f"{u}: exactly 0")
         bottom.plot(
-            epochs,
-            (np.abs(w[u]) < band).sum(1),
-            c=colours[u],
-            lw=1,
-            ls="--",
-            label=f"{u}: inside the band",
+            epochs, (w[u] == 0).sum(1), c=colours[u], lw=3, alpha=0.6, label=f"{u}: exactly 0"
+        )
+    for u in UPDATES:  # on top: subgradient's dashes run along proximal's solid line
+        inside = (np.abs(w[u]) < band).sum(1)
+        bottom.plot(
+            epochs, inside, c=colours[u], lw=1.2, ls=(0, (4, 3)), label=f"{u}: inside the band"
         )
     n = w["subgradient"].shape[1]
     bottom.set(
@@ -162,7 +168,7 @@ def to_markdown(cfg: ZerosConfig, rows: dict[str, dict[str, int | str]]) -> str:
     return "\n".join(lines)
 
 
-def main(cfg: ZerosConfig) -> None:
+def main(cfg: ZerosConfig) -> Result:
     started = time.time()
     d = data.load(cfg.data)
     check_fits(
@@ -180,4 +186,4 @@ def main(cfg: ZerosConfig) -> None:
         rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
         return to_markdown(cfg, rows), lambda path: figure(cfg, paths, path)
 
-    write_analysis(cfg, "l1_update", started, measure, d)
+    return write_analysis(cfg, "l1_update", started, measure, d)

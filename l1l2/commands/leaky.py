@@ -25,6 +25,7 @@ from ..core.regularizers import Penalty, Targets
 from ..core.sgd import sample_table
 from ..output.plots import plt
 from ..shared.analysis import write_analysis
+from ..shared.result import Result
 from ..tf1 import session, tf, v1
 
 
@@ -106,44 +107,38 @@ def identity_error(alpha: float = LEAKY_ALPHA) -> float:
 
 
 def figure(rows: list[dict[str, float]], path: str | Path) -> None:
-    """Cosines of the first-layer gradient changes per epoch, every symbol defined on the figure."""
-    e = [r["epoch"] for r in rows]
-    fig, ax = plt.subplots(figsize=(9, 5.6), dpi=100)
-    fig.subplots_adjust(left=0.09, right=0.98, top=0.94, bottom=0.38)
-    ax.plot(
-        e,
-        [r["cos_A"] for r in rows],
-        c="tab:blue",
-        label="cos(LeakyReLU change, L1 activity gradient) for the weights A",
+    """Top: cosines of the first-layer gradient changes per epoch; bottom: the fraction of
+    negative pre-activations. The epoch axis is logarithmic past 1: the change happens in the
+    first epochs. Every symbol is defined on the figure."""
+    e = np.array([r["epoch"] for r in rows])
+    fig, (ax, frac) = plt.subplots(
+        2, 1, figsize=(9, 6.4), dpi=100, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
+    fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.33, hspace=0.08)
+    ax.plot(e, [r["cos_A"] for r in rows], c="tab:blue",
+            label="cos(LeakyReLU change, L1 activity gradient) for the weights A")  # fmt: skip
     ax.plot(e, [r["cos_B"] for r in rows], c="tab:cyan", label="the same for the bias B")
-    ax.plot(
-        e,
-        [r["cos_formula"] for r in rows],
-        "k--",
-        label="cos(LeakyReLU change, the post's formula) for A and B together",
-    )
-    ax.plot(
-        e,
-        [r["negative_units"] for r in rows],
-        ":",
-        c="gray",
-        label="fraction of pre-activations x2 < 0 (units x samples)",
-    )
-    ax.set(
-        xlabel="epoch of ReLU training (the gradients are taken at that epoch's weights)",
-        ylabel="cosine / fraction",
-        ylim=(-1.05, 1.05),
-        title=f"Switching ReLU to LeakyReLU(a = {LEAKY_ALPHA}) vs an L1 penalty on x2: "
-        "first-layer gradients",
-    )
+    ax.plot(e, [r["cos_formula"] for r in rows], "k--",
+            label="cos(LeakyReLU change, the post's formula) for A and B together")  # fmt: skip
+    ax.set(ylabel="cosine", ylim=(-1.05, 1.05),
+           title=f"Switching ReLU to LeakyReLU(a = {LEAKY_ALPHA}) vs an L1 penalty on x2: "
+           "first-layer gradients")  # fmt: skip
     ax.title.set_fontsize(10)
     ax.axhline(0, c="k", lw=0.5)
     ax.legend(frameon=False, fontsize=8, loc="lower right")
-    ax.grid(alpha=0.3)
+    frac.plot(e, [r["negative_units"] for r in rows], c="gray")
+    frac.set(ylabel="x2 < 0", ylim=(-0.02, 1.02),
+             xlabel="epoch of ReLU training (gradients at that epoch's weights; symlog axis: "
+             "linear to 1, logarithmic after)")  # fmt: skip
+    ticks = [t for t in (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= e.max()]
+    for a in (ax, frac):
+        a.set_xscale("symlog", linthresh=1)
+        a.set_xlim(0, max(e.max(), 1))
+        a.set_xticks(ticks, [str(t) for t in ticks])
+        a.grid(alpha=0.3)
     fig.text(
         0.09,
-        0.26,
+        0.24,
         "\n".join(
             [
                 "LeakyReLU change = dL/d(A, B) with LeakyReLU - dL/d(A, B) with ReLU, "
@@ -156,6 +151,8 @@ def figure(rows: list[dict[str, float]], path: str | Path) -> None:
                 "H: Heaviside step (1 where x2 >= 0, else 0);",
                 "C, D: second-layer weights, bias;  y = C·relu(x2) + D: ReLU net's prediction;  "
                 "t: target;",
+                "bottom: the fraction of the pre-activations x2 that are < 0 (over units and "
+                "samples);",
                 f"a = {LEAKY_ALPHA}: LeakyReLU slope;  lambda: strength of the L1 penalty "
                 "(in the report)",
             ]
@@ -265,7 +262,7 @@ def to_markdown(cfg: LeakyConfig, rows: list[dict[str, float]], ident: float, n_
     )
 
 
-def main(cfg: LeakyConfig) -> None:
+def main(cfg: LeakyConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
 
@@ -275,4 +272,4 @@ def main(cfg: LeakyConfig) -> None:
             rows, path
         )
 
-    write_analysis(cfg, "leaky_vs_l1", started, measured, d)
+    return write_analysis(cfg, "leaky_vs_l1", started, measured, d)

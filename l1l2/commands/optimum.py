@@ -20,7 +20,8 @@ from ..core import data as data_mod
 from ..output import plots, record
 from ..output.folder import staged
 from ..shared import records
-from ..shared.runs import check_fits, show, written
+from ..shared.result import Result, listing
+from ..shared.runs import check_fits, show
 
 
 def penalties(cfg: OptimumConfig) -> list[tuple[str, float, regularizers.Penalty]]:
@@ -43,13 +44,9 @@ def name(method: str, lam: float) -> str:
 
 def solve_all(cfg: OptimumConfig, d: data_mod.Dataset) -> list[dict[str, Any]]:
     """One row per objective: the optimum and where it is attained."""
-    steps = len(d.x_train) // cfg.batch_size
     rows = []
     for method, lam, pen in penalties(cfg):
-        o = optimum.solve(
-            d.x_train, d.y_train, len(cfg.sizes) - 1, pen.l1 * steps, pen.l2 * steps,
-            d.x_test, d.y_test,
-        )  # fmt: skip
+        o = optimum.of_sgd(d, len(cfg.sizes) - 1, pen, cfg.batch_size)
         rows.append(
             {
                 "method": method,
@@ -117,24 +114,21 @@ def to_markdown(cfg: OptimumConfig, rows: list[dict[str, Any]], d: data_mod.Data
 def figure_panels(cfg: OptimumConfig, rows: list[dict[str, Any]], d: data_mod.Dataset) -> list:
     """A panel per lambda > 0 (or the --kernel-reg penalty): J(a) = F(a) + P(a) per method."""
     steps, depth = len(d.x_train) // cfg.batch_size, len(cfg.sizes) - 1
-    a = np.linspace(-0.5, 1.25 * max(2.0, max(abs(r["slope"]) for r in rows)), 400)
-    f = optimum.data_loss(np.union1d(a, [0.0]), d.x_train, d.y_train)[0]
-    a = np.union1d(a, [0.0])
+    reach = 1.25 * max(2.0, max(abs(r["slope"]) for r in rows))
     panels = {}
     for r in rows:
         if r["method"] == "none" and len(rows) > 1:
             continue
         pen = r["_pen"]
         title = f"lambda = {r['lam']:g}" if r["lam"] is not None else r["penalty"]
+        a, j = optimum.profile(d.x_train, d.y_train, depth, pen.l1 * steps, pen.l2 * steps, reach)
         p = panels.setdefault(title, {"title": title, "a": a, "curves": {}, "best": {}})
-        p["curves"][r["method"]] = f + optimum.least_penalty(
-            a, depth, pen.l1 * steps, pen.l2 * steps
-        )
+        p["curves"][r["method"]] = j
         p["best"][r["method"]] = (r["slope"], r["objective"])
     return list(panels.values())
 
 
-def main(cfg: OptimumConfig) -> None:
+def main(cfg: OptimumConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), cfg.batch_size, cfg.data, 1, cfg.sizes, 1, 0)
@@ -152,10 +146,12 @@ def main(cfg: OptimumConfig) -> None:
         if cfg.checkpoints:
             with say.phase(f"{len(rows)} checkpoints of weights that attain the optima"):
                 save_checkpoints(folder, cfg, rows, d)
-        record.write(folder / "config.json", cfg, started, data_sha256=d.sha256)
-        wrote = written(stage / "optimum", Path(cfg.out) / "optimum")
-    print(report)
-    print(f"done in {time.time() - started:.1f} s; {wrote}")
+        record.write(folder / "config.json", cfg, data_sha256=d.sha256)
+        wrote, files = listing(stage / "optimum", Path(cfg.out) / "optimum")
+    record.log_run(cfg.out, started)
+    table = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    done = f"done in {time.time() - started:.1f} s; {wrote}"
+    return Result(report, done, Path(cfg.out) / "optimum", files, table)
 
 
 def save_checkpoints(

@@ -11,7 +11,7 @@ from ..core import checkpoints
 from ..core import data as data_mod
 from ..core import pruning as prune
 from ..output import record
-from ..output.folder import staged
+from ..output.folder import finish_interrupted, staged
 from ..shared import records
 from ..shared.pruned import (
     HOWS,
@@ -24,13 +24,15 @@ from ..shared.pruned import (
     test_errors,
     to_markdown,
 )
-from ..shared.runs import prepare, show, written
+from ..shared.result import Result, listing
+from ..shared.runs import prepare, show
 
 
-def main(cfg: PruneConfig) -> None:
+def main(cfg: PruneConfig) -> Result:
     """`reproduce prune`: prune one saved model with the settings of its record (or the flags
     given), optionally retrain it, write <out>/pruned/."""
     started = time.time()
+    finish_interrupted(cfg.checkpoint, cfg.out, cfg.force)  # a checkpoint of one run, not two
     ck = checkpoints.load(cfg.checkpoint)
     run, penalty = records.settle(cfg, ck)
     data = prepare(run, 2, prune.sizes_of(ck.params), run.epochs, 0, run.batch_size)
@@ -41,7 +43,7 @@ def main(cfg: PruneConfig) -> None:
     [p] = analyse(
         [
             Pruned(
-                (ck.record or {}).get("name") or Path(cfg.checkpoint).name,
+                checkpoints.folder_name(cfg.checkpoint),
                 run.seed,
                 run.order,
                 penalty,
@@ -64,8 +66,8 @@ def main(cfg: PruneConfig) -> None:
         run.activation,
         run.batch_size,
     )
-    if not prunable(p, run.tol):
-        return
+    if why_not(p, run.tol):
+        return Result("", why_not(p, run.tol), Path(run.out))
     with staged(run.out, owns=("pruned",), force=run.force) as stage:
         with say.phase(f"retraining the pruned net ({run.retrain})"):
             retrain([p], data, run, hows(run.retrain))
@@ -73,31 +75,47 @@ def main(cfg: PruneConfig) -> None:
             intro = records.provenance(run, penalty, ck.record, p.overrides)
             warned = records.warnings(run, ck.record, error, data.sha256) if ck.record else []
             write_pruned(stage / "pruned", p, run, intro, warned, data_mod.is_protocol_data(data))
-            record.write(stage / "pruned" / "config.json", run, started, data_sha256=data.sha256)
-            wrote = written(stage / "pruned", Path(run.out) / "pruned")
-    print(summary_line(p, run) + f"; {wrote}")
+            record.write(stage / "pruned" / "config.json", run, data_sha256=data.sha256)
+            report = (stage / "pruned" / "report.md").read_text(encoding="utf-8")
+            wrote, files = listing(stage / "pruned", Path(run.out) / "pruned")
+    record.log_run(run.out, started)
+    row = {
+        k: getattr(p, k)
+        for k in (
+            "name",
+            "seed",
+            "error_before",
+            "error_pruned",
+            "max_diff",
+            "bound",
+            "error_scratch",
+            "error_finetune",
+            "error_optimum",
+        )
+    }
+    row["sizes_after"] = list(prune.sizes_of(p.pruning.params))
+    done = summary_line(p, run) + f"; {wrote}"
+    return Result(report, done, Path(run.out) / "pruned", files, [row])
 
 
-def prunable(p: Pruned, tol: float) -> bool:
-    """Whether there is a smaller net to write; if not, say why."""
+def why_not(p: Pruned, tol: float) -> str:
+    """Why there is no smaller net to write ('' if there is one)."""
     if p.pruning.constant:
         k = next(
             k
             for k, d in enumerate(p.pruning.dead)
             if len(d) == p.before[f"dense{k + 1}/W"].shape[1]
         )
-        print(
+        return (
             f"every unit of dense{k + 1} is dead at tol {tol:g}: the network computes a "
             "constant; nothing written"
         )
-        return False
     if not any(p.pruning.dead):
-        print(
+        return (
             f"nothing to prune: every hidden unit has an incoming and an outgoing weight with "
             f"|w| >= {tol:g}; nothing written"
         )
-        return False
-    return True
+    return ""
 
 
 def hows(retrain_flag: str) -> tuple[str, ...]:

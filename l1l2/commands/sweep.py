@@ -13,6 +13,7 @@ import io
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,11 +23,12 @@ from ..core import data as data_mod
 from ..core import model, optimum, regularizers
 from ..core import pruning as prune
 from ..core.sgd import SGD
-from ..core.train import evaluate, train
+from ..core.train import train
 from ..output import plots, record
 from ..output.folder import check_writable, staged
 from ..shared import verdict
-from ..shared.runs import check_fits, is_diverged, show, written
+from ..shared.result import Result, listing
+from ..shared.runs import check_fits, is_diverged, show
 
 FIELDS = [
     "draw",
@@ -108,17 +110,13 @@ def optima(
     cfg: SweepConfig, data: dict[int, data_mod.Dataset]
 ) -> dict[tuple[int, str, float], optimum.Optimum]:
     """{(draw, method, lambda): the exact optimum of the objective SGD descends}."""
-    out = {}
-    for draw, d in data.items():
-        steps = len(d.x_train) // cfg.batch_size  # the penalty is paid once per step
-        for lam in cfg.lams:
-            for m in ["none"] if lam == 0 else cfg.methods:
-                p = regularizers.for_method(m, lam)
-                out[draw, m, lam] = optimum.solve(
-                    d.x_train, d.y_train, len(cfg.sizes) - 1, p.l1 * steps, p.l2 * steps,
-                    d.x_test, d.y_test,
-                )  # fmt: skip
-    return out
+    depth = len(cfg.sizes) - 1
+    return {
+        (draw, m, lam): optimum.of_sgd(d, depth, regularizers.for_method(m, lam), cfg.batch_size)
+        for draw, d in data.items()
+        for lam in cfg.lams
+        for m in (["none"] if lam == 0 else cfg.methods)
+    }
 
 
 def train_setting(
@@ -153,8 +151,11 @@ def train_setting(
         progress=progress,
     )
     per_epoch = spec.steps_per_epoch(len(d.x_train))
-    pred, loss, reg = evaluate(out.params, d.x_train, d.y_train, pen)
-    objective = loss + per_epoch * reg  # the sum of an epoch's step costs at the final weights
+    # the sum of an epoch's step costs at the final weights (identity networks: NumPy, float64)
+    objective = optimum.objective(
+        out.params, d.x_train, d.y_train, *(per_epoch * pen.l1, per_epoch * pen.l2)
+    )
+    pred = optimum.predictions(out.params, d.x_train)
     constant = np.ptp(pred, axis=1) < CONSTANT * np.ptp(d.y_train)  # a flat function
     tail = out.tail_error(cfg.tail_epochs * per_epoch)
     hidden = np.array(cfg.sizes[1:-1])
@@ -185,7 +186,7 @@ def train_setting(
     return rows, out.test_error[out.frame_steps % per_epoch == 0]
 
 
-def main(cfg: SweepConfig) -> None:
+def main(cfg: SweepConfig) -> Result:
     started = time.time()
     data = datasets(cfg)
     per_setting = models(cfg)
@@ -223,17 +224,19 @@ def main(cfg: SweepConfig) -> None:
             (folder / "sweep.csv").write_text(to_csv(rows), encoding="utf-8")
             (folder / "sweep.md").write_text(report, encoding="utf-8")
             (folder / "paired.json").write_text(verdict.to_json(entries), encoding="utf-8")
-            plots.sweep_figure(summary(cfg, rows), figure_note(cfg), folder / "sweep.png")
+            figure = (summary(cfg, rows), trapped(rows), figure_note(cfg))
+            plots.sweep_figure(*figure, folder / "sweep.png")
             base = [s for s in todo if (s.lr, s.epochs, s.schedule) == base_setting(cfg)]
             plots.epoch_difference_figure(
                 headline_lam(cfg.lams), per_setting, [np.concatenate(curves[s], 1) for s in base],
                 folder / "paired_vs_epoch.png",
             )  # fmt: skip
             sums = {str(k): sha256(d) for k, d in data.items()}
-            record.write(folder / "config.json", cfg, started, data_sha256=sums)
-            wrote = written(stage, cfg.out)
-    print(report)
-    print(f"done: {len(rows):,} models in {time.time() - started:.1f} s; {wrote}")
+            record.write(folder / "config.json", cfg, data_sha256=sums)
+            wrote, files = listing(stage, cfg.out)
+    record.log_run(cfg.out, started)
+    done = f"done: {len(rows):,} models in {time.time() - started:.1f} s; {wrote}"
+    return Result(report, done, Path(cfg.out), files, rows, {"verdicts": entries})
 
 
 def base_setting(cfg: SweepConfig) -> tuple[float, int, str]:
@@ -252,14 +255,30 @@ def headline_lam(lams: tuple[float, ...]) -> float:
     return min(positive, key=lambda lam: abs(lam - 0.3))
 
 
+def trapped(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per method, lambda and lr (every draw, seed, order, epochs and schedule pooled): the
+    fraction of the runs that did not diverge which ended at a constant network where the
+    optimum is not one."""
+    groups: dict[tuple, list[bool]] = {}
+    for r in rows:
+        if not r["diverged"]:
+            key = (r["method"], r["lam"], r["lr"])
+            groups.setdefault(key, []).append(r["constant"] and not r["optimum_constant"])
+    return [
+        {"method": m, "lam": lam, "lr": lr, "trapped": float(np.mean(v))}
+        for (m, lam, lr), v in groups.items()
+    ]
+
+
 def figure_note(cfg: SweepConfig) -> str:
     """What sweep.png pools, in a line under it."""
     lr, epochs, _ = base_setting(cfg)
     draws = f"{len(cfg.data_seeds)} data draws" if cfg.data_seeds else "one data set"
     return (
-        f"Means over {cfg.seeds} seeds x {draws}; lr {lr:g}, {epochs} epochs, batch size "
-        f"{cfg.batch_size}. Constant network: every unit of a hidden layer dead (|w| < "
-        f"{cfg.zero_tol:g}); l1l2 = elastic net, both terms at lambda."
+        f"Left: means over {cfg.seeds} seeds x {draws}, lr {lr:g}, {epochs} epochs, batch size "
+        f"{cfg.batch_size}. Right: every setting pooled per lr.\nConstant network: predictions "
+        "on the training x spanning < 1% of the targets' range. l1l2 = elastic net (both at "
+        "lambda)."
     )
 
 

@@ -19,6 +19,7 @@ from ..core import pruning as prune
 from ..core.activations import np_activation
 from ..output.plots import METHOD_COLORS, plt
 from ..shared.analysis import write_analysis
+from ..shared.result import Result
 from ..shared.runs import check_fits, mean_std, plan, result_rows, train_runs
 
 TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing": no penalty
@@ -139,8 +140,8 @@ def figure(cfg: VariantsConfig, rows: list[dict[str, Any]], path: str | Path) ->
     a.set(
         xticks=x,
         xticklabels=cfg.activations,
-        ylabel="test error (mean ± std)",
-        title=f"Each activation, {cfg.runs} runs per method",
+        ylabel="final test error (mean ± std over runs)",
+        title=f"Each activation: none, L1 and L2 at lambda = {cfg.lam:g}, {cfg.runs} runs each",
     )
     a.legend(frameon=False)
     keys = ("weights", "biases", "activations")
@@ -156,17 +157,25 @@ def figure(cfg: VariantsConfig, rows: list[dict[str, Any]], path: str | Path) ->
         xticklabels=[f"L1 on\n{t}" for t in TARGETS],
         ylim=(0, 1),
         ylabel="fraction",
-        title="What L1 on each target drives to zero",
+        title=f"What L1 (lambda = {cfg.lam:g}) on each target drives to zero",
     )
     b.legend(frameon=False, fontsize=8)
     for ax in (a, b):
         ax.grid(alpha=0.3, axis="y")
-    fig.tight_layout()
+        ax.title.set_fontsize(10)
+    caveat = f"{cfg.epochs} epochs, lr 0.01, sample order {cfg.order}" + (
+        ": every run ends on the same sample, which moves final errors by tens "
+        "(reproduce sweep compares the methods without that)"
+        if cfg.order == "file"
+        else ""
+    )
+    fig.text(0.5, 0.01, caveat, ha="center", va="bottom", fontsize=8)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path)
     plt.close(fig)
 
 
-def main(cfg: VariantsConfig) -> None:
+def main(cfg: VariantsConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
@@ -175,4 +184,4 @@ def main(cfg: VariantsConfig) -> None:
         rows = measure(cfg, d)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)
 
-    write_analysis(cfg, "variants", started, measured, d)
+    return write_analysis(cfg, "variants", started, measured, d)

@@ -13,16 +13,19 @@ the variables, values and layer chain are checked here.
 import glob
 import json
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .. import untrusted
 from ..errors import InputError
 from ..files import file_problem
 from ..tf1 import session, tf, v1
 from . import model, regularizers
+from .model import MAX_LAYERS, MAX_WIDTH
 from .pruning import sizes_of
 
 PREFIX = "model"
@@ -182,18 +185,23 @@ def _finite(x):
 
 def load(path: str | Path) -> Checkpoint:
     """The float32 parameter dict of a checkpoint folder (or prefix) and its record (None if it
-    has none); CheckpointError names what is wrong."""
+    has none); CheckpointError names what is wrong. The variables' names and shapes are checked
+    (against the limits of --sizes too) before any array is read."""
     path = Path(path)
     prefix = _prefix(path)
     check_files(path, prefix)
     try:
         reader = v1.train.NewCheckpointReader(str(prefix))
-        arrays = {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()}
+        shapes = {k: tuple(s) for k, s in reader.get_variable_to_shape_map().items()}
     except Exception as e:  # TF raises several types for damaged files
         raise CheckpointError(f"checkpoint {path} cannot be read: {e.__class__.__name__}") from None
-    check_names(arrays, path)
+    check_names(shapes, path)
+    check_chain(shapes, path)
+    try:
+        arrays = {k: reader.get_tensor(k) for k in shapes}
+    except Exception as e:
+        raise CheckpointError(f"checkpoint {path} cannot be read: {e.__class__.__name__}") from None
     params = {k: _as_float32(a, k, path) for k, a in arrays.items()}
-    check_shapes(params, path)
     return Checkpoint(params, read_record(path, Path(f"{prefix}.json"), params))
 
 
@@ -203,39 +211,55 @@ def _prefix(path):
     return path.with_suffix("") if path.suffix == ".index" else path
 
 
+def folder_name(path: str | Path) -> str:
+    """The name of a checkpoint's folder as the command line gives it (a folder, its prefix or
+    its .index): outputs/checkpoints/l1_run0 -> l1_run0. What is derived from the checkpoint is
+    named after it, never after its record."""
+    return _prefix(Path(os.path.abspath(path))).parent.name or "checkpoint"
+
+
 def read_record(
     path: str | Path, file: Path, params: dict[str, np.ndarray]
 ) -> dict[str, Any] | None:
-    """The record in `file`, None if there is none; its keys' types and its sizes are checked
-    here, its values by whoever uses them (like flags)."""
-    problem = file_problem(file, MAX_RECORD_BYTES)
-    if problem == "not found":
-        return None
+    """The record in `file`, None if there is none. Read as untrusted input: bounded in size and
+    nesting, its keys' types, the names it holds and its sizes are checked here, its values by
+    whoever uses them (like flags)."""
     where = f"checkpoint {path}: its record {file.name}"
-    if problem:
-        raise CheckpointError(f"{where} {problem}")
     try:
-        record = json.loads(Path(file).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise CheckpointError(f"{where} is not JSON ({e.__class__.__name__})") from None
+        data = untrusted.read(file, MAX_RECORD_BYTES)
+        record = None if data is None else untrusted.parse_json(data)
+    except untrusted.Invalid as e:
+        raise CheckpointError(f"{where} {e}") from None
+    if data is None:
+        return None
     if not isinstance(record, dict) or record.get("format") != FORMAT:
         found = record.get("format") if isinstance(record, dict) else None
         raise CheckpointError(f"{where} has format {found!r}; this code reads {FORMAT!r}")
-    for key, kind in RECORD_TYPES.items():
-        value = record.get(key)
-        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
-            raise CheckpointError(
-                f"{where}: {key} is {json.dumps(value)[:40]}, expected {_kind_name(kind)}"
-            )
-    for key in ("penalty", "data"):
-        if any(not isinstance(v, str) for v in (record.get(key) or {}).values()):
-            raise CheckpointError(f"{where}: every value of {key} must be a string")
+    try:
+        _check_record(record)
+    except untrusted.Invalid as e:
+        raise CheckpointError(f"{where}: {e}") from None
     if record.get("sizes") != list(sizes_of(params)):
         raise CheckpointError(
             f"{where} describes sizes {record.get('sizes')}, the arrays have "
             f"{list(sizes_of(params))}"
         )
     return record
+
+
+def _check_record(record: dict) -> None:
+    """Each key of RECORD_TYPES of its type (or null); the model's name a plain name and the
+    data file's a path the OS can take: they name files."""
+    for key, kind in RECORD_TYPES.items():
+        if record.get(key) is not None:
+            untrusted.of_type(record[key], kind, key, _kind_name(kind))
+    for key in ("penalty", "data"):
+        if any(not isinstance(v, str) for v in (record.get(key) or {}).values()):
+            raise untrusted.Invalid(f"every value of {key} must be a string")
+    if record.get("name") is not None:
+        untrusted.name(record["name"], "name")
+    if (record.get("data") or {}).get("file") is not None:
+        untrusted.text(record["data"]["file"], "data.file")
 
 
 def _kind_name(kind):
@@ -259,8 +283,8 @@ def check_files(path: str | Path, prefix: Path) -> None:
             raise CheckpointError(f"checkpoint {path} cannot be read: {f} {problem}")
 
 
-def check_names(arrays: dict[str, np.ndarray], path: str | Path) -> None:
-    """Exactly dense1/W, dense1/b, ..., denseK/W, denseK/b."""
+def check_names(arrays: dict[str, Any], path: str | Path) -> None:
+    """Exactly dense1/W, dense1/b, ..., denseK/W, denseK/b (the keys of arrays or shapes)."""
     alpha = sorted(k for k in arrays if re.fullmatch(r"dense\d+/alpha", k))
     if alpha:
         raise CheckpointError(
@@ -302,15 +326,28 @@ def _as_float32(a, name, path):
     return b
 
 
-def check_shapes(params: dict[str, np.ndarray], where: str | Path) -> None:
+def check_chain(shapes: dict[str, tuple[int, ...]], where: str | Path) -> None:
+    """The layers of {"denseK/W": shape, ...} chain from 1 input to 1 output, within the limits
+    of --sizes (MAX_LAYERS sizes of at most MAX_WIDTH units)."""
+    n_layers = len(shapes) // 2
+    if n_layers + 1 > MAX_LAYERS:
+        raise CheckpointError(
+            f"checkpoint {where} has {n_layers + 1} sizes, more than the {MAX_LAYERS} allowed "
+            "(as for --sizes)"
+        )
     prev = 1
-    for n in model.layer_names(params):
-        W, b = params[f"{n}/W"], params[f"{n}/b"]
-        if W.ndim != 2 or W.shape[0] != prev or W.shape[1] == 0 or b.shape != (W.shape[1],):
+    for k in range(1, n_layers + 1):
+        W, b = shapes[f"dense{k}/W"], shapes[f"dense{k}/b"]
+        if len(W) != 2 or W[0] != prev or W[1] == 0 or tuple(b) != (W[1],):
             raise CheckpointError(
-                f"{where}: {n} has W {list(W.shape)} and b {list(b.shape)}; "
+                f"{where}: dense{k} has W {list(W)} and b {list(b)}; "
                 f"expected W [{prev}, k] and b [k] with k >= 1"
             )
-        prev = W.shape[1]
+        if W[1] > MAX_WIDTH:
+            raise CheckpointError(
+                f"checkpoint {where}: dense{k} has {W[1]:,} units, more than the {MAX_WIDTH:,} "
+                "allowed (as for --sizes)"
+            )
+        prev = W[1]
     if prev != 1:
         raise CheckpointError(f"{where}: the last layer has {prev} outputs, expected 1")

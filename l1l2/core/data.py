@@ -1,6 +1,7 @@
 """The noisy line with outliers: a pure generator, a CSV writer and a validating loader."""
 
 import csv
+import dataclasses
 import hashlib
 import io
 import math
@@ -13,6 +14,8 @@ from ..errors import InputError
 from ..files import file_problem
 
 COLUMNS = ("x", "y", "split", "outlier")
+DEFAULT = "data/line.csv"  # the protocol's data set, generate() with its defaults ...
+DEFAULT_SHA256 = "6caaade54cec6aba7fce6ee1e46a5f132d8794ca6f8320d190c91adf3823efa2"  # ... its bytes
 MAX_BYTES = 10_000_000  # the data sets here are a few kB; anything this big is a wrong file
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # the network computes in float32
 
@@ -116,9 +119,26 @@ def overflow_problem(n: int, x_max: float, y_max: float) -> str | None:
     )
 
 
+def regenerated() -> Dataset:
+    """The protocol's data set made by generate(), with the SHA-256 of its CSV, which must be
+    DEFAULT_SHA256: another NumPy could draw other numbers, and then the data is not the
+    protocol's."""
+    d = generate()
+    sha = hashlib.sha256(to_csv(d).encode("utf-8")).hexdigest()
+    if sha != DEFAULT_SHA256:
+        raise DataError(
+            f"data file {DEFAULT}: not found, and generating it again gave other bytes (SHA-256 "
+            f"{sha[:12]}..., expected {DEFAULT_SHA256[:12]}...): give --data a copy of the "
+            "repository's data/line.csv"
+        )
+    return dataclasses.replace(d, sha256=sha)
+
+
 def _read(path, fail) -> tuple[bytes, str]:
     """The file's bytes, read once (the hash and the parsed numbers come from the same bytes)."""
     problem = file_problem(path, MAX_BYTES)
+    if problem == "not found":
+        fail(f"not found (reproduce data --out {path} writes the protocol's data set there)")
     if problem:
         fail(problem)
     try:
@@ -135,10 +155,15 @@ def load(path: str | Path) -> Dataset:
     """Read a CSV written by to_csv; every problem is a DataError naming the file.
 
     The SHA-256 in the Dataset is of the very bytes that were parsed, so the run record names
-    the data the run used even if the file changes while the run goes on."""
+    the data the run used even if the file changes while the run goes on. The default path
+    (DEFAULT), when missing (a run outside the repository), is the protocol's data set made
+    again by generate() and checked against DEFAULT_SHA256."""
 
     def fail(msg):
         raise DataError(f"data file {path}: {msg}")
+
+    if str(path) == DEFAULT and file_problem(path) == "not found":
+        return regenerated()
 
     raw, sha256 = _read(path, fail)
     try:  # -sig: a BOM (Excel's CSV) is not data

@@ -20,6 +20,11 @@ from ..tf1 import tf, v1
 from .activations import PRELU_INIT, RRELU_RANGE, parse, tf_activation
 from .regularizers import Penalty, Targets, as_targets
 
+# The largest network any command builds or reads (--sizes, a checkpoint, a recording): far above
+# any sensible run, low enough that a typo or a crafted file fails at once.
+MAX_WIDTH = 10_000  # units of one layer
+MAX_LAYERS = 100  # sizes of a network, input and output included
+
 
 def layer_names(params: dict) -> list[str]:
     """['dense1', 'dense2', ...] in order."""

@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .data import Dataset
+from .regularizers import Penalty
+
 RESIDUALS_AT_ONCE = 1 << 20  # entries of the [slopes, samples] residual block built at a time
 ROUNDING = 16 * np.finfo(np.float64).eps  # per sample and unit of magnitude, for ties
 
@@ -181,6 +184,15 @@ def _error_on(
     return float(np.abs(yt - (slope * xt + intercept)).sum())
 
 
+def of_sgd(data: Dataset, depth: int, kernel: Penalty, batch_size: int = 1) -> Optimum:
+    """The optimum of the objective per-sample SGD descends on `data`: each step's cost adds
+    the whole kernel penalty, so an epoch of len(x_train) // batch_size steps counts it that
+    many times (docs/optimum.md, "Scaling")."""
+    steps = len(data.x_train) // batch_size
+    l1, l2 = kernel.l1 * steps, kernel.l2 * steps
+    return solve(data.x_train, data.y_train, depth, l1, l2, data.x_test, data.y_test)
+
+
 def weights(optimum: Optimum | tuple[float, float], sizes: Sequence[int]) -> dict[str, np.ndarray]:
     """Single-model float32 weights of a network of `sizes` computing slope*x + intercept at the
     least penalty: one path through unit 0 of every hidden layer, every weight on it of magnitude
@@ -207,12 +219,22 @@ def weights(optimum: Optimum | tuple[float, float], sizes: Sequence[int]) -> dic
 
 
 def _layers(params: dict[str, np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """[(W, b), ...] of a single-model parameter dict in layer order, as float64."""
+    """[(W, b), ...] of a parameter dict (one model or a stack) in layer order, as float64."""
     names = sorted({k.split("/")[0] for k in params}, key=lambda s: int(s.removeprefix("dense")))
     return [
         (np.asarray(params[f"{n}/W"], np.float64), np.asarray(params[f"{n}/b"], np.float64))
         for n in names
     ]
+
+
+def profile(
+    x: np.ndarray, y: np.ndarray, depth: int, l1: float, l2: float, reach: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """(slopes a, J(a)): the objective minimized over every network of `depth` kernels that
+    computes slope a, F(a) + least_penalty(a), on a grid from -0.5 to `reach` (0 included), for
+    drawing. solve() finds its minimum exactly; a trained network lies on or above it."""
+    a = np.union1d(np.linspace(-0.5, reach, 400), [0.0])
+    return a, data_loss(a, *_as_data(x, y))[0] + least_penalty(a, depth, l1, l2)
 
 
 def slope(params: dict[str, np.ndarray]) -> float | np.ndarray:
@@ -222,16 +244,28 @@ def slope(params: dict[str, np.ndarray]) -> float | np.ndarray:
     return float(a) if np.ndim(a) == 0 else a
 
 
-def objective(
-    params: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray, l1: float, l2: float
-) -> float:
-    """J of one identity-activation network (single-model params, any sizes) on (x, y), in
-    float64: sum|pred - y| + l1 sum|W| + (l2/2) sum W^2 over the kernels."""
-    x, y = _as_data(x, y)
-    h, kernels = x[:, None], []
+def predictions(params: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    """The outputs of an identity network on x [n] in float64: [n] for single-model params,
+    [R, n] for a stack (W [R, in, out], b [R, 1, out])."""
+    h = np.asarray(x, np.float64)[:, None]
     for w, b in _layers(params):
-        h = h @ w + b
-        kernels.append(w)
-    l1_sum = sum(np.abs(w).sum() for w in kernels)
-    l2_sum = sum((w**2).sum() for w in kernels)
-    return float(np.abs(h[:, 0] - y).sum() + l1 * l1_sum + l2 / 2 * l2_sum)
+        h = h @ w + b  # matmul broadcasts over the model axis of a stack
+    return h[..., 0]
+
+
+def objective(
+    params: dict[str, np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    l1: float | np.ndarray,
+    l2: float | np.ndarray,
+) -> float | np.ndarray:
+    """J of an identity-activation network (any sizes) on (x, y), in float64: sum|pred - y| +
+    l1 sum|W| + (l2/2) sum W^2 over the kernels; one value per model of a stack (l1, l2: a
+    coefficient, or one per model)."""
+    x, y = _as_data(x, y)
+    kernels = [w for w, _ in _layers(params)]
+    l1_sum = sum(np.abs(w).sum(axis=(-2, -1)) for w in kernels)
+    l2_sum = sum((w**2).sum(axis=(-2, -1)) for w in kernels)
+    j = np.abs(predictions(params, x) - y).sum(-1) + l1 * l1_sum + l2 / 2 * l2_sum
+    return float(j) if np.ndim(j) == 0 else j

@@ -75,11 +75,13 @@ def figure(
         )
         for ax in (top, bottom):
             ax.grid(alpha=0.3)
-            ax.legend(frameon=False, fontsize=8)
     for ax in axes[:, 0]:
         ax.set_ylabel(f"total absolute error on the {n_test} test samples")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if labels:  # none when every run diverged
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     fig.suptitle("Test error while training: mean over runs (line) and range (band)")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path)
     plt.close(fig)
 
@@ -90,5 +92,7 @@ def _band(ax, x, err, method, label):
         return
     e = err[:, ok]
     color = METHOD_COLORS.get(method)
-    ax.plot(x, e.mean(1), c=color, lw=1.8, label=label)
-    ax.fill_between(x, e.min(1), e.max(1), color=color, alpha=0.15, lw=0)
+    ax.plot(x, e.mean(1), c=color, lw=1.4, label=label)
+    ax.fill_between(x, e.min(1), e.max(1), color=color, alpha=0.08, lw=0)
+    for edge in (e.min(1), e.max(1)):  # the band's edges, so overlapping bands stay apart
+        ax.plot(x, edge, c=color, lw=0.4, alpha=0.5)

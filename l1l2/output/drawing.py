@@ -3,12 +3,20 @@
 Drawing (matplotlib, the GIFs) and TensorFlow's work (event files, checkpoints, retraining)
 are both Python-heavy, so two threads would take turns on one interpreter lock; a second
 process uses the second core. It is spawned, not forked: a fork would copy TensorFlow's threads
-in whatever state they are. It imports no TensorFlow and leaves Ctrl-C to the main process.
+in whatever state they are. It imports no TensorFlow and leaves Ctrl-C to the main process: it
+starts with the interrupts blocked (a Ctrl-C to the process group while it imports would print
+its traceback), then ignores them. It never outlives the main process: it exits as soon as the
+main process is gone (kill -9) or leaves its with-block on an error or interrupt (nobody will
+see the pictures), told by a pipe whose other end only the main process holds.
 """
 
 import multiprocessing
+import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+import sys
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +55,63 @@ def everything(
     figures(folder, rec, gif_seconds)
 
 
-def _leave_signals_to_the_parent() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+INTERRUPTS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
+
+class _Drawing(ProcessPoolExecutor):
+    """One spawned worker, tied to this process by a pipe (the lifeline): the worker holds its
+    reading end and exits when it reads the end of it."""
+
+    def __init__(self) -> None:
+        self._worker_end, self._lifeline = multiprocessing.Pipe(duplex=False)
+        super().__init__(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_serve,
+            initargs=(self._worker_end,),
+        )
+
+    def start(self) -> None:
+        """Start the worker now, with the interrupts blocked: it inherits the mask."""
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+        try:
+            self.submit(int)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        self._worker_end.close()
+
+    def __exit__(self, kind: Any, value: Any, traceback: Any) -> bool | None:
+        if kind is not None:  # an error or an interrupt: end the worker, do not wait for it
+            self._lifeline.close()
+        return super().__exit__(kind, value, traceback)
+
+
+def _serve(lifeline: Connection) -> None:
+    """The worker's start: ignore the interrupts (any already sent are dropped), then watch
+    the lifeline."""
+    for sig in INTERRUPTS:
         signal.signal(sig, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, INTERRUPTS)
+    threading.Thread(target=_exit_with, args=(lifeline,), daemon=True).start()
 
 
-def second_process() -> ProcessPoolExecutor:
-    """One spawned worker process (use it in a with-block: leaving it waits for the work)."""
-    return ProcessPoolExecutor(
-        1, mp_context=multiprocessing.get_context("spawn"), initializer=_leave_signals_to_the_parent
-    )
+def _exit_with(lifeline: Connection) -> None:
+    """Exit the worker once the main process has closed its end of the lifeline (or died)."""
+    try:
+        lifeline.recv()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
+def second_process() -> Executor:
+    """One spawned worker process (use it in a with-block: leaving it waits for the work, or
+    on an error or interrupt ends the worker). A spawned process imports the caller's main
+    script again: where there is none to import (code read from stdin), the pictures are drawn
+    in a thread of this process instead."""
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    if main_file is not None and not os.path.isfile(main_file):
+        return ThreadPoolExecutor(1)
+    pool = _Drawing()
+    pool.start()
+    return pool

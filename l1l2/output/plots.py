@@ -21,7 +21,8 @@ def _matplotlib() -> ModuleType:
     """matplotlib on the Agg backend (no display), with the submodules the figures use."""
     mpl = importlib.import_module("matplotlib")
     mpl.use("Agg")
-    for sub in ("pyplot", "collections", "ticker"):
+    subs = ("pyplot", "collections", "ticker", "axes", "cm", "colors", "figure", "font_manager")
+    for sub in (*subs, "backends.backend_agg"):
         importlib.import_module(f"matplotlib.{sub}")
     return mpl
 
@@ -227,15 +228,19 @@ def _save(fig, path, margins=None):
     plt.close(fig)
 
 
-def sweep_figure(rows: list[dict[str, Any]], note: str, path: str | Path) -> None:
+def sweep_figure(
+    rows: list[dict[str, Any]], trapped: list[dict[str, Any]], note: str, path: str | Path
+) -> None:
     """Left: test error against lambda per method: SGD at a constant learning rate (tail mean),
-    SGD with a decaying one (final), and the exact optimum of the same objective. Right: the
-    runs that ended at a constant network where the optimum is not one (trapped), and where the
-    optimum itself is the constant network. rows: the sweep's summary, one per method, lambda,
-    schedule and order (the first order is drawn); lambda 0 is the method "none"."""
+    SGD with a decaying one (final), and the exact optimum of the same objective (rows: the
+    sweep's summary, one per method, lambda, schedule and order; the first order is drawn;
+    lambda 0 is the method "none"). Right: per learning rate, the fraction of runs that ended
+    at a constant network where the optimum is not one (trapped: rows of method, lam, lr,
+    trapped), and where the optimum itself is the constant network."""
     order = rows[0]["order"]
     lams = sorted({r["lam"] for r in rows})
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.6), dpi=100)
+    lrs = sorted({r["lr"] for r in trapped})
+    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8), dpi=100)
     for m in dict.fromkeys(r["method"] for r in rows if r["lam"] > 0):
         c = method_color(m)
         for schedule, style in (("constant", "-"), ("linear", "--"), ("cosine", ":")):
@@ -245,29 +250,36 @@ def sweep_figure(rows: list[dict[str, Any]], note: str, path: str | Path) -> Non
             key = "tail_mean" if schedule == "constant" else "final"
             words = f"{m}, SGD {schedule} lr ({key.replace('_', ' ')})"
             a.plot(lams, [line[lam][key] for lam in lams], style, c=c, lw=1.6, label=words)
-            if schedule == "constant":
-                trapped = [line[lam]["trapped"] for lam in lams]
-                b.plot(lams, trapped, "o-", c=c, label=f"{m}: SGD trapped")
         line = _by_lambda(rows, m, rows[0]["schedule"], order)
         if len(line) == len(lams):
             best = [line[lam]["optimum"] for lam in lams]
             a.plot(lams, best, "D", mfc="none", c=c, ms=7, label=f"{m}, exact optimum")
             const = [line[lam]["optimum_constant"] for lam in lams]
             b.plot(lams, const, "x", c=c, ms=9, label=f"{m}: the optimum is constant")
+        for lr, style in zip(lrs, ("o-", "s--", "^:")):
+            mine = {r["lam"]: r["trapped"] for r in trapped if (r["method"], r["lr"]) == (m, lr)}
+            xs = sorted(mine)
+            b.plot(
+                xs, [mine[x] for x in xs], style, c=c, ms=4, label=f"{m}: SGD trapped, lr {lr:g}"
+            )
+    plain = mpl.ticker.FuncFormatter(lambda v, _: f"{v:g}")  # no mathtext: '20', not 2x10^1
     for ax in (a, b):
         ax.set_xscale("symlog", linthresh=min([v for v in lams if v > 0], default=1e-3))
+        ax.xaxis.set_major_formatter(plain)
         ax.set_xlabel("lambda (symlog axis: 0 included)")
         ax.grid(alpha=0.3)
     a.set_yscale("log")
+    a.yaxis.set_major_formatter(plain)
+    a.yaxis.set_minor_formatter(plain)
     a.set(
         ylabel="total absolute test error (log axis)",
         title=f"SGD and the exact optimum, {order} order",
     )
     b.set(ylabel="fraction of runs", ylim=(-0.03, 1.03), title="Constant networks: SGD and optimum")
     a.legend(frameon=False, fontsize=7, ncol=2, loc="upper left")
-    b.legend(frameon=False, fontsize=7, loc="center left")
+    b.legend(frameon=False, fontsize=7, loc="upper left")
     fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8)
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path)
     plt.close(fig)
 

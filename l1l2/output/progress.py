@@ -13,8 +13,11 @@ from tqdm import tqdm
 
 
 class Progress:
+    """Phase lines always (unless quiet); bars only on a terminal: in a log file a bar is a
+    thousand-character line."""
+
     def __init__(self, bars: bool = True, lines: bool = True):
-        self.bars, self.lines = bars and lines, lines
+        self.bars, self.lines = bars and lines and sys.stderr.isatty(), lines
         self.started = time.perf_counter()
 
     def say(self, text: str) -> None:

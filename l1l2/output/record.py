@@ -35,27 +35,26 @@ NUMERIC_ENV = (
 )
 
 
-def make(
-    cfg: Settings, started: float, seeds: dict | None = None, data_sha256: str | None = None
-) -> dict:
-    """The resolved config, the seeds, the hash of the data as it was read, library versions, the
-    settings of the environment that change numbers, git commit, times.
+NOT_RESULTS = ("progress", "quiet", "force")  # flags that change what is shown, not the results
+
+
+def make(cfg: Settings, seeds: dict | None = None, data_sha256: str | dict | None = None) -> dict:
+    """The resolved config, the seeds, the hash of the data as it was read, library versions and
+    the settings of the environment that change numbers: what made the results, and nothing that
+    changes from one identical run to the next (times, the command line and the git commit go to
+    the folder's history, see log_run), so rerunning a command leaves its record as it was.
 
     A config with a data file needs data_sha256, taken when the file was read (data.load):
     hashing the file now would name whatever it holds at the end of the run."""
     if hasattr(cfg, "data") and data_sha256 is None:
         raise TypeError("a run record of a command that reads data needs its data_sha256")
+    config = {k: v for k, v in asdict(cfg).items() if k not in NOT_RESULTS}
     return {
-        "config": asdict(cfg),
+        "config": config,
         **({"seeds": seeds} if seeds is not None else {}),
         **({"data_sha256": data_sha256} if data_sha256 is not None else {}),
         "versions": {"python": platform.python_version(), **{p: version(p) for p in PACKAGES}},
         "numerics": numerics(),
-        "git_commit": git_commit(),
-        "command": " ".join(sys.argv),
-        "started": _timestamp(started),
-        "finished": _timestamp(time.time()),
-        "wall_seconds": round(time.time() - started, 2),
     }
 
 
@@ -86,23 +85,40 @@ def environment() -> dict:
 
 def text(
     cfg: Settings,
-    started: float,
     seeds: dict | None = None,
-    data_sha256: str | None = None,
+    data_sha256: str | dict | None = None,
     **extra: object,
 ) -> str:
     """The run record (make) as JSON text, with `extra` entries."""
-    return json.dumps({**make(cfg, started, seeds, data_sha256), **extra}, indent=2) + "\n"
+    return json.dumps({**make(cfg, seeds, data_sha256), **extra}, indent=2) + "\n"
 
 
 def write(
     path: str | Path,
     cfg: Settings,
-    started: float,
     seeds: dict | None = None,
-    data_sha256: str | None = None,
+    data_sha256: str | dict | None = None,
 ) -> None:
-    Path(path).write_text(text(cfg, started, seeds, data_sha256), encoding="utf-8")
+    Path(path).write_text(text(cfg, seeds, data_sha256), encoding="utf-8")
+
+
+def log_run(out: str | Path, started: float) -> None:
+    """Append this run's times, command line and git commit to <out>/.reproduce/history.jsonl,
+    the output folder's own untracked log (after its outputs were committed)."""
+    entry = {
+        "command": " ".join(sys.argv),
+        "git_commit": git_commit(),
+        "started": _timestamp(started),
+        "finished": _timestamp(time.time()),
+        "wall_seconds": round(time.time() - started, 2),
+    }
+    path = Path(out) / ".reproduce" / "history.jsonl"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+        with open(fd, "a", encoding="utf-8") as f:
+            f.write(json.dumps(entry) + "\n")
+    except OSError:
+        pass  # the log is a courtesy: the outputs are already complete
 
 
 def _timestamp(t):

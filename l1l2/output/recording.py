@@ -1,4 +1,8 @@
-"""The weights recorded during training, one .npz: figures are redrawn without retraining."""
+"""The weights recorded during training, one .npz: figures are redrawn without retraining.
+
+A recording is read back as untrusted input (l1l2/untrusted.py): np.load without pickles, the
+sizes its archive declares bounded before any array is decompressed, then every array the GIFs
+and figures read checked in shape, type, count and range."""
 
 import zipfile
 import zlib
@@ -7,17 +11,20 @@ from typing import Any
 
 import numpy as np
 
+from .. import untrusted
+from ..core.model import MAX_LAYERS, MAX_WIDTH
+from ..core.regularizers import METHODS
 from ..errors import InputError
-from ..files import file_problem
+from ..untrusted import Invalid, array, check
 
 FILE = "recording.npz"
 MAX_BYTES = 1_000_000_000  # declared size of all arrays; the default run's is 2 MB
-MAX_LAYERS = 99  # kernels: --sizes allows 100 sizes; a GIF is at most 65535 px wide
+MAX_KERNELS = MAX_LAYERS - 1  # --sizes allows 100 sizes; a GIF is at most 65535 px wide
+MAX_TEST = 10_000_000  # test samples: the data loader reads files of at most 10 MB
 
-NUMBERS, INTEGERS, TEXT = "fiu", "iu", "U"  # NumPy dtype kinds
-KIND_WORDS = {NUMBERS: "numbers", INTEGERS: "integers", TEXT: "text"}
+NUMBERS, INTEGERS, TEXT, BOOL = "fiu", "iu", "U", "b"  # NumPy dtype kinds (untrusted.KIND_WORDS)
 SPEC = {  # name -> (ndim, kind) of every array the GIFs and figures read
-    "layers": (1, TEXT),  # [L] layer names, one kernel_<i> each
+    "layers": (1, TEXT),  # [L] layer names, dense1 ... denseL
     "frame_steps": (1, INTEGERS),  # [F] step after which each frame was taken (0 = initial weights)
     "step_cost": (2, NUMBERS),  # [steps, R] training cost of each SGD step
     "steps_per_epoch": (0, INTEGERS),
@@ -29,15 +36,16 @@ SPEC = {  # name -> (ndim, kind) of every array the GIFs and figures read
     "lam": (0, NUMBERS),
     "zero_tol": (0, NUMBERS),
 }
+OPTIONAL = {"n_test": (0, INTEGERS), "protocol_data": (0, BOOL)}  # checked if present
 KERNEL = (4, NUMBERS)  # kernel_<i>: [F, R, rows, cols]
 SCALARS = {  # name -> (test, what it must be)
-    "steps_per_epoch": (lambda v: v >= 1, "a positive integer"),
     "lam": (lambda v: np.isfinite(v) and v >= 0, "finite and non-negative"),
     "zero_tol": (lambda v: np.isfinite(v) and v > 0, "finite and positive"),
+    "n_test": (lambda v: 1 <= v <= MAX_TEST, "a positive integer"),
 }
-# what reading a damaged or foreign file can raise (zlib: bad compressed data; NotImplementedError:
-# an unknown compression method; RuntimeError: an encrypted member; MemoryError: a header's
-# absurd shape)
+# what reading a damaged or foreign archive can raise (zlib: bad compressed data;
+# NotImplementedError: an unknown compression method; RuntimeError: an encrypted member;
+# MemoryError: a header's absurd shape)
 READ_ERRORS = (
     OSError,
     ValueError,
@@ -48,33 +56,33 @@ READ_ERRORS = (
     RuntimeError,
     MemoryError,
 )
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip archive's first member, or an empty one
 
 
 class RecordingError(InputError):
     pass
 
 
-class _Bad(Exception):
-    """What is wrong with a recording; load() adds the file's name."""
-
-
 def save(path: str | Path, rec: dict[str, Any]) -> None:
-    kernels = {f"kernel_{i}": k for i, k in enumerate(rec["kernels"])}
+    """Write a recording; a weight that overflowed to inf is written as NaN, as a diverged
+    run's other weights are (load refuses inf)."""
+    kernels = {f"kernel_{i}": _no_inf(k) for i, k in enumerate(rec["kernels"])}
     np.savez_compressed(path, **{k: v for k, v in rec.items() if k != "kernels"}, **kernels)
+
+
+def _no_inf(k: np.ndarray) -> np.ndarray:
+    return np.where(np.isinf(k), np.nan, k) if np.isinf(k).any() else k
 
 
 def load(path: str | Path) -> dict[str, Any]:
     """Read a recording and check all that the GIFs and figures read; any problem is a
     RecordingError naming the file."""
-    problem = file_problem(path)  # before open(): a FIFO would block forever
-    if problem == "not found":
-        raise RecordingError(f"no recording at {path}: run ./reproduce first")
     try:
-        if problem:
-            raise _Bad(problem)
         rec = _read(path)
+        if rec is None:
+            raise RecordingError(f"no recording at {path}: run ./reproduce first")
         _check(rec)
-    except _Bad as e:
+    except Invalid as e:
         raise RecordingError(f"recording {path}: {e}") from None
     return rec
 
@@ -86,112 +94,104 @@ def nbytes(rec: dict[str, Any]) -> int:
     )
 
 
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            if not zipfile.is_zipfile(f):
-                raise _Bad("cannot be read: not an .npz (zip) archive")
-            with zipfile.ZipFile(f) as zf:
-                _check_declared(zf)
+def _read(path: str | Path) -> dict[str, Any] | None:
+    """{name: array} of the archive at path (None if nothing is there); the sizes its members
+    declare are bounded before any is decompressed: a 2 MB file can declare 2 GB."""
+    f = untrusted.open_file(path, MAX_BYTES)
+    if f is None:
+        return None
+    with f:
+        try:
+            check(f.read(4) in ZIP_MAGIC, "cannot be read: not an .npz (zip) archive")
             f.seek(0)
             with np.load(f, allow_pickle=False) as z:
+                infos = z.zip.infolist()
+                kernels = sum(i.filename.startswith("kernel_") for i in infos)
+                check(
+                    kernels <= MAX_KERNELS,
+                    f"has {kernels} kernels, more than the {MAX_KERNELS} layers reproduce draws",
+                )
+                check(
+                    len(infos) <= len(SPEC) + len(OPTIONAL) + MAX_KERNELS,
+                    f"has {len(infos)} members, more than a recording holds",
+                )
+                total = sum(i.file_size for i in infos)
+                check(
+                    total <= MAX_BYTES,
+                    f"declares {total / 1e6:,.0f} MB of arrays, more than the "
+                    f"{MAX_BYTES / 1e6:,.0f} MB allowed",
+                )
                 return {k: z[k] for k in z.files}
-    except READ_ERRORS as e:
-        raise _Bad(f"cannot be read ({e.__class__.__name__}: {e})") from None
+        except READ_ERRORS as e:
+            raise Invalid(f"cannot be read ({e.__class__.__name__}: {e})") from None
 
 
-def _check_declared(zf: zipfile.ZipFile) -> None:
-    """Refuse, before decompressing anything but the headers, an archive whose arrays declare
-    more than MAX_BYTES or more than MAX_LAYERS kernels: a 2 MB file can declare 2 GB."""
-    infos = zf.infolist()
-    kernels = sum(i.filename.startswith("kernel_") for i in infos)
-    if kernels > MAX_LAYERS:
-        raise _Bad(f"has {kernels} kernels, more than the {MAX_LAYERS} layers reproduce draws")
-    if len(infos) > len(SPEC) + MAX_LAYERS:
-        raise _Bad(f"has {len(infos)} members, more than a recording holds")
-    total = sum(i.file_size for i in infos)
-    if total > MAX_BYTES:
-        raise _Bad(
-            f"declares {total / 1e6:,.0f} MB of arrays, more than the "
-            f"{MAX_BYTES / 1e6:,.0f} MB allowed"
-        )
-    for info in infos:
-        declared = _array_bytes(zf, info)
-        if declared > info.file_size:
-            raise _Bad(f"{info.filename} declares {declared:,} bytes but holds {info.file_size:,}")
-
-
-def _array_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:
-    """The bytes an .npy member's header declares (only the header is decompressed); 0 for a
-    member NumPy reads as plain bytes (no .npy magic), whose size is its file_size."""
-    with zf.open(info) as member:
-        if member.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
-            return 0
-    with zf.open(info) as member:
-        major, _ = np.lib.format.read_magic(member)
-        read_header = {
-            1: np.lib.format.read_array_header_1_0,
-            2: np.lib.format.read_array_header_2_0,
-        }.get(major)
-        if read_header is None:
-            raise _Bad(f"{info.filename} has an unknown .npy version {major}")
-        shape, _, dtype = read_header(member)
-    return int(np.prod(shape, dtype=object)) * dtype.itemsize
-
-
-def _check(rec):
-    """Raise _Bad unless rec (as read, kernels still kernel_<i>) is a usable recording; then
-    replace the kernel_<i> arrays by the list rec["kernels"]."""
+def _check(rec: dict[str, Any]) -> None:
+    """Raise Invalid unless rec (as read, kernels still kernel_<i>) is a usable recording;
+    then replace the kernel_<i> arrays by the list rec["kernels"]. Shapes and counts are
+    checked before any value: a text array of itemsize 0 can declare 10**15 entries."""
     missing = SPEC.keys() - rec.keys()
-    if missing:
-        raise _Bad(f"lacks {', '.join(sorted(missing))}")
-    for name, (ndim, kind) in SPEC.items():
-        _check_array(name, rec[name], ndim, kind)
+    check(not missing, f"lacks {', '.join(sorted(missing))}")
+    for name, (ndim, kind) in {**SPEC, **OPTIONAL}.items():
+        if name in rec:
+            array(rec[name], name, ndim, kind)
     rec["kernels"] = _pop_kernels(rec)
     _check_counts(rec)
+    check(
+        rec["layers"].tolist() == [f"dense{i + 1}" for i in range(len(rec["kernels"]))],
+        "layers must be dense1, dense2, ... (one per kernel)",
+    )
+    check(
+        set(rec["methods"].tolist()) <= set(METHODS),
+        f"methods must be {', '.join(METHODS)}",
+    )
     _check_frame_steps(rec["frame_steps"], len(rec["step_cost"]))
+    spe, n_steps = rec["steps_per_epoch"].item(), len(rec["step_cost"])
+    check(spe >= 1, f"steps_per_epoch must be a positive integer, got {spe}")
+    check(
+        spe <= n_steps,
+        f"steps_per_epoch must be a positive integer of at most the {n_steps} steps of "
+        f"step_cost, got {spe}",
+    )
     for name, (ok, words) in SCALARS.items():
-        if not ok(rec[name].item()):
-            raise _Bad(f"{name} must be {words}, got {rec[name].item()!r}")
+        if name in rec:
+            check(ok(rec[name].item()), f"{name} must be {words}, got {rec[name].item()!r}")
+    for i, k in enumerate(rec["kernels"]):
+        untrusted.float32_range(k, f"kernel_{i}")
 
 
-def _dims(ndim):
-    return "a scalar" if ndim == 0 else f"{ndim}-D"
-
-
-def _check_array(name, a, ndim, kind):
-    if not isinstance(a, np.ndarray):
-        raise _Bad(f"{name} is not a NumPy array")
-    if a.ndim != ndim:
-        raise _Bad(f"{name} must be {_dims(ndim)}, got {_dims(a.ndim)} (shape {a.shape})")
-    if a.dtype.kind not in kind:
-        raise _Bad(f"{name} must hold {KIND_WORDS[kind]}, got dtype {a.dtype}")
-
-
-def _pop_kernels(rec):
-    want = [f"kernel_{i}" for i in range(len(rec["layers"]))]
+def _pop_kernels(rec: dict[str, Any]) -> list[np.ndarray]:
+    """kernel_0 ... kernel_<L-1>, one per layer, chaining from 1 input to 1 output."""
+    n = len(rec["layers"])
+    check(n > 0, "has no layers")
+    check(n <= MAX_KERNELS, f"has {n} layers, more than the {MAX_KERNELS} reproduce draws")
+    want = [f"kernel_{i}" for i in range(n)]
     have = sorted(k for k in rec if k.startswith("kernel_"))
-    if not want:
-        raise _Bad("has no layers")
-    if len(want) > MAX_LAYERS:
-        raise _Bad(f"has {len(want)} layers, more than the {MAX_LAYERS} reproduce draws")
-    if set(have) != set(want):
-        raise _Bad(
-            f"has kernels {', '.join(have) or 'none'} for {len(want)} layers "
-            f"(expected {', '.join(want)})"
-        )
-    for name in want:
-        _check_array(name, rec[name], *KERNEL)
-    return [rec.pop(name) for name in want]
+    check(
+        set(have) == set(want),
+        f"has kernels {', '.join(have) or 'none'} for {n} layers (expected {', '.join(want)})",
+    )
+    kernels = [array(rec.pop(name), name, *KERNEL) for name in want]
+    cols = 1  # the input's
+    for i, k in enumerate(kernels):
+        rows, width = k.shape[2:]
+        check(rows > 0 and width > 0, f"kernel_{i} is empty (shape {k.shape})")
+        previous = "the input has 1" if i == 0 else f"kernel_{i - 1} has {cols} columns"
+        check(rows == cols, f"kernel_{i} has {rows} rows, but {previous}")
+        check(width <= MAX_WIDTH, f"kernel_{i} has {width:,} columns: at most {MAX_WIDTH:,} units")
+        cols = width
+    check(cols == 1, f"kernel_{len(kernels) - 1} has {cols} columns, but the output has 1")
+    return kernels
 
 
-def _check_counts(rec):
+def _check_counts(rec: dict[str, Any]) -> None:
     """One entry per model (R >= 1) and per frame (F >= 2) wherever the arrays have that axis."""
     n_models, n_frames = len(rec["methods"]), len(rec["frame_steps"])
-    if n_models < 1:
-        raise _Bad("has no models (methods is empty)")
-    if n_frames < 2:
-        raise _Bad(f"has {n_frames} frame(s); it needs the initial weights and at least one more")
+    check(n_models >= 1, "has no models (methods is empty)")
+    check(
+        n_frames >= 2,
+        f"has {n_frames} frame(s); it needs the initial weights and at least one more",
+    )
     per_model = {
         "runs": len(rec["runs"]),
         "seeds": len(rec["seeds"]),
@@ -204,17 +204,14 @@ def _check_counts(rec):
     per_frame["frame_test_error's axis 0"] = len(rec["frame_test_error"])
     for counts, n, axis in ((per_model, n_models, "methods"), (per_frame, n_frames, "frame_steps")):
         for what, count in counts.items():
-            if count != n:
-                raise _Bad(f"{what} has length {count}, but {axis} has {n}")
-    for i, k in enumerate(rec["kernels"]):
-        if k.size == 0:
-            raise _Bad(f"kernel_{i} is empty (shape {k.shape})")
+            check(count == n, f"{what} has length {count}, but {axis} has {n}")
 
 
-def _check_frame_steps(steps, n_steps):
-    if steps[0] != 0:
-        raise _Bad(f"frame_steps must start at 0 (the initial weights), got {steps[0]}")
-    if not (steps[1:] > steps[:-1]).all():  # not np.diff: unsigned differences wrap around
-        raise _Bad("frame_steps must increase")
-    if steps[-1] > n_steps:
-        raise _Bad(f"frame_steps reaches step {steps[-1]}, beyond the {n_steps} steps of step_cost")
+def _check_frame_steps(steps: np.ndarray, n_steps: int) -> None:
+    check(steps[0] == 0, f"frame_steps must start at 0 (the initial weights), got {steps[0]}")
+    # not np.diff: unsigned differences wrap around
+    check(bool((steps[1:] > steps[:-1]).all()), "frame_steps must increase")
+    check(
+        steps[-1] <= n_steps,
+        f"frame_steps reaches step {steps[-1]}, beyond the {n_steps} steps of step_cost",
+    )

@@ -5,10 +5,14 @@ produced afterwards: each frame's weights are evaluated on the train and test se
 (all frames of all runs in one graph) and written as Summary protocol buffers.
 Each run's graph tab shows that run's model, the graph saved with its checkpoint
 (checkpoints.graph): its own penalty ops in REGULARIZATION_LOSSES and its activation.
+The runs' settings are hparams (the hparams plugin's summaries), so TensorBoard's table
+view filters and compares them by method, lambda, order, seed and schedule.
 """
 
+import importlib
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,9 +20,19 @@ from ..core import checkpoints, model, regularizers
 from ..core.data import Dataset
 from ..core.sgd import SGD, Trained
 from ..core.train import evaluate
+from ..lazy import Lazy
 from ..tf1 import v1
 
-TAGS = ("cost/train", "cost/data_loss", "cost/regularization", "error/test")
+hparams_summary = Lazy(lambda: importlib.import_module("tensorboard.plugins.hparams.summary"))
+hparams_api = Lazy(lambda: importlib.import_module("tensorboard.plugins.hparams.api_pb2"))
+
+TAGS = {  # tag: what it is, shown in TensorBoard beside the chart
+    "cost/objective": "data loss + steps per epoch x penalty: the sum of an epoch's step costs "
+    "at these weights, what per-sample SGD descends",
+    "cost/data_loss": "summed absolute error over the training samples",
+    "cost/penalty": "the sum of the REGULARIZATION_LOSSES collection (one step's penalty)",
+    "error/test": "total absolute error over the test samples (the blog's metric)",
+}
 
 
 def epoch_metrics(
@@ -39,14 +53,17 @@ def epoch_metrics(
 def write_all(
     folder: Path,
     names: Sequence[str],
+    settings: Sequence[dict[str, Any]],
     params0: dict[str, np.ndarray],
     penalty: regularizers.Targets,
     trained: Trained,
     data: Dataset,
     spec: SGD,
 ) -> None:
-    """tensorboard/<name>/ of each stacked model: scalars per epoch, a histogram per kernel, and
-    its model graph. The summaries are written as protocol buffers, no session needed."""
+    """tensorboard/<name>/ of each stacked model: its settings as hparams, scalars per epoch, a
+    histogram per kernel, and its model graph; tensorboard/ itself: the hparams experiment.
+    The summaries are written as protocol buffers, no session needed."""
+    write_experiment(folder / "tensorboard", settings)
     steps_per_epoch = spec.steps_per_epoch(len(data.x_train))
     keep = trained.frame_steps % steps_per_epoch == 0  # epoch ends
     loss, reg, test = epoch_metrics(trained, penalty, data, spec.activation, keep)
@@ -60,12 +77,58 @@ def write_all(
     graphs = model_graphs(params0, penalty, spec)
     for r, name in enumerate(names):
         writer = v1.summary.FileWriter(str(folder / "tensorboard" / name), graph=graphs[r])
+        writer.add_summary(hparams_summary.session_start_pb(hparams=settings[r]), 0)
         for f, epoch in enumerate(epochs):
-            scalars = (loss[f, r] + reg[f, r], loss[f, r], reg[f, r], test[f, r])
-            values = [v1.Summary.Value(tag=t, simple_value=float(v)) for t, v in zip(TAGS, scalars)]
+            objective = loss[f, r] + steps_per_epoch * reg[f, r]
+            scalars = (objective, loss[f, r], reg[f, r], test[f, r])
+            values = [scalar(t, v, first=f == 0) for t, v in zip(TAGS, scalars)]
             values += [v1.Summary.Value(tag=n, histo=h[f * R + r]) for n, h in hists.items()]
             writer.add_summary(v1.Summary(value=values), int(epoch))
+        writer.add_summary(hparams_summary.session_end_pb(hparams_api.Status.STATUS_SUCCESS))
         writer.close()
+        fixed_name(folder / "tensorboard" / name)
+
+
+def scalar(tag: str, value: float, first: bool) -> "v1.Summary.Value":
+    """A scalar summary value; the first of its tag carries its description."""
+    scalars = v1.SummaryMetadata.PluginData(plugin_name="scalars")
+    about = (
+        v1.SummaryMetadata(plugin_data=scalars, summary_description=TAGS[tag]) if first else None
+    )
+    return v1.Summary.Value(tag=tag, simple_value=float(value), metadata=about)
+
+
+def write_experiment(folder: Path, settings: Sequence[dict[str, Any]]) -> None:
+    """The hparams experiment in tensorboard/ itself: which settings the runs vary and which
+    metrics the table view shows beside them."""
+    api = hparams_api
+    infos = [
+        api.HParamInfo(
+            name=k,
+            type=api.DataType.DATA_TYPE_STRING
+            if isinstance(v, str)
+            else api.DataType.DATA_TYPE_FLOAT64,
+        )  # fmt: skip
+        for k, v in settings[0].items()
+    ]
+    metrics = [
+        api.MetricInfo(name=api.MetricName(tag=t), description=TAGS[t])
+        for t in ("error/test", "cost/objective")
+    ]
+    writer = v1.summary.FileWriter(str(folder))
+    writer.add_summary(hparams_summary.experiment_pb(infos, metrics, time_created_secs=0.0))
+    writer.close()
+    fixed_name(folder)
+
+
+EVENTS = "events.out.tfevents.l1l2"  # TensorBoard reads any file with "tfevents" in its name
+
+
+def fixed_name(run: Path) -> None:
+    """Rename the run's event file (TensorFlow names it by time and host) to EVENTS, so that
+    running the command again writes the same file names."""
+    [written] = [p for p in run.glob("events.out.tfevents.*") if p.name != EVENTS]
+    written.rename(run / EVENTS)
 
 
 BUCKETS = 30

@@ -9,6 +9,7 @@ from ..config import Files
 from ..core.data import Dataset
 from ..output import record
 from ..output.folder import check_writable, staged
+from .result import Result
 from .runs import show
 
 
@@ -18,7 +19,7 @@ def write_analysis(
     started: float,
     measure: Callable[[], tuple[str, Callable[[Path], object]]],
     data: Dataset,
-) -> None:
+) -> Result:
     """Under the output lock, measure() -> (report, draw); writes <out>/analysis/<name>.md,
     <name>.png (by draw(path)) and <name>.json (the run record, with the hash of `data` as it
     was read)."""
@@ -33,9 +34,9 @@ def write_analysis(
             folder.mkdir()
             draw(folder / f"{name}.png")
             (folder / f"{name}.md").write_text(report, encoding="utf-8")
-            record.write(folder / f"{name}.json", cfg, started, data_sha256=data.sha256)
-    print(report)
-    print(
-        f"done in {time.time() - started:.1f} s; wrote {Path(cfg.out) / 'analysis'}/: "
-        f"{name}.md, {name}.png, {name}.json"
-    )
+            record.write(folder / f"{name}.json", cfg, data_sha256=data.sha256)
+    record.log_run(cfg.out, started)
+    files = tuple(f"{name}.{ext}" for ext in ("md", "png", "json"))
+    folder = Path(cfg.out) / "analysis"
+    done = f"done in {time.time() - started:.1f} s; wrote {folder}/: {', '.join(files)}"
+    return Result(report, done, folder, files)

@@ -83,14 +83,10 @@ def analyse(
     penalties only, the test error of the exact optimum of the run's objective."""
     x = data.x[:, None].astype(np.float64)
     groups = defaultdict(list)
-    steps = len(data.x_train) // batch_size  # the penalty is paid at each of an epoch's steps
     for p in items:
         if activation == "identity" and not (p.penalty.bias or p.penalty.activity):
-            k, depth = p.penalty.kernel, len(prune.sizes_of(p.before)) - 1
-            best = optimum.solve(
-                data.x_train, data.y_train, depth, k.l1 * steps, k.l2 * steps, data.x_test,
-                data.y_test,
-            )  # fmt: skip
+            depth = len(prune.sizes_of(p.before)) - 1
+            best = optimum.of_sgd(data, depth, p.penalty.kernel, batch_size)
             p.error_optimum = best.test_error
         p.pruning = prune.prune(p.before, tol, activation)
         if p.pruning.constant or not any(p.pruning.dead):
@@ -188,10 +184,12 @@ def to_markdown(
     set); `intro` says how retraining was set up, `saved` where the checkpoints are."""
     rows = [HEADER, "|---|---|---|---|---|---|---|---|---|", *(table_row(p) for p in items)]
     ok = [p for p in items if np.isfinite(p.error_scratch)]
-    summary = ["", "| | test error, mean ± std |", "|---|---|"]
+    one = len(items) == 1  # one checkpoint: its numbers, not a mean of one
+    summary = ["", f"| | test error{'' if one else ', mean ± std'} |", "|---|---|"]
     for label, attr in MEANS:
-        mean = mean_std([getattr(p, attr) for p in ok]) if ok else "-"
-        summary.append(f"| {'' if attr == 'error_optimum' else 'ours: '}{label} | {mean} |")
+        values = [getattr(p, attr) for p in (items if one else ok)]
+        shown = f"{values[0]:.2f}" if one else mean_std(values) if ok else "-"
+        summary.append(f"| {'' if attr == 'error_optimum' else 'ours: '}{label} | {shown} |")
     blog_errors = ", ".join(f"{e:.2f}" for e in blog.PRUNED_TEST_ERRORS)
     if blog_anchor:
         summary.append(

@@ -2,9 +2,7 @@
 the rows every table reads, with one rule for what counts as diverged."""
 
 from collections.abc import Callable, Sequence
-from contextlib import nullcontext
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -88,10 +86,7 @@ def optimum_of(cfg: Config, data: data_mod.Dataset, method: str) -> optimum.Opti
     pen = run_penalty(cfg, method)
     if cfg.activation != "identity" or pen.bias or pen.activity:
         return None
-    steps = len(data.x_train) // cfg.batch_size
-    depth = len(cfg.sizes) - 1
-    l1, l2 = pen.kernel.l1 * steps, pen.kernel.l2 * steps
-    return optimum.solve(data.x_train, data.y_train, depth, l1, l2, data.x_test, data.y_test)
+    return optimum.of_sgd(data, len(cfg.sizes) - 1, pen.kernel, cfg.batch_size)
 
 
 def result_rows(
@@ -156,23 +151,13 @@ def mean_std(values: np.ndarray | Sequence[float]) -> str:
 
 
 def show(cfg: Display, tensorflow: bool = True) -> Progress:
-    """The phase lines and bars cfg asks for; the first phase imports TensorFlow."""
+    """The phase lines and bars cfg asks for; the first phase imports TensorFlow (unless it is
+    imported already)."""
     say = Progress(bars=cfg.progress, lines=not cfg.quiet)
-    with say.phase("importing TensorFlow") if tensorflow else nullcontext():
-        tf1.load()
+    if tensorflow and not tf1.loaded():
+        with say.phase("importing TensorFlow"):
+            tf1.load()
     return say
-
-
-def written(stage: Path, out: str | Path) -> str:
-    """'wrote outputs/: results.md, figures/ (6 files), ...': what a command put in its stage."""
-    parts = []
-    for entry in sorted(stage.iterdir(), key=lambda p: (p.is_dir(), p.name)):
-        if entry.is_dir():
-            n = sum(1 for f in entry.rglob("*") if f.is_file())
-            parts.append(f"{entry.name}/ ({n} file{'s' * (n != 1)})")
-        else:
-            parts.append(entry.name)
-    return f"wrote {Path(out)}/: " + ", ".join(parts)
 
 
 def prepare(
