@@ -28,7 +28,8 @@ TRAIN = (
 
 
 def train_in_process(cache):
-    env = {**os.environ, "L1L2_CACHE_DIR": str(cache), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", "XLA_FLAGS")}
+    env.update(L1L2_CACHE_DIR=str(cache), TF_CPP_MIN_LOG_LEVEL="3")  # not this process's flags
     res = subprocess.run(
         [sys.executable, "-c", TRAIN], cwd=ROOT, capture_output=True, text=True, env=env,
         timeout=300,
