@@ -3,7 +3,7 @@ RSS), what the sample orders and in-loop evaluations cost, and the commands end 
 
     python bench/bench_engine.py             # the engines' table, features, commands (minutes)
     python bench/bench_engine.py ratios 3    # project / peer ratios per size, 3 interleaved rounds
-    python bench/bench_engine.py goals 3     # issue 25's goals: ratios, RSS, commands vs imports
+    python bench/bench_engine.py goals 3     # the commands beyond their imports; peak RSS
     python bench/bench_engine.py check       # the peers compute the project's weights?
     python bench/bench_engine.py compiled 1000 100 plain   # one case, as JSON
 
@@ -366,7 +366,10 @@ IMPORTS = {  # the floor of each command: Python's start, the imports, exit
     "default": "import tensorflow",
 }
 GOAL_COMMANDS = {
-    "sweep": ["sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--no-progress"],
+    "sweep": [  # 2,000 models (500 seeds x 2 methods x 2 orders) x 4,000 steps: 8M model-steps
+        "sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--data-seeds", "0",
+        "--lrs", "0.01", "--epochs", "100", "--lr-schedule", "constant", "--no-progress",
+    ],  # fmt: skip
     "default": ["--no-progress"],
 }
 
@@ -416,8 +419,9 @@ def main():
         return
     if len(sys.argv) >= 2 and sys.argv[1] in ("ratios", "goals"):
         rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-        ratios_table(ratios(rounds), rounds)
-        if sys.argv[1] == "goals":
+        if sys.argv[1] == "ratios":
+            ratios_table(ratios(rounds), rounds)
+        else:
             goals(rounds)
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         return

@@ -17,8 +17,9 @@ Sums run in the order the project's engines use: z_o = ((h_0 W_0o + h_1 W_1o) + 
 
 import functools
 import hashlib
-import importlib.util
+import importlib
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -134,10 +135,9 @@ def kernel(M: int, sizes: tuple, bookkeeping: bool):
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         tmp.write_text(source, encoding="utf-8")
         tmp.replace(path)
-    spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.blocks
+    if str(folder) not in sys.path:  # importable by name: Numba's cache imports it again
+        sys.path.insert(0, str(folder))
+    return importlib.import_module(path.stem).blocks
 
 
 def train_numba(x, y, params0, l1, l2, *, lr, epochs, bookkeeping=True, block=BLOCK):
