@@ -366,11 +366,10 @@ IMPORTS = {  # the floor of each command: Python's start, the imports, exit
     "default": "import tensorflow",
 }
 GOAL_COMMANDS = {
-    "sweep": [  # 2,000 models (500 seeds x 2 methods x 2 orders) x 4,000 steps: 8M model-steps
-        "sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--data-seeds", "0",
-        "--lrs", "0.01", "--epochs", "100", "--lr-schedule", "constant", "--no-progress",
-    ],  # fmt: skip
-    "default": ["--no-progress"],
+    # 2,000 models (500 seeds x 2 methods x 2 orders) x 4,000 steps: 8M model-steps
+    "sweep": "sweep --seeds 500 --lams 0.3 --methods l1,l2 --data-seeds 0 --lrs 0.01 "
+    "--epochs 100 --lr-schedule constant --no-progress".split(),
+    "default": "--no-progress".split(),
 }
 
 
