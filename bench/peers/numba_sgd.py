@@ -131,7 +131,7 @@ def kernel(M: int, sizes: tuple, bookkeeping: bool):
     folder = (xla_cache.base_dir() or Path(tempfile.gettempdir()) / "l1l2") / "numba-peer"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"kernel_{hashlib.sha256(source.encode()).hexdigest()[:16]}.py"
-    if not path.exists():
+    if not path.exists() or path.read_bytes() != source.encode():  # a file we did not write
         tmp = path.with_name(f".{path.name}.{os.getpid()}")
         tmp.write_text(source, encoding="utf-8")
         tmp.replace(path)
