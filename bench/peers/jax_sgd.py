@@ -97,6 +97,21 @@ def loop_vmap(n_layers: int, steps: int, bookkeeping: bool, unroll: int):
     return run
 
 
+def data(x, y, l1, l2, lr):
+    """The loops' trailing arguments: x, y, l1, l2 as float32 arrays and lr."""
+    return (*(jnp.asarray(a, jnp.float32) for a in (x, y, l1, l2)), jnp.float32(lr))
+
+
+def params(keys, ws, bs, models_first):
+    """{dense1/W: [R, in, out], dense1/b: [R, 1, out], ...} from a loop's kernels and biases,
+    `models_first` bringing each to the model axis first."""
+    out = {}
+    for k, w, b in zip(keys[::2], ws, bs):
+        out[k] = np.ascontiguousarray(models_first(w))
+        out[k.replace("/W", "/b")] = np.ascontiguousarray(models_first(b)[:, None, :])
+    return {k: out[k] for k in keys}
+
+
 def train_jax_vmap(x, y, params0, l1, l2, *, lr, epochs, bookkeeping=True, unroll=UNROLL):
     """train_jax with loop_vmap: (final params models first, diverged_at [R])."""
     keys = names(params0)
@@ -108,17 +123,9 @@ def train_jax_vmap(x, y, params0, l1, l2, *, lr, epochs, bookkeeping=True, unrol
         ws,
         bs,
         jnp.full(n, -1, jnp.int32),
-        jnp.asarray(x, jnp.float32),
-        jnp.asarray(y, jnp.float32),
-        jnp.asarray(l1, jnp.float32),
-        jnp.asarray(l2, jnp.float32),
-        jnp.float32(lr),
+        *data(x, y, l1, l2, lr),
     )
-    out = {}
-    for k, w, b in zip(keys[::2], ws, bs):
-        out[k] = np.asarray(w)
-        out[k.replace("/W", "/b")] = np.asarray(b)[:, None, :]
-    return {k: out[k] for k in keys}, np.asarray(bad).astype(np.int64)
+    return params(keys, ws, bs, np.asarray), np.asarray(bad).astype(np.int64)
 
 
 @functools.cache
@@ -155,22 +162,14 @@ def train_jax_blocks(x, y, params0, l1, l2, *, lr, epochs, bookkeeping=True, unr
         ws,
         bs,
         blocked(np.full(n, -1, np.int32)),
-        jnp.asarray(x, jnp.float32),
-        jnp.asarray(y, jnp.float32),
-        blocked(np.asarray(l1, np.float32)),
-        blocked(np.asarray(l2, np.float32)),
-        jnp.float32(lr),
+        *data(x, y, blocked(np.asarray(l1, np.float32)), blocked(np.asarray(l2, np.float32)), lr),
     )
 
     def back(a):  # [blocks, ..., m] -> [R, ...]
         a = np.moveaxis(np.asarray(a), -1, 1)
         return a.reshape(-1, *a.shape[2:])[:n]
 
-    out = {}
-    for k, w, b in zip(keys[::2], ws, bs):
-        out[k] = np.ascontiguousarray(back(w))
-        out[k.replace("/W", "/b")] = np.ascontiguousarray(back(b)[:, None, :])
-    return {k: out[k] for k in keys}, back(bad).astype(np.int64)
+    return params(keys, ws, bs, back), back(bad).astype(np.int64)
 
 
 def train_jax(x, y, params0, l1, l2, *, lr, epochs, bookkeeping=True, unroll=UNROLL):
@@ -184,14 +183,7 @@ def train_jax(x, y, params0, l1, l2, *, lr, epochs, bookkeeping=True, unroll=UNR
         ws,
         bs,
         jnp.full(n, -1, jnp.int32),
-        jnp.asarray(x, jnp.float32),
-        jnp.asarray(y, jnp.float32),
-        jnp.asarray(l1, jnp.float32),
-        jnp.asarray(l2, jnp.float32),
-        jnp.float32(lr),
+        *data(x, y, l1, l2, lr),
     )
-    out = {}
-    for k, w, b in zip(keys[::2], ws, bs):
-        out[k] = np.ascontiguousarray(np.moveaxis(np.asarray(w), -1, 0))
-        out[k.replace("/W", "/b")] = np.ascontiguousarray(np.asarray(b).T[:, None, :])
-    return {k: out[k] for k in keys}, np.asarray(bad).astype(np.int64)
+    models_first = lambda a: np.moveaxis(np.asarray(a), -1, 0)  # noqa: E731
+    return params(keys, ws, bs, models_first), np.asarray(bad).astype(np.int64)
