@@ -33,7 +33,6 @@ from .activations import parse
 from .model import layer_names
 from .models_last import (
     activation_fn,
-    cost_and_grads,
     cost_grads_and_scales,
     kernel_bounds,
     predict,
@@ -131,7 +130,7 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
             unsure = ~surely_finite(loss, bounds, limit) & (diverged < 0)
             cost = tf.cond(
                 tf.reduce_any(unsure),
-                lambda: cost_and_grads(ws, xb, yb, act, l1, l2)[0],
+                lambda: cost_grads_and_scales(ws, xb, yb, act, l1, l2)[0],
                 lambda: loss,
             )
         diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)

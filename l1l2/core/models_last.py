@@ -103,19 +103,6 @@ def predict(ws: "Sequence[tf.Tensor]", x: "tf.Tensor", act: Callable) -> "tf.Ten
     return forward(ws, x, act)[1][-1]
 
 
-def cost_and_grads(
-    ws: "Sequence[tf.Tensor]",
-    x: "tf.Tensor",
-    y: "tf.Tensor",
-    act: Callable,
-    l1: "tf.Tensor | None",
-    l2: "tf.Tensor | None",
-) -> "tuple[tf.Tensor, list[tf.Tensor]]":
-    """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws)."""
-    cost, grads, _ = cost_grads_and_scales(ws, x, y, act, l1, l2)
-    return cost, grads
-
-
 def cost_grads_and_scales(
     ws: "Sequence[tf.Tensor]",
     x: "tf.Tensor",
@@ -124,8 +111,9 @@ def cost_grads_and_scales(
     l1: "tf.Tensor | None",
     l2: "tf.Tensor | None",
 ) -> "tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]":
-    """cost_and_grads, and for each kernel a bound [R] on every entry of its gradient: the batch
-    size x max |input| x max |delta| (the gradient is a sum over the batch of input x delta)."""
+    """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws), and for each
+    kernel a bound [R] on every entry of its gradient: the batch size x max |input| x max |delta|
+    (the gradient is a sum over the batch of input x delta)."""
     hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
     e = zs[-1] - y
     dz = tf.sign(e)  # d|e|/de
