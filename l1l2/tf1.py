@@ -161,14 +161,16 @@ v1 = Lazy(lambda: _tensorflow().compat.v1)
 
 
 @functools.cache
-def _config():
+def _config(optimize: bool = True):
     config = v1.ConfigProto()
-    config.graph_options.rewrite_options.arithmetic_optimization = (
-        config.graph_options.rewrite_options.OFF
-    )
+    rewrite = config.graph_options.rewrite_options
+    rewrite.arithmetic_optimization = rewrite.OFF
+    rewrite.disable_meta_optimizer = not optimize
     return config
 
 
-def session(graph: "tf.Graph") -> "v1.Session":
-    """A v1.Session on graph that keeps the order of float operations as built."""
-    return v1.Session(graph=graph, config=_config())
+def session(graph: "tf.Graph", optimize: bool = True) -> "v1.Session":
+    """A v1.Session on graph that keeps the order of float operations as built. optimize=False
+    turns TensorFlow's graph optimizer (Grappler) off: a graph that is one XLA-compiled call
+    gains nothing from it, and its passes over the called function cost ~0.5 s at the first run."""
+    return v1.Session(graph=graph, config=_config(optimize))

@@ -509,7 +509,7 @@ class Loop:
                 d["eval_steps"],
                 *self.call,
             )
-            self.session = session(self.graph)
+            self.session = session(self.graph, optimize=False)
         self.ran = False
 
     def run(
