@@ -15,7 +15,17 @@ import numpy as np
 
 from ..lazy import Lazy
 
-stats = Lazy(lambda: importlib.import_module("scipy.stats"))
+# Student's t from scipy.special, as scipy.stats.t computes it: with TensorFlow loaded,
+# scipy.special imports in ~0.04 s, scipy.stats in ~0.45 s
+special = Lazy(lambda: importlib.import_module("scipy.special"))
+
+
+def t_quantile(q: float, df: float) -> float:
+    return special.stdtrit(df, q)
+
+
+def t_cdf(x: float, df: float) -> float:
+    return special.stdtr(df, x)
 
 
 def mean_ci(
@@ -24,7 +34,7 @@ def mean_ci(
     """(mean, low, high): the t-distribution interval of the mean; needs two values or more."""
     v = np.asarray(values, float)
     m = v.mean()
-    half = stats.t.ppf((1 + level) / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
+    half = t_quantile((1 + level) / 2, len(v) - 1) * v.std(ddof=1) / np.sqrt(len(v))
     return m, m - half, m + half
 
 
@@ -40,22 +50,22 @@ class Difference:
     covers: str  # "seeds and draws", or "seeds" (one draw)
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
-        half = stats.t.ppf((1 + level) / 2, self.df) * self.se
+        half = t_quantile((1 + level) / 2, self.df) * self.se
         return self.mean - half, self.mean + half
 
     def p_difference(self) -> float:
         """Two-sided p of 'the mean difference is 0' (t test)."""
         if self.se == 0:
             return 1.0 if self.mean == 0 else 0.0
-        return float(2 * stats.t.sf(abs(self.mean) / self.se, self.df))
+        return float(2 * t_cdf(-abs(self.mean) / self.se, self.df))
 
     def p_equivalence(self, margin: float) -> float:
         """p of 'the mean difference is at least margin away from 0' (two one-sided t tests,
         TOST: the larger of the two p values); small p: the two are equivalent within margin."""
         if self.se == 0:
             return 0.0 if abs(self.mean) < margin else 1.0
-        lower = stats.t.sf((self.mean + margin) / self.se, self.df)  # H0: mean <= -margin
-        upper = stats.t.cdf((self.mean - margin) / self.se, self.df)  # H0: mean >= +margin
+        lower = t_cdf(-(self.mean + margin) / self.se, self.df)  # H0: mean <= -margin
+        upper = t_cdf((self.mean - margin) / self.se, self.df)  # H0: mean >= +margin
         return float(max(lower, upper))
 
 
