@@ -10,7 +10,7 @@ from ..core import data, model, regularizers
 from ..core import pruning as prune
 from ..core.sgd import Trained
 from ..core.train import train
-from ..output.plots import plt
+from ..output import plots
 from ..shared.analysis import write_analysis
 from ..shared.result import Result
 from ..shared.runs import check_fits
@@ -72,7 +72,7 @@ def figure(cfg: ZerosConfig, paths: dict[str, Trained], path: str | Path) -> Non
     order = np.argsort(first_in, kind="stable")[: max(int((first_in < len(steps)).sum()), 3)]
     pick = order[np.round(np.linspace(0, len(order) - 1, 3)).astype(int)]
     colours = dict(zip(UPDATES, ("tab:orange", "tab:green")))
-    fig = plt.figure(figsize=(11, 8), dpi=100)
+    fig = plots.figure(figsize=(11, 8), dpi=100)
     grid = fig.add_gridspec(
         len(pick) + 1,
         2,
@@ -133,7 +133,6 @@ def figure(cfg: ZerosConfig, paths: dict[str, Trained], path: str | Path) -> Non
         fontsize=10,
     )
     fig.savefig(path)
-    plt.close(fig)
 
 
 def to_markdown(cfg: ZerosConfig, rows: dict[str, dict[str, int | str]]) -> str:

@@ -23,7 +23,7 @@ from ..core.activations import LEAKY_ALPHA, tf_activation
 from ..core.engine import on_tensors
 from ..core.regularizers import Penalty, Targets
 from ..core.sgd import sample_table
-from ..output.plots import plt
+from ..output.plots import subplots
 from ..shared.analysis import write_analysis
 from ..shared.result import Result
 from ..tf1 import session, tf, v1
@@ -111,7 +111,7 @@ def figure(rows: list[dict[str, float]], path: str | Path) -> None:
     negative pre-activations. The epoch axis is logarithmic past 1: the change happens in the
     first epochs. Every symbol is defined on the figure."""
     e = np.array([r["epoch"] for r in rows])
-    fig, (ax, frac) = plt.subplots(
+    fig, (ax, frac) = subplots(
         2, 1, figsize=(9, 6.4), dpi=100, sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     fig.subplots_adjust(left=0.09, right=0.98, top=0.95, bottom=0.33, hspace=0.08)
@@ -162,7 +162,6 @@ def figure(rows: list[dict[str, float]], path: str | Path) -> None:
         linespacing=1.5,
     )
     fig.savefig(path)
-    plt.close(fig)
 
 
 def window_mean(rows: list[dict[str, float]], key: str) -> float:

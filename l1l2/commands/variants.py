@@ -17,7 +17,7 @@ from ..core import data as data_mod
 from ..core import model
 from ..core import pruning as prune
 from ..core.activations import np_activation
-from ..output.plots import METHOD_COLORS, plt
+from ..output.plots import METHOD_COLORS, subplots
 from ..shared.analysis import write_analysis
 from ..shared.result import Result
 from ..shared.runs import check_fits, mean_std, plan, result_rows, train_runs
@@ -121,7 +121,7 @@ def to_markdown(cfg: VariantsConfig, rows: list[dict[str, Any]]) -> str:
 
 
 def figure(cfg: VariantsConfig, rows: list[dict[str, Any]], path: str | Path) -> None:
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
+    fig, (a, b) = subplots(1, 2, figsize=(12, 4), dpi=100, gridspec_kw={"width_ratios": [3, 2]})
     x = np.arange(len(cfg.activations))
     for k, m in enumerate(("none", "l1", "l2")):
         errs = [
@@ -172,7 +172,6 @@ def figure(cfg: VariantsConfig, rows: list[dict[str, Any]], path: str | Path) ->
     fig.text(0.5, 0.01, caveat, ha="center", va="bottom", fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path)
-    plt.close(fig)
 
 
 def main(cfg: VariantsConfig) -> Result:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.train import Trained
-from .plots import METHOD_COLORS, plt
+from .plots import METHOD_COLORS, subplots
 
 FIELDS = ["order", "method", "run", "seed", "step", "epoch", "test_error"]
 
@@ -55,7 +55,7 @@ def figure(
     """Top: test error at every epoch end; bottom: after every step of the tail. One column per
     sample order; per method the mean over runs and the range (min to max) as a band."""
     orders = list(dict.fromkeys(r.order for r in runs))
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         2, len(orders), figsize=(5.5 * len(orders), 7.5), dpi=100, squeeze=False, sharey="row"
     )
     steps = trained.frame_steps
@@ -83,7 +83,6 @@ def figure(
     fig.suptitle("Test error while training: mean over runs (line) and range (band)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     fig.savefig(path)
-    plt.close(fig)
 
 
 def _band(ax, x, err, method, label):

@@ -21,14 +21,27 @@ def _matplotlib() -> ModuleType:
     """matplotlib on the Agg backend (no display), with the submodules the figures use."""
     mpl = importlib.import_module("matplotlib")
     mpl.use("Agg")
-    subs = ("pyplot", "collections", "ticker", "axes", "cm", "colors", "figure", "font_manager")
+    subs = ("collections", "ticker", "axes", "cm", "colors", "figure", "font_manager")
     for sub in (*subs, "backends.backend_agg"):
         importlib.import_module(f"matplotlib.{sub}")
     return mpl
 
 
 mpl = Lazy(_matplotlib)
-plt = Lazy(lambda: mpl.pyplot)
+
+
+def figure(figsize: tuple[float, float], dpi: float) -> "mpl.figure.Figure":
+    """A figure on the Agg canvas, without pyplot (~0.2 s less to import, nothing to close)."""
+    fig = mpl.figure.Figure(figsize=figsize, dpi=dpi)
+    mpl.backends.backend_agg.FigureCanvasAgg(fig)
+    return fig
+
+
+def subplots(*grid: int, figsize: tuple[float, float], dpi: float, **kw: Any) -> tuple:
+    """(figure, axes) as pyplot.subplots makes them, on a figure of `figure`."""
+    fig = figure(figsize, dpi)
+    return fig, fig.subplots(*grid, **kw)
+
 
 METHOD_COLORS = {"none": "tab:gray", "l1": "tab:red", "l2": "tab:blue", "l1l2": "tab:purple"}
 
@@ -40,7 +53,7 @@ def method_color(method: str) -> str:
 def fit_figure(data: Dataset, grid: np.ndarray, preds: dict, path: str | Path, title: str) -> None:
     """The data (train, test, outliers) and one fitted line per method: preds = {label: y(grid)},
     each label starting with its method."""
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
+    fig, ax = subplots(figsize=(7, 4.5), dpi=110)
     tr, te, out = data.train & ~data.outlier, ~data.train, data.outlier
     ax.scatter(data.x[tr], data.y[tr], s=22, c="k", label=f"train ({tr.sum()})")
     ax.scatter(
@@ -74,7 +87,7 @@ def sparsity_figure(rec: dict[str, Any], path: str | Path) -> None:
     """Fraction of |w| < zero_tol per layer over training, each run a thin line, the mean thick."""
     tol, layers = float(rec["zero_tol"]), rec["layers"]
     epochs = rec["frame_steps"] / int(rec["steps_per_epoch"])
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         1, len(layers), figsize=(3.2 * len(layers), 3.4), dpi=100, sharey=True, squeeze=False
     )
     axes = axes[0]
@@ -124,7 +137,7 @@ def _log_label(v, _pos):
 
 def weights_hist_figure(rec: dict[str, Any], path: str | Path) -> None:
     """Final |w| of every kernel weight of every run, pooled per method, on a log axis."""
-    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
+    fig, ax = subplots(figsize=(7.5, 4.2), dpi=100)
     bins = np.logspace(-6, 1, 50)
     for m in _methods(rec):
         w, runs, bad = pooled_final_weights(rec, m)
@@ -193,7 +206,7 @@ def samples_words(rec: dict[str, Any]) -> str:
 def errors_figure(rec: dict[str, Any], path: str | Path, blog_l1: Sequence[float]) -> None:
     """Test error of every run per method, runs side by side in run order, with the blog's
     five L1 runs beside; the bar is the mean."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.2), dpi=100)
+    fig, ax = subplots(figsize=(6.5, 4.2), dpi=100)
     cols = error_points(rec, blog_l1)
     for i, (_, colour, marker, runs, x, e) in enumerate(cols):
         ax.scatter(x, e, c=colour, s=36, marker=marker, zorder=3)
@@ -225,7 +238,6 @@ def _save(fig, path, margins=None):
         left, right, bottom, top = margins
         fig.subplots_adjust(left=left / w, right=1 - right / w, bottom=bottom / h, top=1 - top / h)
     fig.savefig(path)
-    plt.close(fig)
 
 
 def sweep_figure(
@@ -240,7 +252,7 @@ def sweep_figure(
     order = rows[0]["order"]
     lams = sorted({r["lam"] for r in rows})
     lrs = sorted({r["lr"] for r in trapped})
-    fig, (a, b) = plt.subplots(1, 2, figsize=(12, 4.8), dpi=100)
+    fig, (a, b) = subplots(1, 2, figsize=(12, 4.8), dpi=100)
     for m in dict.fromkeys(r["method"] for r in rows if r["lam"] > 0):
         c = method_color(m)
         for schedule, style in (("constant", "-"), ("linear", "--"), ("cosine", ":")):
@@ -281,7 +293,6 @@ def sweep_figure(
     fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
     fig.savefig(path)
-    plt.close(fig)
 
 
 def _by_lambda(rows, method, schedule, order):
@@ -301,7 +312,7 @@ def epoch_difference_figure(
     95% interval over the pairs), at lambda `lam`: does the verdict depend on when training
     stops? models[i] (method, lam, seed, order) is column i of every curves array [epochs+1, R],
     one array per data draw."""
-    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
+    fig, ax = subplots(figsize=(8, 4.5), dpi=100)
     for order, color in zip(dict.fromkeys(m.order for m in models), ("tab:green", "tab:orange")):
         col = {
             (m.method, m.seed): i for i, m in enumerate(models) if (m.order, m.lam) == (order, lam)
@@ -332,7 +343,6 @@ def epoch_difference_figure(
     ax.legend(frameon=False)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def objective_figure(panels: Sequence[dict[str, Any]], note: str, path: str | Path) -> None:
@@ -344,7 +354,7 @@ def objective_figure(panels: Sequence[dict[str, Any]], note: str, path: str | Pa
     n = len(panels)
     cols = min(n, 3)
     rows_ = -(-n // cols)
-    fig, axes = plt.subplots(rows_, cols, figsize=(4.6 * cols, 3.6 * rows_ + 0.5), dpi=100,
+    fig, axes = subplots(rows_, cols, figsize=(4.6 * cols, 3.6 * rows_ + 0.5), dpi=100,
                              squeeze=False)  # fmt: skip
     for ax, p in zip(axes.ravel(), panels):
         for m, j in p["curves"].items():
@@ -367,4 +377,3 @@ def objective_figure(panels: Sequence[dict[str, Any]], note: str, path: str | Pa
     fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8)
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     fig.savefig(path)
-    plt.close(fig)
