@@ -92,7 +92,8 @@ def seal_xla_cache() -> None:
 
 @functools.cache
 def _tensorflow():
-    folder = xla_cache.prepare()  # before TensorFlow reads its flags and the folder
+    # before TensorFlow reads its flags and the folder; one folder per set of XLA flags
+    folder = xla_cache.prepare(f"{xla_flags()}\n{TF_XLA_FLAGS_ASKED or ''}")
     _xla_cache.append(folder)
     os.environ["TF_XLA_FLAGS"] = xla_cache.with_cache(TF_XLA_FLAGS_ASKED or "", folder)
     saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)

@@ -5,9 +5,9 @@ A compiled loop (core/compiled.py) takes ~1 s of XLA compilation per new set of 
 the next process with the same shapes loads it instead of compiling again.
 
 Where: $L1L2_CACHE_DIR (an empty value turns the cache off), else $XDG_CACHE_HOME/l1l2, else
-~/.cache/l1l2; inside it xla/tf-<TensorFlow version>-<hash of the CPU's features>, so that an
-executable is only ever loaded by the TensorFlow that wrote it, on a CPU with the same features
-(XLA compiles for the host CPU).
+~/.cache/l1l2; inside it xla/tf-<TensorFlow version>-<hash of the CPU's features and the XLA
+flags>, so that an executable is only ever loaded by the TensorFlow that wrote it, on a CPU
+with the same features (XLA compiles for the host CPU), compiled under the same flags.
 
 TensorFlow fails the whole run on an entry it cannot read (a file cut short by a crash, a
 damaged disk) and writes its entries in place, not atomically. So an entry is used only once
@@ -51,8 +51,10 @@ def cpu_features() -> str:
     return f"{platform.machine()} {platform.processor()}"
 
 
-def cache_dir() -> Path | None:
-    """The folder of this TensorFlow's entries on this CPU (not created); None if off."""
+def cache_dir(flags: str = "") -> Path | None:
+    """The folder of this TensorFlow's entries on this CPU under these XLA flags (not created);
+    None if off. TensorFlow's own key of an entry leaves the flags out: an executable compiled
+    under other flags (fast math, say) would be loaded."""
     base = base_dir()
     if base is None:
         return None
@@ -60,14 +62,15 @@ def cache_dir() -> Path | None:
         tf_version = version("tensorflow")
     except PackageNotFoundError:
         tf_version = "unknown"
-    cpu = hashlib.sha256(cpu_features().encode()).hexdigest()[:12]
-    return base / "xla" / f"tf-{tf_version}-{cpu}"
+    where = hashlib.sha256(f"{cpu_features()}\n{flags}".encode()).hexdigest()[:12]
+    return base / "xla" / f"tf-{tf_version}-{where}"
 
 
-def prepare() -> Path | None:
-    """The cache folder, created, with every entry that is not sealed (or whose seal does not
-    match) deleted and only the MAX_ENTRIES most recent kept; None if off or unusable."""
-    folder = cache_dir()
+def prepare(flags: str = "") -> Path | None:
+    """The cache folder of `flags` (cache_dir), created, with every entry that is not sealed (or
+    whose seal does not match) deleted and only the MAX_ENTRIES most recent kept; None if off or
+    unusable."""
+    folder = cache_dir(flags)
     if folder is None:
         return None
     try:

@@ -27,9 +27,9 @@ TRAIN = (
 )
 
 
-def train_in_process(cache):
+def train_in_process(cache, **flags):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_XLA_FLAGS", "XLA_FLAGS")}
-    env.update(L1L2_CACHE_DIR=str(cache), TF_CPP_MIN_LOG_LEVEL="3")  # not this process's flags
+    env.update(L1L2_CACHE_DIR=str(cache), TF_CPP_MIN_LOG_LEVEL="3", **flags)  # not this process's
     res = subprocess.run(
         [sys.executable, "-c", TRAIN], cwd=ROOT, capture_output=True, text=True, env=env,
         timeout=300,
@@ -45,7 +45,7 @@ def entries(cache):
 def test_a_second_run_loads_the_sealed_entry_and_damaged_ones_are_deleted(tmp_path):
     first = train_in_process(tmp_path)
     [entry] = entries(tmp_path)
-    assert entry.parent == tmp_path / "xla" / xla_cache.cache_dir().name  # tf-<version>-<cpu>
+    assert entry.parent.parent == tmp_path / "xla"  # tf-<version>-<hash of CPU and flags>
     seal = entry.with_name(entry.name + xla_cache.SEAL)
     assert seal.read_text() == hashlib.sha256(entry.read_bytes()).hexdigest()
     written = entry.stat().st_mtime_ns
@@ -79,6 +79,16 @@ def test_whole_entry_reads_the_protobuf_fields_to_the_end():
     assert not xla_cache.whole_entry(field(1, b"k") + field(2, b"h") + field(3, b""))
     assert not xla_cache.whole_entry(b"\x0f" + whole)  # wire type 7 does not exist
     assert not xla_cache.whole_entry(b"")
+
+
+def test_other_xla_flags_compile_into_their_own_folder(tmp_path):
+    """TensorFlow's key of an entry leaves the XLA flags out: without a folder per set of flags,
+    a run under other flags would load an executable compiled under these."""
+    train_in_process(tmp_path)
+    train_in_process(tmp_path, XLA_FLAGS="--xla_cpu_prefer_vector_width=512")
+    first, second = entries(tmp_path)
+    assert first.parent != second.parent and first.name == second.name  # TF's key: the same
+    assert xla_cache.cache_dir("a") != xla_cache.cache_dir("b")
 
 
 def test_prepare_keeps_sealed_entries_only_and_at_most_max_entries(tmp_path, monkeypatch):
