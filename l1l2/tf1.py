@@ -173,5 +173,6 @@ def _config(optimize: bool = True):
 def session(graph: "tf.Graph", optimize: bool = True) -> "v1.Session":
     """A v1.Session on graph that keeps the order of float operations as built. optimize=False
     turns TensorFlow's graph optimizer (Grappler) off: a graph that is one XLA-compiled call
-    gains nothing from it, and its passes over the called function cost ~0.5 s at the first run."""
+    gains nothing from it, and its passes over the called function cost 0.3-0.5 s at the first
+    run."""
     return v1.Session(graph=graph, config=_config(optimize))

@@ -355,7 +355,7 @@ def objective_figure(panels: Sequence[dict[str, Any]], note: str, path: str | Pa
     cols = min(n, 3)
     rows_ = -(-n // cols)
     fig, axes = subplots(rows_, cols, figsize=(4.6 * cols, 3.6 * rows_ + 0.5), dpi=100,
-                             squeeze=False)  # fmt: skip
+                         squeeze=False)  # fmt: skip
     for ax, p in zip(axes.ravel(), panels):
         for m, j in p["curves"].items():
             c = method_color(m)
