@@ -36,19 +36,21 @@ PILLOW_MODULES = ("plots", "gifs", "frames", "gif_timing", "palette", "text", "s
 FIGURES = ("fit", "sparsity", "weights_hist", "errors")
 
 
+def git_show(spec):
+    """The text of REV:PATH from git, or None where git cannot show it."""
+    res = subprocess.run(["git", "-C", str(ROOT), "show", spec], capture_output=True, text=True)
+    return None if res.returncode else res.stdout
+
+
 def old_modules():
     """(plots, gifs) as they were at OLD_REV, or None where git cannot show them."""
     mods = []
     for name in ("plots", "gifs"):
-        res = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{OLD_REV}:l1l2/{name}.py"],
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode:
+        source = git_show(f"{OLD_REV}:l1l2/{name}.py")
+        if source is None:
             return None
         mod = types.ModuleType(f"old_{name}")
-        exec(compile(res.stdout, f"{OLD_REV}:l1l2/{name}.py", "exec"), mod.__dict__)
+        exec(compile(source, f"{OLD_REV}:l1l2/{name}.py", "exec"), mod.__dict__)
         mods.append(mod)
     return tuple(mods)
 
@@ -58,14 +60,10 @@ def pillow_modules(tmp):
     them: the modules written to tmp and imported as the package l1l2.pillow_rev (a sibling of
     l1l2.output, so their imports of each other and of ..core resolve)."""
     for name in PILLOW_MODULES:
-        res = subprocess.run(
-            ["git", "-C", str(ROOT), "show", f"{PILLOW_REV}:l1l2/output/{name}.py"],
-            capture_output=True,
-            text=True,
-        )
-        if res.returncode:
+        source = git_show(f"{PILLOW_REV}:l1l2/output/{name}.py")
+        if source is None:
             return None
-        (Path(tmp) / f"{name}.py").write_text(res.stdout)
+        (Path(tmp) / f"{name}.py").write_text(source)
     package = types.ModuleType("l1l2.pillow_rev")
     package.__path__ = [str(tmp)]
     sys.modules[package.__name__] = package

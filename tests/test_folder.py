@@ -499,19 +499,25 @@ def test_a_folder_swapped_for_a_link_during_the_commit_is_not_written_through(
     assert swapped and snapshot(outside) == {"a.png": "outside"}
 
 
+def failing_rename(monkeypatch, suffix, code):
+    """os.replace fails with errno `code` for destinations ending in `suffix`; the real one."""
+    real = os.replace
+
+    def replace(src, dst, *args, **kw):
+        if os.fspath(dst).endswith(suffix):
+            raise OSError(code, os.strerror(code))
+        return real(src, dst, *args, **kw)
+
+    monkeypatch.setattr(os, "replace", replace)
+    return real
+
+
 def test_a_failed_commit_step_is_one_line_with_a_way_out(tmp_path, monkeypatch, capsys):
     """A step that fails (here a cross-device rename) stops the commit: one line saying what
     is left and how to go on; the next command finishes it once the cause is gone, or, with
     --force, finishes it without the outputs that cannot be placed."""
     commit(tmp_path, OLD)
-    real = os.replace
-
-    def replace(src, dst, *args, **kw):
-        if os.fspath(dst).endswith("a.png"):
-            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV))
-        return real(src, dst, *args, **kw)
-
-    monkeypatch.setattr(os, "replace", replace)
+    real = failing_rename(monkeypatch, "a.png", errno.EXDEV)
     for _ in range(2):  # the command, then the next one while the cause is still there
         with pytest.raises(OutputError) as e:
             commit(tmp_path, NEW)
@@ -574,13 +580,6 @@ def test_data_out_keeps_a_file_at_the_records_path_and_writes_the_pair_or_nothin
     pair = tmp_path / "pair.csv"
     cli.main(["data", "--out", str(pair)])
     old = snapshot(tmp_path)
-    real = os.replace
-
-    def replace(src, dst, *args, **kw):
-        if os.fspath(dst).endswith("pair.json"):
-            raise OSError(errno.EIO, os.strerror(errno.EIO))
-        return real(src, dst, *args, **kw)
-
-    monkeypatch.setattr(os, "replace", replace)
+    failing_rename(monkeypatch, "pair.json", errno.EIO)
     assert os.strerror(errno.EIO) in refused("--out", pair, "--seed", "1", "--force")
     assert snapshot(tmp_path) == old

@@ -22,6 +22,17 @@ from .common import names  # noqa: E402
 UNROLL = 1
 
 
+def jitted(step, steps: int, unroll: int):
+    """run(ws, bs, bad, x, y, l1, l2, lr) -> (ws, bs, bad): `steps` calls of step(i, carry)."""
+
+    @jax.jit
+    def run(ws, bs, bad, x, y, l1, l2, lr):
+        carry = (ws, bs, bad, x, y, l1, l2, lr)
+        return jax.lax.fori_loop(0, steps, step, carry, unroll=unroll)[:3]
+
+    return run
+
+
 @functools.cache
 def loop(n_layers: int, steps: int, bookkeeping: bool, unroll: int):
     def step(i, carry):
@@ -48,12 +59,7 @@ def loop(n_layers: int, steps: int, bookkeeping: bool, unroll: int):
             bad = jnp.where((bad < 0) & ~jnp.isfinite(cost), i, bad)
         return new_ws, new_bs, bad, x, y, l1, l2, lr
 
-    @jax.jit
-    def run(ws, bs, bad, x, y, l1, l2, lr):
-        carry = (ws, bs, bad, x, y, l1, l2, lr)
-        return jax.lax.fori_loop(0, steps, step, carry, unroll=unroll)[:3]
-
-    return run
+    return jitted(step, steps, unroll)
 
 
 @functools.cache
@@ -89,12 +95,7 @@ def loop_vmap(n_layers: int, steps: int, bookkeeping: bool, unroll: int):
         ws, bs, bad = many(ws, bs, bad, x[i % len(x)], y[i % len(x)], l1, l2, lr, i)
         return ws, bs, bad, x, y, l1, l2, lr
 
-    @jax.jit
-    def run(ws, bs, bad, x, y, l1, l2, lr):
-        carry = (ws, bs, bad, x, y, l1, l2, lr)
-        return jax.lax.fori_loop(0, steps, step, carry, unroll=unroll)[:3]
-
-    return run
+    return jitted(step, steps, unroll)
 
 
 def data(x, y, l1, l2, lr):
