@@ -278,7 +278,6 @@ def check_peers():
     got = {"graph": (lambda t: (t.params, t.diverged_at))(
         train(d.x_train, d.y_train, p0, pen, SGD(epochs=CHECK_EPOCHS), engine="graph")
     )}  # fmt: skip
-    os.environ["XLA_FLAGS"] = tf1.XLA_FLAGS_ASKED or ""  # JAX's own flags
     for name in PEERS:
         got[name] = peer(name)(
             d.x_train, d.y_train, p0, pen.l1, pen.l2, lr=0.01, epochs=CHECK_EPOCHS
