@@ -4,6 +4,7 @@ figures, GIFs, TensorBoard events, checkpoints and the pruning of the L1 runs.""
 import csv
 import io
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -204,14 +205,15 @@ def main(cfg: Config) -> Result:
     """`reproduce`: train, tabulate, draw, prune; every output into cfg.out at once at the end."""
     started = time.time()
     n_models = 2 * cfg.runs * len(cfg.methods)
-    drawing = gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs else 0
+    gb = gifs.drawing_gb(cfg.sizes, cfg.epochs + 1, cfg.gif_seconds) if cfg.gifs else 0
     frames = lambda per_epoch: cfg.epochs + 1 + cfg.tail_epochs * per_epoch
-    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs, frames, cfg.batch_size, drawing)
+    data = prepare(cfg, n_models, cfg.sizes, cfg.epochs, frames, cfg.batch_size, gb)
     runs = plan(cfg)  # the comparison, in cfg.order; the other order only for the curves
     other = plan(cfg, order=next(o for o in ORDERS if o != cfg.order))
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
     # locked from here: a second run on --out stops at once
-    with staged(cfg.out, owns=OWNED, force=cfg.force) as stage:
+    with staged(cfg.out, owns=OWNED, force=cfg.force) as stage, drawing.second_process() as pool:
+        pool.submit(drawing.warm_up)  # its imports, on the other core while TensorFlow loads
         say = show(cfg)  # after every check: a refusal is the only line
         what = (
             f"training {len(runs)} models ({len(runs)} more in the {other[0].order} order "
@@ -227,7 +229,7 @@ def main(cfg: Config) -> Result:
         rows = result_rows(cfg, data, runs, penalty, trained)
         o = Outcome(cfg, data, runs, params0, penalty, trained, rows, (runs + other, both))
         table = to_markdown(cfg, rows, data)
-        write_outputs(stage, o, table, say)
+        write_outputs(stage, o, table, say, pool)
         record.write(
             stage / "config.json",
             cfg,
@@ -242,10 +244,11 @@ def main(cfg: Config) -> Result:
     return Result(table, f"{done}; {wrote}", Path(cfg.out), files, rows)
 
 
-def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
+def write_outputs(stage: Path, o: Outcome, table: str, say: Progress, pool: Executor) -> None:
     """Tables, recording, figures and, as the config asks, GIFs, TensorBoard events,
-    checkpoints, pruning; a phase line each. The pictures are drawn by a second process while
-    TensorFlow writes the rest, so the two cores share the work."""
+    checkpoints, pruning; a phase line each. The pictures are drawn by `pool`, a second process
+    (drawing.second_process), while TensorFlow writes the rest, so the two cores share the
+    work."""
     cfg = o.cfg
     with say.phase("tables, recording and fits"):
         write_results(stage, o, table)
@@ -258,32 +261,31 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress) -> None:
             *fit_curves(cfg, o.runs, o.trained, o.penalty),
             f"Fits of run 0, lambda = {cfg.lam}",
         )
-    with drawing.second_process() as pool:
-        drawn = pool.submit(
-            drawing.everything,
-            stage,
-            rec,
-            cfg.gif_seconds if cfg.gifs else None,
-            curve_args,
-            fit_args,
-            objective_panels(o),
-        )
-        trained = (o.runs, o.rows, o.penalty, o.trained)
-        if cfg.tensorboard:
-            with say.phase("TensorBoard event files (written after training, one per epoch)"):
-                names, settings = [r.name for r in o.runs], [hparams(cfg, r) for r in o.runs]
-                spec = cfg.sgd()
-                tensorboard.write_all(
-                    stage, names, settings, o.params0, o.penalty, o.trained, o.data, spec
-                )
-        if cfg.checkpoints:
-            with say.phase(f"{len(o.runs)} checkpoints"):
-                pruned.save_checkpoints(stage, cfg, o.data.sha256, *trained)
-        if cfg.prune and any(pruned.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
-            with say.phase("pruning the L1 runs and retraining the smaller nets"):
-                pruned.prune_runs(stage, cfg, o.data, *trained)
-        with say.phase("figures" + (" and GIFs" if cfg.gifs else "") + ", drawn meanwhile"):
-            drawn.result()
+    drawn = pool.submit(
+        drawing.everything,
+        stage,
+        rec,
+        cfg.gif_seconds if cfg.gifs else None,
+        curve_args,
+        fit_args,
+        objective_panels(o),
+    )
+    trained = (o.runs, o.rows, o.penalty, o.trained)
+    if cfg.tensorboard:
+        with say.phase("TensorBoard event files (written after training, one per epoch)"):
+            names, settings = [r.name for r in o.runs], [hparams(cfg, r) for r in o.runs]
+            spec = cfg.sgd()
+            tensorboard.write_all(
+                stage, names, settings, o.params0, o.penalty, o.trained, o.data, spec
+            )
+    if cfg.checkpoints:
+        with say.phase(f"{len(o.runs)} checkpoints"):
+            pruned.save_checkpoints(stage, cfg, o.data.sha256, *trained)
+    if cfg.prune and any(pruned.has_l1(o.penalty.pick(i)) for i in range(len(o.runs))):
+        with say.phase("pruning the L1 runs and retraining the smaller nets"):
+            pruned.prune_runs(stage, cfg, o.data, *trained)
+    with say.phase("figures" + (" and GIFs" if cfg.gifs else "") + ", drawn meanwhile"):
+        drawn.result()
 
 
 def hparams(cfg: Config, r: Run) -> dict[str, Any]:

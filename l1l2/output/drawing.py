@@ -24,6 +24,12 @@ from .. import blog
 from . import curves, gifs, plots
 
 
+def warm_up() -> None:
+    """Import what drawing needs (matplotlib, imageio: ~0.4 s), so that a worker started early
+    spends that time while the main process still imports TensorFlow."""
+    _ = plots.mpl.figure, gifs.iio.imwrite  # a Lazy module loads at its first attribute
+
+
 def figures(folder: Path, rec: dict[str, Any], gif_seconds: float | None) -> None:
     """sparsity, weight histogram and error figures; the GIFs too unless gif_seconds is None.
     The blog's L1 runs stand beside ours only on the protocol's data set."""
