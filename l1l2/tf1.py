@@ -16,9 +16,12 @@ One setting makes the compiled engine (core/compiled.py) fast: XLA's CPU backend
 while loop whose body touches fewer than `xla_cpu_small_while_loop_byte_threshold` bytes as one
 kernel (the loop and every op of its body in one function) instead of calling a kernel per fused
 op and per iteration from its runtime. The threshold is raised here so that the whole SGD loop is
-one kernel: 1.5-3x the steps per second, the same bits for identity networks. It is merged into
-the XLA_FLAGS the environment has (a value the user set for this option wins), before TensorFlow
-reads them.
+one kernel: 1.5-3x the steps per second, the same bits for identity networks. A second one lets
+XLA update the loop's weights in place: with `--xla_cpu_copy_insertion_use_region_analysis`, its
+copy insertion sees that every read of the old weights comes before their update and leaves out
+the copy of each weight array it otherwise makes at every SGD step (1.1-1.2x at 1,000 models;
+the same bits). Both are merged into the XLA_FLAGS the environment has (a value the user set for
+either wins), before TensorFlow reads them.
 """
 
 import contextlib
@@ -57,12 +60,28 @@ def with_while_loop_threshold(flags: str) -> str:
     return " ".join([*words, f"{BACKEND_OPTIONS}={WHILE_LOOP_OPTION}={WHILE_LOOP_BYTES}"])
 
 
+REGION_ANALYSIS = "--xla_cpu_copy_insertion_use_region_analysis"
+
+
+def with_region_analysis(flags: str) -> str:
+    """XLA_FLAGS `flags` with REGION_ANALYSIS=true added; unchanged if they set it."""
+    words = flags.split()
+    if any(word.partition("=")[0] == REGION_ANALYSIS for word in words):
+        return flags
+    return " ".join([*words, f"{REGION_ANALYSIS}=true"])
+
+
+def with_our_flags(flags: str) -> str:
+    """XLA_FLAGS `flags` with the while-loop threshold and the region analysis added."""
+    return with_region_analysis(with_while_loop_threshold(flags))
+
+
 XLA_FLAGS_ASKED = os.environ.get("XLA_FLAGS")  # what the environment asked for, recorded
-os.environ["XLA_FLAGS"] = with_while_loop_threshold(XLA_FLAGS_ASKED or "")  # read at XLA's start
+os.environ["XLA_FLAGS"] = with_our_flags(XLA_FLAGS_ASKED or "")  # read at XLA's start
 
 
 def xla_flags() -> str:
-    """The XLA_FLAGS XLA reads when it starts: the environment's, with the while-loop threshold."""
+    """The XLA_FLAGS XLA reads when it starts: the environment's, with ours (with_our_flags)."""
     return os.environ.get("XLA_FLAGS", "")
 
 

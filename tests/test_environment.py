@@ -110,9 +110,23 @@ def test_the_while_loop_threshold_joins_the_users_xla_flags():
     assert tf1.with_while_loop_threshold(theirs) == theirs
 
 
+def test_the_region_analysis_joins_the_users_xla_flags():
+    """tf1 turns XLA's region analysis on (the loop's weights updated in place) unless the user
+    set it, either way."""
+    from l1l2 import tf1
+
+    on = f"{tf1.REGION_ANALYSIS}=true"
+    assert tf1.with_region_analysis("") == on
+    assert tf1.with_region_analysis("--xla_dump_to=/d") == f"--xla_dump_to=/d {on}"
+    for theirs in (f"{tf1.REGION_ANALYSIS}=false --xla_dump_to=/d", tf1.REGION_ANALYSIS):
+        assert tf1.with_region_analysis(theirs) == theirs
+    threshold = f"--xla_backend_extra_options={tf1.WHILE_LOOP_OPTION}={tf1.WHILE_LOOP_BYTES}"
+    assert tf1.with_our_flags("") == f"{threshold} {on}"
+
+
 def test_xla_flags_are_merged_before_xla_starts_and_recorded(tmp_path):
     """In a fresh process: the user's XLA_FLAGS stay (XLA accepts the merged flags and writes the
-    dump the user asked for), the threshold is on, and the run record names both."""
+    dump the user asked for), ours are on, and the run record names both."""
     code = (
         "import os, numpy as np\n"
         "from l1l2 import tf1\n"
@@ -132,9 +146,10 @@ def test_xla_flags_are_merged_before_xla_starts_and_recorded(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     from l1l2 import tf1
 
-    want = tf1.with_while_loop_threshold(f"--xla_dump_to={tmp_path}")
+    want = tf1.with_our_flags(f"--xla_dump_to={tmp_path}")
     assert res.stdout.strip().splitlines()[-1] == str(
         {"environment_asked_for": f"--xla_dump_to={tmp_path}", "effective": want}
     )
     options = [p.read_text() for p in tmp_path.glob("*.debug_options")]
     assert options and all(tf1.WHILE_LOOP_OPTION in o for o in options)
+    assert all("xla_cpu_copy_insertion_use_region_analysis: true" in o for o in options)

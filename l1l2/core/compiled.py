@@ -7,7 +7,9 @@ steps, so a step costs no executor dispatch, and XLA fuses each layer's ops into
 loops. It is called from a TF1 graph (eager is off in this repo): a fresh tf.Graph holds
 one call op of the compiled function, fed with placeholders and run by a v1.Session. tf1.py
 raises XLA's small-while-loop threshold, so that the whole loop is one kernel: XLA's runtime
-would otherwise launch each fused op of every step on its own.
+would otherwise launch each fused op of every step on its own; and it turns on the region
+analysis of XLA's copy insertion, so that each step updates the weights in place instead of
+copying every weight array first.
 
 Why blocks: the models are trained BLOCK_MODELS at a time, all the steps of one block before
 the next (a leading block axis, W [blocks, in, out, M]), so that a block's whole state (its
@@ -128,10 +130,12 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
             cost = loss
         else:  # the penalty only when the bounds cannot tell that the cost is finite
             unsure = ~surely_finite(loss, bounds, limit) & (diverged < 0)
-            cost = tf.cond(
+            # lr passes through the cond: the update waits for the cost's reads of the old
+            # weights, so XLA can write the new ones in place (tf1.REGION_ANALYSIS)
+            cost, lr = tf.cond(
                 tf.reduce_any(unsure),
-                lambda: cost_grads_and_scales(ws, xb, yb, act, l1, l2)[0],
-                lambda: loss,
+                lambda: (cost_grads_and_scales(ws, xb, yb, act, l1, l2)[0], lr),
+                lambda: (loss, lr),
             )
         diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)
         bounds = kernel_bounds(bounds, scales, lr, l1, l2)
