@@ -86,6 +86,9 @@ PEERS = {  # name: (module of bench/peers, function, keywords)
     "jax-blocks": ("jax_sgd", "train_jax_blocks", {}),
 }
 JAX_BEST = {1: "jax-last", 1000: "jax-blocks", 10000: "jax-blocks"}  # measured: bench/README.md
+# tf1's region analysis (the compiled engine's weights in place) slows JAX's loop at one model
+# (1.5-1.75M model-steps/s against 2.2-2.8M without it; no change at 1,000 models): the JAX
+# cases run without it (case_in_child)
 
 
 def peer(name):
@@ -161,6 +164,10 @@ def run_case(name, n_models, epochs, features="plain"):
 
 def case_in_child(name, n, epochs, features="plain"):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    if name.startswith("jax"):  # without tf1's region analysis: JAX's loop is faster so
+        words = env.get("XLA_FLAGS", "").split()
+        ours = [w for w in words if w.partition("=")[0] != tf1.REGION_ANALYSIS]
+        env["XLA_FLAGS"] = " ".join([*ours, f"{tf1.REGION_ANALYSIS}=false"])
     child = subprocess.run(
         [sys.executable, __file__, name, str(n), str(epochs), features],
         env=env,
