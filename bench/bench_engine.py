@@ -164,7 +164,7 @@ def run_case(name, n_models, epochs, features="plain"):
 
 def case_in_child(name, n, epochs, features="plain"):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if name.startswith("jax"):  # without tf1's region analysis: JAX's loop is faster so
+    if name.startswith("jax"):  # JAX without tf1's region analysis (see JAX_BEST)
         words = env.get("XLA_FLAGS", "").split()
         ours = [w for w in words if w.partition("=")[0] != tf1.REGION_ANALYSIS]
         env["XLA_FLAGS"] = " ".join([*ours, f"{tf1.REGION_ANALYSIS}=false"])
