@@ -179,7 +179,8 @@ def test_penalty_targets_and_activations_are_checked(trained):
         compiled.train_compiled(D.x_train, D.y_train, p0, penalties(PENS), s, FILE_ORDER)
 
 
-def test_progress_splits_give_the_same_result(trained):
+def test_progress_splits_give_the_same_result(trained, monkeypatch):
+    monkeypatch.setattr(compiled, "PROGRESS_MIN_WORK", 1)  # a split however little the work
     p0, t = trained
     seen = []
     split = run(p0, PENS, progress=seen.append)
@@ -187,6 +188,12 @@ def test_progress_splits_give_the_same_result(trained):
     assert_params_close(split.params, t.params, atol=0)
     assert_params_close(split.frames, t.frames, atol=0)
     np.testing.assert_array_equal(split.test_error, t.test_error)
+
+
+def test_progress_takes_fewer_calls_for_little_work():
+    """A session call feeds the whole sample table again: short trainings report in fewer."""
+    m = compiled.PROGRESS_MIN_WORK
+    assert [compiled.progress_calls(w) for w in (0, m - 1, m, 3 * m, 100 * m)] == [1, 1, 1, 3, 10]
 
 
 def test_model_parts_cover_the_models_in_equal_slices():
@@ -225,6 +232,7 @@ def test_an_interrupt_stops_the_parts_after_their_current_call(trained, monkeypa
     p0, _ = trained
     monkeypatch.setattr(compiled, "PART_MODELS", 1)
     monkeypatch.setattr(compiled, "MIN_PART", 1)
+    monkeypatch.setattr(compiled, "PROGRESS_MIN_WORK", 1)
     seen = []
 
     def progress(n):

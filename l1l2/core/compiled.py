@@ -51,7 +51,9 @@ MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
 BLOCK_MODELS = 16  # models whose steps run together: a block's state stays in the cache
 PART_MODELS = 8192  # at most this many models in one compiled loop (one core, block by block)...
 MIN_PART = 16  # ...and no part smaller than this: the models are trained in parts side by side
-PROGRESS_CALLS = 10  # session calls when a progress callback wants updates
+PROGRESS_CALLS = 10  # session calls when a progress callback wants updates, at most...
+PROGRESS_MIN_WORK = 4_000_000  # ...one per this many model-steps (a call feeds the whole
+# sample table again: ~5 ms at 320 models of 100 epochs, a third of their training)
 WAKE_S = 0.1  # how often the caller wakes up while the parts train (to take a Ctrl-C)
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
@@ -290,6 +292,12 @@ def plan_calls(steps: int, eval_steps: np.ndarray, n_calls: int) -> list:
     return calls
 
 
+def progress_calls(work: int) -> int:
+    """Session calls for a progress callback: PROGRESS_CALLS, fewer for less than PROGRESS_CALLS x
+    PROGRESS_MIN_WORK model-steps (at least one)."""
+    return max(1, min(PROGRESS_CALLS, work // PROGRESS_MIN_WORK))
+
+
 def model_parts(n_models: int) -> list[slice]:
     """The parts the models are trained in, side by side, one per thread: equal slices of at
     most PART_MODELS models, at least two from 2 * MIN_PART models on, as many as a multiple of
@@ -326,7 +334,7 @@ def train_compiled(
 
     The models are trained in blocks of BLOCK_MODELS (one after the other inside the compiled
     loop) and in parts (model_parts), one thread per CPU core: one compiled loop runs on one
-    core. `progress(n_model_steps)` splits each part's loop into PROGRESS_CALLS calls of one
+    core. `progress(n_model_steps)` splits each part's loop into progress_calls() calls of one
     compilation.
     """
     check_spec(spec)
@@ -337,7 +345,7 @@ def train_compiled(
     x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
     ev = spec.eval_steps(len(x)).astype(np.int32)
     steps = int(ev[-1])
-    calls = plan_calls(steps, ev, PROGRESS_CALLS if progress else 1)
+    calls = plan_calls(steps, ev, progress_calls(n_models * steps) if progress else 1)
     loop_spec = LoopSpec(
         spec.activation,
         bool(np.any(l1)),
