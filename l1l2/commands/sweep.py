@@ -8,6 +8,7 @@ objective (core/optimum.py), and the verdict per cell follows the rules of share
 """
 
 import csv
+import functools
 import hashlib
 import io
 import time
@@ -124,10 +125,11 @@ def train_setting(
     d: data_mod.Dataset,
     setting: Setting,
     chunk: list[Model],
+    params0: dict[str, np.ndarray],
     progress: Callable[[int], object] | None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Train one chunk of one setting's models together; (a row per model, [epochs + 1, R]
-    test errors at the epoch ends)."""
+    """Train one chunk of one setting's models together from params0, their initial weights;
+    (a row per model, [epochs + 1, R] test errors at the epoch ends)."""
     spec = SGD(
         lr=setting.lr,
         schedule=setting.schedule,
@@ -136,7 +138,6 @@ def train_setting(
         every_epoch=True,
         tail_epochs=cfg.tail_epochs,
     )
-    params0 = model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunk])
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
     out = train(
         d.x_train,
@@ -199,6 +200,14 @@ def main(cfg: SweepConfig) -> Result:
         )  # fmt: skip
     check_writable(cfg.out)
     todo = settings(cfg, list(data))
+    chunks = [per_setting[a : a + size] for a in range(0, len(per_setting), size)]
+
+    @functools.lru_cache(maxsize=1)  # one chunk's weights at a time, as check_fits counts them
+    def start(c: int) -> dict[str, np.ndarray]:
+        """Chunk c's initial weights: the same in every setting, drawn once for all of them
+        when the models are one chunk."""
+        return model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunks[c]])
+
     steps = sum(s.epochs * len(data[s.draw].x_train) // cfg.batch_size for s in todo)
     rows, curves = [], {}
     with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage:
@@ -206,9 +215,8 @@ def main(cfg: SweepConfig) -> Result:
         what = f"training {len(todo) * len(per_setting):,} models ({cfg.engine} engine)"
         with say.phase(what, total=steps * len(per_setting), unit="model-step") as update:
             for s in todo:
-                for start in range(0, len(per_setting), size):
-                    chunk = per_setting[start : start + size]
-                    got, epoch_errors = train_setting(cfg, data[s.draw], s, chunk, update)
+                for c, chunk in enumerate(chunks):
+                    got, epoch_errors = train_setting(cfg, data[s.draw], s, chunk, start(c), update)
                     rows += got
                     curves.setdefault(s, []).append(epoch_errors)
         with say.phase("the exact optima, the verdicts, tables and figures"):
