@@ -53,7 +53,7 @@ PART_MODELS = 8192  # at most this many models in one compiled loop (one core, b
 MIN_PART = 16  # ...and no part smaller than this: the models are trained in parts side by side
 PROGRESS_CALLS = 10  # session calls when a progress callback wants updates, at most...
 PROGRESS_MIN_WORK = 4_000_000  # ...one per this many model-steps (a call feeds the whole
-# sample table again: ~5 ms at 320 models of 100 epochs, a third of their training)
+# sample table again: 320 models of 100 epochs trained in 0.091 s in one call, 0.135 s in 10)
 WAKE_S = 0.1  # how often the caller wakes up while the parts train (to take a Ctrl-C)
 ACTIVATIONS = ("identity", "relu", "tanh", "elu", "leaky_relu")  # prelu, rrelu: not here
 
