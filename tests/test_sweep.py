@@ -112,6 +112,39 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch, saved_fi
     assert chunked == (tmp_path / "sweep" / "sweep.csv").read_bytes()
 
 
+@pytest.mark.parametrize("batch_size", [1, 2])
+def test_fewer_epochs_take_the_first_rows_of_the_sample_orders(batch_size):
+    """The sweep draws each model's orders once, for its most epochs; a setting of fewer epochs
+    takes the first rows: those are the orders drawn for that many epochs."""
+    from l1l2.core import data
+    from l1l2.core.sgd import SGD, sample_table
+
+    d = data.load("data/line.csv")
+    kinds = ["shuffle", "file", "shuffle"]
+
+    def table(epochs):
+        spec = SGD(epochs=epochs, batch_size=batch_size)
+        return sample_table(spec, d.x_train, d.y_train, [3, 4, 5], kinds)
+
+    few, many = table(3), table(7)
+    assert few.shape == (3 * 40 // batch_size, 3, batch_size)
+    np.testing.assert_array_equal(many[: len(few)], few)
+
+
+def test_a_sweep_of_two_epoch_counts_gives_the_rows_of_each_alone(tmp_path):
+    from l1l2.cli import main
+
+    args = ["sweep", "--seeds", "2", "--lams", "0.3", "--methods", "l1,l2", "--lrs", "0.01"]
+    args += ["--lr-schedule", "constant", "--no-progress"]
+    main([*args, "--epochs", "2,3", "--out", str(tmp_path / "both")])
+    main([*args, "--epochs", "2", "--out", str(tmp_path / "alone")])
+    both, alone = (
+        list(csv.DictReader(open(tmp_path / run / "sweep" / "sweep.csv")))
+        for run in ("both", "alone")
+    )
+    assert [r for r in both if r["epochs"] == "2"] == alone
+
+
 @pytest.mark.parametrize(
     "args, message",
     [

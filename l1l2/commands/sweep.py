@@ -23,7 +23,7 @@ from ..config import SweepConfig
 from ..core import data as data_mod
 from ..core import model, optimum, regularizers
 from ..core import pruning as prune
-from ..core.sgd import SGD
+from ..core.sgd import SGD, sample_table
 from ..core.train import train
 from ..output import plots, record
 from ..output.folder import check_writable, staged
@@ -126,10 +126,12 @@ def train_setting(
     setting: Setting,
     chunk: list[Model],
     params0: dict[str, np.ndarray],
+    table: np.ndarray,
     progress: Callable[[int], object] | None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Train one chunk of one setting's models together from params0, their initial weights;
-    (a row per model, [epochs + 1, R] test errors at the epoch ends)."""
+    """Train one chunk of one setting's models together from params0, their initial weights,
+    in the sample orders of `table` (sample_table of at least setting.epochs: the rows of the
+    first epochs are used); (a row per model, [epochs + 1, R] test errors at the epoch ends)."""
     spec = SGD(
         lr=setting.lr,
         schedule=setting.schedule,
@@ -139,19 +141,18 @@ def train_setting(
         tail_epochs=cfg.tail_epochs,
     )
     pen = regularizers.stack([regularizers.for_method(m.method, m.lam) for m in chunk])
+    per_epoch = spec.steps_per_epoch(len(d.x_train))
     out = train(
         d.x_train,
         d.y_train,
         params0,
         pen,
         spec,
-        seeds=[m.seed for m in chunk],
-        orders=[m.order for m in chunk],
         test=(d.x_test, d.y_test),
         engine=cfg.engine,
         progress=progress,
+        table=table[: spec.epochs * per_epoch],
     )
-    per_epoch = spec.steps_per_epoch(len(d.x_train))
     # the sum of an epoch's step costs at the final weights (identity networks: NumPy, float64)
     objective = optimum.objective(
         out.params, d.x_train, d.y_train, *(per_epoch * pen.l1, per_epoch * pen.l2)
@@ -208,6 +209,16 @@ def main(cfg: SweepConfig) -> Result:
         when the models are one chunk."""
         return model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunks[c]])
 
+    @functools.lru_cache(maxsize=1)  # one table at a time, as check_fits counts them
+    def sample_orders(draw: int, c: int) -> np.ndarray:
+        """Chunk c's sample orders on draw, for the most epochs: a setting of fewer epochs
+        takes the first rows (the same orders: tests/test_sweep.py). Drawn once for all the
+        settings of a draw when the models are one chunk."""
+        spec = SGD(epochs=max(cfg.epochs), batch_size=cfg.batch_size)
+        d, ms = data[draw], chunks[c]
+        seeds, kinds = [m.seed for m in ms], [m.order for m in ms]
+        return sample_table(spec, d.x_train, d.y_train, seeds, kinds)
+
     steps = sum(s.epochs * len(data[s.draw].x_train) // cfg.batch_size for s in todo)
     rows, curves = [], {}
     with staged(cfg.out, owns=("sweep",), force=cfg.force) as stage:
@@ -216,7 +227,9 @@ def main(cfg: SweepConfig) -> Result:
         with say.phase(what, total=steps * len(per_setting), unit="model-step") as update:
             for s in todo:
                 for c, chunk in enumerate(chunks):
-                    got, epoch_errors = train_setting(cfg, data[s.draw], s, chunk, start(c), update)
+                    got, epoch_errors = train_setting(
+                        cfg, data[s.draw], s, chunk, start(c), sample_orders(s.draw, c), update
+                    )
                     rows += got
                     curves.setdefault(s, []).append(epoch_errors)
         with say.phase("the exact optima, the verdicts, tables and figures"):

@@ -33,15 +33,18 @@ def train(
     test: tuple[np.ndarray, np.ndarray] | None = None,
     engine: str = "graph",
     progress: Callable[[int], object] | None = None,
+    table: np.ndarray | None = None,
 ) -> Trained:
     """Train the stacked models params0 (W [R, in, out], b [R, 1, out]; penalty: one
     coefficient per model) on (x, y) as `spec` says. seeds [R] draw each model's shuffled order
     (default: spec.seed for all); the test error on test = (x, y) is measured at
     spec.eval_steps; `progress(n)` hears of every n model-steps done. A stack that mixes sample
-    orders gives each model's in `orders` (default: spec.order for all)."""
+    orders gives each model's in `orders` (default: spec.order for all). `table`: the
+    sample_table of these seeds and orders, if the caller has made it already."""
     n_models = len(params0["dense1/W"])
     seeds = [spec.seed] * n_models if seeds is None else list(seeds)
-    table = sample_table(spec, x, y, seeds, orders)
+    if table is None:
+        table = sample_table(spec, x, y, seeds, orders)
     run = {"reference": train_reference, "graph": train_graph, "compiled": train_compiled}[engine]
     return run(x, y, params0, penalty, spec, table, test, progress)
 
