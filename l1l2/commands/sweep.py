@@ -210,14 +210,17 @@ def main(cfg: SweepConfig) -> Result:
         return model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunks[c]])
 
     @functools.lru_cache(maxsize=1)  # one table at a time, as check_fits counts them
-    def sample_orders(draw: int, c: int) -> np.ndarray:
-        """Chunk c's sample orders on draw, for the most epochs: a setting of fewer epochs
-        takes the first rows (the same orders: tests/test_sweep.py). Drawn once for all the
-        settings of a draw when the models are one chunk."""
-        spec = SGD(epochs=max(cfg.epochs), batch_size=cfg.batch_size)
+    def sample_orders(draw: int, c: int, epochs: int) -> np.ndarray:
+        """Chunk c's sample orders on draw for `epochs`; a setting of fewer epochs takes the
+        first rows (the same orders: tests/test_sweep.py)."""
+        spec = SGD(epochs=epochs, batch_size=cfg.batch_size)
         d, ms = data[draw], chunks[c]
         seeds, kinds = [m.seed for m in ms], [m.order for m in ms]
         return sample_table(spec, d.x_train, d.y_train, seeds, kinds)
+
+    # one chunk: its orders drawn once per draw, for the most epochs; several chunks take
+    # turns in the one-table cache, so each draws for its own setting's epochs
+    most = max(cfg.epochs) if len(chunks) == 1 else None
 
     steps = sum(s.epochs * len(data[s.draw].x_train) // cfg.batch_size for s in todo)
     rows, curves = [], {}
@@ -227,8 +230,9 @@ def main(cfg: SweepConfig) -> Result:
         with say.phase(what, total=steps * len(per_setting), unit="model-step") as update:
             for s in todo:
                 for c, chunk in enumerate(chunks):
+                    table = sample_orders(s.draw, c, most or s.epochs)
                     got, epoch_errors = train_setting(
-                        cfg, data[s.draw], s, chunk, start(c), sample_orders(s.draw, c), update
+                        cfg, data[s.draw], s, chunk, start(c), table, update
                     )
                     rows += got
                     curves.setdefault(s, []).append(epoch_errors)
