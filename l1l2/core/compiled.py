@@ -19,6 +19,9 @@ steps and 10,000 models run as fast per model as 1,000.
 Why parts: one compiled loop runs on one core, so the blocks are trained in parts side by
 side, one thread per core (model_parts).
 
+Why a graph cache: tracing the loop's ~1,300 ops in Python takes ~0.5 s, as long as a sweep's
+first training; a later process imports the traced graph from its file (loop_graph).
+
 Only kernel penalties (L1 and/or L2, one pair of coefficients per model) are supported.
 """
 
@@ -30,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..tf1 import seal_xla_cache, session, tf, v1
+from .. import graph_cache
+from ..tf1 import seal_xla_cache, session, tf, v1, xla_cache_dir
 from .activations import parse
 from .model import layer_names
 from .models_last import (
@@ -490,37 +494,95 @@ def from_blocks(a: np.ndarray, lead: int = 0) -> np.ndarray:
     return np.ascontiguousarray(a.reshape(*a.shape[:-2], a.shape[-2] * a.shape[-1]))
 
 
+# make_loop's arguments between `diverged` and the call's steps, by placeholder name
+LOOP_ARGS = tuple(
+    k if k == "table" else f"data_{k}"
+    for k in ("x", "y", "x_test", "y_test", "table", "rates", "l1", "l2", "limit", "eval_steps")
+)
+# the ops a loop's graph may hold (graph_cache.load refuses a stored graph with any other)
+LOOP_OPS = frozenset(
+    "Abs AddN AddV2 Any Cast ConcatV2 Const Elu Fill FloorMod GatherV2 Greater Identity IsFinite "
+    "LeakyRelu Less LessEqual LogicalAnd LogicalNot LogicalOr Max Maximum Minimum Mul Pack "
+    "PartitionedCall Placeholder RealDiv Relu SelectV2 Sign Square StatelessIf StatelessWhile "
+    "StridedSlice Sub Sum Tanh TensorScatterUpdate Transpose".split()
+)
+
+
+def feeds(
+    ws: list[np.ndarray], data: dict[str, np.ndarray], table_shape: tuple[int, ...]
+) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{placeholder name: (dtype, shape)} of a loop's graph: ws_k, diverged, data_<key>, table
+    and call_0..3 (s0, s1, f_first, f_stop)."""
+    out = {f"ws_{k}": ("float32", w.shape) for k, w in enumerate(ws)}
+    out["diverged"] = ("int32", (ws[0].shape[0], ws[0].shape[-1]))
+    out.update((f"data_{k}", (np.asarray(v).dtype.name, np.shape(v))) for k, v in data.items())
+    out["table"] = ("int32", tuple(table_shape))
+    return out | {f"call_{k}": ("int32", ()) for k in range(4)}
+
+
+def traced_graph(spec: LoopSpec, placeholders: dict) -> "tf.Graph":
+    """The loop's graph: the placeholders of feeds(), one call of make_loop(spec) and its
+    outputs as out_0, out_1, ... (the weights, diverged, the errors, the frames)."""
+    graph = tf.Graph()
+    with graph.as_default():
+        p = {k: v1.placeholder(dtype, shape, name=k) for k, (dtype, shape) in placeholders.items()}
+        ws = [p[k] for k in placeholders if k.startswith("ws_")]
+        args = [p[k] for k in LOOP_ARGS]
+        out = make_loop(spec)(ws, p["diverged"], *args, *(p[f"call_{k}"] for k in range(4)))
+        for k, t in enumerate(tf.nest.flatten(out)):
+            tf.identity(t, name=f"out_{k}")
+    return graph
+
+
+def imported_graph(graph_def: "v1.GraphDef", placeholders: dict, n_out: int) -> "tf.Graph | None":
+    """graph_def as a graph, if it has exactly these placeholders and outputs out_0..n_out-1."""
+    graph = tf.Graph()
+    try:
+        with graph.as_default():
+            tf.graph_util.import_graph_def(graph_def, name="")
+        found = {
+            op.name: (op.outputs[0].dtype.name, tuple(op.outputs[0].shape.as_list()))
+            for op in graph.get_operations()
+            if op.type == "Placeholder"
+        }
+        for k in range(n_out):
+            graph.get_tensor_by_name(f"out_{k}:0")
+    except (ValueError, KeyError, tf.errors.OpError):
+        return None
+    return graph if found == placeholders else None
+
+
+def loop_graph(spec: LoopSpec, placeholders: dict, n_out: int) -> "tf.Graph":
+    """The loop's graph from the graph cache (graph_cache.py), else traced and stored there."""
+    key = repr((spec, sorted(placeholders.items()), LOSS_LIMIT))
+    path = graph_cache.path_for(xla_cache_dir(), key)
+    stored = graph_cache.load(path, LOOP_OPS) if path else None
+    graph = None if stored is None else imported_graph(stored, placeholders, n_out)
+    if graph is None:
+        graph = traced_graph(spec, placeholders)
+        if path:
+            graph_cache.save(path, graph.as_graph_def(), LOOP_OPS)
+    return graph
+
+
 class Loop:
     """One compiled loop in its own graph and session, fed through placeholders, so that calls
-    with the same shapes (a sweep, a progress bar's calls) reuse the compilation."""
+    with the same shapes (a sweep, a progress bar's calls) reuse the compilation. The graph is
+    traced once per set of shapes and code, then read from the graph cache (loop_graph)."""
 
     def __init__(self, spec: LoopSpec, ws, data, table_shape):
-        self.graph = tf.Graph()
+        placeholders = feeds(ws, data, table_shape)
+        n = len(ws)
+        self.graph = loop_graph(spec, placeholders, 2 * n + 2)
+        get = self.graph.get_tensor_by_name
+        self.ws = [get(f"ws_{k}:0") for k in range(n)]
+        self.diverged = get("diverged:0")
+        self.data = {k: get(f"data_{k}:0") for k in data}
+        self.table = get("table:0")
+        self.call = [get(f"call_{k}:0") for k in range(4)]
+        out = [get(f"out_{k}:0") for k in range(2 * n + 2)]
+        self.fetch = [out[:n], out[n], out[n + 1], out[n + 2 :]]
         with self.graph.as_default():
-            self.ws = [v1.placeholder(tf.float32, w.shape) for w in ws]
-            self.diverged = v1.placeholder(tf.int32, [ws[0].shape[0], ws[0].shape[-1]])
-            self.data = {
-                k: v1.placeholder(tf.as_dtype(np.asarray(v).dtype), np.shape(v))
-                for k, v in data.items()
-            }
-            self.table = v1.placeholder(tf.int32, table_shape)
-            self.call = [v1.placeholder(tf.int32, []) for _ in range(4)]  # s0, s1, f_first, f_stop
-            d = self.data
-            self.fetch = make_loop(spec)(
-                self.ws,
-                self.diverged,
-                d["x"],
-                d["y"],
-                d["x_test"],
-                d["y_test"],
-                self.table,
-                d["rates"],
-                d["l1"],
-                d["l2"],
-                d["limit"],
-                d["eval_steps"],
-                *self.call,
-            )
             self.session = session(self.graph, optimize=False)
         self.ran = False
 
