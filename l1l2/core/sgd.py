@@ -85,9 +85,10 @@ def sample_table(
         rng = np.random.default_rng([seed, ORDER_STREAM])
         return rng.permuted(np.tile(rank, (spec.epochs, 1)), axis=1).ravel()
 
-    columns = [
-        np.tile(epoch, spec.epochs) if o == "file" else shuffled(s) for o, s in zip(orders, seeds)
-    ]
+    shuffle_seeds = dict.fromkeys(s for o, s in zip(orders, seeds) if o != "file")
+    drawn = {s: shuffled(s) for s in shuffle_seeds}  # once per seed, for all models of that seed
+    file = np.tile(epoch, spec.epochs)
+    columns = [file if o == "file" else drawn[s] for o, s in zip(orders, seeds)]
     return np.stack(columns, axis=1).reshape(-1, spec.batch_size, len(seeds)).swapaxes(1, 2)
 
 
