@@ -16,6 +16,7 @@ replaced, atomically (a temporary file, then a rename).
 import functools
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from .tf1 import v1
@@ -23,6 +24,7 @@ from .tf1 import v1
 MAX_BYTES = 16 << 20  # a loop's graph is ~130 KB
 MAX_GRAPHS = 64  # the most recently written graphs kept
 DIGEST = 32  # bytes of the SHA-256 in front of the GraphDef
+STALE_S = 3600  # a temporary file this old was left by a process that died writing it
 
 
 @functools.cache
@@ -87,7 +89,8 @@ def save(path: Path, graph_def: "v1.GraphDef", ops: frozenset[str]) -> None:
         tmp.write_bytes(hashlib.sha256(body).digest() + body)
         tmp.replace(path)
         files = sorted(path.parent.glob("*.pb"), key=_mtime, reverse=True)
-        for old in files[MAX_GRAPHS:]:
+        stale = [t for t in path.parent.glob(".*.pb.*") if _mtime(t) < time.time() - STALE_S]
+        for old in files[MAX_GRAPHS:] + stale:  # stale: left by a process killed while writing
             remove(old)
     except OSError:
         remove(tmp)

@@ -4,6 +4,7 @@ fatal. Each test has its own folder (compiled.xla_cache_dir patched)."""
 
 import dataclasses
 import hashlib
+import os
 
 import numpy as np
 import pytest
@@ -71,6 +72,19 @@ def test_a_damaged_file_is_refused_deleted_and_replaced(traced, tmp_path, monkey
     monkeypatch.setattr(graph_cache, "MAX_BYTES", limit)
     assert_same(train(), first)
     assert len(traced) == 2 and path.exists()  # traced again, stored again
+
+
+def test_only_the_newest_files_are_kept(traced, tmp_path, monkeypatch):
+    train()
+    (path,) = stored(tmp_path)
+    old = [path.with_name(f"old{k}.pb") for k in range(3)]
+    left = path.with_name(f".{path.name}.99999")  # a temporary file of a process that died
+    for k, p in enumerate([*old, left]):
+        p.write_bytes(path.read_bytes())
+        os.utime(p, (1000 + k, 1000 + k))
+    monkeypatch.setattr(graph_cache, "MAX_GRAPHS", 2)
+    graph_cache.save(path, graph_cache.load(path, compiled.LOOP_OPS), compiled.LOOP_OPS)
+    assert stored(tmp_path) == sorted([path, old[2]]) and not left.exists()
 
 
 def test_a_graph_with_other_ops_is_refused(traced, tmp_path):
