@@ -128,7 +128,7 @@ def run_case(name, n_models, epochs, features="plain"):
     if name not in PEERS:
         tf1.load()
     d = data.load(ROOT / "data" / "line.csv")
-    p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n_models)])
+    p0 = model.init_stack(SIZES, range(n_models))
     pen = regularizers.stack(
         [regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n_models)]
     )
@@ -279,7 +279,7 @@ def check_peers():
     tf1.load()
     d = data.load(ROOT / "data" / "line.csv")
     n = CHECK_MODELS
-    p0 = model.stack([model.glorot_init(SIZES, s) for s in range(n)])
+    p0 = model.init_stack(SIZES, range(n))
     pen = regularizers.stack([regularizers.for_method(("l1", "l2")[s % 2], 0.3) for s in range(n)])
     ref = train(d.x_train, d.y_train, p0, pen, SGD(epochs=CHECK_EPOCHS), engine="compiled")
     got = {"graph": (lambda t: (t.params, t.diverged_at))(

@@ -42,7 +42,7 @@ def main():
     d = data.load(ROOT / "data" / "line.csv")
     cells = [(m, lam) for lam in LAMS for m in (["none"] if lam == 0 else METHODS)]
     models = [(m, lam, s, o) for o in ("shuffle", "file") for m, lam in cells for s in range(SEEDS)]
-    p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for _, _, s, _ in models])
+    p0 = model.init_stack((1, 10, 10, 10, 1), [s for _, _, s, _ in models])
     pen = regularizers.stack([regularizers.for_method(m, lam) for m, lam, _, _ in models])
     spec = SGD(epochs=100, every_epoch=True, tail_epochs=1)
     kw = dict(seeds=[s for *_, s, _ in models], orders=[o for *_, o in models],

@@ -127,7 +127,7 @@ def report(times, outs):
 def training_overhead():
     d = data.load(ROOT / "data" / "line.csv")
     runs = [(m, s) for m in ("none", "l1", "l2") for s in range(5)]
-    p0 = model.stack([model.glorot_init((1, 10, 10, 10, 1), s) for _, s in runs])
+    p0 = model.init_stack((1, 10, 10, 10, 1), [s for _, s in runs])
     pen = regularizers.stack([regularizers.for_method(m, 0.3) for m, _ in runs])
     # no progress: all 4000 steps in one session call either way
     plain = timed(3, lambda: train(d.x_train, d.y_train, p0, pen, SGD()))[0]

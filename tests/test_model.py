@@ -187,3 +187,14 @@ def test_activation_derivatives_are_the_gradients_tensorflow_takes():
             got = tf.ones_like(zt) if d is None else d(zt, h)
             with session(g) as s:
                 np.testing.assert_allclose(*s.run([got, want]), rtol=1e-6, atol=1e-7, err_msg=spec)
+
+
+@pytest.mark.parametrize("activation", ["identity", "prelu"])
+def test_init_stack_is_the_stack_of_each_models_weights(activation):
+    seeds = [3, 1, 4, 1, 5]
+    want = model.stack([model.init_params(SIZES, s, activation) for s in seeds])
+    got = model.init_stack(SIZES, seeds, activation)
+    assert list(got) == list(want)
+    for k in want:
+        assert got[k].dtype == want[k].dtype and got[k].shape == want[k].shape, k
+        np.testing.assert_array_equal(got[k], want[k], err_msg=k)

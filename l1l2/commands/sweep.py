@@ -207,7 +207,7 @@ def main(cfg: SweepConfig) -> Result:
     def start(c: int) -> dict[str, np.ndarray]:
         """Chunk c's initial weights: the same in every setting, drawn once for all of them
         when the models are one chunk."""
-        return model.stack([model.glorot_init(cfg.sizes, m.seed) for m in chunks[c]])
+        return model.init_stack(cfg.sizes, [m.seed for m in chunks[c]])
 
     @functools.lru_cache(maxsize=1)  # one table at a time, as check_fits counts them
     def sample_orders(draw: int, c: int, epochs: int) -> np.ndarray:

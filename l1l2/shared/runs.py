@@ -62,7 +62,7 @@ def train_runs(
     Each run visits the samples in its order (drawn from its seed when shuffled); the test error
     is measured after every step of the last cfg.tail_epochs epochs and, with `record`, after
     every epoch too, when the weights are also kept."""
-    params0 = model.stack([model.init_params(cfg.sizes, r.seed, cfg.activation) for r in runs])
+    params0 = model.init_stack(cfg.sizes, [r.seed for r in runs], cfg.activation)
     penalty = regularizers.stack([run_penalty(cfg, r.method) for r in runs])
     trained = train(
         data.x_train,
