@@ -7,10 +7,11 @@ package's source, so that a changed engine never loads a graph of the old one. T
 graphs/ of the XLA cache's folder (xla_cache.py: one per TensorFlow version, CPU and XLA flags;
 none when that cache is off).
 
-A file is read as untrusted: at most MAX_BYTES; its SHA-256 first, then the GraphDef (a file cut
-short or damaged is deleted, not used); every op of the graph and of its functions one of the
-caller's `ops`. Anything wrong is a miss: the caller traces the graph again and the file is
-replaced, atomically (a temporary file, then a rename).
+A file is read as untrusted: a regular file (untrusted.read: no FIFO, no link) of at most
+MAX_BYTES; its SHA-256 first, then the GraphDef (a file cut short or damaged is deleted, not
+used); every op of the graph and of its functions one of the caller's `ops`. Anything wrong is a
+miss: the caller traces the graph again and the file is replaced, atomically (a temporary file,
+then a rename).
 """
 
 import functools
@@ -19,6 +20,7 @@ import os
 import time
 from pathlib import Path
 
+from . import untrusted
 from .tf1 import v1
 
 MAX_BYTES = 16 << 20  # a loop's graph is ~130 KB
@@ -56,17 +58,15 @@ def ops_of(graph_def: "v1.GraphDef") -> set[str]:
 
 def load(path: Path, ops: frozenset[str]) -> "v1.GraphDef | None":
     """The GraphDef stored at path, or None (no file, or one that fails a check: then deleted)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_BYTES + 1)
-    except OSError:
-        return None
     from google.protobuf.message import DecodeError  # TensorFlow's dependency, loaded with it
 
-    body = data[DIGEST:]
     graph_def = v1.GraphDef()
     try:
-        if len(data) > MAX_BYTES or hashlib.sha256(body).digest() != data[:DIGEST]:
+        data = untrusted.read(path, MAX_BYTES, follow=False)  # a FIFO, a link: refused
+        if data is None:
+            return None
+        body = data[DIGEST:]
+        if hashlib.sha256(body).digest() != data[:DIGEST]:
             raise ValueError(f"{path} is damaged")
         graph_def.ParseFromString(body)
         if not ops_of(graph_def) <= ops:

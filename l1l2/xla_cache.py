@@ -24,10 +24,13 @@ import platform
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from . import untrusted
+
 ENV = "L1L2_CACHE_DIR"
 CACHE_FLAG = "--tf_xla_persistent_cache_directory"
 SEAL = ".sha256"
 MAX_ENTRIES = 64  # the most recently used entries kept (an entry is ~0.6 MB)
+MAX_ENTRY_BYTES = 256 << 20  # a bigger file is no entry of ours
 ENTRY_FIELDS = (1, 2, 3)  # XlaSerializedCacheEntry: key, HLO module, executable
 
 
@@ -101,8 +104,11 @@ def seal(folder: Path | None) -> None:
             seal_file = entry.with_name(entry.name + SEAL)
             if seal_file.exists():
                 continue
-            data = entry.read_bytes()
-            if whole_entry(data):
+            try:
+                data = untrusted.read(entry, MAX_ENTRY_BYTES, follow=False)
+            except untrusted.Invalid:
+                continue  # never sealed: the next prepare() deletes it
+            if data is not None and whole_entry(data):
                 tmp = seal_file.with_name(f".{seal_file.name}.{os.getpid()}")
                 tmp.write_text(hashlib.sha256(data).hexdigest(), encoding="utf-8")
                 tmp.replace(seal_file)
@@ -154,10 +160,13 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 def _sealed(entry: Path) -> bool:
     seal_file = entry.with_name(entry.name + SEAL)
     try:
-        want = seal_file.read_text(encoding="utf-8").strip()
-        return hashlib.sha256(entry.read_bytes()).hexdigest() == want
-    except OSError:
+        want = untrusted.read(seal_file, 64, follow=False)
+        data = untrusted.read(entry, MAX_ENTRY_BYTES, follow=False)
+    except untrusted.Invalid:  # a FIFO would block TensorFlow's read: such an entry goes
         return False
+    if want is None or data is None:
+        return False
+    return hashlib.sha256(data).hexdigest().encode() == want.strip()
 
 
 def _mtime(path: Path) -> float:

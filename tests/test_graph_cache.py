@@ -87,6 +87,24 @@ def test_only_the_newest_files_are_kept(traced, tmp_path, monkeypatch):
     assert stored(tmp_path) == sorted([path, old[2]]) and not left.exists()
 
 
+@pytest.mark.parametrize("kind", ["fifo", "link", "folder"])
+def test_what_is_no_regular_file_is_a_miss(traced, tmp_path, kind):
+    """Never read (a FIFO would block, a link leave the folder): traced again, no error."""
+    first = train()
+    (path,) = stored(tmp_path)
+    path.unlink()
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link":
+        path.symlink_to(tmp_path / "elsewhere.pb")
+        (tmp_path / "elsewhere.pb").write_bytes(b"")
+    else:
+        path.mkdir()
+    assert graph_cache.load(path, compiled.LOOP_OPS) is None
+    assert_same(train(), first)
+    assert len(traced) == 2
+
+
 def test_a_graph_with_other_ops_is_refused(traced, tmp_path):
     train()
     (path,) = stored(tmp_path)

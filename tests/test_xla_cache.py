@@ -111,6 +111,19 @@ def test_prepare_keeps_sealed_entries_only_and_at_most_max_entries(tmp_path, mon
     ]  # fmt: skip
 
 
+def test_prepare_deletes_what_is_no_regular_file(tmp_path, monkeypatch):
+    """A FIFO would block the reads of the seal check and TensorFlow's: it is no entry."""
+    monkeypatch.setenv(xla_cache.ENV, str(tmp_path))
+    folder = xla_cache.cache_dir()
+    folder.mkdir(parents=True)
+    os.mkfifo(folder / "fifo.pb")
+    (folder / "fifo.pb.sha256").write_text("0")
+    os.symlink("/dev/zero", folder / "link.pb")
+    xla_cache.seal(folder)  # neither is read (that would block or never end), neither sealed
+    assert xla_cache.prepare() == folder
+    assert sorted(p.name for p in folder.iterdir()) == []
+
+
 @pytest.mark.parametrize(
     "env, want",
     [
