@@ -14,13 +14,16 @@ damaged disk) and writes its entries in place, not atomically. So an entry is us
 this package has sealed it: a file is sealed (a .sha256 file beside it) after a run that
 compiled or loaded it succeeded, if it holds a whole entry (its protobuf fields run to its end,
 the executable among them); before TensorFlow starts, every entry without a seal or with a seal
-its bytes no longer match is deleted. Any trouble with the folder (not writable, a race with
+its bytes no longer match is deleted. A folder no run has used for 30 days (an older TensorFlow,
+other flags) is deleted whole. Any trouble with the folder (not writable, a race with
 another process) turns the cache off or costs a compilation, never the run.
 """
 
 import hashlib
 import os
 import platform
+import shutil
+import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -31,6 +34,7 @@ CACHE_FLAG = "--tf_xla_persistent_cache_directory"
 SEAL = ".sha256"
 MAX_ENTRIES = 64  # the most recently used entries kept (an entry is ~0.6 MB)
 MAX_ENTRY_BYTES = 256 << 20  # a bigger file is no entry of ours
+UNUSED_S = 30 * 86400  # a folder (xla/tf-*) no run has prepared for this long is deleted
 ENTRY_FIELDS = (1, 2, 3)  # XlaSerializedCacheEntry: key, HLO module, executable
 
 
@@ -71,7 +75,8 @@ def cache_dir(flags: str = "") -> Path | None:
 
 def prepare(flags: str = "") -> Path | None:
     """The cache folder of `flags` (cache_dir), created, with every entry that is not sealed (or
-    whose seal does not match) deleted and only the MAX_ENTRIES most recent kept; None if off or
+    whose seal does not match) deleted and only the MAX_ENTRIES most recent kept; the folders of
+    other TensorFlow versions, CPUs or flags unused for UNUSED_S deleted; None if off or
     unusable."""
     folder = cache_dir(flags)
     if folder is None:
@@ -90,6 +95,10 @@ def prepare(flags: str = "") -> Path | None:
         probe = folder / f".probe-{os.getpid()}"
         probe.write_bytes(b"")  # TensorFlow fails a compilation it cannot save
         probe.unlink()
+        os.utime(folder)  # in use: not one of the unused folders below
+        for other in folder.parent.glob("tf-*"):
+            if other.is_dir() and not other.is_symlink() and _mtime(other) < time.time() - UNUSED_S:
+                shutil.rmtree(other, ignore_errors=True)  # another TensorFlow, CPU or flags
     except OSError:
         return None
     return folder

@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import ROOT
@@ -109,6 +110,25 @@ def test_prepare_keeps_sealed_entries_only_and_at_most_max_entries(tmp_path, mon
     assert sorted(p.name for p in folder.iterdir()) == [
         "e1.pb", "e1.pb.sha256", "e3.pb", "e3.pb.sha256",
     ]  # fmt: skip
+
+
+def test_prepare_deletes_the_folders_unused_for_a_month(tmp_path, monkeypatch):
+    monkeypatch.setenv(xla_cache.ENV, str(tmp_path))
+    xla = tmp_path / "xla"
+    old, recent, other = xla / "tf-0.1-old", xla / "tf-0.2-recent", xla / "mine"
+    for folder in (old, recent, other):
+        folder.mkdir(parents=True)
+        (folder / "e.pb").write_bytes(b"entry")
+    month = time.time() - xla_cache.UNUSED_S - 60
+    for folder in (old, other):
+        os.utime(folder, (month, month))
+    (xla / "tf-0.3-link").symlink_to(old, target_is_directory=True)  # not followed
+    folder = xla_cache.prepare()
+    assert sorted(p.name for p in xla.iterdir()) == sorted(
+        [folder.name, "tf-0.2-recent", "mine", "tf-0.3-link"]
+    )  # fmt: skip
+    os.utime(folder, (month, month))  # unused for a month, but this run prepares it again
+    assert xla_cache.prepare() == folder and folder.is_dir()
 
 
 def test_prepare_deletes_what_is_no_regular_file(tmp_path, monkeypatch):
