@@ -39,6 +39,7 @@ from .activations import parse
 from .model import layer_names
 from .models_last import (
     activation_fn,
+    cost,
     cost_grads_and_scales,
     kernel_bounds,
     predict,
@@ -133,17 +134,17 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
         lr = rates[i]
         loss, grads, scales = cost_grads_and_scales(ws, xb, yb, act, None, None)
         if l1 is None and l2 is None:
-            cost = loss
+            step_cost = loss
         else:  # the penalty only when the bounds cannot tell that the cost is finite
             unsure = ~surely_finite(loss, bounds, limit) & (diverged < 0)
             # lr passes through the cond: the update waits for the cost's reads of the old
             # weights, so XLA can write the new ones in place (tf1.REGION_ANALYSIS)
-            cost, lr = tf.cond(
+            step_cost, lr = tf.cond(
                 tf.reduce_any(unsure),
-                lambda: (cost_grads_and_scales(ws, xb, yb, act, l1, l2)[0], lr),
+                lambda: (cost(ws, xb, yb, act, l1, l2), lr),
                 lambda: (loss, lr),
             )
-        diverged = tf.where((diverged < 0) & ~tf.math.is_finite(cost), i, diverged)
+        diverged = tf.where((diverged < 0) & ~tf.math.is_finite(step_cost), i, diverged)
         bounds = kernel_bounds(bounds, scales, lr, l1, l2)
         return sgd_update(ws, grads, lr, l1, l2), diverged, bounds
 

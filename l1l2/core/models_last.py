@@ -103,6 +103,24 @@ def predict(ws: "Sequence[tf.Tensor]", x: "tf.Tensor", act: Callable) -> "tf.Ten
     return forward(ws, x, act)[1][-1]
 
 
+def cost(
+    ws: "Sequence[tf.Tensor]",
+    x: "tf.Tensor",
+    y: "tf.Tensor",
+    act: Callable,
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "tf.Tensor":
+    """cost [R] = sum |pred - y| + penalty: what cost_grads_and_scales computes first, alone."""
+    _, zs, _, penalty = forward(ws, x, act, l1, l2)
+    return _cost(zs[-1] - y, penalty)
+
+
+def _cost(e: "tf.Tensor", penalty: "tf.Tensor | None") -> "tf.Tensor":
+    loss = tf.reduce_sum(tf.abs(e), axis=[0, 1])
+    return loss if penalty is None else loss + penalty
+
+
 def cost_grads_and_scales(
     ws: "Sequence[tf.Tensor]",
     x: "tf.Tensor",
@@ -131,8 +149,7 @@ def cost_grads_and_scales(
             dh = tf.reduce_sum(dz[:, None, :, :] * ws[2 * k][None], axis=2)
             deriv = ds[k - 1]
             dz = dh if deriv is None else dh * deriv(zs[k - 1], hs[k])
-    loss = tf.reduce_sum(tf.abs(e), axis=[0, 1])
-    return (loss if penalty is None else loss + penalty), grads, scales
+    return _cost(e, penalty), grads, scales
 
 
 def kernel_bounds(
