@@ -1,6 +1,6 @@
 """Traced TensorFlow graphs kept on disk, so that a new process skips tracing them.
 
-Tracing the compiled engine's loop (core/compiled.py) in Python takes ~0.5 s (~1,300 ops); a
+Tracing the compiled engine's loop (core/compiled.py) in Python takes ~0.5 s (~950 ops); a
 new process importing the same graph from its GraphDef takes ~0.03 s. A graph is stored under a
 key of what it was traced from: the caller's key (the loop's settings and shapes) and this
 package's source, so that a changed engine never loads a graph of the old one. The files live in

@@ -19,7 +19,7 @@ steps and 10,000 models run as fast per model as 1,000.
 Why parts: one compiled loop runs on one core, so the blocks are trained in parts side by
 side, one thread per core (model_parts).
 
-Why a graph cache: tracing the loop's ~1,300 ops in Python takes ~0.5 s, as long as a sweep's
+Why a graph cache: tracing the loop's ~950 ops in Python takes ~0.5 s, as long as a sweep's
 first training; a later process imports the traced graph from its file (loop_graph).
 
 Only kernel penalties (L1 and/or L2, one pair of coefficients per model) are supported.
