@@ -201,6 +201,26 @@ def test_the_drawing_worker_dies_with_its_parent():
     assert not orphan
 
 
+def test_leaving_the_drawing_block_waits_for_the_work_then_ends_the_worker(tmp_path):
+    """The worker is ended at once after its last task (not left to its slow teardown): every
+    submitted task has finished by then, and nothing is printed."""
+    out = tmp_path / "done.txt"
+    script = f"""
+import os, pathlib, sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from l1l2.output import drawing
+with drawing.second_process() as pool:
+    worker = pool.submit(os.getpid).result()
+    pool.submit(time.sleep, 0.5)
+    pool.submit(pathlib.Path({str(out)!r}).write_text, "drawn")  # queued behind the sleep
+print(worker)
+"""
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert (p.returncode, p.stderr) == (0, "")
+    assert out.read_text() == "drawn"
+    assert not alive(int(p.stdout))
+
+
 def test_an_interrupt_to_the_process_group_shows_no_traceback_of_the_worker():
     """Ctrl-C reaches every process of the group: while the worker was starting (importing),
     it printed its own 50-line traceback before the command's one line."""
