@@ -9,8 +9,8 @@ Two settings make every engine do the same float operations in the same order, s
 loop reproduces the reference loop and a seed gives the same numbers on any x86 machine:
 - oneDNN is off, whatever the environment says: it picks kernels by the CPU's instruction set at
   run time, and its 2-D MatMul sums in another order than the batched one.
-- Grappler's arithmetic rewrite is off in `session()`: it regroups sums of losses differently for
-  scalars and for one-entry vectors.
+- Grappler, TensorFlow's graph optimizer, is off in `session()`: its arithmetic rewrite regroups
+  sums of losses differently for scalars and for one-entry vectors.
 
 One setting makes the compiled engine (core/compiled.py) fast: XLA's CPU backend compiles a
 while loop whose body touches fewer than `xla_cpu_small_while_loop_byte_threshold` bytes as one
@@ -181,17 +181,14 @@ v1 = Lazy(lambda: _tensorflow().compat.v1)
 
 
 @functools.cache
-def _config(optimize: bool = True):
+def _config():
     config = v1.ConfigProto()
-    rewrite = config.graph_options.rewrite_options
-    rewrite.arithmetic_optimization = rewrite.OFF
-    rewrite.disable_meta_optimizer = not optimize
+    config.graph_options.rewrite_options.disable_meta_optimizer = True
     return config
 
 
-def session(graph: "tf.Graph", optimize: bool = True) -> "v1.Session":
-    """A v1.Session on graph that keeps the order of float operations as built. optimize=False
-    turns TensorFlow's graph optimizer (Grappler) off: a graph that is one XLA-compiled call
-    gains nothing from it, and its passes over the called function cost 0.3-0.5 s at the first
-    run."""
-    return v1.Session(graph=graph, config=_config(optimize))
+def session(graph: "tf.Graph") -> "v1.Session":
+    """A v1.Session on graph, without TensorFlow's graph optimizer (Grappler): it runs the
+    float operations as built, and the time its passes take at each new fetch (0.3-0.5 s for a
+    graph that calls the compiled loop) buys nothing on these small graphs."""
+    return v1.Session(graph=graph, config=_config())

@@ -584,7 +584,7 @@ class Loop:
         out = [get(f"out_{k}:0") for k in range(2 * n + 2)]
         self.fetch = [out[:n], out[n], out[n + 1], out[n + 2 :]]
         with self.graph.as_default():
-            self.session = session(self.graph, optimize=False)
+            self.session = session(self.graph)
         self.ran = False
 
     def run(
