@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.train import Trained
-from .plots import METHOD_COLORS, subplots
+from .plots import METHOD_COLORS, save, subplots
 
 FIELDS = ["order", "method", "run", "seed", "step", "epoch", "test_error"]
 
@@ -56,7 +56,13 @@ def figure(
     sample order; per method the mean over runs and the range (min to max) as a band."""
     orders = list(dict.fromkeys(r.order for r in runs))
     fig, axes = subplots(
-        2, len(orders), figsize=(5.5 * len(orders), 7.5), dpi=100, squeeze=False, sharey="row"
+        2,
+        len(orders),
+        figsize=(5.5 * len(orders), 7.5),
+        dpi=100,
+        squeeze=False,
+        sharey="row",
+        gridspec_kw=dict(wspace=0.05, hspace=0.32),
     )
     steps = trained.frame_steps
     at_epochs = steps % steps_per_epoch == 0
@@ -81,8 +87,7 @@ def figure(
     if labels:  # none when every run diverged
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), frameon=False)
     fig.suptitle("Test error while training: mean over runs (line) and range (band)")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.savefig(path)
+    save(fig, path, (0.8, 0.15, 0.9, 0.7))
 
 
 def _band(ax, x, err, method, label):

@@ -71,7 +71,7 @@ def fit_figure(data: Dataset, grid: np.ndarray, preds: dict, path: str | Path, t
     ax.set(xlabel="x", ylabel="y", title=title)
     ax.legend(frameon=False, fontsize=8)
     ax.grid(alpha=0.3)
-    _save(fig, path, (0.6, 0.15, 0.5, 0.35))
+    save(fig, path, (0.6, 0.15, 0.5, 0.35))
 
 
 def _methods(rec):
@@ -116,7 +116,7 @@ def sparsity_figure(rec: dict[str, Any], path: str | Path) -> None:
         "thick line = mean over the runs",
         fontsize=10,
     )
-    _save(fig, path, (0.65, 0.15, 0.5, 0.6))
+    save(fig, path, (0.65, 0.15, 0.5, 0.6))
 
 
 def pooled_final_weights(rec: dict[str, Any], method: str) -> tuple:
@@ -164,7 +164,7 @@ def weights_hist_figure(rec: dict[str, Any], path: str | Path) -> None:
         title="Final kernel weight magnitudes, all layers' kernels pooled",
     )
     ax.legend(frameon=False, fontsize=8, loc="upper left")
-    _save(fig, path, (0.65, 0.2, 0.55, 0.35))
+    save(fig, path, (0.65, 0.2, 0.55, 0.35))
 
 
 def strip_x(centre: float, n: int, width: float = 0.5) -> np.ndarray:
@@ -225,10 +225,10 @@ def errors_figure(rec: dict[str, Any], path: str | Path, blog_l1: Sequence[float
     )
     ax.title.set_fontsize(10)
     ax.grid(alpha=0.3, axis="y")
-    _save(fig, path, (0.7, 0.15, 0.6, 0.5))
+    save(fig, path, (0.7, 0.15, 0.6, 0.5))
 
 
-def _save(fig, path, margins=None):
+def save(fig, path, margins=None):
     """Fixed margins (inches) when given: tight_layout would cost a second layout pass, about as
     much as drawing the figure."""
     if margins is None:
