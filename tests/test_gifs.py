@@ -430,3 +430,24 @@ def test_gifs_lay_out_any_number_of_layers(tmp_path, sizes):
             assert not taken[y0 - 1 : y1 + 1, x0 - 1 : x1 + 1].any()
             taken[y0 - 1 : y1 + 1, x0 - 1 : x1 + 1] = True
     assert len(list((tmp_path / "figures").glob("*.png"))) == 3
+
+
+@pytest.mark.parametrize("sizes", [(1, 10, 10, 10, 1), (1, 3, 1)])
+def test_the_panels_drawn_ahead_are_those_the_gifs_show(sizes):
+    """The drawing worker draws the GIFs' panels from the network's sizes while TensorFlow loads:
+    every GIF of a recording of that network finds them drawn."""
+    rng = np.random.default_rng(0)
+    rec = {
+        **synthetic_rec(n_frames=3),
+        "layers": np.array(model.layer_names(model.glorot_init(sizes, 0))),
+        "kernels": [
+            rng.normal(size=(3, 6, a, b)).astype(np.float32) for a, b in zip(sizes[:-1], sizes[1:])
+        ],
+    }
+    gifs.panel_tiles.cache_clear()
+    drawing.warm_up(sizes)
+    for j in gifs.jobs(rec):
+        gifs.render(j, 1.0)
+    info = gifs.panel_tiles.cache_info()
+    gifs.panel_tiles.cache_clear()
+    assert (info.misses, info.hits) == (1, len(gifs.jobs(rec)))

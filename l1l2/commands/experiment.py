@@ -213,7 +213,7 @@ def main(cfg: Config) -> Result:
     steps = cfg.epochs * len(data.x_train) // cfg.batch_size
     # locked from here: a second run on --out stops at once
     with staged(cfg.out, owns=OWNED, force=cfg.force) as stage, drawing.second_process() as pool:
-        pool.submit(drawing.warm_up)  # its imports, on the other core while TensorFlow loads
+        pool.submit(drawing.warm_up, cfg.sizes)  # on the other core while TensorFlow loads
         say = show(cfg)  # after every check: a refusal is the only line
         what = (
             f"training {len(runs)} models ({len(runs)} more in the {other[0].order} order "

@@ -11,11 +11,13 @@ nobody will see the pictures; else once the work is done), told by a pipe whose 
 the main process holds.
 """
 
+import io
 import multiprocessing
 import os
 import signal
 import sys
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -25,10 +27,19 @@ from .. import blog
 from . import curves, gifs, plots
 
 
-def warm_up() -> None:
-    """Import what drawing needs (matplotlib, imageio: ~0.4 s), so that a worker started early
-    spends that time while the main process still imports TensorFlow."""
-    _ = plots.mpl.figure, gifs.iio.imwrite  # a Lazy module loads at its first attribute
+def warm_up(sizes: Sequence[int] = ()) -> None:
+    """Import what drawing needs (matplotlib, imageio: ~0.4 s) and draw what does not depend on
+    the training: a first figure (fonts, text layout, the PNG writer) and, given the network's
+    sizes, the GIFs' panels (~0.2 s in all), so that a worker started early spends that time
+    while the main process still imports TensorFlow."""
+    _ = gifs.iio.imwrite  # a Lazy module loads at its first attribute
+    fig, ax = plots.subplots(figsize=(2, 2), dpi=100)
+    ax.semilogy([1, 2], [1, 100], label="a")
+    ax.set(title="a", xlabel="a", ylabel="a")
+    fig.legend()
+    plots.save(fig, io.BytesIO(), (0.5, 0.1, 0.5, 0.3))
+    if sizes:
+        gifs.draw_ahead(sizes)
 
 
 def figures(folder: Path, rec: dict[str, Any], gif_seconds: float | None) -> None:

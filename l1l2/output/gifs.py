@@ -110,6 +110,17 @@ def captions(rec: dict[str, Any], models: Sequence[int], names: Sequence[str] = 
     ]
 
 
+def panel_title(layer: str, rows: int, cols: int) -> str:
+    """The title of a kernel's heatmap panel."""
+    return f"{layer} W ({rows}x{cols})"
+
+
+def draw_ahead(sizes: Sequence[int]) -> None:
+    """Draw the panels of a network of these sizes (panel_tiles) before its weights are known."""
+    layers = [f"dense{k}" for k in range(1, len(sizes))]  # model.layer_names of such a network
+    panel_tiles(tuple((panel_title(*p), *p[1:]) for p in zip(layers, sizes[:-1], sizes[1:])))
+
+
 @dataclass
 class Job:
     """One GIF, weights_<name>.gif: groups [(row label, method, [(panel title, frames [F, rows,
@@ -128,8 +139,7 @@ def jobs(rec: dict[str, Any]) -> list[Job]:
     first = {m: r for r, (m, k) in enumerate(zip(rec["methods"], rec["runs"])) if k == 0}
     lam, n_layers = float(rec["lam"]), len(rec["layers"])
     panels = lambda r: [
-        (f"{name} W ({k.shape[2]}x{k.shape[3]})", k[:, r])
-        for name, k in zip(rec["layers"], rec["kernels"])
+        (panel_title(name, *k.shape[2:]), k[:, r]) for name, k in zip(rec["layers"], rec["kernels"])
     ]
     run = lambda r: f"run {rec['runs'][r]} (seed {rec['seeds'][r]})"
     out = []
