@@ -251,9 +251,7 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress, pool: Exec
     work."""
     cfg = o.cfg
     with say.phase("tables, recording and fits"):
-        write_results(stage, o, table)
         rec = recording_of(o)
-        recording.save(stage / recording.FILE, rec)
         per_epoch = len(o.data.x_train) // cfg.batch_size
         curve_args = (*o.curves, per_epoch, cfg.tail_epochs * per_epoch, len(o.data.x_test))
         fit_args = (
@@ -261,15 +259,17 @@ def write_outputs(stage: Path, o: Outcome, table: str, say: Progress, pool: Exec
             *fit_curves(cfg, o.runs, o.trained, o.penalty),
             f"Fits of run 0, lambda = {cfg.lam}",
         )
-    drawn = pool.submit(
-        drawing.everything,
-        stage,
-        rec,
-        cfg.gif_seconds if cfg.gifs else None,
-        curve_args,
-        fit_args,
-        objective_panels(o),
-    )
+        drawn = pool.submit(
+            drawing.everything,
+            stage,
+            rec,
+            cfg.gif_seconds if cfg.gifs else None,
+            curve_args,
+            fit_args,
+            objective_panels(o),
+        )
+        write_results(stage, o, table)  # while the drawing starts
+        recording.save(stage / recording.FILE, rec)
     trained = (o.runs, o.rows, o.penalty, o.trained)
     if cfg.tensorboard:
         with say.phase("TensorBoard event files (written after training, one per epoch)"):

@@ -9,7 +9,7 @@ import importlib
 from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -228,7 +228,11 @@ def errors_figure(rec: dict[str, Any], path: str | Path, blog_l1: Sequence[float
     save(fig, path, (0.7, 0.15, 0.6, 0.5))
 
 
-def save(fig, path, margins=None):
+def save(
+    fig: "mpl.figure.Figure",
+    path: str | Path | BinaryIO,
+    margins: tuple[float, float, float, float] | None = None,
+) -> None:
     """Fixed margins (inches) when given: tight_layout would cost a second layout pass, about as
     much as drawing the figure."""
     if margins is None:
