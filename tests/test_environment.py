@@ -153,3 +153,50 @@ def test_xla_flags_are_merged_before_xla_starts_and_recorded(tmp_path):
     options = [p.read_text() for p in tmp_path.glob("*.debug_options")]
     assert options and all(tf1.WHILE_LOOP_OPTION in o for o in options)
     assert all("xla_cpu_copy_insertion_use_region_analysis: true" in o for o in options)
+
+
+def test_malloc_options_leave_what_the_user_set():
+    """tf1 caps glibc's arenas and fixes its mmap threshold, unless the environment sets them."""
+    from l1l2 import tf1
+
+    both = list(tf1.MALLOC_OPTIONS.values())
+    assert tf1.malloc_options({}) == both
+    assert tf1.malloc_options({"MALLOC_ARENA_MAX": "8"}) == [
+        tf1.MALLOC_OPTIONS["MALLOC_MMAP_THRESHOLD_"]
+    ]
+    assert tf1.malloc_options({"GLIBC_TUNABLES": "glibc.malloc.arena_max=8"}) == []
+    assert tf1.malloc_options({"GLIBC_TUNABLES": "glibc.rtld.nns=2"}) == both
+
+
+def test_the_process_keeps_at_most_two_malloc_arenas(tmp_path):
+    """After TensorFlow loads and its threads train (the compiled engine: a thread per part),
+    glibc's malloc_info lists at most 2 heaps (arenas); without the cap it lists more."""
+    code = (
+        "import ctypes, sys, numpy as np\n"
+        "from l1l2 import tf1\n"
+        "from l1l2.core import compiled, model, regularizers\n"
+        "from l1l2.core.sgd import SGD\n"
+        "tf1.load()\n"
+        "n = 64\n"
+        "p = model.init_stack((1, 4, 1), range(n))\n"
+        "x = np.arange(4, dtype=np.float32)\n"
+        "compiled.train_compiled(x, x, p, regularizers.stack([regularizers.Penalty(l2=0.1)] * n),\n"
+        "    SGD(epochs=1), np.arange(4, dtype=np.int32).reshape(-1, 1, 1))\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.fopen.restype = ctypes.c_void_p\n"
+        "f = libc.fopen(sys.argv[1].encode(), b'w')\n"
+        "libc.malloc_info(0, ctypes.c_void_p(f))\n"
+        "libc.fclose(ctypes.c_void_p(f))\n"
+    )
+    heaps = {}
+    for cap in (True, False):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+        env |= {} if cap else {"MALLOC_ARENA_MAX": "64"}
+        out = tmp_path / f"{cap}.xml"
+        res = subprocess.run(
+            [sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True,
+            env=env, timeout=300,
+        )  # fmt: skip
+        assert res.returncode == 0, res.stderr[-2000:]
+        heaps[cap] = out.read_text().count("<heap nr=")
+    assert heaps[True] <= 2 < heaps[False]
