@@ -352,3 +352,24 @@ def test_weight_limit_keeps_the_penalty_finite():
     penalty = l1 * n * limit + l2 * n * limit**2 / 2
     assert (penalty <= 2 * compiled.PENALTY_LIMIT).all()
     assert (n * limit**2 < np.finfo(np.float32).max).all()  # the sums themselves are finite
+
+
+def test_a_constant_rate_compiles_one_loop_for_any_number_of_epochs():
+    """At a constant learning rate the loop's shapes do not depend on the number of steps: 1 and
+    3 epochs share one compiled loop, and 3 epochs give what the graph engine gives; a decaying
+    rate (one per step) needs a loop per length."""
+    p0, pen, x, y = (
+        stacked([0, 1], (1, 3, 1)),
+        penalties([(0.1, 0), (0, 0.1)]),
+        D.x_train,
+        D.y_train,
+    )
+    for schedule, loops in (("constant", 1), ("cosine", 2)):
+        compiled.clear_cache()
+        for epochs in (1, 3):
+            spec = SGD(epochs=epochs, lr=LR, schedule=schedule)
+            t = compiled.train_compiled(x, y, p0, pen, spec, sample_table(spec, x, y, [0, 1]))
+        assert len(compiled._LOOPS) == loops
+        g = engine.train_graph(x, y, p0, pen, spec, sample_table(spec, x, y, [0, 1]))
+        for k in p0:
+            np.testing.assert_allclose(t.params[k], g.params[k], rtol=1e-5, atol=1e-6)

@@ -131,7 +131,7 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
         """SGD step i; `bounds` [R] per kernel bound its entries (see surely_finite)."""
         x, y, table, rates, l1, l2, limit = data
         xb, yb = sample_batch(table, i, x, y)
-        lr = rates[i]
+        lr = rates[i % tf.shape(rates)[0]]  # one rate for every step when it is constant
         loss, grads, scales = cost_grads_and_scales(ws, xb, yb, act, None, None)
         if l1 is None and l2 is None:
             step_cost = loss
@@ -364,7 +364,9 @@ def train_compiled(
     data = {
         "x": x,
         "y": y,
-        "rates": spec.rates(len(x)),
+        # a constant rate as one value: the loop's shapes, and so its compilation, then do
+        # not depend on the number of steps
+        "rates": spec.rates(len(x))[: 1 if spec.schedule == "constant" else None],
         "x_test": np.asarray(test[0] if test else [], np.float32),
         "y_test": np.asarray(test[1] if test else [], np.float32),
         "eval_steps": ev,
