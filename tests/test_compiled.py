@@ -373,3 +373,15 @@ def test_a_constant_rate_compiles_one_loop_for_any_number_of_epochs():
         g = engine.train_graph(x, y, p0, pen, spec, sample_table(spec, x, y, [0, 1]))
         for k in p0:
             np.testing.assert_allclose(t.params[k], g.params[k], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("models", [1, 2, 16])
+def test_the_sign_of_the_l1_update_is_tfs_sign(models):
+    """models_last.sign (selects on a 2-wide model axis, tf.sign on wider ones) gives np.sign of
+    every value a run reaches: +-inf, 0.0 and finite weights."""
+    values = np.array([-np.inf, -3.0, -1e-30, 0.0, 1e-30, 0.5, np.inf], np.float32)
+    w = np.broadcast_to(values[:, None, None], (len(values), 3, models)).copy()
+    g = tf.Graph()
+    with g.as_default(), session(g) as sess:
+        got = sess.run(models_last.sign(tf.constant(w)))
+    np.testing.assert_array_equal(got, np.sign(w))
