@@ -108,9 +108,11 @@ class _Drawing(ProcessPoolExecutor):
         """On an error or an interrupt, end the worker at once; else wait for the work, then
         end it too: its Python teardown (~0.1 s with matplotlib loaded) would only be waited
         for."""
-        if kind is None:
-            wait(self._submitted)
-        self._lifeline.close()
+        try:
+            if kind is None:
+                wait(self._submitted)
+        finally:  # an interrupt while waiting ends the worker too
+            self._lifeline.close()
         return super().__exit__(kind, value, traceback)
 
 
