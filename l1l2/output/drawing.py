@@ -27,10 +27,10 @@ from .. import blog
 from . import curves, gifs, plots
 
 
-def warm_up(sizes: Sequence[int] = ()) -> None:
+def warm_up(sizes: Sequence[int]) -> None:
     """Import what drawing needs (matplotlib, imageio: ~0.4 s) and draw what does not depend on
-    the training: a first figure (fonts, text layout, the PNG writer) and, given the network's
-    sizes, the GIFs' panels (~0.2 s in all), so that a worker started early spends that time
+    the training: a first figure (fonts, text layout, the PNG writer) and the GIFs' panels of a
+    network of these sizes (~0.2 s in all), so that a worker started early spends that time
     while the main process still imports TensorFlow."""
     _ = gifs.iio.imwrite  # a Lazy module loads at its first attribute
     fig, ax = plots.subplots(figsize=(2, 2), dpi=100)
@@ -38,8 +38,7 @@ def warm_up(sizes: Sequence[int] = ()) -> None:
     ax.set(title="a", xlabel="a", ylabel="a")
     fig.legend()
     plots.save(fig, io.BytesIO(), (0.5, 0.1, 0.5, 0.3))
-    if sizes:
-        gifs.draw_ahead(sizes)
+    gifs.draw_ahead(sizes)
 
 
 def figures(folder: Path, rec: dict[str, Any], gif_seconds: float | None) -> None:
