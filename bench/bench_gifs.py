@@ -5,7 +5,7 @@ recording overhead of training.
     python bench/bench_gifs.py --recording OUT/recording.npz --repeat 5
     python bench/bench_gifs.py --training           # also: training with vs without recording
 
-new: the package's (matplotlib draws what never changes once, imageio writes the GIFs). The
+new: the package's (matplotlib draws what never changes once, Pillow encodes the GIFs). The
 earlier renderers are read from git, so they stay comparable without living on in the package:
 old (OLD_REV: matplotlib redrawn for every frame, then quantized to 256 colours) and pillow
 (PILLOW_REV: everything drawn with Pillow and a hand-written GIF writer).

@@ -186,6 +186,38 @@ def test_gif_cells_show_the_weights_in_every_frame(tmp_path):
                 assert bl > r + 30, (w, r, g, bl)
 
 
+def test_gif_bytes_are_pillows_own(tmp_path):
+    """write_gif writes the bytes Pillow's own writer gives for the same frames (frames equal to
+    the one before merged into it, one changed pixel, a whole changed frame), and the frames read
+    back are those drawn."""
+    from PIL import Image
+
+    rng = np.random.default_rng(4)
+    frames = rng.integers(0, gifs.UNCHANGED, size=(6, 20, 30), dtype=np.uint8)
+    frames[2] = frames[1]  # no change
+    frames[3], frames[4] = frames[2], frames[2]
+    frames[3, 7, 11] = frames[3, 7, 11] + 1  # one pixel
+    frames[4, 2:9, 5:25] = 0  # a rectangle
+    drawn = gifs.Drawn(frames, [40, 30, 20, 50, 60, 70], [], [])
+    gifs.write_gif(tmp_path / "ours.gif", drawn)
+    pictures = [Image.fromarray(f, "L") for f in frames]
+    pictures[0].save(
+        tmp_path / "pillow.gif",
+        save_all=True,
+        append_images=pictures[1:],
+        loop=0,
+        optimize=True,
+        palette=gifs.palette().tobytes(),
+        duration=drawn.durations,
+        transparency=gifs.UNCHANGED,
+        disposal=1,
+    )
+    assert (tmp_path / "ours.gif").read_bytes() == (tmp_path / "pillow.gif").read_bytes()
+    shown, durations = read_gif(tmp_path / "ours.gif")
+    assert durations == [40, 50, 50, 60, 70]  # frame 2 equals frame 1: shown with it
+    np.testing.assert_array_equal(shown, gifs.palette()[frames[[0, 1, 3, 4, 5]]])
+
+
 def test_l2_row_is_not_pale_under_l1s_scale():
     """L2's weights, 100x smaller than L1's, still reach the saturated ends of their row's scale."""
     rng = np.random.default_rng(0)

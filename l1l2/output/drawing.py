@@ -28,11 +28,11 @@ from . import curves, gifs, plots
 
 
 def warm_up(sizes: Sequence[int]) -> None:
-    """Import what drawing needs (matplotlib, imageio: ~0.4 s) and draw what does not depend on
-    the training: a first figure (fonts, text layout, the PNG writer) and the GIFs' panels of a
-    network of these sizes (~0.2 s in all), so that a worker started early spends that time
-    while the main process still imports TensorFlow."""
-    _ = gifs.iio.imwrite  # a Lazy module loads at its first attribute
+    """Import what drawing needs (matplotlib, imageio, Pillow: ~0.4 s) and draw what does not
+    depend on the training: a first figure (fonts, text layout, the PNG writer) and the GIFs'
+    panels of a network of these sizes (~0.2 s in all), so that a worker started early spends
+    that time while the main process still imports TensorFlow."""
+    _ = gifs.iio.imwrite, gifs.pil_gif.getdata  # a Lazy module loads at its first attribute
     fig, ax = plots.subplots(figsize=(2, 2), dpi=100)
     ax.semilogy([1, 2], [1, 100], label="a")
     ax.set(title="a", xlabel="a", ylabel="a")

@@ -4,8 +4,9 @@ L2's from the same initial weights (write_all); the memory that takes (drawing_g
 matplotlib draws what never changes once: each panel's tile (title, unit ticks, axis labels),
 each scale's colour bar, each GIF's title. That picture is mapped once to one palette; a frame is
 a copy of it with the heatmaps pasted in (each weight a block of one colour-map level) and its
-caption, pasted from pieces of text drawn once. imageio writes the frames with that palette: no
-quantization per frame, no banding; Pillow (under imageio) stores only what changed.
+caption, pasted from pieces of text drawn once. Every frame uses that one palette: no
+quantization per frame, no banding. A frame is stored as the rectangle that changed (gif_parts),
+encoded by Pillow's GIF utilities.
 """
 
 import importlib
@@ -22,6 +23,8 @@ from ..lazy import Lazy
 from .plots import METHOD_COLORS, mpl
 
 iio = Lazy(lambda: importlib.import_module("imageio.v3"))  # imported on first use, like mpl
+image = Lazy(lambda: importlib.import_module("PIL.Image"))
+pil_gif = Lazy(lambda: importlib.import_module("PIL.GifImagePlugin"))
 
 # ---- frame times -------------------------------------------------------------------------------
 
@@ -421,15 +424,36 @@ def render(job: Job, total_s: float) -> Drawn:
     return Drawn(frames, durations_ms(len(keep), total_s, weights=motion(stacks)), boxes, scales)
 
 
-GIF_OPTIONS = dict(plugin="pillow", mode="L", is_batch=True, loop=0)
-GIF_OPTIONS |= dict(optimize=True, transparency=UNCHANGED, disposal=1)  # disposal 1: draw over
+GIF_INFO = dict(transparency=UNCHANGED, disposal=1)  # disposal 1: the next frame draws over
+
+
+def gif_parts(frames: np.ndarray, durations: Sequence[int]) -> list[tuple[int, int, Any, int]]:
+    """The frames as a GIF stores them, each (x, y, pixels, duration): the first whole, each later
+    one the smallest rectangle that changed (offset x, y), its unchanged pixels UNCHANGED
+    (transparent); a frame equal to the one before adds its duration to that one's."""
+    parts = [(0, 0, frames[0], int(durations[0]))]
+    for k in range(1, len(frames)):
+        changed = frames[k] != frames[k - 1]
+        rows, cols = (np.flatnonzero(changed.any(axis=a)) for a in (1, 0))
+        if not len(rows):
+            parts[-1] = (*parts[-1][:3], parts[-1][3] + int(durations[k]))
+            continue
+        box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+        pixels = np.where(changed[box], frames[k][box], np.uint8(UNCHANGED))
+        parts.append((int(cols[0]), int(rows[0]), pixels, int(durations[k])))
+    return parts
 
 
 def write_gif(path: Path, d: "Drawn") -> None:
-    """A looping GIF of the drawn frames, every one with the one palette (Pillow stores each
-    after the first as the rectangle that changed, pixels that did not transparent)."""
-    options = dict(GIF_OPTIONS, palette=palette().tobytes())
-    iio.imwrite(path, d.frames, duration=d.durations, **options)
+    """A looping GIF of the drawn frames, every one with the one palette, stored as gif_parts.
+    The bytes are those Pillow's own writer gives for these frames (save_all, optimize, the
+    palette, GIF_INFO), which in addition matches every frame's palette against itself: the
+    default run's four GIFs take 0.44 s here instead of 0.70 s."""
+    first = image.fromarray(d.frames[0], "L")
+    out, _ = pil_gif.getheader(first, palette().tobytes(), dict(GIF_INFO, loop=0))
+    for x, y, pixels, ms in gif_parts(d.frames, d.durations):
+        out += pil_gif.getdata(image.fromarray(pixels, "L"), (x, y), duration=ms, **GIF_INFO)
+    path.write_bytes(b"".join([*out, b";"]))  # ";": the end of the file
 
 
 def write_all(folder: Path, rec: dict[str, Any], gif_seconds: float) -> None:
