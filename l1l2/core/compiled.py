@@ -44,8 +44,6 @@ from .models_last import (
     kernel_bounds,
     predict,
     sgd_update,
-    to_models_first,
-    to_models_last,
 )
 from .regularizers import Penalty, Targets
 from .sgd import SGD, Trained
@@ -448,13 +446,13 @@ def train_padded(
     of `block` models."""
     n_models = len(l1)
     names = [f"{n}/{p}" for n in layer_names(params0) for p in ("W", "b")]
-    last = to_models_last(params0)
-    ws = [to_blocks(pad_models(last[k], pad), block) for k in names]
-    l1, l2 = (to_blocks(pad_models(c, pad), block) for c in (l1, l2))
+    # b [R, 1, out] is carried as [R, out]
+    ws = [to_blocks(params0[k] if k.endswith("W") else params0[k][:, 0], block, pad) for k in names]
+    l1, l2 = (to_blocks(c, block, pad) for c in (l1, l2))
     n_kernel = sum(params0[k][0].size for k in names[0::2])
     data = {**data, "l1": l1, "l2": l2, "limit": weight_limit(l1, l2, n_kernel)}
     if spec.own_orders:  # an order per model [steps, R, B] -> [blocks, steps, M, B]
-        table = to_blocks(pad_models(np.moveaxis(table, 1, -1), pad), block)
+        table = to_blocks(np.moveaxis(table, 1, 0), block, pad)
         table = np.ascontiguousarray(np.moveaxis(table, -1, -2))
     loop = compiled_loop(spec, ws, data, table.shape)
 
@@ -464,37 +462,41 @@ def train_padded(
         # the whole table every call, read at row i mod its length (an offset that changed
         # from call to call made XLA compile the loop again for each value)
         ws, diverged, err, fr = loop.run(ws, diverged, data, table, (s0, s1, f0, f1))
-        errs.append(from_blocks(err, lead=1)[: f1 - f0, :n_models])
-        frames.append([from_blocks(f, lead=1)[: f1 - f0, ..., :n_models] for f in fr])
+        errs.append(from_blocks(err, n_models, lead=1)[: f1 - f0])
+        frames.append([from_blocks(f, n_models, lead=1)[: f1 - f0] for f in fr])
         if progress:
             progress((s1 - s0) * n_models)
+    params = {k: from_blocks(w, n_models) for k, w in zip(names, ws)}
     recorded = {k: np.concatenate([f[j] for f in frames]) for j, k in enumerate(names)}
     return Trained(
-        params=to_models_first({k: from_blocks(w)[..., :n_models] for k, w in zip(names, ws)}),
+        params={k: v if k.endswith("W") else v[:, None] for k, v in params.items()},
         step_cost=None,
-        diverged_at=from_blocks(diverged)[:n_models],
+        diverged_at=from_blocks(diverged, n_models),
         frame_steps=data["eval_steps"],
-        frames=to_models_first(recorded, lead=1) if spec.record else {},
+        frames={k: v if k.endswith("W") else v[:, :, None] for k, v in recorded.items()}
+        if spec.record
+        else {},
         test_error=np.concatenate(errs) if spec.has_test else None,
     )
 
 
-def pad_models(a: np.ndarray, pad: int) -> np.ndarray:
-    """a with `pad` copies of its last model appended along the last (model) axis."""
-    return a if not pad else np.concatenate([a] + [a[..., -1:]] * pad, axis=-1)
+def to_blocks(a: np.ndarray, block: int, pad: int = 0) -> np.ndarray:
+    """[R, ...] (models first) -> [(R + pad) / block, ..., block], float32: `pad` copies of the
+    last model appended, then blocks of models, each block contiguous with its models last.
+    One copy (two with a pad)."""
+    if pad:
+        a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
+    a = np.asarray(a).reshape(-1, block, *np.shape(a)[1:])
+    return np.ascontiguousarray(np.moveaxis(a, 1, -1), np.float32 if a.dtype.kind == "f" else None)
 
 
-def to_blocks(a: np.ndarray, block: int) -> np.ndarray:
-    """[..., R] (models last) -> [R / block, ..., block]: blocks of models first, contiguous."""
-    a = a.reshape(*a.shape[:-1], -1, block)
-    return np.ascontiguousarray(np.moveaxis(a, -2, 0))
-
-
-def from_blocks(a: np.ndarray, lead: int = 0) -> np.ndarray:
-    """The inverse of to_blocks, with `lead` axes (frames) kept in front: [blocks, F.., ..., M]
-    -> [F.., ..., blocks * M]."""
-    a = np.moveaxis(a, 0, -2)
-    return np.ascontiguousarray(a.reshape(*a.shape[:-2], a.shape[-2] * a.shape[-1]))
+def from_blocks(a: np.ndarray, n: int, lead: int = 0) -> np.ndarray:
+    """The first n models of to_blocks' layout, models first again, with `lead` axes (frames)
+    kept in front: [blocks, F.., ..., M] -> [F.., n, ...], contiguous. One copy (two with a
+    pad)."""
+    a = np.moveaxis(np.moveaxis(a, -1, 1), (0, 1), (lead, lead + 1))  # [F.., blocks, M, ...]
+    a = a.reshape(*a.shape[:lead], a.shape[lead] * a.shape[lead + 1], *a.shape[lead + 2 :])
+    return a if a.shape[lead] == n else np.ascontiguousarray(a[(slice(None),) * lead + (slice(n),)])
 
 
 # make_loop's arguments between `diverged` and the call's steps, by placeholder name

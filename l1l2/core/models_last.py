@@ -15,33 +15,8 @@ conventions: d|e|/de = sign(e), d|w|/dw = sign(w), sign(0) = 0. The compiled eng
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
-
 from ..tf1 import tf
 from .activations import tf_activation, tf_derivative
-
-# ---------------------------------------------------------------- layout
-
-
-def to_models_last(params: dict) -> dict:
-    """Models-first stacked weights -> W [in, out, R], b [out, R] (contiguous copies)."""
-    out = {}
-    for k, v in params.items():
-        v = np.asarray(v, np.float32)
-        out[k] = np.ascontiguousarray(np.moveaxis(v, 0, -1) if k.endswith("/W") else v[:, 0].T)
-    return out
-
-
-def to_models_first(params: dict, lead: int = 0) -> dict:
-    """The inverse of to_models_last, with `lead` extra leading axes (frames) kept in front."""
-    out = {}
-    for k, v in params.items():
-        if k.endswith("/W"):
-            out[k] = np.ascontiguousarray(np.moveaxis(v, -1, lead))
-        else:
-            out[k] = np.ascontiguousarray(np.expand_dims(np.moveaxis(v, -1, lead), lead + 1))
-    return out
-
 
 # ---------------------------------------------------------------- the network
 
