@@ -452,8 +452,7 @@ def train_padded(
     n_kernel = sum(params0[k][0].size for k in names[0::2])
     data = {**data, "l1": l1, "l2": l2, "limit": weight_limit(l1, l2, n_kernel)}
     if spec.own_orders:  # an order per model [steps, R, B] -> [blocks, steps, M, B]
-        table = to_blocks(np.moveaxis(table, 1, 0), block, pad)
-        table = np.ascontiguousarray(np.moveaxis(table, -1, -2))
+        table = to_blocks(np.moveaxis(table, 1, 0), block, pad, models_at=-2)
     loop = compiled_loop(spec, ws, data, table.shape)
 
     diverged = np.full(l1.shape, -1, np.int32)
@@ -480,14 +479,30 @@ def train_padded(
     )
 
 
-def to_blocks(a: np.ndarray, block: int, pad: int = 0) -> np.ndarray:
-    """[R, ...] (models first) -> [(R + pad) / block, ..., block], float32: `pad` copies of the
-    last model appended, then blocks of models, each block contiguous with its models last.
-    One copy (two with a pad)."""
+def to_blocks(a: np.ndarray, block: int, pad: int = 0, models_at: int = -1) -> np.ndarray:
+    """[R, ...] (models first) -> [(R + pad) / block, ..., block] (float32 if a is a float):
+    `pad` copies of the last model appended, then blocks of models, each block contiguous with
+    its models last (or at axis `models_at`). One copy (two with a pad), aligned (see aligned)."""
     if pad:
         a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
-    a = np.asarray(a).reshape(-1, block, *np.shape(a)[1:])
-    return np.ascontiguousarray(np.moveaxis(a, 1, -1), np.float32 if a.dtype.kind == "f" else None)
+    a = np.asarray(a)
+    a = np.moveaxis(a.reshape(-1, block, *a.shape[1:]), 1, models_at)
+    return aligned(a, np.float32 if a.dtype.kind == "f" else a.dtype)
+
+
+ALIGN = 64  # bytes: TensorFlow feeds an array that starts at a multiple of this as it is
+
+
+def aligned(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A C-contiguous copy of a as dtype whose data starts at a multiple of ALIGN bytes: a
+    session reads such a feed in place, and copies any other first (one more copy of the
+    weights while the loop runs)."""
+    nbytes = a.size * np.dtype(dtype).itemsize
+    buf = np.empty(nbytes + ALIGN, np.uint8)
+    start = -buf.ctypes.data % ALIGN
+    out = buf[start : start + nbytes].view(dtype).reshape(a.shape)
+    np.copyto(out, a, casting="same_kind")
+    return out
 
 
 def from_blocks(a: np.ndarray, n: int, lead: int = 0) -> np.ndarray:
