@@ -208,12 +208,14 @@ def test_model_parts_cover_the_models_in_equal_slices():
 
 @pytest.mark.parametrize("n, block, pad", [(6, 3, 0), (5, 2, 1), (1, 2, 1)])
 def test_blocks_hold_every_model_and_give_them_back(n, block, pad):
-    """to_blocks: model r in block r // block at position r % block, models last; the padding
-    repeats the last model; from_blocks gives the first n back, frames (a lead axis) in front."""
+    """to_blocks: model r in block r // block at position r % block, models last, the data
+    aligned; the padding repeats the last model; from_blocks gives the first n back, frames (a
+    lead axis) in front."""
     w = np.arange(n * 3 * 4, dtype=np.float32).reshape(n, 3, 4)
     blocks = compiled.to_blocks(w, block, pad)
     padded = np.concatenate([w, np.repeat(w[-1:], pad, axis=0)])
     assert blocks.shape == ((n + pad) // block, 3, 4, block) and blocks.flags.c_contiguous
+    assert blocks.ctypes.data % compiled.ALIGN == 0  # a session reads it without a copy
     for r in range(n + pad):
         np.testing.assert_array_equal(blocks[r // block, ..., r % block], padded[r])
     np.testing.assert_array_equal(compiled.from_blocks(blocks, n), w)
