@@ -439,7 +439,8 @@ def gif_parts(frames: np.ndarray, durations: Sequence[int]) -> list[tuple[int, i
             parts[-1] = (*parts[-1][:3], parts[-1][3] + int(durations[k]))
             continue
         box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
-        pixels = np.where(changed[box], frames[k][box], np.uint8(UNCHANGED))
+        # where(changed, frame, UNCHANGED) in uint8 arithmetic (it wraps around): 2x as fast
+        pixels = np.uint8(UNCHANGED) + (frames[k][box] - np.uint8(UNCHANGED)) * changed[box]
         parts.append((int(cols[0]), int(rows[0]), pixels, int(durations[k])))
     return parts
 
