@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import graph_cache
 from ..tf1 import seal_xla_cache, session, tf, v1, xla_cache_dir
@@ -483,9 +484,9 @@ def to_blocks(a: np.ndarray, block: int, pad: int = 0, models_at: int = -1) -> n
     """[R, ...] (models first) -> [(R + pad) / block, ..., block] (float32 if a is a float):
     `pad` copies of the last model appended, then blocks of models, each block contiguous with
     its models last (or at axis `models_at`). One copy (two with a pad), aligned (see aligned)."""
+    a = np.asarray(a)
     if pad:
         a = np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])
-    a = np.asarray(a)
     a = np.moveaxis(a.reshape(-1, block, *a.shape[1:]), 1, models_at)
     return aligned(a, np.float32 if a.dtype.kind == "f" else a.dtype)
 
@@ -493,7 +494,7 @@ def to_blocks(a: np.ndarray, block: int, pad: int = 0, models_at: int = -1) -> n
 ALIGN = 64  # bytes: TensorFlow feeds an array that starts at a multiple of this as it is
 
 
-def aligned(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+def aligned(a: np.ndarray, dtype: DTypeLike) -> np.ndarray:
     """A C-contiguous copy of a as dtype whose data starts at a multiple of ALIGN bytes: a
     session reads such a feed in place, and copies any other first (one more copy of the
     weights while the loop runs)."""
