@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 TEXT_MODES = ("w", "a", "x")
@@ -110,18 +111,24 @@ def test_the_while_loop_threshold_joins_the_users_xla_flags():
     assert tf1.with_while_loop_threshold(theirs) == theirs
 
 
-def test_the_region_analysis_joins_the_users_xla_flags():
-    """tf1 turns XLA's region analysis on (the loop's weights updated in place) unless the user
-    set it, either way."""
+@pytest.mark.parametrize("name", ["REGION_ANALYSIS", "OPT_LEVEL"])
+def test_our_xla_flags_join_the_users_unless_they_set_them(name):
+    """tf1 turns XLA's region analysis on (the loop's weights updated in place) and compiles at
+    LLVM's -O2, each unless the user set it, to any value."""
     from l1l2 import tf1
 
-    on = f"{tf1.REGION_ANALYSIS}=true"
-    assert tf1.with_region_analysis("") == on
-    assert tf1.with_region_analysis("--xla_dump_to=/d") == f"--xla_dump_to=/d {on}"
-    for theirs in (f"{tf1.REGION_ANALYSIS}=false --xla_dump_to=/d", tf1.REGION_ANALYSIS):
-        assert tf1.with_region_analysis(theirs) == theirs
+    flag = getattr(tf1, name)
+    ours = f"{flag}={tf1.OUR_FLAGS[flag]}"
+    assert tf1.with_flag("", flag, tf1.OUR_FLAGS[flag]) == ours
+    assert tf1.with_flag("--xla_dump_to=/d", flag, "x") == f"--xla_dump_to=/d {flag}=x"
+    for theirs in (f"{flag}=0 --xla_dump_to=/d", flag):
+        assert tf1.with_flag(theirs, flag, "x") == theirs
+        assert ours not in tf1.with_our_flags(theirs)
     threshold = f"--xla_backend_extra_options={tf1.WHILE_LOOP_OPTION}={tf1.WHILE_LOOP_BYTES}"
-    assert tf1.with_our_flags("") == f"{threshold} {on}"
+    assert tf1.with_our_flags("").split() == [
+        threshold,
+        *(f"{k}={v}" for k, v in tf1.OUR_FLAGS.items()),
+    ]
 
 
 def test_xla_flags_are_merged_before_xla_starts_and_recorded(tmp_path):
@@ -153,6 +160,7 @@ def test_xla_flags_are_merged_before_xla_starts_and_recorded(tmp_path):
     options = [p.read_text() for p in tmp_path.glob("*.debug_options")]
     assert options and all(tf1.WHILE_LOOP_OPTION in o for o in options)
     assert all("xla_cpu_copy_insertion_use_region_analysis: true" in o for o in options)
+    assert all("xla_backend_optimization_level: 2" in o for o in options)
 
 
 def test_malloc_options_leave_what_the_user_set():
