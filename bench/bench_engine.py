@@ -87,8 +87,10 @@ PEERS = {  # name: (module of bench/peers, function, keywords)
 }
 JAX_BEST = {1: "jax-last", 1000: "jax-blocks", 10000: "jax-blocks"}  # measured: bench/README.md
 # tf1's region analysis (the compiled engine's weights in place) slows JAX's loop at one model
-# (1.5-1.75M model-steps/s against 2.2-2.8M without it; no change at 1,000 models): the JAX
-# cases run without it (case_in_child)
+# (1.5-1.75M model-steps/s against 2.2-2.8M without it; no change at 1,000 models), and so does
+# tf1's LLVM -O2 (3.07-3.11M against 3.17-3.20M at XLA's default -O3): the JAX cases run with
+# XLA's defaults for both (case_in_child, JAX_DEFAULTS)
+JAX_DEFAULTS = {tf1.REGION_ANALYSIS: "false", tf1.OPT_LEVEL: "3"}
 
 
 def peer(name):
@@ -164,10 +166,10 @@ def run_case(name, n_models, epochs, features="plain"):
 
 def case_in_child(name, n, epochs, features="plain"):
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    if name.startswith("jax"):  # JAX without tf1's region analysis (see JAX_BEST)
+    if name.startswith("jax"):  # JAX with XLA's defaults where they suit it best (JAX_DEFAULTS)
         words = env.get("XLA_FLAGS", "").split()
-        ours = [w for w in words if w.partition("=")[0] != tf1.REGION_ANALYSIS]
-        env["XLA_FLAGS"] = " ".join([*ours, f"{tf1.REGION_ANALYSIS}=false"])
+        ours = [w for w in words if w.partition("=")[0] not in JAX_DEFAULTS]
+        env["XLA_FLAGS"] = " ".join([*ours, *(f"{k}={v}" for k, v in JAX_DEFAULTS.items())])
     child = subprocess.run(
         [sys.executable, __file__, name, str(n), str(epochs), features],
         env=env,
