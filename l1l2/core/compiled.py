@@ -350,10 +350,14 @@ def train_compiled(
     ev = spec.eval_steps(len(x)).astype(np.int32)
     steps = int(ev[-1])
     calls = plan_calls(steps, ev, progress_calls(n_models * steps) if progress else 1)
+    has_l2 = bool(np.any(l2))
     loop_spec = LoopSpec(
         spec.activation,
-        bool(np.any(l1)),
-        bool(np.any(l2)),
+        # with an L2 term, the L1 term too (0 where l1 is 0): without it, XLA fuses the L2
+        # term's multiply-add another way, and an L2 model's last bits would depend on whether
+        # L1 models train in the same call
+        has_l2 or bool(np.any(l1)),
+        has_l2,
         test is not None,
         spec.record,
         max(f1 - f0 for *_, f0, f1 in calls),
