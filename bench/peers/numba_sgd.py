@@ -6,8 +6,8 @@ models, so it stays in the core's 32 KB L1 cache for all the block's steps: at 6
 every step streamed it from L2 and ran ~1.6x slower). The kernel's body is one SGD step
 of one model written out as straight-line code (generated from the layer sizes: every weight a
 local variable), in a loop over the block's models inside the loop over the steps, so LLVM
-vectorises the models' loop: 16 models per AVX-512 register, the activations and deltas in
-registers. The blocks run in parallel (prange, one thread per core).
+vectorises the models' loop (on the Intel Xeon of bench/README.md: 256-bit registers, two per
+block of 16 models, as NUMBA_DUMP_ASSEMBLY shows), the activations and deltas in registers. The blocks run in parallel (prange, one thread per core).
 
 Per step and model: the forward pass, the data gradient sign(pred - y), the deltas to each layer
 from the old kernels, then w <- w - lr * (h * dz + l1 * sign(w) + l2 * w) and b <- b - lr * dz.
@@ -40,7 +40,7 @@ from l1l2 import xla_cache
 
 from .common import names
 
-BLOCK = 16  # models per block: one AVX-512 register of float32, a state of 16 KB (L1)
+BLOCK = 16  # models per block: two 256-bit registers of float32, a state of 16 KB (L1)
 FASTMATH = {"contract"}  # fused multiply-adds; nothing that reorders sums or assumes finite values
 
 
