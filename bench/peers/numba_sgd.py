@@ -7,7 +7,8 @@ every step streamed it from L2 and ran ~1.6x slower). The kernel's body is one S
 of one model written out as straight-line code (generated from the layer sizes: every weight a
 local variable), in a loop over the block's models inside the loop over the steps, so LLVM
 vectorises the models' loop (on the Intel Xeon of bench/README.md: 256-bit registers, two per
-block of 16 models, as NUMBA_DUMP_ASSEMBLY shows), the activations and deltas in registers. The blocks run in parallel (prange, one thread per core).
+block of 16 models, as NUMBA_DUMP_ASSEMBLY shows), the activations and deltas in registers.
+The blocks run in parallel (prange, one thread per core).
 
 Per step and model: the forward pass, the data gradient sign(pred - y), the deltas to each layer
 from the old kernels, then w <- w - lr * (h * dz + l1 * sign(w) + l2 * w) and b <- b - lr * dz.
