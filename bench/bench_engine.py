@@ -70,7 +70,8 @@ CASES = [
 # what the evaluations cost: the blog's protocol (file order, no evaluation) against a shuffled
 # order per model with the test error after every epoch and every step of the last one
 FEATURES = [("graph", 1000, 100), ("compiled", 1000, 100)]
-COMMANDS = [  # end to end, as a user runs them
+COMMANDS = [  # end to end, as a user runs them: the sweep with its factorial defaults (every
+    # data draw, learning rate, epoch count and schedule; ~45 s), not GOAL_COMMANDS' one cell
     ["--no-progress"],
     ["sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--no-progress"],
 ]
@@ -415,6 +416,9 @@ def goals(rounds):
 
 
 def main():
+    if sys.argv[1:2] in (["-h"], ["--help"]):
+        print(__doc__)
+        return
     if len(sys.argv) == 5:
         print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
         return
@@ -432,6 +436,8 @@ def main():
             goals(rounds)
         print(f"\nload average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         return
+    if sys.argv[1:]:
+        sys.exit(f"unknown arguments {' '.join(sys.argv[1:])}: see --help")
     engines_table()
     features_table()
     commands_table()
