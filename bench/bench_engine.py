@@ -47,7 +47,7 @@ from numpy_engine import train_numpy  # noqa: E402
 from l1l2 import tf1  # noqa: E402
 from l1l2.core import data, model, regularizers  # noqa: E402
 from l1l2.core.sgd import SGD  # noqa: E402
-from l1l2.core.train import train  # noqa: E402
+from l1l2.core.train import ENGINES, train  # noqa: E402
 
 SIZES = (1, 10, 10, 10, 1)
 REPEATS = 3
@@ -420,7 +420,14 @@ def main():
         print(__doc__)
         return
     if len(sys.argv) == 5:
-        print(json.dumps(run_case(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+        name, models, epochs, features = sys.argv[1:]
+        if name not in ("numpy", *ENGINES, *PEERS):
+            sys.exit(f"unknown engine {name!r}: one of numpy, {', '.join((*ENGINES, *PEERS))}")
+        if not (models.isdigit() and epochs.isdigit()):
+            sys.exit(f"MODELS and EPOCHS must be whole numbers, got {models!r} {epochs!r}")
+        if features not in ("plain", "evaluated", "both"):
+            sys.exit(f"unknown features {features!r}: plain, evaluated or both")
+        print(json.dumps(run_case(name, int(models), int(epochs), features)))
         return
     if sys.argv[1:] == ["check"]:
         print(json.dumps(check_peers()))
