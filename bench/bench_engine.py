@@ -382,9 +382,18 @@ GOAL_COMMANDS = {
 }
 
 
-def rss_floor():
-    """Peak RSS (MB) of a process that imports TensorFlow (as tf1 does) and nothing else."""
+def rss_floor(xla=False):
+    """Peak RSS (MB) of a process that imports TensorFlow (as tf1 does) and nothing else, or
+    (xla) then runs one trivial XLA-compiled function (a * 3 + 1 on 4 floats) in a TF1 session,
+    as the compiled engine runs its loop: what any compiled loop costs before its first model."""
     tf1.load()
+    if xla:
+        graph = tf1.tf.Graph()
+        with graph.as_default():
+            a = tf1.v1.placeholder(tf1.tf.float32, [4])
+            out = tf1.tf.function(lambda a: a * 3 + 1, jit_compile=True, autograph=False)(a)
+            with tf1.session(graph) as s:
+                s.run(out, {a: np.ones(4, np.float32)})
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -408,11 +417,23 @@ def goals(rounds):
         print(f"  reproduce {' '.join(args)}: {np.median(d[:, 0]):.2f} s beyond "
               f"`{IMPORTS[key]}` ({d[:, 0].min():.2f}-{d[:, 0].max():.2f}; the command "
               f"{np.median(d[:, 1]):.2f} s, the imports {np.median(d[:, 2]):.2f} s)")  # fmt: skip
-    floors = [json.loads(run_child(["rss-floor"]).splitlines()[-1]) for _ in range(rounds)]
-    peaks = [case_in_child("compiled", 10000, 20)["rss_mb"] for _ in range(rounds)]
-    print(f"  peak RSS at 10,000 models: {np.median(peaks):.0f} MB, importing TensorFlow alone "
-          f"{np.median(floors):.0f} MB: {np.median(peaks) - np.median(floors):.0f} MB beyond "
+    floors, xla_floors, peaks, smalls = [], [], [], []
+    for _ in range(rounds):  # interleaved
+        floors.append(json.loads(run_child(["rss-floor"]).splitlines()[-1]))
+        xla_floors.append(json.loads(run_child(["rss-floor", "xla"]).splitlines()[-1]))
+        peaks.append(case_in_child("compiled", 10000, 20)["rss_mb"])
+        smalls.append(case_in_child("compiled", 2, 20)["rss_mb"])
+    floor, peak = np.median(floors), np.median(peaks)
+    print(f"  peak RSS at 10,000 models: {peak:.0f} MB, importing TensorFlow alone "
+          f"{floor:.0f} MB: {peak - floor:.0f} MB beyond "
           f"({min(peaks) - max(floors):.0f}-{max(peaks) - min(floors):.0f})")  # fmt: skip
+    # what grows with the models: 10,000 models against 2, per byte of their float32 weights
+    n_weights = sum(a * b + b for a, b in zip(SIZES, SIZES[1:]))  # 251
+    weights_mb = (10000 - 2) * n_weights * 4 / 2**20
+    print(f"  beyond the import, a trivial XLA call alone {np.median(xla_floors) - floor:.0f} MB, "
+          f"2 models {np.median(smalls) - floor:.0f} MB; 10,000 models against 2: "
+          f"{peak - np.median(smalls):.0f} MB, {(peak - np.median(smalls)) / weights_mb:.1f} "
+          f"bytes per byte of weights")  # fmt: skip
 
 
 def main():
@@ -432,8 +453,8 @@ def main():
     if sys.argv[1:] == ["check"]:
         print(json.dumps(check_peers()))
         return
-    if sys.argv[1:] == ["rss-floor"]:
-        print(json.dumps(rss_floor()))
+    if sys.argv[1:2] == ["rss-floor"] and sys.argv[2:] in ([], ["xla"]):
+        print(json.dumps(rss_floor(sys.argv[2:] == ["xla"])))
         return
     if len(sys.argv) >= 2 and sys.argv[1] in ("ratios", "goals"):
         rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
