@@ -400,7 +400,8 @@ def rss_floor(xla=False):
 def goals(rounds):
     """The commands against their imports, interleaved, `rounds` times: each command's wall
     seconds beyond `python -c IMPORTS[...]` (median, range), and peak RSS at 10,000 models
-    beyond TensorFlow's import."""
+    beyond TensorFlow's import, beside what a trivial XLA call and 2 models take and what grows
+    from 2 models to 10,000."""
     print(
         "the commands end to end, beyond their imports (wall s, each round the pair back to back):"
     )
@@ -423,7 +424,7 @@ def goals(rounds):
         xla_floors.append(json.loads(run_child(["rss-floor", "xla"]).splitlines()[-1]))
         peaks.append(case_in_child("compiled", 10000, 20)["rss_mb"])
         smalls.append(case_in_child("compiled", 2, 20)["rss_mb"])
-    floor, peak = np.median(floors), np.median(peaks)
+    floor, peak, small = np.median(floors), np.median(peaks), np.median(smalls)
     print(f"  peak RSS at 10,000 models: {peak:.0f} MB, importing TensorFlow alone "
           f"{floor:.0f} MB: {peak - floor:.0f} MB beyond "
           f"({min(peaks) - max(floors):.0f}-{max(peaks) - min(floors):.0f})")  # fmt: skip
@@ -431,9 +432,8 @@ def goals(rounds):
     n_weights = sum(a * b + b for a, b in zip(SIZES, SIZES[1:]))  # 251
     weights_mb = (10000 - 2) * n_weights * 4 / 2**20
     print(f"  beyond the import, a trivial XLA call alone {np.median(xla_floors) - floor:.0f} MB, "
-          f"2 models {np.median(smalls) - floor:.0f} MB; 10,000 models against 2: "
-          f"{peak - np.median(smalls):.0f} MB, {(peak - np.median(smalls)) / weights_mb:.1f} "
-          f"bytes per byte of weights")  # fmt: skip
+          f"2 models {small - floor:.0f} MB; 10,000 models against 2: {peak - small:.0f} MB, "
+          f"{(peak - small) / weights_mb:.1f} bytes per byte of weights")  # fmt: skip
 
 
 def main():
