@@ -382,6 +382,9 @@ GOAL_COMMANDS = {
 }
 
 
+RSS_MODELS, RSS_FEW = 10000, 2  # the goal's models; the few that show the loop's fixed cost
+
+
 def rss_floor(xla=False):
     """Peak RSS (MB) of a process that imports TensorFlow (as tf1 does) and nothing else, or
     (xla) then runs one trivial XLA-compiled function (a * 3 + 1 on 4 floats) in a TF1 session,
@@ -422,15 +425,15 @@ def goals(rounds):
     for _ in range(rounds):  # interleaved
         floors.append(json.loads(run_child(["rss-floor"]).splitlines()[-1]))
         xla_floors.append(json.loads(run_child(["rss-floor", "xla"]).splitlines()[-1]))
-        peaks.append(case_in_child("compiled", 10000, 20)["rss_mb"])
-        smalls.append(case_in_child("compiled", 2, 20)["rss_mb"])
+        peaks.append(case_in_child("compiled", RSS_MODELS, 20)["rss_mb"])
+        smalls.append(case_in_child("compiled", RSS_FEW, 20)["rss_mb"])
     floor, peak, small = np.median(floors), np.median(peaks), np.median(smalls)
     print(f"  peak RSS at 10,000 models: {peak:.0f} MB, importing TensorFlow alone "
           f"{floor:.0f} MB: {peak - floor:.0f} MB beyond "
           f"({min(peaks) - max(floors):.0f}-{max(peaks) - min(floors):.0f})")  # fmt: skip
     # what grows with the models: 10,000 models against 2, per byte of their float32 weights
     n_weights = sum(a * b + b for a, b in zip(SIZES, SIZES[1:]))  # 251
-    weights_mb = (10000 - 2) * n_weights * 4 / 2**20
+    weights_mb = (RSS_MODELS - RSS_FEW) * n_weights * 4 / 2**20
     print(f"  beyond the import, a trivial XLA call alone {np.median(xla_floors) - floor:.0f} MB, "
           f"2 models {small - floor:.0f} MB; 10,000 models against 2: {peak - small:.0f} MB, "
           f"{(peak - small) / weights_mb:.1f} bytes per byte of weights")  # fmt: skip
@@ -456,8 +459,11 @@ def main():
     if sys.argv[1:2] == ["rss-floor"] and sys.argv[2:] in ([], ["xla"]):
         print(json.dumps(rss_floor(sys.argv[2:] == ["xla"])))
         return
-    if len(sys.argv) >= 2 and sys.argv[1] in ("ratios", "goals"):
-        rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    if len(sys.argv) in (2, 3) and sys.argv[1] in ("ratios", "goals"):
+        rounds = sys.argv[2] if len(sys.argv) > 2 else "3"
+        if not (rounds.isdigit() and int(rounds) > 0):
+            sys.exit(f"ROUNDS must be a whole number from 1, got {rounds!r}")
+        rounds = int(rounds)
         if sys.argv[1] == "ratios":
             ratios_table(ratios(rounds), rounds)
         else:
