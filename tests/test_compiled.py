@@ -412,6 +412,33 @@ def test_a_constant_rate_compiles_one_loop_for_any_number_of_epochs():
             np.testing.assert_allclose(t.params[k], g.params[k], rtol=1e-5, atol=1e-6)
 
 
+def test_shape_epochs_shares_one_loop_across_epochs_and_schedules_with_the_same_numbers():
+    """Sized for 3 epochs, runs of 1 and 3 epochs, constant and cosine, with the 3-epoch table
+    and the evaluations of a sweep share one compiled loop, and each gives, bit for bit, what
+    it gives sized for itself (with its own table)."""
+    p0, pen = stacked([0, 1, 2]), penalties([(0.1, 0), (0, 0.1), (0.1, 0.1)])
+    x, y = D.x_train, D.y_train
+    seeds, orders = [0, 1, 2], ["shuffle", "file", "shuffle"]
+    long = sample_table(SGD(epochs=3), x, y, seeds, orders)
+    test = D.x_test, D.y_test
+    specs = [
+        SGD(epochs=e, lr=LR, schedule=s, every_epoch=True, tail_epochs=1)
+        for e in (1, 3)
+        for s in ("constant", "cosine")
+    ]
+    compiled.clear_cache()
+    shared = [compiled.train_compiled(x, y, p0, pen, s, long, test, shape_epochs=3) for s in specs]
+    assert len(compiled._LOOPS) == 1
+    for spec, got in zip(specs, shared):
+        table = sample_table(spec, x, y, seeds, orders)
+        alone = compiled.train_compiled(x, y, p0, pen, spec, table, test)
+        assert got.frame_steps.tolist() == spec.eval_steps(len(x)).tolist()
+        for k in p0:
+            np.testing.assert_array_equal(got.params[k], alone.params[k])
+        np.testing.assert_array_equal(got.test_error, alone.test_error)
+        np.testing.assert_array_equal(got.diverged_at, alone.diverged_at)
+
+
 @pytest.mark.parametrize("models", [1, 2, 16])
 def test_the_sign_of_the_l1_update_is_tfs_sign(models):
     """models_last.sign (selects on a 2-wide model axis, tf.sign on wider ones) gives np.sign of

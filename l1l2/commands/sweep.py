@@ -151,7 +151,8 @@ def train_setting(
         test=(d.x_test, d.y_test),
         engine=cfg.engine,
         progress=progress,
-        table=table[: spec.epochs * per_epoch],
+        table=table,
+        shape_epochs=max(cfg.epochs),  # every setting one compilation
     )
     # the sum of an epoch's step costs at the final weights (identity networks: NumPy, float64)
     objective = optimum.objective(
@@ -210,17 +211,14 @@ def main(cfg: SweepConfig) -> Result:
         return model.init_stack(cfg.sizes, [m.seed for m in chunks[c]])
 
     @functools.lru_cache(maxsize=1)  # one table at a time, as check_fits counts them
-    def sample_orders(draw: int, c: int, epochs: int) -> np.ndarray:
-        """Chunk c's sample orders on draw for `epochs`; a setting of fewer epochs takes the
-        first rows (the same orders: tests/test_sweep.py)."""
-        spec = SGD(epochs=epochs, batch_size=cfg.batch_size)
+    def sample_orders(draw: int, c: int) -> np.ndarray:
+        """Chunk c's sample orders on draw for the most epochs; a setting of fewer epochs reads
+        the first rows (the same orders: tests/test_sweep.py). One chunk draws once per draw;
+        several take turns in the one-table cache."""
+        spec = SGD(epochs=max(cfg.epochs), batch_size=cfg.batch_size)
         d, ms = data[draw], chunks[c]
         seeds, kinds = [m.seed for m in ms], [m.order for m in ms]
         return sample_table(spec, d.x_train, d.y_train, seeds, kinds)
-
-    # one chunk: its orders drawn once per draw, for the most epochs; several chunks take
-    # turns in the one-table cache, so each draws for its own setting's epochs
-    most = max(cfg.epochs) if len(chunks) == 1 else None
 
     steps = sum(s.epochs * len(data[s.draw].x_train) // cfg.batch_size for s in todo)
     rows, curves = [], {}
@@ -230,9 +228,8 @@ def main(cfg: SweepConfig) -> Result:
         with say.phase(what, total=steps * len(per_setting), unit="model-step") as update:
             for s in todo:
                 for c, chunk in enumerate(chunks):
-                    table = sample_orders(s.draw, c, most or s.epochs)
                     got, epoch_errors = train_setting(
-                        cfg, data[s.draw], s, chunk, start(c), table, update
+                        cfg, data[s.draw], s, chunk, start(c), sample_orders(s.draw, c), update
                     )
                     rows += got
                     curves.setdefault(s, []).append(epoch_errors)

@@ -29,7 +29,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import DTypeLike
@@ -331,10 +331,16 @@ def train_compiled(
     table: np.ndarray,
     test: tuple[np.ndarray, np.ndarray] | None = None,
     progress: Callable[[int], object] | None = None,
+    shape_epochs: int | None = None,
 ) -> Trained:
     """Train the stacked models params0 (models first, as model.stack makes them) by per-sample
     SGD on (x, y), all the steps inside an XLA-compiled loop (one compilation for all parts);
     see train.train.
+
+    shape_epochs: the loop's inputs sized as for this many epochs (rates, eval steps and slots:
+    their entries beyond this run are never read), so that runs of fewer epochs or of another
+    schedule share one compilation (a sweep's settings, given one table as long as the longest
+    run); the same numbers.
 
     The models are trained in blocks of BLOCK_MODELS (one after the other inside the compiled
     loop) and in parts (model_parts), one thread per CPU core: one compiled loop runs on one
@@ -350,6 +356,18 @@ def train_compiled(
     ev = spec.eval_steps(len(x)).astype(np.int32)
     steps = int(ev[-1])
     calls = plan_calls(steps, ev, progress_calls(n_models * steps) if progress else 1)
+    rates = spec.rates(len(x))
+    n_frames = max(f1 - f0 for *_, f0, f1 in calls)
+    if shape_epochs is None:
+        # a constant rate as one value: the loop's shapes, and so its compilation, then do not
+        # depend on the number of steps
+        rates = rates[: 1 if spec.schedule == "constant" else None]
+    else:
+        like = replace(spec, epochs=max(shape_epochs, spec.epochs))
+        steps = like.steps(len(x))  # also decides the unrolling, as for the longest run
+        n_frames = len(like.eval_steps(len(x)))
+        rates = np.pad(rates, (0, steps - len(rates)))
+        ev = np.pad(ev, (0, n_frames - len(ev)), mode="edge")
     has_l2 = bool(np.any(l2))
     loop_spec = LoopSpec(
         spec.activation,
@@ -360,16 +378,14 @@ def train_compiled(
         has_l2,
         test is not None,
         spec.record,
-        max(f1 - f0 for *_, f0, f1 in calls),
+        n_frames,
         UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1,
         table.shape[1] > 1,
     )
     data = {
         "x": x,
         "y": y,
-        # a constant rate as one value: the loop's shapes, and so its compilation, then do
-        # not depend on the number of steps
-        "rates": spec.rates(len(x))[: 1 if spec.schedule == "constant" else None],
+        "rates": rates,
         "x_test": np.asarray(test[0] if test else [], np.float32),
         "y_test": np.asarray(test[1] if test else [], np.float32),
         "eval_steps": ev,
@@ -476,7 +492,7 @@ def train_padded(
         params={k: v if k.endswith("W") else v[:, None] for k, v in params.items()},
         step_cost=None,
         diverged_at=from_blocks(diverged, n_models),
-        frame_steps=data["eval_steps"],
+        frame_steps=data["eval_steps"][: calls[-1][3]],  # the steps evaluated
         frames={k: v if k.endswith("W") else v[:, :, None] for k, v in recorded.items()}
         if spec.record
         else {},

@@ -34,18 +34,23 @@ def train(
     engine: str = "graph",
     progress: Callable[[int], object] | None = None,
     table: np.ndarray | None = None,
+    shape_epochs: int | None = None,
 ) -> Trained:
     """Train the stacked models params0 (W [R, in, out], b [R, 1, out]; penalty: one
     coefficient per model) on (x, y) as `spec` says. seeds [R] draw each model's shuffled order
     (default: spec.seed for all); the test error on test = (x, y) is measured at
     spec.eval_steps; `progress(n)` hears of every n model-steps done. A stack that mixes sample
     orders gives each model's in `orders` (default: spec.order for all). `table`: the
-    sample_table of these seeds and orders, if the caller has made it already."""
+    sample_table of these seeds and orders, if the caller has made it already (it may be
+    longer: step i reads row i). `shape_epochs`: see train_compiled (the other engines have no
+    compilation to share)."""
     n_models = len(params0["dense1/W"])
     seeds = [spec.seed] * n_models if seeds is None else list(seeds)
     if table is None:
         table = sample_table(spec, x, y, seeds, orders)
-    run = {"reference": train_reference, "graph": train_graph, "compiled": train_compiled}[engine]
+    if engine == "compiled":
+        return train_compiled(x, y, params0, penalty, spec, table, test, progress, shape_epochs)
+    run = {"reference": train_reference, "graph": train_graph}[engine]
     return run(x, y, params0, penalty, spec, table, test, progress)
 
 
