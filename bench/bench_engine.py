@@ -71,7 +71,7 @@ CASES = [
 # order per model with the test error after every epoch and every step of the last one
 FEATURES = [("graph", 1000, 100), ("compiled", 1000, 100)]
 COMMANDS = [  # end to end, as a user runs them: the sweep with its factorial defaults (every
-    # data draw, learning rate, epoch count and schedule; ~45 s), not GOAL_COMMANDS' one cell
+    # data draw, learning rate, epoch count and schedule; ~10 s), not GOAL_COMMANDS' one cell
     ["--no-progress"],
     ["sweep", "--seeds", "500", "--lams", "0.3", "--methods", "l1,l2", "--no-progress"],
 ]
