@@ -412,10 +412,14 @@ def test_a_constant_rate_compiles_one_loop_for_any_number_of_epochs():
             np.testing.assert_allclose(t.params[k], g.params[k], rtol=1e-5, atol=1e-6)
 
 
-def test_shape_epochs_shares_one_loop_across_epochs_and_schedules_with_the_same_numbers():
+def test_shape_epochs_shares_one_loop_across_epochs_and_schedules_with_the_same_numbers(
+    monkeypatch,
+):
     """Sized for 3 epochs, runs of 1 and 3 epochs, constant and cosine, with the 3-epoch table
-    and the evaluations of a sweep share one compiled loop, and each gives, bit for bit, what
-    it gives sized for itself (with its own table)."""
+    and the evaluations of a sweep share one compiled loop, also split into a progress bar's
+    calls, and each gives, bit for bit, what it gives in one call sized for itself (with its
+    own table)."""
+    monkeypatch.setattr(compiled, "PROGRESS_MIN_WORK", 100)  # several calls per run
     p0, pen = stacked([0, 1, 2]), penalties([(0.1, 0), (0, 0.1), (0.1, 0.1)])
     x, y = D.x_train, D.y_train
     seeds, orders = [0, 1, 2], ["shuffle", "file", "shuffle"]
@@ -427,8 +431,12 @@ def test_shape_epochs_shares_one_loop_across_epochs_and_schedules_with_the_same_
         for s in ("constant", "cosine")
     ]
     compiled.clear_cache()
-    shared = [compiled.train_compiled(x, y, p0, pen, s, long, test, shape_epochs=3) for s in specs]
-    assert len(compiled._LOOPS) == 1
+    done = []
+    shared = [
+        compiled.train_compiled(x, y, p0, pen, s, long, test, done.append, shape_epochs=3)
+        for s in specs
+    ]
+    assert len(compiled._LOOPS) == 1 and len(done) > len(specs)
     for spec, got in zip(specs, shared):
         table = sample_table(spec, x, y, seeds, orders)
         alone = compiled.train_compiled(x, y, p0, pen, spec, table, test)
