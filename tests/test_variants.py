@@ -53,11 +53,12 @@ def test_variants_command_writes_tables_figure_and_record(tmp_path, capsys, save
             "2",
             "--activations",
             "identity,relu",
-            "--no-progress",
+            "--quiet",
             "--out",
             str(tmp_path),
         ]
     )
+    assert capsys.readouterr().err == ""  # --quiet: no phase line, no progress bar
     md = (tmp_path / "analysis" / "variants.md").read_text()
     assert "| identity |" in md and "| relu |" in md and "| activity |" in md
     [errors, targets] = saved_figures["variants.png"].axes

@@ -180,9 +180,12 @@ def main(cfg: ZerosConfig) -> Result:
         frames=cfg.record_epochs * len(d.x_train) // cfg.batch_size,
     )
 
-    def measure():
-        paths = {u: trajectories(cfg, d, u) for u in UPDATES}
-        rows = {u: summary(cfg, *final(cfg, d, u)) for u in UPDATES}
+    def measure(advance):
+        paths, rows = {}, {}
+        for u in UPDATES:
+            paths[u] = trajectories(cfg, d, u)
+            rows[u] = summary(cfg, *final(cfg, d, u))
+            advance(1)
         return to_markdown(cfg, rows), lambda path: figure(cfg, paths, path)
 
-    return write_analysis(cfg, "l1_update", started, measure, d)
+    return write_analysis(cfg, "l1_update", started, measure, d, len(UPDATES), "update")

@@ -11,6 +11,7 @@ The three are built by model.build on shared variables (custom getter), not by a
 """
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,11 @@ def formula(x1: np.ndarray, t: np.ndarray, f: dict[str, Any]) -> list[np.ndarray
     return [x1.T @ per_unit, per_unit.sum(0)]
 
 
-def measure(cfg: LeakyConfig, d: data_mod.Dataset) -> list[dict[str, float]]:
-    """One row per epoch: the LeakyReLU change against the L1 term and against the formula."""
+def measure(
+    cfg: LeakyConfig, d: data_mod.Dataset, advance: Callable[[int], object] = lambda n: None
+) -> list[dict[str, float]]:
+    """One row per epoch: the LeakyReLU change against the L1 term and against the formula;
+    advance(1) after each epoch measured."""
     g, x, t, f, step = build(model.glorot_init((1, cfg.hidden, 1), cfg.seed), cfg.lam, cfg.lr)
     xs, ts = d.x_train[:, None], d.y_train[:, None]
     table = sample_table(cfg.sgd(), d.x_train, d.y_train, [cfg.seed])
@@ -93,6 +97,7 @@ def measure(cfg: LeakyConfig, d: data_mod.Dataset) -> list[dict[str, float]]:
             if epoch < cfg.epochs:
                 for i in order[epoch * len(xs) : (epoch + 1) * len(xs)]:
                     sess.run(step, {x: xs[i : i + 1], t: ts[i : i + 1]})
+            advance(1)
     return rows
 
 
@@ -265,10 +270,10 @@ def main(cfg: LeakyConfig) -> Result:
     started = time.time()
     d = data_mod.load(cfg.data)
 
-    def measured():
-        rows = measure(cfg, d)
+    def measured(advance):
+        rows = measure(cfg, d, advance)
         return to_markdown(cfg, rows, identity_error(), len(d.x_train)), lambda path: figure(
             rows, path
         )
 
-    return write_analysis(cfg, "leaky_vs_l1", started, measured, d)
+    return write_analysis(cfg, "leaky_vs_l1", started, measured, d, cfg.epochs + 1, "epoch")

@@ -6,11 +6,11 @@
 """
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm import tqdm
 
 from ..config import VariantsConfig
 from ..core import data as data_mod
@@ -25,10 +25,13 @@ from ..shared.runs import check_fits, mean_std, plan, result_rows, train_runs
 TARGETS = ("nothing", "kernel", "bias", "activity")  # where L1 goes; "nothing": no penalty
 
 
-def measure(cfg: VariantsConfig, data: data_mod.Dataset) -> list[dict[str, Any]]:
-    """One row per trained model: setting, method, test error, fractions below zero_tol."""
+def measure(
+    cfg: VariantsConfig, data: data_mod.Dataset, advance: Callable[[int], object]
+) -> list[dict[str, Any]]:
+    """One row per trained model: setting, method, test error, fractions below zero_tol;
+    advance(1) after each setting."""
     rows = []
-    for label, c in tqdm(cfg.settings(), desc="settings", disable=not cfg.progress, leave=False):
+    for label, c in cfg.settings():
         runs = plan(c)
         _, penalty, trained = train_runs(c, data, runs)
         for r, row in zip(runs, result_rows(c, data, runs, penalty, trained)):
@@ -42,6 +45,7 @@ def measure(cfg: VariantsConfig, data: data_mod.Dataset) -> list[dict[str, Any]]
                     **near_zero(p, data.x_train, cfg.zero_tol, c.activation),
                 }
             )
+        advance(1)
     return rows
 
 
@@ -179,8 +183,9 @@ def main(cfg: VariantsConfig) -> Result:
     d = data_mod.load(cfg.data)
     check_fits(len(d.x_train), 1, cfg.data, 3 * cfg.runs, (1, 10, 10, 10, 1), cfg.epochs, frames=0)
 
-    def measured():
-        rows = measure(cfg, d)
+    def measured(advance):
+        rows = measure(cfg, d, advance)
         return to_markdown(cfg, rows), lambda path: figure(cfg, rows, path)
 
-    return write_analysis(cfg, "variants", started, measured, d)
+    total = len(cfg.settings())
+    return write_analysis(cfg, "variants", started, measured, d, total, "setting")

@@ -17,18 +17,20 @@ def write_analysis(
     cfg: Files,
     name: str,
     started: float,
-    measure: Callable[[], tuple[str, Callable[[Path], object]]],
+    measure: Callable[[Callable[[int], object]], tuple[str, Callable[[Path], object]]],
     data: Dataset,
+    total: int,
+    unit: str,
 ) -> Result:
-    """Under the output lock, measure() -> (report, draw); writes <out>/analysis/<name>.md,
-    <name>.png (by draw(path)) and <name>.json (the run record, with the hash of `data` as it
-    was read)."""
+    """Under the output lock, measure(advance) -> (report, draw), its progress bar `total` steps
+    of `unit` (advance(n): n more done); writes <out>/analysis/<name>.md, <name>.png (by
+    draw(path)) and <name>.json (the run record, with the hash of `data` as it was read)."""
     check_writable(cfg.out)
     owns = [f"analysis/{name}.{ext}" for ext in ("md", "png", "json")]
     with staged(cfg.out, owns=owns, force=cfg.force) as stage:
         say = show(cfg)
-        with say.phase(f"training and measuring ({name})"):
-            report, draw = measure()
+        with say.phase(f"training and measuring ({name})", total, unit) as advance:
+            report, draw = measure(advance)
         with say.phase("report and figure"):
             folder = stage / "analysis"
             folder.mkdir()
