@@ -94,3 +94,18 @@ def test_the_blogs_runs_appear_only_beside_the_protocols_data(tmp_path):
     assert "l1 (blog)" not in experiment.to_markdown(cfg, rows, data.generate(seed=1))
     assert "blog: retrained" in prune.to_markdown([], 0.01)
     assert "blog: retrained" not in prune.to_markdown([], 0.01, blog_anchor=False)
+
+
+def test_without_a_bar_the_training_gets_no_progress_callback(tmp_path, monkeypatch):
+    """A progress callback makes an engine split its loop into calls (~2% of the default run):
+    without a bar to move (--no-progress, or stderr not a terminal), none is passed."""
+    from l1l2.cli import main
+    from l1l2.commands import experiment
+
+    seen, real = [], experiment.train_runs
+    monkeypatch.setattr(
+        experiment, "train_runs", lambda *a, **k: seen.append(a[3]) or real(*a, **k)
+    )
+    off = ["--no-gifs", "--no-tensorboard", "--no-checkpoints", "--no-prune"]
+    main(["--quick", "--quiet", *off, "--out", str(tmp_path)])
+    assert seen == [None]

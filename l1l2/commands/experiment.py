@@ -220,9 +220,8 @@ def main(cfg: Config) -> Result:
             "for the learning curves)"
         )
         with say.phase(what, total=steps * len(runs + other), unit="model-step") as update:
-            params0, penalty, both = train_runs(
-                cfg, data, runs + other, progress=update, record=True
-            )
+            progress = update if say.bars else None  # no bar: no loop split into calls for one
+            params0, penalty, both = train_runs(cfg, data, runs + other, progress, record=True)
         mine = np.arange(len(runs))
         trained, params0 = both.take(mine), {k: v[mine] for k, v in params0.items()}
         penalty = regularizers.stack([penalty.pick(i) for i in mine])

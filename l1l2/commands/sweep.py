@@ -226,10 +226,11 @@ def main(cfg: SweepConfig) -> Result:
         say = show(cfg)  # after every check: a refusal is the only line
         what = f"training {len(todo) * len(per_setting):,} models ({cfg.engine} engine)"
         with say.phase(what, total=steps * len(per_setting), unit="model-step") as update:
+            progress = update if say.bars else None  # no bar: no loop split into calls for one
             for s in todo:
                 for c, chunk in enumerate(chunks):
                     got, epoch_errors = train_setting(
-                        cfg, data[s.draw], s, chunk, start(c), sample_orders(s.draw, c), update
+                        cfg, data[s.draw], s, chunk, start(c), sample_orders(s.draw, c), progress
                     )
                     rows += got
                     curves.setdefault(s, []).append(epoch_errors)
