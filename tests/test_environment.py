@@ -111,10 +111,10 @@ def test_the_while_loop_threshold_joins_the_users_xla_flags():
     assert tf1.with_while_loop_threshold(theirs) == theirs
 
 
-@pytest.mark.parametrize("name", ["REGION_ANALYSIS", "OPT_LEVEL"])
+@pytest.mark.parametrize("name", ["REGION_ANALYSIS", "OPT_LEVEL", "VECTOR_WIDTH"])
 def test_our_xla_flags_join_the_users_unless_they_set_them(name):
-    """tf1 turns XLA's region analysis on (the loop's weights updated in place) and compiles at
-    LLVM's -O2, each unless the user set it, to any value."""
+    """tf1 turns XLA's region analysis on (the loop's weights updated in place), compiles at
+    LLVM's -O2 and prefers 512-bit vectors, each unless the user set it, to any value."""
     from l1l2 import tf1
 
     flag = getattr(tf1, name)

@@ -86,7 +86,7 @@ def test_other_xla_flags_compile_into_their_own_folder(tmp_path):
     """TensorFlow's key of an entry leaves the XLA flags out: without a folder per set of flags,
     a run under other flags would load an executable compiled under these."""
     train_in_process(tmp_path)
-    train_in_process(tmp_path, XLA_FLAGS="--xla_cpu_prefer_vector_width=512")
+    train_in_process(tmp_path, XLA_FLAGS="--xla_cpu_prefer_vector_width=256")
     first, second = entries(tmp_path)
     assert first.parent != second.parent and first.name == second.name  # TF's key: the same
     assert xla_cache.cache_dir("a") != xla_cache.cache_dir("b")
