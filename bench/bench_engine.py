@@ -14,7 +14,7 @@ the epochs (graph build and XLA compilation left out; for `compiled` both calls 
 compilation), "end to end" the rate of one whole first call, compilation included. Times are
 the best of REPEATS calls, the least disturbed on a shared machine; "per CPU-s" is the steady
 rate per second of CPU time the process used (all its threads), which other processes on the
-machine disturb less than the wall clock. `compiled` trains blocks of 16 models in parts side
+machine disturb less than the wall clock. `compiled` trains blocks of 32 models in parts side
 by side, one thread per core; the Numba peer runs its blocks on every core too (prange).
 
 Peers (bench/peers/, optional: requirements-bench.txt): `numba` a fused Numba kernel that also
@@ -89,9 +89,10 @@ PEERS = {  # name: (module of bench/peers, function, keywords)
 JAX_BEST = {1: "jax-last", 1000: "jax-blocks", 10000: "jax-blocks"}  # measured: bench/README.md
 # tf1's region analysis (the compiled engine's weights in place) slows JAX's loop at one model
 # (1.5-1.75M model-steps/s against 2.2-2.8M without it; no change at 1,000 models), and so does
-# tf1's LLVM -O2 (3.07-3.11M against 3.17-3.20M at XLA's default -O3): the JAX cases run with
-# XLA's defaults for both (case_in_child, JAX_DEFAULTS)
-JAX_DEFAULTS = {tf1.REGION_ANALYSIS: "false", tf1.OPT_LEVEL: "3"}
+# tf1's LLVM -O2 (3.07-3.11M against 3.17-3.20M at XLA's default -O3), and so does tf1's 512-bit
+# vectors (jnp.sign's lowering stalls in them: one model 2.3M against 4.15M, 1,000 models 3.2M
+# against 4.6M): the JAX cases run with XLA's defaults for all three (case_in_child, JAX_DEFAULTS)
+JAX_DEFAULTS = {tf1.REGION_ANALYSIS: "false", tf1.OPT_LEVEL: "3", tf1.VECTOR_WIDTH: "256"}
 
 
 def peer(name):
@@ -161,8 +162,24 @@ def run_case(name, n_models, epochs, features="plain"):
         "steady": steps / max(twice[0] - once[0], 1e-9),
         "steady_cpu": steps / max(twice[1] - once[1], 1e-9),
         "first_s": first,
-        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        **memory(),
     }
+
+
+def memory():
+    """{rss_mb: the process's peak RSS, and where Linux tells (/proc/self/status) its resident
+    pages now: anon_mb its own (heap, stacks, buffers), file_mb mapped from files (TensorFlow's
+    code and read-only data: shared with other processes, dropped under memory pressure)}."""
+    out = {"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    try:
+        with open("/proc/self/status") as f:
+            fields = dict(line.split(":", 1) for line in f)
+        out["anon_mb"], out["file_mb"] = (
+            int(fields[k].split()[0]) / 1024 for k in ("RssAnon", "RssFile")
+        )
+    except (OSError, KeyError, ValueError):
+        pass
+    return out
 
 
 def case_in_child(name, n, epochs, features="plain"):
@@ -411,7 +428,7 @@ def rss_floor(xla=False):
             out = tf1.tf.function(lambda a: a * 3 + 1, jit_compile=True, autograph=False)(a)
             with tf1.session(graph) as s:
                 s.run(out, {a: np.ones(4, np.float32)})
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return memory()
 
 
 def goals(rounds):
@@ -436,12 +453,13 @@ def goals(rounds):
               f"`{IMPORTS[key]}` ({d[:, 0].min():.2f}-{d[:, 0].max():.2f}; the command "
               f"{np.median(d[:, 1]):.2f} s, the imports {np.median(d[:, 2]):.2f} s) "
               + against(np.median(d[:, 0]), "<=", GOAL_SECONDS[key], " s"))  # fmt: skip
-    floors, xla_floors, peaks, smalls = [], [], [], []
+    runs = {"floor": [], "xla": [], "peak": [], "small": []}
     for _ in range(rounds):  # interleaved
-        floors.append(json.loads(run_child(["rss-floor"]).splitlines()[-1]))
-        xla_floors.append(json.loads(run_child(["rss-floor", "xla"]).splitlines()[-1]))
-        peaks.append(case_in_child("compiled", RSS_MODELS, 20)["rss_mb"])
-        smalls.append(case_in_child("compiled", RSS_FEW, 20)["rss_mb"])
+        runs["floor"].append(json.loads(run_child(["rss-floor"]).splitlines()[-1]))
+        runs["xla"].append(json.loads(run_child(["rss-floor", "xla"]).splitlines()[-1]))
+        runs["peak"].append(case_in_child("compiled", RSS_MODELS, 20))
+        runs["small"].append(case_in_child("compiled", RSS_FEW, 20))
+    floors, xla_floors, peaks, smalls = ([r["rss_mb"] for r in runs[k]] for k in runs)
     floor, peak, small = np.median(floors), np.median(peaks), np.median(smalls)
     print(f"  peak RSS at 10,000 models: {peak:.0f} MB, importing TensorFlow alone "
           f"{floor:.0f} MB: {peak - floor:.0f} MB beyond "
@@ -453,6 +471,15 @@ def goals(rounds):
     print(f"  beyond the import, a trivial XLA call alone {np.median(xla_floors) - floor:.0f} MB, "
           f"2 models {small - floor:.0f} MB; 10,000 models against 2: {peak - small:.0f} MB, "
           f"{(peak - small) / weights_mb:.1f} bytes per byte of weights")  # fmt: skip
+    if all("file_mb" in r for k in ("floor", "peak") for r in runs[k]):
+        grown = {
+            kind: np.median([r[kind] for r in runs["peak"]])
+            - np.median([r[kind] for r in runs["floor"]])
+            for kind in ("anon_mb", "file_mb")
+        }
+        print(f"  at the end of the 10,000 models' run, its resident pages beyond the import: "
+              f"{grown['anon_mb']:.0f} MB its own, {grown['file_mb']:.0f} MB mapped from files "
+              f"(TensorFlow's code: shared, and dropped under memory pressure)")  # fmt: skip
 
 
 def main():

@@ -6,8 +6,10 @@ models, so it stays in the core's 32 KB L1 cache for all the block's steps: at 6
 every step streamed it from L2 and ran ~1.6x slower). The kernel's body is one SGD step
 of one model written out as straight-line code (generated from the layer sizes: every weight a
 local variable), in a loop over the block's models inside the loop over the steps, so LLVM
-vectorises the models' loop (on the Intel Xeon of bench/README.md: 256-bit registers, two per
-block of 16 models, as NUMBA_DUMP_ASSEMBLY shows), the activations and deltas in registers.
+vectorises the models' loop, the activations and deltas in registers. Where the CPU has AVX-512,
+LLVM is told to use 512-bit registers (NUMBA_CPU_FEATURES, below; one register per block of 16
+models): it otherwise stays at 256 bits on Intel CPUs, two registers per block, and the kernel
+ran 1.1-1.25x slower (bench/README.md).
 The blocks run in parallel (prange, one thread per core).
 
 Per step and model: the forward pass, the data gradient sign(pred - y), the deltas to each layer
@@ -41,7 +43,12 @@ from l1l2 import xla_cache
 
 from .common import names
 
-BLOCK = 16  # models per block: two 256-bit registers of float32, a state of 16 KB (L1)
+llvm.initialize_native_target()
+HOST_FEATURES = llvm.get_host_cpu_features()
+if HOST_FEATURES.get("avx512f"):  # read by Numba when it is first imported (by the kernel)
+    os.environ.setdefault("NUMBA_CPU_FEATURES", f"{HOST_FEATURES.flatten()},-prefer-256-bit")
+
+BLOCK = 16  # models per block: one 512-bit register of float32, a state of 16 KB (L1)
 FASTMATH = {"contract"}  # fused multiply-adds; nothing that reorders sums or assumes finite values
 
 
