@@ -326,9 +326,8 @@ def test_fresh_compilations_give_byte_identical_results(trained):
     assert t.diverged_at.tobytes() == again.diverged_at.tobytes()
 
 
-def test_other_layer_sizes_unrolled(monkeypatch):
-    """A 1-4-3-1 network, with the loop doing two steps per iteration (as on big runs)."""
-    monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
+def test_other_layer_sizes():
+    """A 1-4-3-1 network."""
     sizes = (1, 4, 3, 1)
     p0 = stacked([0, 1], sizes)
     got = compiled.train_compiled(

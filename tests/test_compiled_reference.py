@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from l1l2.core import compiled, data, model, regularizers
+from l1l2.core import data, model, regularizers
 from l1l2.core.sgd import SGD
 from l1l2.core.train import train
 
@@ -129,9 +129,3 @@ def test_tanh_stays_within_rounding_of_the_stored_weights():
         np.testing.assert_allclose(t.params[k], before[k], rtol=0, atol=2e-7, err_msg=k)
     np.testing.assert_allclose(t.test_error, before["test_error"], rtol=1e-6)
     np.testing.assert_array_equal(t.diverged_at, before["diverged"])
-
-
-@pytest.mark.skipif(not REFERENCE_CPU, reason="the digests were computed with FMA and AVX-512")
-def test_unrolled_loop_gives_the_same_bits(monkeypatch):
-    monkeypatch.setattr(compiled, "UNROLL_MIN_WORK", 0)
-    assert digest(run_case("two_parts")) == DIGESTS["two_parts"]

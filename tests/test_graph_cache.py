@@ -137,11 +137,11 @@ def test_a_graph_of_other_shapes_or_outputs_is_refused(traced, tmp_path):
 
 @pytest.mark.parametrize("activation", compiled.ACTIVATIONS)
 def test_every_loop_holds_only_the_ops_the_cache_takes(traced, activation):
-    """Traced (not run) with each activation, recording, two steps an iteration: a loop with an
-    op outside LOOP_OPS would be traced again in every process."""
+    """Traced (not run) with each activation, recording: a loop with an op outside LOOP_OPS
+    would be traced again in every process."""
     train()
     spec, placeholders = traced[0]
-    spec = dataclasses.replace(spec, activation=activation, record=True, unroll=2)
+    spec = dataclasses.replace(spec, activation=activation, record=True)
     graph = compiled.traced_graph(spec, placeholders)
     assert graph_cache.ops_of(graph.as_graph_def()) <= compiled.LOOP_OPS
 

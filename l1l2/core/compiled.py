@@ -49,8 +49,6 @@ from .models_last import (
 from .regularizers import Penalty, Targets
 from .sgd import SGD, Trained
 
-UNROLL = 2  # SGD steps per loop iteration on big runs (~20% faster)...
-UNROLL_MIN_WORK = 20_000_000  # ...from this many model-steps on (it compiles ~1 s longer)
 MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
 BLOCK_MODELS = 32  # models whose steps run together: a block's state stays in the cache
 PART_MODELS = 8192  # at most this many models in one compiled loop (one core, block by block)...
@@ -104,7 +102,6 @@ class LoopSpec:
     has_test: bool
     record: bool
     n_frames: int  # frame slots of one call
-    unroll: int  # SGD steps per iteration of the inner loop
     own_orders: bool  # a sample order per model (table [blocks, P, M, B]), or one for all
 
 
@@ -163,19 +160,9 @@ def make_loop(spec: LoopSpec) -> Callable[..., tuple]:
         frames = [tf.zeros([spec.n_frames if spec.record else 0, *w.shape]) for w in ws]
         bounds = [tf.reduce_max(tf.abs(w), axis=[0, 1]) for w in ws[0::2]]
 
-        def unrolled(i, ws, d, b):
-            for k in range(spec.unroll):
-                ws, d, b = step(i + k, ws, d, b, data)
-            return i + spec.unroll, ws, d, b
-
         def segment(i, f, ws, diverged, bounds, errs, frames):
             evaluates = f < f_stop
             end = tf.where(evaluates, evals[tf.minimum(f, tf.size(evals) - 1)], s1)
-            # XLA copies the loop state once per iteration: unrolling saves copies
-            if spec.unroll > 1:
-                i, ws, diverged, bounds = tf.while_loop(
-                    lambda i, *_: i + spec.unroll <= end, unrolled, [i, ws, diverged, bounds]
-                )
             i, ws, diverged, bounds = tf.while_loop(
                 lambda i, *_: i < end,
                 lambda i, ws, d, b: (i + 1, *step(i, ws, d, b, data)),
@@ -364,7 +351,7 @@ def train_compiled(
         rates = rates[: 1 if spec.schedule == "constant" else None]
     else:
         like = replace(spec, epochs=max(shape_epochs, spec.epochs))
-        steps = like.steps(len(x))  # also decides the unrolling, as for the longest run
+        steps = like.steps(len(x))
         n_frames = len(like.eval_steps(len(x)))
         rates = np.pad(rates, (0, steps - len(rates)))
         ev = np.pad(ev, (0, n_frames - len(ev)), mode="edge")
@@ -379,7 +366,6 @@ def train_compiled(
         test is not None,
         spec.record,
         n_frames,
-        UNROLL if n_models * steps >= UNROLL_MIN_WORK else 1,
         table.shape[1] > 1,
     )
     data = {
