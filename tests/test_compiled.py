@@ -447,12 +447,22 @@ def test_shape_epochs_shares_one_loop_across_epochs_and_schedules_with_the_same_
 
 
 @pytest.mark.parametrize("models", [1, 2, 32])
-def test_the_sign_of_the_l1_update_is_tfs_sign(models):
-    """models_last.sign (two selects in place of tf.sign) gives np.sign of every value a run
-    reaches: +-inf, 0.0 and finite weights."""
-    values = np.array([-np.inf, -3.0, -1e-30, 0.0, 1e-30, 0.5, np.inf], np.float32)
+def test_the_sign_is_xlas_tf_sign_but_at_negative_zeros(models):
+    """models_last.sign (two selects) gives what tf.sign gives inside an XLA-compiled function,
+    bit for bit, at +-inf, +0.0, NaN, subnormal and normal values; at -0.0 and negative
+    subnormals, which no run reaches, it returns them as they are, where XLA returns |t|."""
+    values = np.array(
+        [-np.inf, -3.0, -1e-40, -0.0, 0.0, np.nan, 1e-40, 1e-30, 0.5, np.inf], np.float32
+    )
     w = np.broadcast_to(values[:, None, None], (len(values), 3, models)).copy()
+    both = tf.function(lambda t: (models_last.sign(t), tf.sign(t)), jit_compile=True)
     g = tf.Graph()
     with g.as_default(), session(g) as sess:
-        got = sess.run(models_last.sign(tf.constant(w)))
-    np.testing.assert_array_equal(got, np.sign(w))
+        ours, xlas = sess.run(both(tf.constant(w)))
+    negative_zero = np.signbit(w) & (np.abs(w) < np.finfo(np.float32).tiny)
+    bits = ours.view(np.uint32), xlas.view(np.uint32)
+    np.testing.assert_array_equal(bits[0][~negative_zero], bits[1][~negative_zero])
+    np.testing.assert_array_equal(
+        ours.view(np.uint32)[negative_zero], w.view(np.uint32)[negative_zero]
+    )
+    np.testing.assert_array_equal(xlas[negative_zero], np.abs(w[negative_zero]))

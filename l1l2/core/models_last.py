@@ -109,7 +109,7 @@ def cost_grads_and_scales(
     (the gradient is a sum over the batch of input x delta)."""
     hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
     e = zs[-1] - y
-    dz = tf.sign(e)  # d|e|/de
+    dz = sign(e)  # d|e|/de
     grads = [None] * len(ws)
     scales = [None] * (len(ws) // 2)
     for k in reversed(range(len(ws) // 2)):
@@ -148,14 +148,15 @@ def kernel_bounds(
 BOUND_SLACK = 1e-5  # >> the few float32 roundings (6e-8 each) of one update
 
 
-def sign(w: "tf.Tensor") -> "tf.Tensor":
-    """tf.sign(w), written as two selects. XLA lowers tf.sign to a compare into a mask, the mask
-    widened to integers, converted to floats and given w's sign, and a select for NaN: in 512-bit
-    vectors that chain runs ~6x slower than the selects (an update loop of 1,600 weights, alone:
-    7.5 ns per 16 weights against 1.3 ns), and in 256-bit ones no slower. The two differ at -0.0
-    and NaN only, which a run never feeds them: SGD from nonzero weights makes no -0.0, and a NaN
-    weight makes every gradient NaN anyway (the same bits: the digest tests)."""
-    return tf.where(w > 0, 1.0, tf.where(w < 0, -1.0, 0.0))
+def sign(t: "tf.Tensor") -> "tf.Tensor":
+    """tf.sign(t) as two selects: -1, 1, and every other input as it is (0.0, NaN). XLA's own
+    tf.sign differs at -0.0 and at negative subnormals (it returns |t| there), which a run never
+    reaches. XLA lowers tf.sign to a compare into a mask, the mask widened to integers, converted
+    to floats and given t's sign, and a select for NaN: in 512-bit vectors that chain runs ~6x
+    slower than the selects (an update loop of 1,600 weights alone: 7.5 ns per 16 weights
+    against 1.3 ns), and in 256-bit ones no faster. The same bits in every run (the digest
+    tests)."""
+    return tf.where(t > 0, 1.0, tf.where(t < 0, -1.0, t))
 
 
 def sgd_update(
