@@ -530,7 +530,7 @@ LOOP_ARGS = tuple(
 LOOP_OPS = frozenset(
     "Abs AddN AddV2 Any Cast ConcatV2 Const Elu Fill FloorMod GatherV2 Greater Identity IsFinite "
     "LeakyRelu Less LessEqual LogicalAnd LogicalNot LogicalOr Max Maximum Minimum Mul Pack "
-    "PartitionedCall Placeholder RealDiv Relu SelectV2 Sign Square StatelessIf StatelessWhile "
+    "PartitionedCall Placeholder RealDiv Relu SelectV2 Square StatelessIf StatelessWhile "
     "StridedSlice Sub Sum Tanh TensorScatterUpdate Transpose".split()
 )
 
