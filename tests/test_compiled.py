@@ -282,19 +282,22 @@ def test_a_diverging_model_leaves_its_neighbour_untouched():
 @pytest.mark.parametrize("activation", ["identity", "tanh"])
 def test_a_models_numbers_do_not_depend_on_the_penalties_beside_it(activation):
     """An L1, an L2 and an unpenalised model trained together give, bit for bit, what each
-    gives trained alone (XLA once fused an L2 model's update another way when no model of
-    its call had an L1 term)."""
+    gives trained alone, test errors included (XLA once fused an L2 model's update another way
+    when no model of its call had an L1 term; one model alone, a model axis of 1, once summed
+    its test predictions in another order: models_last.predict)."""
     pens = [(0.3, 0.0), (0.0, 0.3), (0.0, 0.0)]
-    s = spec(20, activation=activation)
+    s = spec(20, activation=activation, every_epoch=True)
+    test = (D.x_test, D.y_test)
     together = compiled.train_compiled(
-        D.x_train, D.y_train, stacked([0, 1, 2]), penalties(pens), s, FILE_ORDER
+        D.x_train, D.y_train, stacked([0, 1, 2]), penalties(pens), s, FILE_ORDER, test
     )
     for r, pen in enumerate(pens):
         alone = compiled.train_compiled(
-            D.x_train, D.y_train, stacked([r]), penalties([pen]), s, FILE_ORDER
+            D.x_train, D.y_train, stacked([r]), penalties([pen]), s, FILE_ORDER, test
         )
         for k in alone.params:
             np.testing.assert_array_equal(together.params[k][r], alone.params[k][0], err_msg=k)
+        np.testing.assert_array_equal(together.test_error[:, r], alone.test_error[:, 0])
 
 
 def test_diverged_at_is_the_first_non_finite_cost():

@@ -49,7 +49,6 @@ from .models_last import (
 from .regularizers import Penalty, Targets
 from .sgd import SGD, Trained
 
-MIN_MODELS = 2  # fewer models are padded with copies (see train_padded)
 BLOCK_MODELS = 32  # models whose steps run together: a block's state stays in the cache
 PART_MODELS = 8192  # at most this many models in one compiled loop (one core, block by block)...
 MIN_PART = 16  # ...and no part smaller than this: the models are trained in parts side by side
@@ -378,9 +377,8 @@ def train_compiled(
     }
     parts = model_parts(n_models)
     # every part padded to the size of the first, in whole blocks, so that all share one
-    # compilation; one model runs as two (a copy): XLA compiles a single model's loop with other
-    # roundings
-    size = max(parts[0].stop, MIN_MODELS)
+    # compilation
+    size = parts[0].stop
     block = min(size, BLOCK_MODELS)
     size = -(-size // block) * block
     stop = threading.Event()

@@ -74,8 +74,23 @@ def forward(
 
 
 def predict(ws: "Sequence[tf.Tensor]", x: "tf.Tensor", act: Callable) -> "tf.Tensor":
-    """Predictions [B, 1, R] of x [B, 1, 1 or R]."""
-    return forward(ws, x, act)[1][-1]
+    """Predictions [B, 1, R] of x [B, 1, 1 or R], each layer's products added one by one.
+
+    Not a reduction, as in dense: XLA lets LLVM add a reduction's terms in any order (its adds
+    carry the `reassoc` flag), and for one model (R = 1) LLVM added these in another order than
+    for more, so a model's test errors depended on whether others trained beside it. A chain of
+    adds in index order, each product its own multiply (fused into fma(., ., sum) as in the
+    reductions), gives the bits the reductions gave for R > 1, for any R; in the SGD step, where
+    the reductions kept their order at R = 1, such chains ran 6-30x slower."""
+    n = len(ws) // 2
+    for k in range(n):
+        W = ws[2 * k]
+        z = x[:, 0, None, :] * W[0]
+        for i in range(1, W.shape[0]):
+            z = x[:, i, None, :] * W[i] + z
+        z = z + ws[2 * k + 1]
+        x = act(z)[0] if k < n - 1 else z
+    return x
 
 
 def cost(
