@@ -184,7 +184,8 @@ def test_progress_splits_give_the_same_result(trained, monkeypatch):
     p0, t = trained
     seen = []
     split = run(p0, PENS, progress=seen.append)
-    assert sum(seen) == 120 * 3 and len(seen) == compiled.PROGRESS_CALLS
+    calls = compiled.PROGRESS_CALLS * len(compiled.model_parts(3))  # each part its calls
+    assert sum(seen) == 120 * 3 and len(seen) == calls
     assert_params_close(split.params, t.params, atol=0)
     assert_params_close(split.frames, t.frames, atol=0)
     np.testing.assert_array_equal(split.test_error, t.test_error)
@@ -203,7 +204,7 @@ def test_model_parts_cover_the_models_in_equal_slices():
         assert [i for p in parts for i in range(p.start, p.stop)] == list(range(n))
         assert sizes[0] <= compiled.PART_MODELS and 0 < sizes[-1] <= sizes[0]
         assert sizes[:-1] == [sizes[0]] * (len(sizes) - 1)  # padded to sizes[0]: one compilation
-        assert len(parts) >= 2 if n >= 2 * compiled.MIN_PART else len(parts) == 1
+        assert len(parts) >= 2 if n >= 2 else len(parts) == 1
 
 
 @pytest.mark.parametrize("n, block, pad", [(6, 3, 0), (5, 2, 1), (1, 2, 1)])
@@ -232,7 +233,6 @@ def test_parts_give_what_one_loop_gives(trained, monkeypatch):
     order = sample_table(spec(3, order="shuffle"), D.x_train, D.y_train, [4, 5, 6])
     whole = run(p0, PENS, table=order)
     monkeypatch.setattr(compiled, "PART_MODELS", 2)
-    monkeypatch.setattr(compiled, "MIN_PART", 1)
     assert len(compiled.model_parts(3)) == 2
     seen = []
     parts = run(p0, PENS, table=order, progress=seen.append)
@@ -250,7 +250,6 @@ def test_an_interrupt_stops_the_parts_after_their_current_call(trained, monkeypa
     follows, where without the stop all 30 would."""
     p0, _ = trained
     monkeypatch.setattr(compiled, "PART_MODELS", 1)
-    monkeypatch.setattr(compiled, "MIN_PART", 1)
     monkeypatch.setattr(compiled, "PROGRESS_MIN_WORK", 1)
     seen = []
 

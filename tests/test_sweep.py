@@ -106,7 +106,6 @@ def test_tiny_sweep_writes_expected_rows(tmp_path, capsys, monkeypatch, saved_fi
     assert ink(tmp_path / "sweep" / "sweep.png") > 0.02
     # the models of a setting in 4 chunks, each in 2 parts, instead of one call: the same numbers
     monkeypatch.setattr(compiled, "PART_MODELS", 2)
-    monkeypatch.setattr(compiled, "MIN_PART", 1)
     main([*args[:-3], "--chunk", "5", "--out", str(tmp_path / "chunked"), "--no-progress"])
     chunked = (tmp_path / "chunked" / "sweep" / "sweep.csv").read_bytes()
     assert chunked == (tmp_path / "sweep" / "sweep.csv").read_bytes()

@@ -14,10 +14,12 @@ copying every weight array first.
 Why blocks: the models are trained BLOCK_MODELS at a time, all the steps of one block before
 the next (a leading block axis, W [blocks, in, out, M]), so that a block's whole state (its
 weights, activations and gradients, ~60 KB at 32 models) stays in the L1/L2 cache for all its
-steps and 10,000 models run as fast per model as 1,000.
+steps and 10,000 models run as fast per model as 1,000. A part of fewer models is padded to
+whole vectors (VECTOR_MODELS): in a block of 10 or 12 models, a vector's lanes partly masked, the
+updates ran 3-4x slower per step than in a block of 16.
 
 Why parts: one compiled loop runs on one core, so the blocks are trained in parts side by
-side, one thread per core (model_parts).
+side, one thread per core (model_parts), from two models on.
 
 Why a graph cache: tracing the loop's ~950 ops in Python takes ~0.5 s, as long as a sweep's
 first training; a later process imports the traced graph from its file (loop_graph).
@@ -50,8 +52,8 @@ from .regularizers import Penalty, Targets
 from .sgd import SGD, Trained
 
 BLOCK_MODELS = 32  # models whose steps run together: a block's state stays in the cache
-PART_MODELS = 8192  # at most this many models in one compiled loop (one core, block by block)...
-MIN_PART = 16  # ...and no part smaller than this: the models are trained in parts side by side
+VECTOR_MODELS = 16  # a part of two or more models is padded to a multiple of this (see above)
+PART_MODELS = 8192  # at most this many models in one compiled loop (one core, block by block)
 PROGRESS_CALLS = 10  # session calls when a progress callback wants updates, at most...
 PROGRESS_MIN_WORK = 4_000_000  # ...one per this many model-steps (a call feeds the whole
 # sample table again: 320 models of 100 epochs trained in 0.091 s in one call, 0.135 s in 10)
@@ -290,11 +292,12 @@ def progress_calls(work: int) -> int:
 
 def model_parts(n_models: int) -> list[slice]:
     """The parts the models are trained in, side by side, one per thread: equal slices of at
-    most PART_MODELS models, at least two from 2 * MIN_PART models on, as many as a multiple of
-    the cores (no core waits for a last part). A model's numbers do not depend on its part: its
-    block computes it alone, whatever the block's size (tests/test_compiled.py)."""
+    most PART_MODELS models, at least two from two models on, as many as a multiple of the
+    cores (no core waits for a last part) unless there are fewer models. A model's numbers do
+    not depend on its part: its block computes it alone, whatever the block's size
+    (tests/test_compiled.py)."""
     n = -(-n_models // PART_MODELS)
-    if n_models >= 2 * MIN_PART:
+    if n_models >= 2:
         n = -(-max(n, 2) // cores()) * cores()
     size = -(-n_models // min(n, n_models))
     return [slice(a, min(a + size, n_models)) for a in range(0, n_models, size)]
@@ -376,9 +379,11 @@ def train_compiled(
         "eval_steps": ev,
     }
     parts = model_parts(n_models)
-    # every part padded to the size of the first, in whole blocks, so that all share one
-    # compilation
+    # every part padded to the size of the first, in whole vectors and blocks, so that all share
+    # one compilation
     size = parts[0].stop
+    if size > 1:
+        size = -(-size // VECTOR_MODELS) * VECTOR_MODELS
     block = min(size, BLOCK_MODELS)
     size = -(-size // block) * block
     stop = threading.Event()
