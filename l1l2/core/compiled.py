@@ -15,8 +15,8 @@ Why blocks: the models are trained BLOCK_MODELS at a time, all the steps of one 
 the next (a leading block axis, W [blocks, in, out, M]), so that a block's whole state (its
 weights, activations and gradients, ~60 KB at 32 models) stays in the L1/L2 cache for all its
 steps and 10,000 models run as fast per model as 1,000. A part of fewer models is padded to
-whole vectors (VECTOR_MODELS): in a block of 10 or 12 models, a vector's lanes partly masked, the
-updates ran 3-4x slower per step than in a block of 16.
+whole vectors (VECTOR_MODELS): a block of 10 or 12 models, its vectors partly masked, ran 4-5x
+fewer steps a second than a block of 16.
 
 Why parts: one compiled loop runs on one core, so the blocks are trained in parts side by
 side, one thread per core (model_parts), from two models on.
