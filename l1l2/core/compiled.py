@@ -19,7 +19,7 @@ whole vectors (VECTOR_MODELS): a block of 10 or 12 models, its vectors partly ma
 fewer steps a second than a block of 16.
 
 Why parts: one compiled loop runs on one core, so the blocks are trained in parts side by
-side, one thread per core (model_parts), from two models on.
+side, one thread per core (model_parts).
 
 Why a graph cache: tracing the loop's ~950 ops in Python takes ~0.5 s, as long as a sweep's
 first training; a later process imports the traced graph from its file (loop_graph).
@@ -292,13 +292,11 @@ def progress_calls(work: int) -> int:
 
 def model_parts(n_models: int) -> list[slice]:
     """The parts the models are trained in, side by side, one per thread: equal slices of at
-    most PART_MODELS models, at least two from two models on, as many as a multiple of the
-    cores (no core waits for a last part) unless there are fewer models. A model's numbers do
-    not depend on its part: its block computes it alone, whatever the block's size
-    (tests/test_compiled.py)."""
+    most PART_MODELS models, as many as a multiple of the cores (no core waits for a last part)
+    unless there are fewer models. A model's numbers do not depend on its part: its block
+    computes it alone, whatever the block's size (tests/test_compiled.py)."""
     n = -(-n_models // PART_MODELS)
-    if n_models >= 2:
-        n = -(-max(n, 2) // cores()) * cores()
+    n = -(-n // cores()) * cores()
     size = -(-n_models // min(n, n_models))
     return [slice(a, min(a + size, n_models)) for a in range(0, n_models, size)]
 
