@@ -380,7 +380,7 @@ def train_compiled(
     # every part padded to the size of the first, in whole vectors and blocks, so that all share
     # one compilation
     size = parts[0].stop
-    if size > 1:
+    if size > 1:  # one model runs alone: a block of 16 makes 1.8M steps a second, it 2.8M
         size = -(-size // VECTOR_MODELS) * VECTOR_MODELS
     block = min(size, BLOCK_MODELS)
     size = -(-size // block) * block
