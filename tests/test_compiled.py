@@ -285,7 +285,7 @@ def test_a_models_numbers_do_not_depend_on_the_penalties_beside_it(activation):
     when no model of its call had an L1 term; one model alone, a model axis of 1, once summed
     its test predictions in another order: models_last.predict)."""
     pens = [(0.3, 0.0), (0.0, 0.3), (0.0, 0.0)]
-    s = spec(20, activation=activation, every_epoch=True)
+    s = spec(20, activation=activation, every_epoch=True, record=True)
     test = (D.x_test, D.y_test)
     together = compiled.train_compiled(
         D.x_train, D.y_train, stacked([0, 1, 2]), penalties(pens), s, FILE_ORDER, test
@@ -296,7 +296,27 @@ def test_a_models_numbers_do_not_depend_on_the_penalties_beside_it(activation):
         )
         for k in alone.params:
             np.testing.assert_array_equal(together.params[k][r], alone.params[k][0], err_msg=k)
+            np.testing.assert_array_equal(together.frames[k][:, r], alone.frames[k][:, 0], k)
         np.testing.assert_array_equal(together.test_error[:, r], alone.test_error[:, 0])
+
+
+def test_one_models_kernels_are_carried_in_whole_rows():
+    """in_whole_rows pads each row of one model's [10, 10] kernel with zeros to ROW_FLOATS
+    entries and leaves the others (rows of one entry, one row, several models, biases) as they
+    are; written puts new entries back into the padded array's leading corner."""
+    rng = np.random.default_rng(0)
+    square, new = rng.normal(size=(2, 10, 10, 1)).astype(np.float32)
+    others = [np.ones(s, np.float32) for s in [(1, 10, 1), (10, 1, 1), (10, 10, 16), (10, 1)]]
+    g = tf.Graph()
+    with g.as_default(), session(g) as sess:
+        carried = compiled.in_whole_rows(tf.constant(square))
+        kept = [compiled.in_whole_rows(tf.constant(w)) for w in others]
+        put = compiled.written(carried, tf.constant(new))
+        carried, kept, put = sess.run([carried, kept, put])
+    width = compiled.ROW_FLOATS
+    np.testing.assert_array_equal(carried, np.pad(square, [(0, 0), (0, width - 10), (0, 0)]))
+    np.testing.assert_array_equal(put, np.pad(new, [(0, 0), (0, width - 10), (0, 0)]))
+    assert [w.shape for w in kept] == [w.shape for w in others]
 
 
 def test_diverged_at_is_the_first_non_finite_cost():
