@@ -3,7 +3,7 @@ against the reference loop, every method and both orders: test_order.py.)"""
 
 import numpy as np
 
-from l1l2.core import data, model, regularizers
+from l1l2.core import data, engine, model, regularizers
 from l1l2.core.sgd import SGD
 from l1l2.core.train import train
 
@@ -41,3 +41,23 @@ def test_a_diverging_model_leaves_its_neighbour_untouched():
     assert both.diverged_at.tolist()[0] >= 0 and both.diverged_at.tolist()[1] == -1
     for k in alone.params:
         np.testing.assert_array_equal(both.params[k][1], alone.params[k][0])
+
+
+def test_one_thread_and_the_pool_give_the_same_bits(monkeypatch):
+    """A stack at most ONE_THREAD_MODELS runs its ops one at a time, a bigger one on the pool of
+    threads: the executor must not change a number."""
+    p0 = [model.glorot_init(SIZES, s) for s in range(3)]
+    pens = [regularizers.for_method(m, 0.3) for m in ("none", "l1", "l2")]
+    kw = {"epochs": 3, "order": "shuffle", "record": True, "every_epoch": True, "tail_epochs": 1}
+    test = (D.x_test, D.y_test)
+    runs = []
+    for limit in (engine.ONE_THREAD_MODELS, 0):  # one thread, then the pool
+        monkeypatch.setattr(engine, "ONE_THREAD_MODELS", limit)
+        stack, pen = model.stack(p0), regularizers.stack(pens)
+        runs.append(train(D.x_train, D.y_train, stack, pen, SGD(**kw), test=test, seeds=[0, 1, 2]))
+    one, pool = runs
+    for k in one.params:
+        np.testing.assert_array_equal(one.params[k], pool.params[k])
+        np.testing.assert_array_equal(one.frames[k], pool.frames[k])
+    np.testing.assert_array_equal(one.step_cost, pool.step_cost)
+    np.testing.assert_array_equal(one.test_error, pool.test_error)

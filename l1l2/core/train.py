@@ -118,7 +118,7 @@ def train_one(
                 kernels = [w for n, w in zip(names, weights) if n.endswith("/W")]
                 train_op = tf.group([w.assign(soft_threshold(w, lr_in, l1)) for w in kernels])
         test_error = _test_error(test, params0, spec.activation)
-        with session(g) as sess:
+        with session(g, one_thread=True) as sess:
             sess.run(v1.global_variables_initializer())
             costs, frames, errors = [], [], []
             for step in range(len(rates) + 1):
