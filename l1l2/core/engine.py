@@ -39,14 +39,12 @@ def train_graph(
 
     The SGD steps between two eval steps form a segment; after each, the models' test errors
     on test=(x, y) are computed and, with spec.record, their weights written to TensorArrays,
-    all inside the loop. Eval steps that follow each other step by step at the end (the tail
-    the tail mean averages) run as one loop that evaluates after every step. All of it runs in
-    one session call, or in PROGRESS_CALLS calls if `progress` wants updates.
+    all inside the loop (the tail mean's steps are segments of one step). All of it runs in one
+    session call, or in PROGRESS_CALLS calls if `progress` wants updates.
     """
     if table.shape[1] == 1:
         table = table[:, 0]  # one order for every model: one batch, broadcast over the models
     bounds = spec.eval_steps(len(x)).astype(np.int32)
-    k = dense_tail(bounds)
     names = list(params0)
     g = tf.Graph()
     with g.as_default():
@@ -54,34 +52,23 @@ def train_graph(
         model.build(xs, ys, params0, penalty, spec.activation)  # the variables, the graph to see
         variables = model.variables_named(names)
         seq = [v1.placeholder(tf.float32, (*table.shape, 1)) for _ in "xy"]  # samples per row
-        f0, f1, t0, t1 = (v1.placeholder(tf.int32, []) for _ in range(4))  # this call's part
-        segment_ends = tf.constant(bounds[: k + 1])  # segment f: steps ends[f] .. ends[f+1] - 1
-        step = _sgd_step(*seq, params0, penalty, spec, len(x), first=segment_ends[f0])
+        f0, f1 = (v1.placeholder(tf.int32, []) for _ in range(2))  # this call's segments
+        ends = tf.constant(bounds)  # segment f: steps ends[f] .. ends[f + 1] - 1
+        step = _sgd_step(*seq, params0, penalty, spec, len(x), first=ends[f0])
         test_error = _test_error(test, params0, spec.activation)
 
         def segment(f, costs, frames, errors, *w):
-            out = v1.while_loop(
-                lambda i, *_: i < segment_ends[f + 1], step, [segment_ends[f], costs, *w]
-            )
+            out = v1.while_loop(lambda i, *_: i < ends[f + 1], step, [ends[f], costs, *w])
             w = out[2:]
             frames = [ta.write(f - f0, wi) for ta, wi in zip(frames, w)]  # after segment f
             errors = [ta.write(f - f0, test_error(w)) for ta in errors]
             return (f + 1, out[1], frames, errors, *w)
 
-        def tail_step(i, costs, frames, errors, *w):
-            _, costs, *w = step(i, costs, *w)
-            slot = f1 - f0 + i - t0  # after step i
-            frames = [ta.write(slot, wi) for ta, wi in zip(frames, w)]
-            errors = [ta.write(slot, test_error(w)) for ta in errors]
-            return (i + 1, costs, frames, errors, *w)
-
-        n_frames = f1 - f0 + t1 - t0
-        costs = tf.TensorArray(tf.float32, size=segment_ends[f1] - segment_ends[f0] + t1 - t0)
-        frames = [tf.TensorArray(tf.float32, size=n_frames) for _ in names] if spec.record else []
-        errors = [tf.TensorArray(tf.float32, size=n_frames)] if test is not None else []
+        costs = tf.TensorArray(tf.float32, size=ends[f1] - ends[f0])
+        frames = [tf.TensorArray(tf.float32, size=f1 - f0) for _ in names] if spec.record else []
+        errors = [tf.TensorArray(tf.float32, size=f1 - f0)] if test is not None else []
         w0 = [v.read_value() for v in variables]
         out = v1.while_loop(lambda f, *_: f < f1, segment, [f0, costs, frames, errors, *w0])
-        out = v1.while_loop(lambda i, *_: i < t1, tail_step, [t0, *out[1:]])
         final = out[4:]
         with tf.control_dependencies([v.assign(w) for v, w in zip(variables, final)]):
             fetch = {
@@ -97,18 +84,9 @@ def train_graph(
             first = sess.run(initial_error)
 
             def run(part):
-                return sess.run(fetch, {**samples, **dict(zip((f0, f1, t0, t1), part))})
+                return sess.run(fetch, {**samples, f0: part[0], f1: part[1]})
 
-            return _run_parts(run, params0, bounds, k, spec.record, first, progress)
-
-
-def dense_tail(bounds: np.ndarray) -> int:
-    """The index from which bounds goes up one step at a time to its end (at least two such
-    steps; else the last index): those steps run as one loop that evaluates after each."""
-    k = len(bounds) - 1
-    while k > 0 and bounds[k] - bounds[k - 1] == 1:
-        k -= 1
-    return k if len(bounds) - 1 - k >= 2 else len(bounds) - 1
+            return _run_parts(run, params0, bounds, spec.record, first, progress)
 
 
 def _sgd_step(x_seq, y_seq, params0, penalty, spec, n_train, first):
@@ -159,15 +137,12 @@ def _test_error(test, params0, activation):
     return error
 
 
-def _run_parts(run, params0, bounds, k, record, first_error, progress):
-    """Run the segments (bounds[:k + 1]) and the evaluated tail (bounds[k:]) in one call of
-    run((f0, f1, t0, t1)), or in PROGRESS_CALLS calls for progress (the tail in the last);
-    collect the results."""
+def _run_parts(run, params0, bounds, record, first_error, progress):
+    """Run the segments between bounds in one call of run((f0, f1)), or in PROGRESS_CALLS calls
+    for progress; collect the results."""
     names, n_models = list(params0), len(params0["dense1/W"])
-    split = np.array_split(np.arange(k), PROGRESS_CALLS if progress else 1)
-    parts = [(int(c[0]), int(c[-1]) + 1, 0, 0) for c in split if len(c)] or [(0, 0, 0, 0)]
-    if bounds[-1] > bounds[k]:
-        parts[-1] = (*parts[-1][:2], int(bounds[k]), int(bounds[-1]))
+    split = np.array_split(np.arange(len(bounds) - 1), PROGRESS_CALLS if progress else 1)
+    parts = [(int(c[0]), int(c[-1]) + 1) for c in split if len(c)] or [(0, 0)]
     costs, frames, errors = [], [[params0[n][None]] for n in names], [e[None] for e in first_error]
     for part in parts:
         got = run(part)
@@ -176,8 +151,7 @@ def _run_parts(run, params0, bounds, k, record, first_error, progress):
             have.append(f)
         errors += got["errors"]
         if progress:
-            f0, f1, t0, t1 = part
-            progress(int(bounds[f1] - bounds[f0] + t1 - t0) * n_models)
+            progress(int(bounds[part[1]] - bounds[part[0]]) * n_models)
     step_cost = np.concatenate(costs).reshape(bounds[-1], -1)
     return Trained(
         dict(zip(names, got["final"])),
