@@ -319,6 +319,47 @@ def test_one_models_kernels_are_carried_in_whole_rows():
     assert [w.shape for w in kept] == [w.shape for w in others]
 
 
+def test_one_models_delta_through_the_transposed_kernels_is_numpys():
+    """transposed_layers picks one model's kernels of more than one row and column that pass a
+    delta back (not the first layer's, not a stack's). One model's gradients computed through
+    their transposes, compiled by XLA, are bit for bit what the same model gets in a stack of
+    three (along W's rows, in a function of its own, LLVM summed one model's deltas in another
+    order), and NumPy's chain rule to float32 rounding."""
+    rng = np.random.default_rng(1)
+    sizes = (1, 10, 10, 10, 1)
+    ws = []
+    for a, b in zip(sizes, sizes[1:]):
+        ws += [rng.normal(size=(a, b, 1)).astype(np.float32), np.zeros((b, 1), np.float32)]
+    x, y = np.float32([[[0.7]]]), np.float32([[[3.0]]])
+    g = tf.Graph()
+    with g.as_default():
+        consts = [tf.constant(w) for w in ws]
+        assert compiled.transposed_layers(consts) == [1, 2]
+        stack = [tf.constant(np.repeat(w, 3, axis=-1)) for w in ws]
+        assert compiled.transposed_layers(stack) == []
+        act = models_last.activation_fn("identity")
+
+        @tf.function(jit_compile=True, autograph=False)
+        def grads(ws, ts):
+            return models_last.cost_grads_and_scales(ws, x, y, act, None, None, ts)[1]
+
+        ts = {k: tf.transpose(consts[2 * k], [1, 0, 2]) for k in (1, 2)}
+        through, stacked_ = grads(consts, ts), grads(stack, {})
+        with session(g) as sess:
+            through, stacked_ = sess.run([through, stacked_])
+    for t, st in zip(through, stacked_):
+        np.testing.assert_array_equal(t, st[..., :1])
+    # NumPy: the same network, one sample, d|e|/de = sign(e)
+    W = [w[..., 0] for w in ws[0::2]]
+    hs = [x[0, :, 0]]
+    for w in W:
+        hs.append(hs[-1] @ w)
+    dz = np.sign(hs[-1] - y[0, :, 0])
+    for k in reversed(range(len(W))):
+        np.testing.assert_allclose(through[2 * k][..., 0], np.outer(hs[k], dz), rtol=1e-5)
+        dz = W[k] @ dz
+
+
 def test_diverged_at_is_the_first_non_finite_cost():
     """train_graph keeps every step's cost: its first non-finite one is where ours says."""
     p0, pens = stacked([0, 1, 2]), [(0.0, 0.0), (0.0, 1e6), (0.01, 0.0)]

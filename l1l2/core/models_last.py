@@ -118,10 +118,16 @@ def cost_grads_and_scales(
     act: Callable,
     l1: "tf.Tensor | None",
     l2: "tf.Tensor | None",
+    transposed: "dict[int, tf.Tensor] | None" = None,
 ) -> "tuple[tf.Tensor, list[tf.Tensor], list[tf.Tensor]]":
     """(cost [R] = sum |pred - y| + penalty, gradients of the data loss w.r.t. ws), and for each
     kernel a bound [R] on every entry of its gradient: the batch size x max |input| x max |delta|
-    (the gradient is a sum over the batch of input x delta)."""
+    (the gradient is a sum over the batch of input x delta).
+
+    `transposed` {layer k: its kernel transposed, [out, in, R]}: the delta that goes back
+    through layer k is summed over `out` from it, which in memory runs over `in` (for one model
+    a vector per term) instead of along each row of W (a chain of scalar terms); the same terms
+    in the same order."""
     hs, zs, ds, penalty = forward(ws, x, act, l1, l2)
     e = zs[-1] - y
     dz = sign(e)  # d|e|/de
@@ -136,7 +142,11 @@ def cost_grads_and_scales(
             * tf.reduce_max(tf.abs(dz), axis=[0, 1])
         )
         if k:
-            dh = tf.reduce_sum(dz[:, None, :, :] * ws[2 * k][None], axis=2)
+            wt = (transposed or {}).get(k)
+            if wt is None:
+                dh = tf.reduce_sum(dz[:, None, :, :] * ws[2 * k][None], axis=2)
+            else:
+                dh = tf.reduce_sum(dz[:, :, None, :] * wt[None], axis=1)
             deriv = ds[k - 1]
             dz = dh if deriv is None else dh * deriv(zs[k - 1], hs[k])
     return _cost(e, penalty), grads, scales
@@ -182,12 +192,22 @@ def sgd_update(
     l2: "tf.Tensor | None",
 ) -> "list[tf.Tensor]":
     """w <- w - lr * (data gradient + penalty gradient); biases carry no penalty."""
-    new = []
-    for j, (w, g) in enumerate(zip(ws, grads)):
-        if j % 2 == 0:
-            if l1 is not None:
-                g = g + l1 * sign(w)
-            if l2 is not None:
-                g = g + l2 * w
-        new.append(w - lr * g)
-    return new
+    return [
+        kernel_update(w, g, lr, l1, l2) if j % 2 == 0 else w - lr * g
+        for j, (w, g) in enumerate(zip(ws, grads))
+    ]
+
+
+def kernel_update(
+    w: "tf.Tensor",
+    g: "tf.Tensor",
+    lr: "tf.Tensor",
+    l1: "tf.Tensor | None",
+    l2: "tf.Tensor | None",
+) -> "tf.Tensor":
+    """One kernel's SGD step: w - lr * (g + l1 * sign(w) + l2 * w), the penalty's terms as given."""
+    if l1 is not None:
+        g = g + l1 * sign(w)
+    if l2 is not None:
+        g = g + l2 * w
+    return w - lr * g
